@@ -1,0 +1,61 @@
+-- D1 schema. Idempotent: `make dev` and the tests apply it to a fresh or existing database.
+
+-- Applications (OIDC clients). List-valued settings are JSON arrays of strings.
+CREATE TABLE IF NOT EXISTS applications (
+  client_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  app_type TEXT NOT NULL CHECK (app_type IN ('traditional', 'spa', 'native', 'm2m')),
+  -- SHA-256 (hex) of the client secret; NULL for public clients.
+  client_secret_hash TEXT,
+  token_endpoint_auth_method TEXT NOT NULL
+    CHECK (token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post')),
+  redirect_uris TEXT NOT NULL DEFAULT '[]',
+  post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]',
+  allowed_origins TEXT NOT NULL DEFAULT '[]',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  name TEXT,
+  email_verified INTEGER NOT NULL DEFAULT 0,
+  -- pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+-- Authorization codes, stored by hash. Consumed by a conditional UPDATE ... RETURNING so that
+-- exactly one redemption succeeds; the row is kept (consumed_at set) to recognise replays.
+CREATE TABLE IF NOT EXISTS authorization_codes (
+  code_hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  redirect_uri TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  nonce TEXT,
+  code_challenge TEXT,
+  auth_time INTEGER NOT NULL,
+  -- Snapshot of the user's claims at login (JSON), so the exchange needs no user lookup.
+  claims TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  consumed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS authorization_codes_expires ON authorization_codes (expires_at);
+
+-- Signing keys. The private key is PKCS#8, encrypted with AES-GCM under KEY_ENCRYPTION_SECRET.
+-- The partial unique index allows one 'current' key: concurrent first requests race on the
+-- INSERT and all of them then use the winner.
+CREATE TABLE IF NOT EXISTS signing_keys (
+  kid TEXT PRIMARY KEY,
+  alg TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('current', 'retired')),
+  public_jwk TEXT NOT NULL,
+  private_key_enc TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_current ON signing_keys (status)
+  WHERE status = 'current';

@@ -1,0 +1,193 @@
+//! Hashing, encoding and secret handling shared by every endpoint.
+//!
+//! Private-key operations (RSA signing, AES-GCM, PBKDF2) live in `webcrypto`, which calls the
+//! runtime's `crypto.subtle`; only SHA-256 of short inputs is done in Rust.
+
+pub mod password;
+#[cfg(target_arch = "wasm32")]
+pub mod webcrypto;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use sha2::{Digest, Sha256};
+
+use crate::oidc::error::Failure;
+use crate::runtime::Random;
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+pub fn b64url(data: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(data)
+}
+
+pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    Base64UrlUnpadded::decode_vec(s).ok()
+}
+
+pub fn hex(data: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(data.len() * 2);
+    for b in data {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+/// Compares without an early exit, so the time taken does not reveal the length of the
+/// matching prefix.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    core::hint::black_box(diff) == 0
+}
+
+/// A URL-safe random string carrying `N` bytes of entropy.
+pub fn random_token<const N: usize>(rng: &impl Random) -> Result<String, Failure> {
+    Ok(b64url(&rng.bytes::<N>()?))
+}
+
+/// A random identifier of lowercase letters and digits (client ids, user ids): easy to
+/// copy and safe in any URL or header.
+pub fn random_id(rng: &impl Random, len: usize) -> Result<String, Failure> {
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        // 252 = 7 * 36: rejecting bytes above it keeps every symbol equally likely.
+        for b in rng.bytes::<32>()? {
+            if b < 252 && out.len() < len {
+                out.push(ALPHABET[(b % 36) as usize] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Declares a newtype for a bearer secret: redacted `Debug`, constant-time comparison, and a
+/// SHA-256 hash for storage. These secrets carry 256 bits of randomness, so a fast hash is
+/// enough: there is nothing to brute-force.
+macro_rules! secret_newtype {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// A fresh secret with 256 bits of entropy.
+            pub fn generate(rng: &impl Random) -> Result<Self, Failure> {
+                Ok(Self(random_token::<32>(rng)?))
+            }
+
+            /// The value, for the one response that hands it out.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            /// What is stored: hex SHA-256.
+            pub fn hashed(&self) -> String {
+                hex(&sha256(self.0.as_bytes()))
+            }
+
+            /// Constant-time check against a stored hash.
+            pub fn matches_hash(&self, stored_hex: &str) -> bool {
+                ct_eq(self.hashed().as_bytes(), stored_hex.as_bytes())
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                ct_eq(self.0.as_bytes(), other.0.as_bytes())
+            }
+        }
+    };
+}
+
+secret_newtype!(
+    /// A client secret (RFC 6749 §2.3.1).
+    ClientSecret
+);
+secret_newtype!(
+    /// An authorization code (RFC 6749 §4.1.2).
+    AuthCode
+);
+secret_newtype!(
+    /// A login session id, carried in the session cookie.
+    SessionId
+);
+secret_newtype!(
+    /// A CSRF token for the login form (double-submit cookie).
+    CsrfToken
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::testing::CountingRandom;
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let s = ClientSecret::new("super-secret-value");
+        assert_eq!(format!("{s:?}"), "ClientSecret(<redacted>)");
+        assert!(!format!("{:?}", AuthCode::new("abc")).contains("abc"));
+    }
+
+    #[test]
+    fn secret_hash_round_trip() {
+        let s = SessionId::new("abc");
+        // SHA-256("abc") from FIPS 180-2, appendix B.1.
+        assert_eq!(
+            s.hashed(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(s.matches_hash(&s.hashed()));
+        assert!(!SessionId::new("abd").matches_hash(&s.hashed()));
+    }
+
+    #[test]
+    fn ct_eq_compares_whole_values() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"abcd"));
+        assert!(ct_eq(b"", b""));
+    }
+
+    #[test]
+    fn generated_secrets_have_256_bits() {
+        let rng = CountingRandom::new();
+        let a = ClientSecret::generate(&rng).unwrap();
+        let b = ClientSecret::generate(&rng).unwrap();
+        assert_eq!(b64url_decode(a.expose()).unwrap().len(), 32);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn random_ids_use_the_alphabet() {
+        let id = random_id(&CountingRandom::new(), 24).unwrap();
+        assert_eq!(id.len(), 24);
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    }
+
+    #[test]
+    fn base64url_round_trip() {
+        for data in [&b""[..], b"f", b"fo", b"foo", b"\xff\xfe\xfd"] {
+            assert_eq!(b64url_decode(&b64url(data)).unwrap(), data);
+        }
+        assert_eq!(b64url(b"\xfb\xff"), "-_8");
+        assert!(b64url_decode("not base64!").is_none());
+    }
+}

@@ -1,0 +1,578 @@
+//! The workerd glue: reads a `worker::Request`, builds the platform services (D1, KV,
+//! WebCrypto, clock, randomness), calls the protocol logic and returns a `Reply`.
+
+use serde_json::{json, Value};
+use worker::{Env, Headers, Method, Request, Response};
+
+use super::{cookies, cors, pages, Reply, MAX_BODY_BYTES};
+use crate::crypto::webcrypto::{self, WebCryptoPbkdf2, WebCryptoSigner};
+use crate::crypto::{ct_eq, CsrfToken};
+use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
+use crate::oidc::error::{Failure, OAuthError};
+use crate::oidc::login::{self, LoginError, SESSION_TTL_SECS};
+use crate::oidc::params::Params;
+use crate::oidc::{discovery, management, token, userinfo};
+use crate::runtime::{SystemClock, SystemRandom};
+use crate::store::d1::D1Store;
+use crate::store::kv::KvSessions;
+use crate::store::{SessionStore, Store, DB_BINDING, SESSIONS_BINDING};
+
+const SESSION_COOKIE: &str = "oidc_session";
+const CSRF_COOKIE: &str = "oidc_csrf";
+const CSRF_TTL_SECS: i64 = 3600;
+const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+const KEY_ENCRYPTION_SECRET: &str = "KEY_ENCRYPTION_SECRET";
+
+/// Per-request facts every handler needs.
+pub struct Ctx {
+    pub issuer: String,
+    /// Whether the browser talks https to us (decides `Secure` and `__Host-` cookies).
+    pub secure: bool,
+    pub env: Env,
+}
+
+impl Ctx {
+    pub fn new(req: &Request, env: Env) -> Result<Self, Failure> {
+        let url = req.url().map_err(Failure::server)?;
+        let configured = env
+            .var("ISSUER")
+            .ok()
+            .map(|v| v.to_string().trim_end_matches('/').to_string())
+            .filter(|v| !v.is_empty());
+        Ok(Self {
+            issuer: configured.unwrap_or_else(|| url.origin().ascii_serialization()),
+            secure: url.scheme() == "https",
+            env,
+        })
+    }
+
+    fn store(&self) -> Result<D1Store, Failure> {
+        self.env
+            .d1(DB_BINDING)
+            .map(D1Store::new)
+            .map_err(|e| Failure::server(format!("binding {DB_BINDING}: {e}")))
+    }
+
+    fn sessions(&self) -> Result<KvSessions, Failure> {
+        self.env
+            .kv(SESSIONS_BINDING)
+            .map(KvSessions::new)
+            .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))
+    }
+
+    fn secret(&self, name: &str) -> Option<String> {
+        self.env
+            .secret(name)
+            .ok()
+            .map(|s| s.to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    async fn signer(&self, store: &D1Store) -> Result<WebCryptoSigner, Failure> {
+        let secret = self
+            .secret(KEY_ENCRYPTION_SECRET)
+            .ok_or_else(|| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
+        WebCryptoSigner::load(store, &SystemClock, &SystemRandom, &secret).await
+    }
+
+    fn cookie_name(&self, base: &str) -> String {
+        cookies::name(base, self.secure)
+    }
+}
+
+pub fn into_response(reply: Reply) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in &reply.headers {
+        headers.append(k, v)?;
+    }
+    let builder = Response::builder()
+        .with_status(reply.status)
+        .with_headers(headers);
+    Ok(match reply.body {
+        Some(body) => builder.fixed(body.into_bytes()),
+        None => builder.empty(),
+    })
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+async fn read_body(req: &mut Request) -> Result<String, Failure> {
+    let too_large = || Failure::invalid_request(format!("the body exceeds {MAX_BODY_BYTES} bytes"));
+    if let Some(len) = header(req, "Content-Length").and_then(|l| l.parse::<usize>().ok()) {
+        if len > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| Failure::invalid_request("the body could not be read"))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| Failure::invalid_request("the body is not UTF-8"))
+}
+
+fn media_type(req: &Request) -> String {
+    header(req, "Content-Type")
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// RFC 6749 §4.1.3 and §3.2: parameters come form-encoded.
+async fn read_form(req: &mut Request) -> Result<Params, Failure> {
+    if media_type(req) != "application/x-www-form-urlencoded" {
+        return Err(Failure::invalid_request(
+            "the Content-Type must be application/x-www-form-urlencoded",
+        ));
+    }
+    Ok(Params::parse(&read_body(req).await?))
+}
+
+pub fn method_not_allowed(allowed: &'static str) -> Reply {
+    let f = Failure::invalid_request(format!("method not allowed; use {allowed}"));
+    let mut r = Reply::error(&f).header("Allow", allowed);
+    r.status = 405;
+    r
+}
+
+pub fn not_found() -> Reply {
+    Reply::error(&Failure::new(OAuthError::NotFound, "no such endpoint"))
+}
+
+pub fn error_page(f: &Failure) -> Reply {
+    let status = if f.status() >= 500 { f.status() } else { 400 };
+    Reply::html(status, pages::error(f.error.as_str(), &f.description))
+}
+
+// ---- discovery and keys ----------------------------------------------------------------
+
+pub fn discovery(ctx: &Ctx) -> Reply {
+    cors::public(Reply::json(200, &discovery::document(&ctx.issuer)))
+        .header("Cache-Control", "public, max-age=300")
+}
+
+pub async fn jwks(ctx: &Ctx) -> Reply {
+    let result = async {
+        let store = ctx.store()?;
+        // Make sure a key exists, so a verifier that fetches the JWKS first finds one.
+        ctx.signer(&store).await?;
+        webcrypto::jwks(&store).await
+    }
+    .await;
+    match result {
+        Ok(doc) => {
+            cors::public(Reply::json(200, &doc)).header("Cache-Control", "public, max-age=300")
+        }
+        Err(f) => cors::public(Reply::error(&f)),
+    }
+}
+
+// ---- authorize and login ---------------------------------------------------------------
+
+fn authorize_error(ctx: &Ctx, e: AuthorizeError) -> Reply {
+    match e {
+        AuthorizeError::Page(f) => error_page(&f),
+        AuthorizeError::Redirect(r) => {
+            Reply::redirect(authorize::error_redirect(&r, &ctx.issuer), false)
+        }
+    }
+}
+
+fn login_page(
+    ctx: &Ctx,
+    req: &ValidRequest,
+    email: &str,
+    error: Option<&str>,
+    status: u16,
+) -> Reply {
+    let csrf = match CsrfToken::generate(&SystemRandom) {
+        Ok(t) => t,
+        Err(f) => return error_page(&f),
+    };
+    let page = pages::login(&pages::LoginPage {
+        app_name: &req.app.name,
+        csrf_token: csrf.expose(),
+        auth_request: &req.params.to_query(),
+        email,
+        error,
+    });
+    Reply::html(status, page).header(
+        "Set-Cookie",
+        cookies::set(
+            &ctx.cookie_name(CSRF_COOKIE),
+            csrf.expose(),
+            CSRF_TTL_SECS,
+            ctx.secure,
+        ),
+    )
+}
+
+/// `GET /authorize` (query) or `POST /authorize` (form), OpenID Connect Core §3.1.2.1.
+pub async fn authorize(ctx: &Ctx, req: &mut Request) -> Reply {
+    let params = if req.method() == Method::Post {
+        match read_form(req).await {
+            Ok(p) => p,
+            Err(f) => return error_page(&f),
+        }
+    } else {
+        Params::parse(
+            req.url()
+                .ok()
+                .and_then(|u| u.query().map(str::to_string))
+                .as_deref()
+                .unwrap_or(""),
+        )
+    };
+    let store = match ctx.store() {
+        Ok(s) => s,
+        Err(f) => return error_page(&f),
+    };
+    let valid = match authorize::validate(&store, params).await {
+        Ok(v) => v,
+        Err(e) => return authorize_error(ctx, e),
+    };
+    let fail = |f: Failure| {
+        authorize_error(
+            ctx,
+            AuthorizeError::Redirect(authorize::ErrorRedirect {
+                redirect_uri: valid.redirect_uri.clone(),
+                state: valid.state.clone(),
+                failure: f,
+            }),
+        )
+    };
+    let cookie = header(req, "Cookie");
+    let session_cookie = cookies::get(cookie.as_deref(), &ctx.cookie_name(SESSION_COOKIE));
+    let session = match ctx.sessions() {
+        Ok(kv) => login::current_session(&kv, &SystemClock, session_cookie).await,
+        Err(f) => Err(f),
+    };
+    let session = match session {
+        Ok(s) => s,
+        Err(f) => return fail(f),
+    };
+    match authorize::next(&valid, session.as_ref()) {
+        Next::IssueCode => {
+            // `next` only answers IssueCode when there is a session.
+            let Some(session) = session else {
+                return fail(Failure::server("IssueCode without a session"));
+            };
+            match authorize::issue_code(
+                &store,
+                &SystemClock,
+                &SystemRandom,
+                &ctx.issuer,
+                &valid,
+                &session,
+            )
+            .await
+            {
+                Ok(location) => Reply::redirect(location, false),
+                Err(e) => authorize_error(ctx, e),
+            }
+        }
+        Next::ShowLogin => {
+            let hint = valid.login_hint.clone().unwrap_or_default();
+            login_page(ctx, &valid, &hint, None, 200)
+        }
+        Next::Fail(e) => authorize_error(ctx, e),
+    }
+}
+
+/// `POST /login`: the login form. Checks CSRF, re-validates the carried authorization
+/// request, checks the password, starts a session and continues the authorization.
+pub async fn login(ctx: &Ctx, req: &mut Request) -> Reply {
+    let form = match read_form(req).await {
+        Ok(p) => p,
+        Err(f) => return error_page(&f),
+    };
+    let cookie = header(req, "Cookie");
+    let csrf_cookie = cookies::get(cookie.as_deref(), &ctx.cookie_name(CSRF_COOKIE));
+    let csrf_field = form.get("csrf_token").ok().flatten();
+    let csrf_ok = matches!((csrf_cookie, csrf_field), (Some(c), Some(f)) if ct_eq(c.as_bytes(), f.as_bytes()));
+    if !csrf_ok {
+        return error_page(&Failure::invalid_request(
+            "the sign-in form expired or did not come from this site; return to the application and start again",
+        ));
+    }
+    let auth_request = match form.get("auth_request") {
+        Ok(Some(r)) => Params::parse(r),
+        Ok(None) => {
+            return error_page(&Failure::invalid_request(
+                "the auth_request field is missing",
+            ))
+        }
+        Err(f) => return error_page(&f),
+    };
+    let store = match ctx.store() {
+        Ok(s) => s,
+        Err(f) => return error_page(&f),
+    };
+    let valid = match authorize::validate(&store, auth_request).await {
+        Ok(v) => v,
+        Err(e) => return authorize_error(ctx, e),
+    };
+    let (email, password) = match (form.get("email"), form.get("password")) {
+        (Ok(e), Ok(p)) => (e.unwrap_or(""), p.unwrap_or("")),
+        (Err(f), _) | (_, Err(f)) => return error_page(&f),
+    };
+    let user = match login::authenticate(&store, &WebCryptoPbkdf2, email, password).await {
+        Ok(u) => u,
+        Err(LoginError::InvalidCredentials) => {
+            return login_page(ctx, &valid, email, Some("Invalid email or password."), 401)
+        }
+        Err(LoginError::Failed(f)) => return error_page(&f),
+    };
+    let kv = match ctx.sessions() {
+        Ok(kv) => kv,
+        Err(f) => return error_page(&f),
+    };
+    let (sid, session) = match login::start_session(&kv, &SystemClock, &SystemRandom, &user).await {
+        Ok(s) => s,
+        Err(f) => return error_page(&f),
+    };
+    match authorize::issue_code(
+        &store,
+        &SystemClock,
+        &SystemRandom,
+        &ctx.issuer,
+        &valid,
+        &session,
+    )
+    .await
+    {
+        Ok(location) => Reply::redirect(location, true)
+            .header(
+                "Set-Cookie",
+                cookies::set(
+                    &ctx.cookie_name(SESSION_COOKIE),
+                    sid.expose(),
+                    SESSION_TTL_SECS,
+                    ctx.secure,
+                ),
+            )
+            .header(
+                "Set-Cookie",
+                cookies::set(&ctx.cookie_name(CSRF_COOKIE), "", 0, ctx.secure),
+            ),
+        Err(e) => {
+            // The session is useless without the code; do not leave it behind.
+            let _ = kv.delete_session(&sid.hashed()).await;
+            authorize_error(ctx, e)
+        }
+    }
+}
+
+// ---- token and userinfo ----------------------------------------------------------------
+
+/// `POST /token`, RFC 6749 §3.2.
+pub async fn token(ctx: &Ctx, req: &mut Request) -> Reply {
+    let origin = header(req, "Origin");
+    let (app, reply) = match token_inner(ctx, req).await {
+        Ok((app, Ok(t))) => (
+            app,
+            Reply::json(200, &serde_json::to_value(t).unwrap_or(Value::Null))
+                .header("Cache-Control", "no-store")
+                .header("Pragma", "no-cache"),
+        ),
+        Ok((app, Err(f))) => (app, Reply::error(&f)),
+        Err(f) => (None, Reply::error(&f)),
+    };
+    let allowed = cors_allowed(ctx, app.as_ref(), origin.as_deref()).await;
+    cors::actual(reply, origin.as_deref(), allowed)
+}
+
+/// CORS for an actual token or userinfo response: the identified application's origins
+/// decide. When the request failed before an application was identified (bad credentials,
+/// bad token) the preflight's rule applies, so the allowed page can read the error.
+async fn cors_allowed(
+    ctx: &Ctx,
+    app: Option<&crate::model::Application>,
+    origin: Option<&str>,
+) -> bool {
+    match (app, origin) {
+        (_, None) => false,
+        (Some(app), Some(o)) => app.allows_origin(o),
+        (None, Some(o)) => match ctx.store() {
+            Ok(store) => store.origin_allowed_by_any(o).await.unwrap_or(false),
+            Err(_) => false,
+        },
+    }
+}
+
+type TokenResult = (
+    Option<crate::model::Application>,
+    Result<token::TokenResponse, Failure>,
+);
+
+async fn token_inner(ctx: &Ctx, req: &mut Request) -> Result<TokenResult, Failure> {
+    let params = read_form(req).await?;
+    let store = ctx.store()?;
+    let signer = ctx.signer(&store).await?;
+    let authorization = header(req, "Authorization");
+    let out = token::handle(
+        &store,
+        &signer,
+        &SystemClock,
+        &SystemRandom,
+        &ctx.issuer,
+        &params,
+        authorization.as_deref(),
+    )
+    .await;
+    Ok((out.app, out.result))
+}
+
+/// `GET|POST /userinfo`, OpenID Connect Core §5.3.
+pub async fn userinfo(ctx: &Ctx, req: &mut Request) -> Reply {
+    let origin = header(req, "Origin");
+    let (app, result) = match userinfo_inner(ctx, req).await {
+        Ok(out) => (out.app, out.result),
+        Err(f) => (None, Err(f)),
+    };
+    let reply = match result {
+        Ok(body) => Reply::json(200, &body).header("Cache-Control", "no-store"),
+        Err(f) => Reply::error(&f),
+    };
+    let allowed = cors_allowed(ctx, app.as_ref(), origin.as_deref()).await;
+    cors::actual(reply, origin.as_deref(), allowed)
+}
+
+async fn userinfo_inner(ctx: &Ctx, req: &mut Request) -> Result<userinfo::Outcome, Failure> {
+    let authorization = header(req, "Authorization");
+    let form =
+        if req.method() == Method::Post && media_type(req) == "application/x-www-form-urlencoded" {
+            read_form(req).await?
+        } else {
+            Params::default()
+        };
+    let token =
+        userinfo::bearer_token(authorization.as_deref(), form.get("access_token")?)?.to_string();
+    let store = ctx.store()?;
+    let signer = ctx.signer(&store).await?;
+    Ok(userinfo::handle(&store, &signer, &SystemClock, &ctx.issuer, &token).await)
+}
+
+/// CORS preflight for the token and userinfo endpoints. A preflight carries no client
+/// credentials, so it is allowed when any application allows the origin; the actual
+/// response then answers for the one application involved.
+pub async fn preflight(ctx: &Ctx, req: &Request, methods: &'static str) -> Reply {
+    let origin = header(req, "Origin");
+    let allowed = match (&origin, ctx.store()) {
+        (Some(o), Ok(store)) => store.origin_allowed_by_any(o).await.unwrap_or(false),
+        _ => false,
+    };
+    cors::preflight(origin.as_deref(), allowed, methods)
+}
+
+// ---- management API --------------------------------------------------------------------
+
+fn admin_check(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
+    let expected = ctx.secret(ADMIN_TOKEN).ok_or_else(|| {
+        Failure::invalid_token("the management API is disabled: set the ADMIN_TOKEN secret")
+    })?;
+    let presented = header(req, "Authorization")
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
+        .ok_or_else(|| Failure::invalid_token("a Bearer token is required"))?;
+    if ct_eq(presented.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Failure::invalid_token(
+            "the token is not valid for the management API",
+        ))
+    }
+}
+
+async fn read_json(req: &mut Request) -> Result<Value, Failure> {
+    if media_type(req) != "application/json" {
+        return Err(Failure::invalid_request(
+            "the Content-Type must be application/json",
+        ));
+    }
+    let body = read_body(req).await?;
+    serde_json::from_str(&body)
+        .map_err(|e| Failure::invalid_request(format!("the body is not valid JSON: {e}")))
+}
+
+/// `/api/v1/...`: applications and users, Bearer `ADMIN_TOKEN`.
+pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
+    if let Err(f) = admin_check(ctx, req) {
+        return Reply::error(&f);
+    }
+    let store = match ctx.store() {
+        Ok(s) => s,
+        Err(f) => return Reply::error(&f),
+    };
+    let method = req.method();
+    let result: Result<(u16, Option<Value>), Failure> = match (rest.split_once('/'), rest) {
+        (None, "applications") => match method {
+            Method::Get => store
+                .list_applications()
+                .await
+                .map(|apps| {
+                    let list: Vec<Value> = apps.iter().map(management::app_json).collect();
+                    (200, Some(json!({ "applications": list })))
+                })
+                .map_err(Failure::from),
+            Method::Post => match read_json(req).await {
+                Ok(body) => {
+                    management::create_application(&store, &SystemClock, &SystemRandom, &body)
+                        .await
+                        .map(|v| (201, Some(v)))
+                }
+                Err(f) => Err(f),
+            },
+            _ => return method_not_allowed("GET, POST"),
+        },
+        (Some(("applications", id)), _) if !id.is_empty() && !id.contains('/') => match method {
+            Method::Get => match store.application(id).await {
+                Ok(Some(app)) => Ok((200, Some(management::app_json(&app)))),
+                Ok(None) => Err(Failure::new(OAuthError::NotFound, "no such application")),
+                Err(e) => Err(e.into()),
+            },
+            Method::Patch => match read_json(req).await {
+                Ok(body) => management::update_application(&store, &SystemClock, id, &body)
+                    .await
+                    .map(|v| (200, Some(v))),
+                Err(f) => Err(f),
+            },
+            Method::Delete => match store.delete_application(id).await {
+                Ok(true) => Ok((204, None)),
+                Ok(false) => Err(Failure::new(OAuthError::NotFound, "no such application")),
+                Err(e) => Err(e.into()),
+            },
+            _ => return method_not_allowed("GET, PATCH, DELETE"),
+        },
+        (None, "users") => match method {
+            Method::Post => match read_json(req).await {
+                Ok(body) => management::create_user(
+                    &store,
+                    &WebCryptoPbkdf2,
+                    &SystemClock,
+                    &SystemRandom,
+                    &body,
+                )
+                .await
+                .map(|v| (201, Some(v))),
+                Err(f) => Err(f),
+            },
+            _ => return method_not_allowed("POST"),
+        },
+        _ => Err(Failure::new(
+            OAuthError::NotFound,
+            "no such management resource",
+        )),
+    };
+    match result {
+        Ok((status, Some(body))) => Reply::json(status, &body).header("Cache-Control", "no-store"),
+        Ok((status, None)) => Reply::new(status),
+        Err(f) => Reply::error(&f),
+    }
+}

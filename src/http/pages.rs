@@ -1,0 +1,101 @@
+//! The HTML pages: login and errors. Plain forms, no script, readable without CSS.
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;display:flex;\
+min-height:100vh;align-items:center;justify-content:center}main{background:#fff;padding:2rem;\
+border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15);width:100%;max-width:22rem}h1{font-size:1.3rem;\
+margin:0 0 .3rem}p{color:#444}label{display:block;margin:.8rem 0 .2rem;font-weight:600}\
+input{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #bbb;border-radius:4px;font-size:1rem}\
+button{margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:4px;background:#2656d9;color:#fff;\
+font-size:1rem;cursor:pointer}.error{color:#b00020;background:#fdecee;padding:.5rem;border-radius:4px}\
+code{background:#eee;padding:0 .2rem}";
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        escape(title)
+    )
+}
+
+pub struct LoginPage<'a> {
+    pub app_name: &'a str,
+    pub csrf_token: &'a str,
+    pub auth_request: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub fn login(p: &LoginPage) -> String {
+    let error = p
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    layout(
+        "Sign in",
+        &format!(
+            "<h1>Sign in</h1><p>to continue to <strong>{app}</strong></p>{error}\
+             <form method=\"post\" action=\"/login\">\
+             <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"auth_request\" value=\"{req}\">\
+             <label for=\"email\">Email</label>\
+             <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{email}\">\
+             <label for=\"password\">Password</label>\
+             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <button type=\"submit\">Continue</button></form>",
+            app = escape(p.app_name),
+            csrf = escape(p.csrf_token),
+            req = escape(p.auth_request),
+            email = escape(p.email),
+        ),
+    )
+}
+
+/// A dead end: shown instead of redirecting when the client cannot be trusted.
+pub fn error(code: &str, description: &str) -> String {
+    layout(
+        "Sign-in error",
+        &format!(
+            "<h1>Something went wrong</h1><p class=\"error\" role=\"alert\"><code>{}</code> {}</p>\
+             <p>Return to the application and try again. If this keeps happening, \
+             tell the application's developer.</p>",
+            escape(code),
+            escape(description)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_user_controlled_is_escaped() {
+        let page = login(&LoginPage {
+            app_name: "<script>x</script>",
+            csrf_token: "t\"",
+            auth_request: "a=1&b=\"><script>",
+            email: "'",
+            error: Some("<b>"),
+        });
+        assert!(!page.contains("<script>"));
+        assert!(page.contains("a=1&amp;b=&quot;&gt;&lt;script&gt;"));
+        assert!(page.contains("&lt;b&gt;"));
+        assert!(!error("<i>", "<u>").contains("<u>"));
+    }
+}

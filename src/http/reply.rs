@@ -1,0 +1,120 @@
+//! A response as plain data, so handlers can be read (and tested) without the runtime.
+
+use serde_json::Value;
+
+use crate::oidc::error::{Failure, OAuthError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+}
+
+impl Reply {
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn json(status: u16, value: &Value) -> Self {
+        Self::new(status)
+            .header("Content-Type", "application/json")
+            .with_body(value.to_string())
+    }
+
+    pub fn html(status: u16, page: String) -> Self {
+        Self::new(status)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Cache-Control", "no-store")
+            // The pages need no script and must never be framed (clickjacking on the login
+            // form); the referrer would leak the authorization request.
+            .header(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+            )
+            .header("X-Frame-Options", "DENY")
+            .header("Referrer-Policy", "no-referrer")
+            .header("X-Content-Type-Options", "nosniff")
+            .with_body(page)
+    }
+
+    /// 303 after a POST (so the browser does not re-post), 302 after a GET.
+    pub fn redirect(location: String, after_post: bool) -> Self {
+        Self::new(if after_post { 303 } else { 302 })
+            .header("Location", location)
+            .header("Cache-Control", "no-store")
+            .header("Referrer-Policy", "no-referrer")
+    }
+
+    /// RFC 6749 §5.2 JSON error. `invalid_client` carries `WWW-Authenticate` (401);
+    /// bearer errors carry RFC 6750 §3's challenge.
+    pub fn error(f: &Failure) -> Self {
+        let mut r = Self::json(f.status(), &f.to_json()).header("Cache-Control", "no-store");
+        match f.error {
+            OAuthError::InvalidClient => {
+                r = r.header(
+                    "WWW-Authenticate",
+                    r#"Basic realm="token", charset="UTF-8""#,
+                );
+            }
+            OAuthError::InvalidToken | OAuthError::InsufficientScope => {
+                r = r.header(
+                    "WWW-Authenticate",
+                    format!(
+                        r#"Bearer error="{}", error_description="{}""#,
+                        f.error.as_str(),
+                        f.description.replace(['"', '\\'], "'")
+                    ),
+                );
+            }
+            _ => {}
+        }
+        r
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn with_body(mut self, body: String) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn get_header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_client_is_401_with_challenge() {
+        let r = Reply::error(&Failure::invalid_client("nope"));
+        assert_eq!(r.status, 401);
+        assert!(r
+            .get_header("WWW-Authenticate")
+            .unwrap()
+            .starts_with("Basic"));
+        assert_eq!(r.get_header("Cache-Control"), Some("no-store"));
+    }
+
+    #[test]
+    fn bearer_errors_escape_quotes() {
+        let r = Reply::error(&Failure::invalid_token(r#"bad "token""#));
+        assert_eq!(
+            r.get_header("WWW-Authenticate"),
+            Some(r#"Bearer error="invalid_token", error_description="bad 'token'""#)
+        );
+    }
+}

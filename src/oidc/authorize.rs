@@ -1,0 +1,525 @@
+//! The authorization endpoint: RFC 6749 §4.1.1-§4.1.2, OpenID Connect Core §3.1.2,
+//! RFC 7636 (PKCE) and RFC 9207 (`iss` in the response).
+
+use url::Url;
+
+use super::discovery::SCOPES;
+use super::error::{Failure, OAuthError};
+use super::params::Params;
+use super::pkce;
+use crate::crypto::AuthCode;
+use crate::model::{Application, CodeRecord, Session};
+use crate::runtime::{Clock, Random};
+use crate::store::Store;
+
+/// Codes are short-lived (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const CODE_TTL_SECS: i64 = 60;
+
+/// Why an authorization request failed, and where the answer goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthorizeError {
+    /// The client or its redirect URI cannot be trusted: show a page, never redirect
+    /// (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
+    Page(Failure),
+    /// Everything else goes back to the verified redirect URI.
+    Redirect(ErrorRedirect),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRedirect {
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub failure: Failure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// Use the session when there is one.
+    Default,
+    /// `prompt=none`: never show a page (OpenID Connect Core §3.1.2.1).
+    None,
+    /// `prompt=login`: re-authenticate even with a session.
+    Login,
+}
+
+/// A request whose client, redirect URI and parameters have been checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidRequest {
+    pub app: Application,
+    pub redirect_uri: String,
+    /// The granted scope: the requested scopes this provider knows, in request order.
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub login_hint: Option<String>,
+    /// The original parameters, carried through the login form.
+    pub params: Params,
+}
+
+impl ValidRequest {
+    fn error(&self, failure: Failure) -> AuthorizeError {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            failure,
+        })
+    }
+}
+
+/// What to do with a valid request given the browser's session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    IssueCode,
+    ShowLogin,
+    Fail(AuthorizeError),
+}
+
+pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest, AuthorizeError> {
+    let page = AuthorizeError::Page;
+    let client_id = params.get("client_id").map_err(page)?.ok_or_else(|| {
+        page(Failure::invalid_request(
+            "the client_id parameter is required",
+        ))
+    })?;
+    let app = store
+        .application(client_id)
+        .await
+        .map_err(|e| page(e.into()))?
+        .ok_or_else(|| page(Failure::new(OAuthError::InvalidClient, "unknown client_id")))?;
+    let redirect_uri = params.get("redirect_uri").map_err(page)?.ok_or_else(|| {
+        page(Failure::invalid_request(
+            "the redirect_uri parameter is required",
+        ))
+    })?;
+    if !app.has_redirect_uri(redirect_uri) {
+        return Err(page(Failure::invalid_request(
+            "the redirect_uri is not registered for this application",
+        )));
+    }
+    let redirect_uri = redirect_uri.to_string();
+    // From here on the redirect URI is trusted; state is echoed even on errors (§4.1.2.1),
+    // unless state itself is the malformed parameter.
+    let state = params.get("state").ok().flatten().map(str::to_string);
+    let fail = |failure: Failure| {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone(),
+            failure,
+        })
+    };
+    params.get("state").map_err(fail)?;
+
+    match params.get("response_type").map_err(fail)? {
+        None => {
+            return Err(fail(Failure::invalid_request(
+                "the response_type parameter is required",
+            )))
+        }
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(Failure::new(
+                OAuthError::UnsupportedResponseType,
+                "only response_type=code is supported",
+            )))
+        }
+    }
+    if let Some(mode) = params.get("response_mode").map_err(fail)? {
+        if mode != "query" {
+            return Err(fail(Failure::invalid_request(
+                "only response_mode=query is supported",
+            )));
+        }
+    }
+    if params.get("request").map_err(fail)?.is_some()
+        || params.get("request_uri").map_err(fail)?.is_some()
+    {
+        return Err(fail(Failure::invalid_request(
+            "request objects (request, request_uri) are not supported",
+        )));
+    }
+
+    let requested = params.get("scope").map_err(fail)?.unwrap_or("");
+    if !requested.split(' ').any(|s| s == "openid") {
+        return Err(fail(Failure::new(
+            OAuthError::InvalidScope,
+            "the scope must include openid",
+        )));
+    }
+    // RFC 6749 §3.3: scopes this provider does not offer are left out of the grant.
+    let mut granted: Vec<&str> = Vec::new();
+    for s in requested.split(' ') {
+        if SCOPES.contains(&s) && !granted.contains(&s) {
+            granted.push(s);
+        }
+    }
+
+    let method = params.get("code_challenge_method").map_err(fail)?;
+    let code_challenge = match (params.get("code_challenge").map_err(fail)?, method) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(fail(Failure::invalid_request(
+                "code_challenge_method was sent without a code_challenge",
+            )))
+        }
+        (Some(c), Some("S256")) => {
+            if !pkce::is_valid_s256_challenge(c) {
+                return Err(fail(Failure::invalid_request(
+                    "the code_challenge must be 43 base64url characters (S256)",
+                )));
+            }
+            Some(c.to_string())
+        }
+        // Without a method RFC 7636 §4.3 means `plain`, which this provider refuses.
+        (Some(_), _) => {
+            return Err(fail(Failure::invalid_request(
+                "code_challenge_method must be S256",
+            )))
+        }
+    };
+    if code_challenge.is_none() && app.is_public() {
+        return Err(fail(Failure::invalid_request(
+            "PKCE is required: send a code_challenge with code_challenge_method=S256",
+        )));
+    }
+
+    let prompt = parse_prompt(params.get("prompt").map_err(fail)?).map_err(fail)?;
+    let nonce = params.get("nonce").map_err(fail)?.map(str::to_string);
+    let login_hint = params.get("login_hint").map_err(fail)?.map(str::to_string);
+
+    Ok(ValidRequest {
+        app,
+        redirect_uri: redirect_uri.clone(),
+        scope: granted.join(" "),
+        state: state.clone(),
+        nonce,
+        code_challenge,
+        prompt,
+        login_hint,
+        params,
+    })
+}
+
+/// OpenID Connect Core §3.1.2.1: a space-separated list; `none` stands alone.
+fn parse_prompt(value: Option<&str>) -> Result<Prompt, Failure> {
+    let Some(value) = value else {
+        return Ok(Prompt::Default);
+    };
+    let values: Vec<&str> = value.split(' ').filter(|v| !v.is_empty()).collect();
+    if values.contains(&"none") {
+        if values.len() > 1 {
+            return Err(Failure::invalid_request(
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+        return Ok(Prompt::None);
+    }
+    for v in &values {
+        if !matches!(*v, "login" | "consent" | "select_account") {
+            return Err(Failure::invalid_request(format!(
+                "unsupported prompt value: {v}"
+            )));
+        }
+    }
+    // consent and select_account: first-party applications need no consent yet, and one
+    // session means one account to select.
+    Ok(if values.contains(&"login") {
+        Prompt::Login
+    } else {
+        Prompt::Default
+    })
+}
+
+pub fn next(req: &ValidRequest, session: Option<&Session>) -> Next {
+    match (req.prompt, session) {
+        (Prompt::Login, _) => Next::ShowLogin,
+        (_, Some(_)) => Next::IssueCode,
+        (Prompt::None, None) => Next::Fail(req.error(Failure::new(
+            OAuthError::LoginRequired,
+            "the user is not logged in",
+        ))),
+        (Prompt::Default, None) => Next::ShowLogin,
+    }
+}
+
+/// Stores a new code for the session's user and returns the success redirect
+/// (RFC 6749 §4.1.2 with `iss` from RFC 9207 §2).
+pub async fn issue_code(
+    store: &impl Store,
+    clock: &impl Clock,
+    rng: &impl Random,
+    issuer: &str,
+    req: &ValidRequest,
+    session: &Session,
+) -> Result<String, AuthorizeError> {
+    let code = AuthCode::generate(rng).map_err(|f| req.error(f))?;
+    let now = clock.now();
+    let record = CodeRecord {
+        code_hash: code.hashed(),
+        client_id: req.app.client_id.clone(),
+        user_id: session.user_id.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        scope: req.scope.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        auth_time: session.auth_time,
+        claims: session.claims.clone(),
+        created_at: now,
+        expires_at: now + CODE_TTL_SECS,
+    };
+    store
+        .insert_code(&record)
+        .await
+        .map_err(|e| req.error(e.into()))?;
+    Ok(redirect_with(
+        &req.redirect_uri,
+        &[
+            ("code", Some(code.expose())),
+            ("state", req.state.as_deref()),
+            ("iss", Some(issuer)),
+        ],
+    ))
+}
+
+/// The error redirect of RFC 6749 §4.1.2.1 with `iss` (RFC 9207 §2).
+pub fn error_redirect(e: &ErrorRedirect, issuer: &str) -> String {
+    redirect_with(
+        &e.redirect_uri,
+        &[
+            ("error", Some(e.failure.error.as_str())),
+            ("error_description", Some(&e.failure.description)),
+            ("state", e.state.as_deref()),
+            ("iss", Some(issuer)),
+        ],
+    )
+}
+
+/// Appends parameters, keeping any query the registered URI has (RFC 6749 §3.1.2).
+fn redirect_with(redirect_uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            query.append_pair(k, v);
+        }
+    }
+    let query = query.finish();
+    // Registered URIs are absolute URLs without a fragment (checked when stored), so a
+    // plain join is exact: `?` starts the query unless the URI has one already.
+    let sep = match Url::parse(redirect_uri).map(|u| u.query().is_some()) {
+        Ok(true) => '&',
+        _ => '?',
+    };
+    format!("{redirect_uri}{sep}{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AppType, UserClaims};
+    use crate::oidc::testing::app;
+    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn store_with(a: Application) -> MemoryStore {
+        let s = MemoryStore::default();
+        s.apps.borrow_mut().push(a);
+        s
+    }
+
+    fn good() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("response_type", "code"),
+            ("client_id", "app1"),
+            ("redirect_uri", "https://app.example/cb?tenant=1"),
+            ("scope", "openid email unknown"),
+            ("state", "s1"),
+            ("nonce", "n1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]
+    }
+
+    /// A parameter to replace (`Some`) or drop (`None`) in the good request.
+    type Change = (&'static str, Option<&'static str>);
+
+    fn with(changes: &[Change]) -> Params {
+        let mut pairs = good();
+        for (k, v) in changes {
+            pairs.retain(|(pk, _)| pk != k);
+            if let Some(v) = v {
+                pairs.push((k, v));
+            }
+        }
+        Params::from_pairs(pairs)
+    }
+
+    fn run(store: &MemoryStore, p: Params) -> Result<ValidRequest, AuthorizeError> {
+        block_on(validate(store, p))
+    }
+
+    fn redirect_error(r: Result<ValidRequest, AuthorizeError>) -> (OAuthError, Option<String>) {
+        match r {
+            Err(AuthorizeError::Redirect(e)) => (e.failure.error, e.state),
+            other => panic!("expected an error redirect, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_request_validates_and_drops_unknown_scopes() {
+        let s = store_with(app(AppType::Spa));
+        let req = run(&s, with(&[])).unwrap();
+        assert_eq!(req.scope, "openid email");
+        assert_eq!(req.code_challenge.as_deref(), Some(CHALLENGE));
+        assert_eq!(req.prompt, Prompt::Default);
+    }
+
+    #[test]
+    fn untrusted_client_or_redirect_uri_gets_a_page() {
+        let s = store_with(app(AppType::Spa));
+        for p in [
+            with(&[("client_id", Some("nope"))]),
+            with(&[("client_id", None)]),
+            with(&[("redirect_uri", Some("https://evil.example/cb"))]),
+            with(&[("redirect_uri", Some("https://app.example/cb"))]),
+            with(&[("redirect_uri", None)]),
+        ] {
+            assert!(matches!(run(&s, p), Err(AuthorizeError::Page(_))));
+        }
+        let mut dup = good();
+        dup.push(("redirect_uri", "https://app.example/cb?tenant=1"));
+        assert!(matches!(
+            run(&s, Params::from_pairs(dup)),
+            Err(AuthorizeError::Page(_))
+        ));
+    }
+
+    #[test]
+    fn other_errors_redirect_with_state() {
+        let s = store_with(app(AppType::Spa));
+        let cases: [(&[Change], OAuthError); 8] = [
+            (
+                &[("response_type", Some("token"))],
+                OAuthError::UnsupportedResponseType,
+            ),
+            (&[("response_type", None)], OAuthError::InvalidRequest),
+            (&[("scope", Some("email"))], OAuthError::InvalidScope),
+            (
+                &[("code_challenge", None), ("code_challenge_method", None)],
+                OAuthError::InvalidRequest,
+            ),
+            (
+                &[("code_challenge_method", Some("plain"))],
+                OAuthError::InvalidRequest,
+            ),
+            (
+                &[("code_challenge_method", None)],
+                OAuthError::InvalidRequest,
+            ),
+            (
+                &[("code_challenge", Some("short"))],
+                OAuthError::InvalidRequest,
+            ),
+            (
+                &[("prompt", Some("none login"))],
+                OAuthError::InvalidRequest,
+            ),
+        ];
+        for (changes, expected) in cases {
+            let (err, state) = redirect_error(run(&s, with(changes)));
+            assert_eq!(err, expected, "{changes:?}");
+            assert_eq!(state.as_deref(), Some("s1"));
+        }
+    }
+
+    #[test]
+    fn confidential_clients_may_skip_pkce() {
+        let s = store_with(app(AppType::Traditional));
+        let req = run(
+            &s,
+            with(&[("code_challenge", None), ("code_challenge_method", None)]),
+        )
+        .unwrap();
+        assert_eq!(req.code_challenge, None);
+    }
+
+    #[test]
+    fn session_and_prompt_decide_the_next_step() {
+        let s = store_with(app(AppType::Spa));
+        let session = Session {
+            user_id: "u1".into(),
+            auth_time: 10,
+            expires_at: 1000,
+            claims: UserClaims {
+                email: "a@b.c".into(),
+                email_verified: true,
+                name: None,
+            },
+        };
+        let req = run(&s, with(&[])).unwrap();
+        assert_eq!(next(&req, Some(&session)), Next::IssueCode);
+        assert_eq!(next(&req, None), Next::ShowLogin);
+        let login = run(&s, with(&[("prompt", Some("login"))])).unwrap();
+        assert_eq!(next(&login, Some(&session)), Next::ShowLogin);
+        let none = run(&s, with(&[("prompt", Some("none"))])).unwrap();
+        match next(&none, None) {
+            Next::Fail(AuthorizeError::Redirect(e)) => {
+                assert_eq!(e.failure.error, OAuthError::LoginRequired)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn issued_codes_are_stored_hashed_and_redirect_keeps_the_query() {
+        let s = store_with(app(AppType::Spa));
+        let req = run(&s, with(&[])).unwrap();
+        let session = Session {
+            user_id: "u1".into(),
+            auth_time: 10,
+            expires_at: 1000,
+            claims: UserClaims {
+                email: "a@b.c".into(),
+                email_verified: true,
+                name: None,
+            },
+        };
+        let location = block_on(issue_code(
+            &s,
+            &FixedClock::at(100),
+            &CountingRandom::new(),
+            "https://id.example",
+            &req,
+            &session,
+        ))
+        .unwrap();
+        let url = Url::parse(&location).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["tenant"], "1");
+        assert_eq!(q["state"], "s1");
+        assert_eq!(q["iss"], "https://id.example");
+        let code = AuthCode::new(q["code"].clone());
+        let codes = s.codes.borrow();
+        let (record, _) = codes.get(&code.hashed()).expect("stored under its hash");
+        assert_eq!(record.expires_at, 160);
+        assert!(!codes.contains_key(code.expose()));
+    }
+
+    #[test]
+    fn error_redirects_carry_iss_and_description() {
+        let e = ErrorRedirect {
+            redirect_uri: "https://app.example/cb".into(),
+            state: Some("s 1".into()),
+            failure: Failure::new(OAuthError::LoginRequired, "not logged in"),
+        };
+        let url = Url::parse(&error_redirect(&e, "https://id.example")).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["error"], "login_required");
+        assert_eq!(q["error_description"], "not logged in");
+        assert_eq!(q["state"], "s 1");
+        assert_eq!(q["iss"], "https://id.example");
+    }
+}

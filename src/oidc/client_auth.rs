@@ -1,0 +1,184 @@
+//! Client authentication at the token endpoint: RFC 6749 §2.3.1 (`client_secret_basic`,
+//! `client_secret_post`) and public clients (`none`, OpenID Connect Core §9).
+
+use super::error::{Failure, OAuthError};
+use super::params::Params;
+use crate::crypto::{b64url_decode, ClientSecret};
+use crate::model::{Application, TokenAuthMethod};
+use crate::store::Store;
+
+/// Credentials as presented, before they are checked.
+#[derive(Debug)]
+pub struct Presented {
+    pub client_id: String,
+    pub method: TokenAuthMethod,
+    pub secret: Option<ClientSecret>,
+}
+
+pub fn presented(params: &Params, authorization: Option<&str>) -> Result<Presented, Failure> {
+    let basic = match authorization {
+        Some(h) => parse_basic(h)?,
+        None => None,
+    };
+    let body_id = params.get("client_id")?;
+    let body_secret = params.get("client_secret")?;
+    match basic {
+        Some((id, secret)) => {
+            // RFC 6749 §2.3: a client uses one authentication method per request.
+            if body_secret.is_some() {
+                return Err(Failure::invalid_request(
+                    "use either HTTP Basic or client_secret in the body, not both",
+                ));
+            }
+            if body_id.is_some_and(|b| b != id) {
+                return Err(Failure::invalid_request(
+                    "client_id in the body differs from the Authorization header",
+                ));
+            }
+            Ok(Presented {
+                client_id: id,
+                method: TokenAuthMethod::ClientSecretBasic,
+                secret: Some(ClientSecret::new(secret)),
+            })
+        }
+        None => {
+            let client_id = body_id
+                .ok_or_else(|| Failure::invalid_client("client authentication is required"))?
+                .to_string();
+            Ok(match body_secret {
+                Some(secret) => Presented {
+                    client_id,
+                    method: TokenAuthMethod::ClientSecretPost,
+                    secret: Some(ClientSecret::new(secret)),
+                },
+                None => Presented {
+                    client_id,
+                    method: TokenAuthMethod::None,
+                    secret: None,
+                },
+            })
+        }
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`, RFC 6749 §2.3.1.
+fn parse_basic(header: &str) -> Result<Option<(String, String)>, Failure> {
+    let Some((scheme, value)) = header.trim().split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let malformed = || Failure::invalid_client("malformed HTTP Basic credentials");
+    let decoded = standard_b64_decode(value.trim()).ok_or_else(malformed)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let id = form_decode(id);
+    let secret = form_decode(secret);
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some((id, secret)))
+}
+
+fn standard_b64_decode(s: &str) -> Option<Vec<u8>> {
+    use base64ct::{Base64, Encoding};
+    Base64::decode_vec(s)
+        .ok()
+        .or_else(|| b64url_decode(s.trim_end_matches('=')))
+}
+
+fn form_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("v={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Checks the presented credentials against the registered application. Every failure is
+/// `invalid_client`, with no hint whether the client or the secret was wrong.
+pub async fn authenticate(store: &impl Store, p: &Presented) -> Result<Application, Failure> {
+    let refuse = || Failure::invalid_client("client authentication failed");
+    let app = store.application(&p.client_id).await?.ok_or_else(refuse)?;
+    if app.token_endpoint_auth_method != p.method {
+        return Err(Failure::new(
+            OAuthError::InvalidClient,
+            format!(
+                "this application authenticates with {}",
+                app.token_endpoint_auth_method.as_str()
+            ),
+        ));
+    }
+    match (&p.secret, &app.client_secret_hash) {
+        (None, None) if app.is_public() => Ok(app),
+        (Some(secret), Some(hash)) if secret.matches_hash(hash) => Ok(app),
+        _ => Err(refuse()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AppType;
+    use crate::store::memory::MemoryStore;
+    use base64ct::{Base64, Encoding};
+    use futures_executor::block_on;
+
+    fn store() -> MemoryStore {
+        let s = MemoryStore::default();
+        let mut conf = crate::oidc::testing::app(AppType::Traditional);
+        conf.client_id = "conf".into();
+        conf.client_secret_hash = Some(ClientSecret::new("s3cret:+/").hashed());
+        s.apps.borrow_mut().push(conf);
+        let mut public = crate::oidc::testing::app(AppType::Spa);
+        public.client_id = "pub".into();
+        s.apps.borrow_mut().push(public);
+        s
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+        format!(
+            "Basic {}",
+            Base64::encode_string(format!("{}:{}", enc(id), enc(secret)).as_bytes())
+        )
+    }
+
+    fn auth(params: &str, header: Option<&str>) -> Result<Application, Failure> {
+        let p = presented(&Params::parse(params), header)?;
+        block_on(authenticate(&store(), &p))
+    }
+
+    #[test]
+    fn basic_with_encoded_secret_works() {
+        let app = auth("", Some(&basic("conf", "s3cret:+/"))).unwrap();
+        assert_eq!(app.client_id, "conf");
+    }
+
+    #[test]
+    fn wrong_secret_unknown_client_and_wrong_method_are_invalid_client() {
+        for (params, header) in [
+            ("", Some(basic("conf", "nope"))),
+            ("", Some(basic("ghost", "x"))),
+            ("client_id=conf&client_secret=s3cret%3A%2B%2F", None),
+            ("client_id=conf", None),
+            ("client_id=pub&client_secret=x", None),
+            ("", None),
+            ("", Some("Basic !!!".to_string())),
+        ] {
+            let err = auth(params, header.as_deref()).unwrap_err();
+            assert_eq!(err.error, OAuthError::InvalidClient, "{params} {header:?}");
+        }
+    }
+
+    #[test]
+    fn public_clients_identify_without_secret() {
+        assert_eq!(auth("client_id=pub", None).unwrap().client_id, "pub");
+    }
+
+    #[test]
+    fn two_methods_at_once_are_refused() {
+        let err = auth("client_secret=x", Some(&basic("conf", "s3cret:+/"))).unwrap_err();
+        assert_eq!(err.error, OAuthError::InvalidRequest);
+    }
+}

@@ -1,0 +1,47 @@
+//! OpenID Connect Discovery 1.0 §3 and RFC 8414 §2 metadata.
+
+use serde_json::{json, Value};
+
+pub const SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+pub fn document(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [super::jwt::ALG],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": SCOPES,
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "email", "email_verified", "name", "preferred_username"
+        ],
+        "prompt_values_supported": ["none", "login"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn endpoints_hang_off_the_issuer() {
+        let d = super::document("https://id.example");
+        assert_eq!(d["issuer"], "https://id.example");
+        assert_eq!(d["token_endpoint"], "https://id.example/token");
+        assert_eq!(
+            d["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    }
+}

@@ -1,0 +1,36 @@
+//! Protocol logic. Nothing here touches `worker::Request`: every function takes plain
+//! values and the storage traits, so it runs natively under `cargo test`.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod jwt;
+pub mod login;
+pub mod management;
+pub mod params;
+pub mod pkce;
+pub mod token;
+pub mod userinfo;
+
+#[cfg(test)]
+pub mod testing {
+    use crate::model::{AppType, Application};
+
+    /// An application registered with one redirect URI that carries a query.
+    pub fn app(app_type: AppType) -> Application {
+        Application {
+            client_id: "app1".into(),
+            name: "App".into(),
+            description: String::new(),
+            app_type,
+            client_secret_hash: None,
+            token_endpoint_auth_method: app_type.default_auth_method(),
+            redirect_uris: vec!["https://app.example/cb?tenant=1".into()],
+            post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The token endpoint, `authorization_code` grant: RFC 6749 §4.1.3-§4.1.4 and §5,
+//! RFC 7636 §4.5-§4.6, OpenID Connect Core §3.1.3.
+
+use serde::Serialize;
+
+use super::client_auth;
+use super::error::{Failure, OAuthError};
+use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
+use super::params::Params;
+use super::pkce;
+use crate::crypto::{random_token, AuthCode};
+use crate::model::{Application, UserClaims};
+use crate::runtime::{Clock, Random};
+use crate::store::Store;
+
+pub const ACCESS_TOKEN_TTL_SECS: i64 = 3600;
+pub const ID_TOKEN_TTL_SECS: i64 = 3600;
+
+/// RFC 6749 §5.1 plus the OpenID Connect `id_token`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub id_token: String,
+    pub scope: String,
+}
+
+/// The result, plus the authenticated application when there is one: CORS at the token
+/// endpoint answers for the application that authenticated, on errors too.
+pub struct Outcome {
+    pub app: Option<Application>,
+    pub result: Result<TokenResponse, Failure>,
+}
+
+pub async fn handle(
+    store: &impl Store,
+    signer: &impl Signer,
+    clock: &impl Clock,
+    rng: &impl Random,
+    issuer: &str,
+    params: &Params,
+    authorization: Option<&str>,
+) -> Outcome {
+    let app = match client_auth::presented(params, authorization) {
+        Ok(p) => client_auth::authenticate(store, &p).await,
+        Err(f) => Err(f),
+    };
+    let app = match app {
+        Ok(app) => app,
+        Err(f) => {
+            return Outcome {
+                app: None,
+                result: Err(f),
+            }
+        }
+    };
+    let result = grant(store, signer, clock, rng, issuer, params, &app).await;
+    Outcome {
+        app: Some(app),
+        result,
+    }
+}
+
+async fn grant(
+    store: &impl Store,
+    signer: &impl Signer,
+    clock: &impl Clock,
+    rng: &impl Random,
+    issuer: &str,
+    params: &Params,
+    app: &Application,
+) -> Result<TokenResponse, Failure> {
+    match params.require("grant_type")? {
+        "authorization_code" => {}
+        other => {
+            return Err(Failure::new(
+                OAuthError::UnsupportedGrantType,
+                format!("unsupported grant_type: {}", truncate(other)),
+            ))
+        }
+    }
+    let code = AuthCode::new(params.require("code")?);
+    let redirect_uri = params.require("redirect_uri")?;
+    let verifier = params.get("code_verifier")?;
+    if verifier.is_some_and(|v| !pkce::is_valid_verifier(v)) {
+        return Err(Failure::invalid_request(
+            "the code_verifier must be 43-128 characters of [A-Za-z0-9-._~]",
+        ));
+    }
+
+    // The request is well-formed: now spend the code. One conditional UPDATE, so of
+    // concurrent redemptions exactly one gets the record; any mismatch below still leaves
+    // the code spent, as a stolen code should be.
+    let now = clock.now();
+    let record = store
+        .consume_code(&code.hashed(), now)
+        .await?
+        .ok_or_else(|| {
+            Failure::invalid_grant("the authorization code is invalid, expired or already used")
+        })?;
+    if record.client_id != app.client_id {
+        return Err(Failure::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if record.redirect_uri != redirect_uri {
+        return Err(Failure::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&record.code_challenge, verifier) {
+        (Some(challenge), Some(v)) if pkce::verify(v, challenge) => {}
+        (Some(_), Some(_)) => {
+            return Err(Failure::invalid_grant("the code_verifier does not match"))
+        }
+        (Some(_), None) => return Err(Failure::invalid_grant("the code_verifier is required")),
+        (None, None) => {}
+        // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+        (None, Some(_)) => {
+            return Err(Failure::invalid_grant(
+                "a code_verifier was sent but the authorization request had no code_challenge",
+            ))
+        }
+    }
+
+    let scopes: Vec<&str> = record.scope.split(' ').collect();
+    let profile = profile_claims(&record.claims, &scopes);
+    let access = jwt::claims(
+        AccessTokenClaims {
+            iss: issuer.to_string(),
+            sub: record.user_id.clone(),
+            aud: issuer.to_string(),
+            client_id: app.client_id.clone(),
+            scope: record.scope.clone(),
+            jti: random_token::<16>(rng)?,
+        },
+        now,
+        ACCESS_TOKEN_TTL_SECS,
+    );
+    let access_token = jwt::encode(signer, jwt::ACCESS_TOKEN_TYP, &access).await?;
+    let id = jwt::claims(
+        IdTokenClaims {
+            iss: issuer.to_string(),
+            sub: record.user_id.clone(),
+            aud: app.client_id.clone(),
+            auth_time: record.auth_time,
+            nonce: record.nonce.clone(),
+            at_hash: jwt::at_hash(&access_token),
+            azp: None,
+            profile,
+        },
+        now,
+        ID_TOKEN_TTL_SECS,
+    );
+    let id_token = jwt::encode(signer, jwt::ID_TOKEN_TYP, &id).await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_TTL_SECS,
+        id_token,
+        scope: record.scope,
+    })
+}
+
+/// Standard claims by scope (OpenID Connect Core §5.4).
+pub fn profile_claims(claims: &UserClaims, scopes: &[&str]) -> ProfileClaims {
+    let mut out = ProfileClaims::default();
+    if scopes.contains(&"email") {
+        out.email = Some(claims.email.clone());
+        out.email_verified = Some(claims.email_verified);
+    }
+    if scopes.contains(&"profile") {
+        out.name = claims.name.clone();
+        out.preferred_username = Some(claims.email.clone());
+    }
+    out
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::ClientSecret;
+    use crate::model::{AppType, CodeRecord};
+    use crate::oidc::jwt::testing::FakeSigner;
+    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+    use jwt_compact::Claims;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const ISS: &str = "https://id.example";
+
+    fn setup(app_type: AppType, challenge: Option<&str>) -> MemoryStore {
+        let s = MemoryStore::default();
+        let mut app = crate::oidc::testing::app(app_type);
+        if app_type.is_confidential() {
+            app.client_secret_hash = Some(ClientSecret::new("sec").hashed());
+            app.token_endpoint_auth_method = crate::model::TokenAuthMethod::ClientSecretPost;
+        }
+        s.apps.borrow_mut().push(app);
+        s.codes.borrow_mut().insert(
+            AuthCode::new("the-code").hashed(),
+            (
+                CodeRecord {
+                    code_hash: AuthCode::new("the-code").hashed(),
+                    client_id: "app1".into(),
+                    user_id: "u1".into(),
+                    redirect_uri: "https://app.example/cb?tenant=1".into(),
+                    scope: "openid email".into(),
+                    nonce: Some("n1".into()),
+                    code_challenge: challenge.map(str::to_string),
+                    auth_time: 900,
+                    claims: UserClaims {
+                        email: "ada@example.com".into(),
+                        email_verified: true,
+                        name: Some("Ada".into()),
+                    },
+                    created_at: 1_000,
+                    expires_at: 1_060,
+                },
+                None,
+            ),
+        );
+        s
+    }
+
+    fn exchange(store: &MemoryStore, body: &str, now: i64) -> Result<TokenResponse, Failure> {
+        block_on(handle(
+            store,
+            &FakeSigner::new(),
+            &FixedClock::at(now),
+            &CountingRandom::new(),
+            ISS,
+            &Params::parse(body),
+            None,
+        ))
+        .result
+    }
+
+    const GOOD: &str = "grant_type=authorization_code&code=the-code&client_id=app1\
+        &redirect_uri=https%3A%2F%2Fapp.example%2Fcb%3Ftenant%3D1\
+        &code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    #[test]
+    fn public_client_exchanges_a_code_once() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        let t = exchange(&store, GOOD, 1_010).unwrap();
+        assert_eq!(t.token_type, "Bearer");
+        assert_eq!(t.scope, "openid email");
+        let id: Claims<IdTokenClaims> = block_on(jwt::decode_verified(
+            &FakeSigner::new(),
+            &t.id_token,
+            jwt::ID_TOKEN_TYP,
+            1_010,
+        ))
+        .unwrap();
+        assert_eq!(id.custom.aud, "app1");
+        assert_eq!(id.custom.nonce.as_deref(), Some("n1"));
+        assert_eq!(id.custom.auth_time, 900);
+        assert_eq!(id.custom.at_hash, jwt::at_hash(&t.access_token));
+        assert_eq!(id.custom.profile.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(id.custom.profile.name, None, "no profile scope");
+        let again = exchange(&store, GOOD, 1_011).unwrap_err();
+        assert_eq!(again.error, OAuthError::InvalidGrant);
+        let _ = VERIFIER;
+    }
+
+    #[test]
+    fn mismatches_are_invalid_grant() {
+        for (body, now) in [
+            (GOOD.replace("EjXk", "EjXj"), 1_010),
+            (GOOD.replace("tenant%3D1", "tenant%3D2"), 1_010),
+            (
+                GOOD.replace(
+                    "&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+                    "",
+                ),
+                1_010,
+            ),
+            (GOOD.replace("the-code", "other-code"), 1_010),
+            (GOOD.to_string(), 1_060),
+        ] {
+            let store = setup(AppType::Spa, Some(CHALLENGE));
+            assert_eq!(
+                exchange(&store, &body, now).unwrap_err().error,
+                OAuthError::InvalidGrant,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_requests_do_not_spend_the_code() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        for (body, expected) in [
+            (
+                GOOD.replace("authorization_code", "password"),
+                OAuthError::UnsupportedGrantType,
+            ),
+            (
+                GOOD.replace("code_verifier=", "code_verifier=short&x="),
+                OAuthError::InvalidRequest,
+            ),
+            (format!("{GOOD}&code=again"), OAuthError::InvalidRequest),
+            (
+                GOOD.replace("&redirect_uri=", "&x="),
+                OAuthError::InvalidRequest,
+            ),
+        ] {
+            assert_eq!(
+                exchange(&store, &body, 1_010).unwrap_err().error,
+                expected,
+                "{body}"
+            );
+        }
+        assert!(exchange(&store, GOOD, 1_010).is_ok());
+    }
+
+    #[test]
+    fn verifier_without_challenge_is_a_downgrade() {
+        let store = setup(AppType::Traditional, None);
+        let body = format!("{}&client_secret=sec", GOOD);
+        assert_eq!(
+            exchange(&store, &body, 1_010).unwrap_err().error,
+            OAuthError::InvalidGrant
+        );
+        let store = setup(AppType::Traditional, None);
+        let body = body.replace(
+            "&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "",
+        );
+        assert!(exchange(&store, &body, 1_010).is_ok());
+    }
+
+    #[test]
+    fn code_of_another_client_is_refused_and_auth_failure_reports_no_app() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        let mut other = crate::oidc::testing::app(AppType::Spa);
+        other.client_id = "app2".into();
+        store.apps.borrow_mut().push(other);
+        let body = GOOD.replace("client_id=app1", "client_id=app2");
+        assert_eq!(
+            exchange(&store, &body, 1_010).unwrap_err().error,
+            OAuthError::InvalidGrant
+        );
+
+        let out = block_on(handle(
+            &store,
+            &FakeSigner::new(),
+            &FixedClock::at(1_010),
+            &CountingRandom::new(),
+            ISS,
+            &Params::parse(&GOOD.replace("client_id=app1", "client_id=ghost")),
+            None,
+        ));
+        assert!(out.app.is_none());
+        assert_eq!(out.result.unwrap_err().error, OAuthError::InvalidClient);
+    }
+
+    #[test]
+    fn storage_outage_is_temporarily_unavailable() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        store.fail.set(true);
+        let err = exchange(&store, GOOD, 1_010).unwrap_err();
+        assert_eq!(err.error, OAuthError::TemporarilyUnavailable);
+    }
+}

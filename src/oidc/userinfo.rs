@@ -1,0 +1,217 @@
+//! The UserInfo endpoint (OpenID Connect Core §5.3) with bearer tokens (RFC 6750).
+
+use serde_json::{json, Value};
+
+use super::error::Failure;
+use super::jwt::{self, AccessTokenClaims, Signer};
+use super::token::profile_claims;
+use crate::model::Application;
+use crate::runtime::Clock;
+use crate::store::Store;
+
+/// The bearer token from `Authorization: Bearer` (RFC 6750 §2.1), or from the form body
+/// of a POST (§2.2). Query-string tokens (§2.3) are not accepted: they leak into logs.
+pub fn bearer_token<'a>(
+    authorization: Option<&'a str>,
+    form_token: Option<&'a str>,
+) -> Result<&'a str, Failure> {
+    match (authorization, form_token) {
+        (Some(h), None) => {
+            let (scheme, token) = h.trim().split_once(' ').unwrap_or((h, ""));
+            if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+                return Err(Failure::invalid_request(
+                    "expected an Authorization: Bearer token",
+                ));
+            }
+            Ok(token.trim())
+        }
+        (None, Some(t)) => Ok(t),
+        (Some(_), Some(_)) => Err(Failure::invalid_request(
+            "send the access token in one place only (RFC 6750 §2)",
+        )),
+        (None, None) => Err(Failure::invalid_token("an access token is required")),
+    }
+}
+
+pub struct Outcome {
+    /// The application the token was issued to, for CORS.
+    pub app: Option<Application>,
+    pub result: Result<Value, Failure>,
+}
+
+pub async fn handle(
+    store: &impl Store,
+    signer: &impl Signer,
+    clock: &impl Clock,
+    issuer: &str,
+    token: &str,
+) -> Outcome {
+    let claims = match jwt::decode_verified::<AccessTokenClaims>(
+        signer,
+        token,
+        jwt::ACCESS_TOKEN_TYP,
+        clock.now(),
+    )
+    .await
+    {
+        Ok(c) => c.custom,
+        Err(f) => {
+            return Outcome {
+                app: None,
+                result: Err(f),
+            }
+        }
+    };
+    let app = match store.application(&claims.client_id).await {
+        Ok(app) => app,
+        Err(e) => {
+            return Outcome {
+                app: None,
+                result: Err(e.into()),
+            }
+        }
+    };
+    let result = userinfo(store, issuer, &claims, app.is_some()).await;
+    Outcome { app, result }
+}
+
+async fn userinfo(
+    store: &impl Store,
+    issuer: &str,
+    claims: &AccessTokenClaims,
+    app_exists: bool,
+) -> Result<Value, Failure> {
+    if claims.iss != issuer || claims.aud != issuer {
+        return Err(Failure::invalid_token(
+            "the token was not issued for this provider",
+        ));
+    }
+    // A deleted application's tokens stop working at once.
+    if !app_exists {
+        return Err(Failure::invalid_token(
+            "the token's application no longer exists",
+        ));
+    }
+    let scopes: Vec<&str> = claims.scope.split(' ').collect();
+    if !scopes.contains(&"openid") {
+        return Err(Failure::new(
+            super::error::OAuthError::InsufficientScope,
+            "the token lacks the openid scope",
+        ));
+    }
+    let user = store
+        .user_by_id(&claims.sub)
+        .await?
+        .ok_or_else(|| Failure::invalid_token("the user no longer exists"))?;
+    let mut body =
+        serde_json::to_value(profile_claims(&user.claims(), &scopes)).map_err(Failure::server)?;
+    body["sub"] = json!(user.id);
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AppType, User};
+    use crate::oidc::error::OAuthError;
+    use crate::oidc::jwt::testing::FakeSigner;
+    use crate::runtime::testing::FixedClock;
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+
+    const ISS: &str = "https://id.example";
+
+    fn token(scope: &str, iss: &str) -> String {
+        let c = jwt::claims(
+            AccessTokenClaims {
+                iss: iss.into(),
+                sub: "u1".into(),
+                aud: iss.into(),
+                client_id: "app1".into(),
+                scope: scope.into(),
+                jti: "j".into(),
+            },
+            1_000,
+            3600,
+        );
+        block_on(jwt::encode(&FakeSigner::new(), jwt::ACCESS_TOKEN_TYP, &c)).unwrap()
+    }
+
+    fn store() -> MemoryStore {
+        let s = MemoryStore::default();
+        s.apps
+            .borrow_mut()
+            .push(crate::oidc::testing::app(AppType::Spa));
+        s.users.borrow_mut().push(User {
+            id: "u1".into(),
+            email: "ada@example.com".into(),
+            name: Some("Ada".into()),
+            email_verified: true,
+            password_hash: String::new(),
+            created_at: 0,
+        });
+        s
+    }
+
+    fn call(s: &MemoryStore, t: &str) -> Result<Value, Failure> {
+        block_on(handle(
+            s,
+            &FakeSigner::new(),
+            &FixedClock::at(1_100),
+            ISS,
+            t,
+        ))
+        .result
+    }
+
+    #[test]
+    fn claims_follow_scope() {
+        let s = store();
+        let v = call(&s, &token("openid profile", ISS)).unwrap();
+        assert_eq!(v["sub"], "u1");
+        assert_eq!(v["name"], "Ada");
+        assert!(v.get("email").is_none());
+        let v = call(&s, &token("openid email", ISS)).unwrap();
+        assert_eq!(v["email"], "ada@example.com");
+        assert_eq!(v["email_verified"], true);
+    }
+
+    #[test]
+    fn foreign_or_orphaned_tokens_are_invalid() {
+        let s = store();
+        assert_eq!(
+            call(&s, &token("openid", "https://other.example"))
+                .unwrap_err()
+                .error,
+            OAuthError::InvalidToken
+        );
+        s.apps.borrow_mut().clear();
+        assert_eq!(
+            call(&s, &token("openid", ISS)).unwrap_err().error,
+            OAuthError::InvalidToken
+        );
+        assert_eq!(
+            call(&s, "not.a.jwt").unwrap_err().error,
+            OAuthError::InvalidToken
+        );
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token(Some("Bearer abc"), None).unwrap(), "abc");
+        assert_eq!(bearer_token(Some("bearer  abc "), None).unwrap(), "abc");
+        assert_eq!(bearer_token(None, Some("abc")).unwrap(), "abc");
+        assert_eq!(
+            bearer_token(Some("Basic abc"), None).unwrap_err().error,
+            OAuthError::InvalidRequest
+        );
+        assert_eq!(
+            bearer_token(Some("Bearer a"), Some("b")).unwrap_err().error,
+            OAuthError::InvalidRequest
+        );
+        assert_eq!(
+            bearer_token(None, None).unwrap_err().error,
+            OAuthError::InvalidToken
+        );
+    }
+}

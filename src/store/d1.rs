@@ -1,0 +1,405 @@
+//! The `Store` trait on D1. Only bound parameters; list-valued columns are JSON text.
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use super::{Inserted, Store, StoreError, StoreResult};
+use crate::model::{
+    AppType, Application, CodeRecord, StoredKey, TokenAuthMethod, User, UserClaims,
+};
+
+pub struct D1Store {
+    db: D1Database,
+}
+
+impl D1Store {
+    pub fn new(db: D1Database) -> Self {
+        Self { db }
+    }
+
+    fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+        self.db.prepare(sql).bind(args).map_err(err)
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+fn opt_text(s: Option<&str>) -> JsValue {
+    s.map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+fn int(n: i64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+fn json_list(v: &[String]) -> JsValue {
+    text(&serde_json::to_string(v).unwrap_or_else(|_| "[]".into()))
+}
+
+#[derive(Deserialize)]
+struct AppRow {
+    client_id: String,
+    name: String,
+    description: String,
+    app_type: String,
+    client_secret_hash: Option<String>,
+    token_endpoint_auth_method: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    allowed_origins: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<AppRow> for Application {
+    type Error = StoreError;
+    fn try_from(r: AppRow) -> StoreResult<Self> {
+        let list = |s: &str| serde_json::from_str::<Vec<String>>(s).map_err(err);
+        Ok(Application {
+            app_type: AppType::parse(&r.app_type)
+                .ok_or_else(|| err(format!("bad app_type {}", r.app_type)))?,
+            token_endpoint_auth_method: TokenAuthMethod::parse(&r.token_endpoint_auth_method)
+                .ok_or_else(|| err("bad token_endpoint_auth_method"))?,
+            redirect_uris: list(&r.redirect_uris)?,
+            post_logout_redirect_uris: list(&r.post_logout_redirect_uris)?,
+            allowed_origins: list(&r.allowed_origins)?,
+            client_id: r.client_id,
+            name: r.name,
+            description: r.description,
+            client_secret_hash: r.client_secret_hash,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret_hash, \
+    token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, allowed_origins, \
+    created_at, updated_at";
+
+#[derive(Deserialize)]
+struct UserRow {
+    id: String,
+    email: String,
+    name: Option<String>,
+    email_verified: i64,
+    password_hash: String,
+    created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            email_verified: r.email_verified != 0,
+            password_hash: r.password_hash,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, name, email_verified, password_hash, created_at";
+
+#[derive(Deserialize)]
+struct CodeRow {
+    code_hash: String,
+    client_id: String,
+    user_id: String,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    auth_time: i64,
+    claims: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    kid: String,
+    alg: String,
+    public_jwk: String,
+    private_key_enc: String,
+    created_at: i64,
+}
+
+impl From<KeyRow> for StoredKey {
+    fn from(r: KeyRow) -> Self {
+        StoredKey {
+            kid: r.kid,
+            alg: r.alg,
+            public_jwk: r.public_jwk,
+            private_key_enc: r.private_key_enc,
+            created_at: r.created_at,
+        }
+    }
+}
+
+fn changes(result: &worker::D1Result) -> usize {
+    result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
+}
+
+impl Store for D1Store {
+    async fn application(&self, client_id: &str) -> StoreResult<Option<Application>> {
+        let row: Option<AppRow> = self
+            .stmt(
+                &format!("SELECT {APP_COLUMNS} FROM applications WHERE client_id = ?1"),
+                &[text(client_id)],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        row.map(Application::try_from).transpose()
+    }
+
+    async fn list_applications(&self) -> StoreResult<Vec<Application>> {
+        let rows: Vec<AppRow> = self
+            .stmt(
+                &format!("SELECT {APP_COLUMNS} FROM applications ORDER BY created_at, client_id"),
+                &[],
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results()
+            .map_err(err)?;
+        rows.into_iter().map(Application::try_from).collect()
+    }
+
+    async fn insert_application(&self, a: &Application) -> StoreResult<()> {
+        self.stmt(
+            &format!("INSERT INTO applications ({APP_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            &[
+                text(&a.client_id),
+                text(&a.name),
+                text(&a.description),
+                text(a.app_type.as_str()),
+                opt_text(a.client_secret_hash.as_deref()),
+                text(a.token_endpoint_auth_method.as_str()),
+                json_list(&a.redirect_uris),
+                json_list(&a.post_logout_redirect_uris),
+                json_list(&a.allowed_origins),
+                int(a.created_at),
+                int(a.updated_at),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn update_application(&self, a: &Application) -> StoreResult<bool> {
+        let result = self
+            .stmt(
+                "UPDATE applications SET name = ?2, description = ?3, token_endpoint_auth_method = ?4, \
+                 redirect_uris = ?5, post_logout_redirect_uris = ?6, allowed_origins = ?7, updated_at = ?8 \
+                 WHERE client_id = ?1",
+                &[
+                    text(&a.client_id),
+                    text(&a.name),
+                    text(&a.description),
+                    text(a.token_endpoint_auth_method.as_str()),
+                    json_list(&a.redirect_uris),
+                    json_list(&a.post_logout_redirect_uris),
+                    json_list(&a.allowed_origins),
+                    int(a.updated_at),
+                ],
+            )?
+            .run()
+            .await
+            .map_err(err)?;
+        Ok(changes(&result) > 0)
+    }
+
+    async fn delete_application(&self, client_id: &str) -> StoreResult<bool> {
+        // Codes go with it (ON DELETE CASCADE), so they cannot be redeemed afterwards.
+        let result = self
+            .stmt(
+                "DELETE FROM applications WHERE client_id = ?1",
+                &[text(client_id)],
+            )?
+            .run()
+            .await
+            .map_err(err)?;
+        Ok(changes(&result) > 0)
+    }
+
+    async fn origin_allowed_by_any(&self, origin: &str) -> StoreResult<bool> {
+        let row: Option<serde_json::Value> = self
+            .stmt(
+                "SELECT 1 AS ok FROM applications, json_each(applications.allowed_origins) AS o \
+                 WHERE lower(o.value) = lower(?1) LIMIT 1",
+                &[text(origin)],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        Ok(row.is_some())
+    }
+
+    async fn insert_user(&self, u: &User) -> StoreResult<Inserted> {
+        let result = self
+            .stmt(
+                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"),
+                &[
+                    text(&u.id),
+                    text(&u.email),
+                    opt_text(u.name.as_deref()),
+                    int(u.email_verified as i64),
+                    text(&u.password_hash),
+                    int(u.created_at),
+                ],
+            )?
+            .run()
+            .await
+            .map_err(err)?;
+        Ok(if changes(&result) > 0 {
+            Inserted::Yes
+        } else {
+            Inserted::Conflict
+        })
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = self
+            .stmt(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"),
+                &[text(email)],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        Ok(row.map(User::from))
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = self
+            .stmt(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                &[text(id)],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        Ok(row.map(User::from))
+    }
+
+    async fn insert_code(&self, c: &CodeRecord) -> StoreResult<()> {
+        let claims = serde_json::to_string(&c.claims).map_err(err)?;
+        self.stmt(
+            "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
+             code_challenge, auth_time, claims, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            &[
+                text(&c.code_hash),
+                text(&c.client_id),
+                text(&c.user_id),
+                text(&c.redirect_uri),
+                text(&c.scope),
+                opt_text(c.nonce.as_deref()),
+                opt_text(c.code_challenge.as_deref()),
+                int(c.auth_time),
+                text(&claims),
+                int(c.created_at),
+                int(c.expires_at),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>> {
+        // One statement: SQLite serializes writes, so of concurrent redemptions only the
+        // first finds consumed_at NULL and gets a row back.
+        let row: Option<CodeRow> = self
+            .stmt(
+                "UPDATE authorization_codes SET consumed_at = ?2 \
+                 WHERE code_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2 \
+                 RETURNING code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
+                 auth_time, claims, created_at, expires_at",
+                &[text(code_hash), int(now)],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        row.map(|r| {
+            Ok(CodeRecord {
+                claims: serde_json::from_str::<UserClaims>(&r.claims).map_err(err)?,
+                code_hash: r.code_hash,
+                client_id: r.client_id,
+                user_id: r.user_id,
+                redirect_uri: r.redirect_uri,
+                scope: r.scope,
+                nonce: r.nonce,
+                code_challenge: r.code_challenge,
+                auth_time: r.auth_time,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+            })
+        })
+        .transpose()
+    }
+
+    async fn current_key(&self) -> StoreResult<Option<StoredKey>> {
+        let row: Option<KeyRow> = self
+            .stmt(
+                "SELECT kid, alg, public_jwk, private_key_enc, created_at FROM signing_keys WHERE status = 'current'",
+                &[],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        Ok(row.map(StoredKey::from))
+    }
+
+    async fn insert_current_key_if_absent(&self, k: &StoredKey) -> StoreResult<()> {
+        // The partial unique index on status = 'current' turns a lost race into a no-op.
+        self.stmt(
+            "INSERT INTO signing_keys (kid, alg, status, public_jwk, private_key_enc, created_at) \
+             VALUES (?1, ?2, 'current', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            &[
+                text(&k.kid),
+                text(&k.alg),
+                text(&k.public_jwk),
+                text(&k.private_key_enc),
+                int(k.created_at),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn published_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        let rows: Vec<KeyRow> = self
+            .stmt(
+                "SELECT kid, alg, public_jwk, private_key_enc, created_at FROM signing_keys ORDER BY created_at DESC",
+                &[],
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results()
+            .map_err(err)?;
+        Ok(rows.into_iter().map(StoredKey::from).collect())
+    }
+}

@@ -1,0 +1,174 @@
+//! In-memory fakes of the storage traits for native unit tests, with the same
+//! single-use semantics as the D1 statements.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::{Inserted, SessionStore, Store, StoreError, StoreResult};
+use crate::model::{Application, CodeRecord, Session, StoredKey, User};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    pub apps: RefCell<Vec<Application>>,
+    pub users: RefCell<Vec<User>>,
+    /// code hash -> (record, consumed_at)
+    pub codes: RefCell<HashMap<String, (CodeRecord, Option<i64>)>>,
+    pub keys: RefCell<Vec<(StoredKey, bool)>>,
+    /// When set, every call fails: for fault-injection tests.
+    pub fail: std::cell::Cell<bool>,
+}
+
+impl MemoryStore {
+    fn check(&self) -> StoreResult<()> {
+        if self.fail.get() {
+            Err(StoreError("injected failure".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn application(&self, client_id: &str) -> StoreResult<Option<Application>> {
+        self.check()?;
+        Ok(self
+            .apps
+            .borrow()
+            .iter()
+            .find(|a| a.client_id == client_id)
+            .cloned())
+    }
+
+    async fn list_applications(&self) -> StoreResult<Vec<Application>> {
+        self.check()?;
+        Ok(self.apps.borrow().clone())
+    }
+
+    async fn insert_application(&self, app: &Application) -> StoreResult<()> {
+        self.check()?;
+        self.apps.borrow_mut().push(app.clone());
+        Ok(())
+    }
+
+    async fn update_application(&self, app: &Application) -> StoreResult<bool> {
+        self.check()?;
+        let mut apps = self.apps.borrow_mut();
+        match apps.iter_mut().find(|a| a.client_id == app.client_id) {
+            Some(slot) => {
+                *slot = app.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn delete_application(&self, client_id: &str) -> StoreResult<bool> {
+        self.check()?;
+        let before = self.apps.borrow().len();
+        self.apps.borrow_mut().retain(|a| a.client_id != client_id);
+        self.codes
+            .borrow_mut()
+            .retain(|_, (c, _)| c.client_id != client_id);
+        Ok(self.apps.borrow().len() < before)
+    }
+
+    async fn origin_allowed_by_any(&self, origin: &str) -> StoreResult<bool> {
+        self.check()?;
+        Ok(self.apps.borrow().iter().any(|a| a.allows_origin(origin)))
+    }
+
+    async fn insert_user(&self, user: &User) -> StoreResult<Inserted> {
+        self.check()?;
+        let mut users = self.users.borrow_mut();
+        if users
+            .iter()
+            .any(|u| u.email.eq_ignore_ascii_case(&user.email))
+        {
+            return Ok(Inserted::Conflict);
+        }
+        users.push(user.clone());
+        Ok(Inserted::Yes)
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.check()?;
+        Ok(self
+            .users
+            .borrow()
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .cloned())
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        self.check()?;
+        Ok(self.users.borrow().iter().find(|u| u.id == id).cloned())
+    }
+
+    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()> {
+        self.check()?;
+        self.codes
+            .borrow_mut()
+            .insert(code.code_hash.clone(), (code.clone(), None));
+        Ok(())
+    }
+
+    async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>> {
+        self.check()?;
+        let mut codes = self.codes.borrow_mut();
+        match codes.get_mut(code_hash) {
+            Some((record, consumed @ None)) if record.expires_at > now => {
+                *consumed = Some(now);
+                Ok(Some(record.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn current_key(&self) -> StoreResult<Option<StoredKey>> {
+        self.check()?;
+        Ok(self
+            .keys
+            .borrow()
+            .iter()
+            .find(|(_, current)| *current)
+            .map(|(k, _)| k.clone()))
+    }
+
+    async fn insert_current_key_if_absent(&self, key: &StoredKey) -> StoreResult<()> {
+        self.check()?;
+        let mut keys = self.keys.borrow_mut();
+        if !keys.iter().any(|(_, current)| *current) {
+            keys.push((key.clone(), true));
+        }
+        Ok(())
+    }
+
+    async fn published_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        self.check()?;
+        Ok(self.keys.borrow().iter().map(|(k, _)| k.clone()).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct MemorySessions {
+    pub sessions: RefCell<HashMap<String, Session>>,
+}
+
+impl SessionStore for MemorySessions {
+    async fn put_session(&self, id_hash: &str, session: &Session, _ttl: u64) -> StoreResult<()> {
+        self.sessions
+            .borrow_mut()
+            .insert(id_hash.to_string(), session.clone());
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        Ok(self.sessions.borrow().get(id_hash).cloned())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.sessions.borrow_mut().remove(id_hash);
+        Ok(())
+    }
+}

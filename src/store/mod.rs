@@ -1,0 +1,81 @@
+//! Storage traits. D1 holds everything that must be durable or single-use; KV holds only
+//! login sessions, which tolerate its eventual consistency.
+
+#[cfg(target_arch = "wasm32")]
+pub mod d1;
+#[cfg(target_arch = "wasm32")]
+pub mod kv;
+#[cfg(test)]
+pub mod memory;
+
+use crate::model::{Application, CodeRecord, Session, StoredKey, User};
+use crate::oidc::error::Failure;
+
+/// The D1 binding's name in wrangler.toml.
+pub const DB_BINDING: &str = "DB";
+/// The KV binding's name in wrangler.toml.
+pub const SESSIONS_BINDING: &str = "SESSIONS";
+
+/// A storage failure. Its text is logged, never shown to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::unavailable(format!("storage: {e}"))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Yes,
+    /// A row with the same unique key exists already.
+    Conflict,
+}
+
+/// Durable storage (D1). Futures are not `Send`: a Worker isolate is single-threaded.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    async fn application(&self, client_id: &str) -> StoreResult<Option<Application>>;
+    async fn list_applications(&self) -> StoreResult<Vec<Application>>;
+    async fn insert_application(&self, app: &Application) -> StoreResult<()>;
+    /// Replaces the stored settings; false when the application does not exist.
+    async fn update_application(&self, app: &Application) -> StoreResult<bool>;
+    /// Deletes the application and, by cascade, its codes; false when it did not exist.
+    async fn delete_application(&self, client_id: &str) -> StoreResult<bool>;
+    /// Whether any application lists `origin` (CORS preflights carry no client id).
+    async fn origin_allowed_by_any(&self, origin: &str) -> StoreResult<bool>;
+
+    async fn insert_user(&self, user: &User) -> StoreResult<Inserted>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+
+    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()>;
+    /// Marks the code consumed and returns it, in one conditional statement: of concurrent
+    /// calls with one code exactly one gets `Some`. `None` when the code is unknown,
+    /// expired or already consumed.
+    async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>>;
+
+    async fn current_key(&self) -> StoreResult<Option<StoredKey>>;
+    /// Stores `key` as the current key unless one exists already (first writer wins).
+    async fn insert_current_key_if_absent(&self, key: &StoredKey) -> StoreResult<()>;
+    /// Every key that verifiers may still meet (published in the JWKS).
+    async fn published_keys(&self) -> StoreResult<Vec<StoredKey>>;
+}
+
+/// Login sessions (KV), keyed by the hash of the session id.
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    async fn put_session(&self, id_hash: &str, session: &Session, ttl_secs: u64)
+        -> StoreResult<()>;
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+}
