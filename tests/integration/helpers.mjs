@@ -1,0 +1,213 @@
+// Shared helpers for the integration tests: a cookie jar, HTML form scraping, the management
+// API, and a driver for the authorization request + login form.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+
+export const b64url = (buf) => Buffer.from(buf).toString('base64url');
+export const randomToken = (n = 16) => randomBytes(n).toString('base64url');
+
+export function pkcePair() {
+  const verifier = randomToken(32);
+  const challenge = b64url(createHash('sha256').update(verifier).digest());
+  return { verifier, challenge };
+}
+
+/** Minimal cookie jar: remembers name=value from every Set-Cookie, sends them all back. */
+export class CookieJar {
+  constructor() {
+    this.cookies = new Map();
+  }
+
+  /** Records Set-Cookie headers of a response; returns the names set (or cleared) by it. */
+  update(res) {
+    const names = [];
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair.indexOf('=');
+      if (eq < 0) continue;
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      names.push(name);
+      const expired = attrs.some((a) => {
+        const [k, v = ''] = a.split('=').map((s) => s.trim());
+        if (/^max-age$/i.test(k)) return Number(v) <= 0;
+        if (/^expires$/i.test(k)) return Date.parse(v) < Date.now();
+        return false;
+      });
+      if (expired || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return names;
+  }
+
+  header() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  clone() {
+    const j = new CookieJar();
+    j.cookies = new Map(this.cookies);
+    return j;
+  }
+}
+
+/** fetch with redirect: 'manual' that sends and records the jar's cookies. */
+export async function request(url, { jar, headers = {}, ...init } = {}) {
+  const h = new Headers(headers);
+  if (jar && jar.cookies.size) h.set('cookie', jar.header());
+  const res = await fetch(url, { redirect: 'manual', ...init, headers: h });
+  if (jar) res.setCookieNames = jar.update(res);
+  else res.setCookieNames = res.headers.getSetCookie().map((l) => l.split('=')[0].trim());
+  return res;
+}
+
+export function decodeHtml(s) {
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&#0*39;/g, "'")
+    .replace(/&#x0*27;/gi, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#x2F;/gi, '/')
+    .replace(/&#0*47;/g, '/')
+    .replace(/&amp;/g, '&');
+}
+
+/** name -> value of every <input> that has both (attribute order: name before value). */
+export function inputValues(html) {
+  const out = {};
+  const re = /<input\b[^>]*?\bname\s*=\s*"([^"]*)"[^>]*?\bvalue\s*=\s*"([^"]*)"[^>]*>/gi;
+  for (const m of html.matchAll(re)) out[decodeHtml(m[1])] = decodeHtml(m[2]);
+  return out;
+}
+
+/** Asserts the HTML contains the login form described by the contract; returns its hidden values. */
+export function assertLoginForm(html) {
+  const form = html.match(/<form\b[^>]*>/i);
+  assert.ok(form, `no <form> in login page:\n${html.slice(0, 2000)}`);
+  assert.match(form[0], /\bmethod\s*=\s*"post"/i, `form method: ${form[0]}`);
+  assert.match(form[0], /\baction\s*=\s*"\/login"/i, `form action: ${form[0]}`);
+  assert.match(html, /<input\b[^>]*\bname\s*=\s*"email"/i, 'email input');
+  assert.match(html, /<input\b[^>]*\bname\s*=\s*"password"/i, 'password input');
+  const values = inputValues(html);
+  assert.ok(values.csrf_token, 'hidden csrf_token input with a value');
+  assert.ok(values.auth_request, 'hidden auth_request input with a value');
+  return values;
+}
+
+/** Parses a Location header (relative or absolute) against the origin. */
+export function locationOf(res, origin) {
+  const loc = res.headers.get('location');
+  assert.ok(loc, `expected a Location header (status ${res.status})`);
+  return new URL(loc, origin);
+}
+
+export function isRedirect(status) {
+  return status === 302 || status === 303 || status === 307;
+}
+
+/** Management API helper bound to a server. */
+export function managementApi(server) {
+  return async function api(method, path, body, { token = server.adminToken } = {}) {
+    const headers = { accept: 'application/json' };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${server.origin}/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, json, text };
+  };
+}
+
+/** Creates an application and a user; returns { app, user, password }. */
+export async function createApp(server, fields) {
+  const api = managementApi(server);
+  const r = await api('POST', '/applications', {
+    name: `app-${randomToken(4)}`,
+    redirect_uris: [],
+    ...fields,
+  });
+  assert.equal(r.status, 201, `create application: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+export async function createUser(server, fields = {}) {
+  const api = managementApi(server);
+  const password = fields.password ?? `pw-${randomToken(12)}`;
+  const email = fields.email ?? `user-${randomToken(6).toLowerCase()}@example.com`;
+  const r = await api('POST', '/users', { email, password, name: fields.name ?? 'Test User' });
+  assert.equal(r.status, 201, `create user: ${r.status} ${r.text}`);
+  return { ...r.json, password };
+}
+
+/** Builds an /authorize URL for the server with the given parameters (undefined ones omitted). */
+export function authorizeUrl(server, params) {
+  const u = new URL('/authorize', server.origin);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, v);
+  return u;
+}
+
+/**
+ * Follows an authorization request that must show the login form, submits the credentials and
+ * returns the final redirect URL (redirect_uri?code=...). Cookies land in `jar`.
+ */
+export async function loginThroughForm(server, url, { jar, email, password }) {
+  const page = await request(url, { jar });
+  const html = await page.text();
+  assert.equal(page.status, 200, `authorize should show the login page, got ${page.status}: ${html.slice(0, 500)}`);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/i);
+  const hidden = assertLoginForm(html);
+  const res = await request(new URL('/login', server.origin), {
+    jar,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      email,
+      password,
+      csrf_token: hidden.csrf_token,
+      auth_request: hidden.auth_request,
+    }),
+  });
+  const body = await res.text();
+  assert.equal(res.status, 303, `POST /login: ${res.status} ${body.slice(0, 500)}`);
+  return locationOf(res, server.origin);
+}
+
+/** POST /token with form parameters; returns { status, headers, json }. */
+export async function tokenRequest(server, params, { headers = {} } = {}) {
+  const res = await fetch(`${server.origin}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(params),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+export function basicAuth(id, secret) {
+  // RFC 6749 2.3.1: form-urlencode each part before base64.
+  const enc = (s) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
+}
+
+/** at_hash / c_hash for RS256: base64url of the left half of SHA-256 of the ASCII value. */
+export function halfHash(value) {
+  const digest = createHash('sha256').update(value, 'ascii').digest();
+  return b64url(digest.subarray(0, digest.length / 2));
+}
