@@ -91,7 +91,8 @@ function runWrangler(args, cwd) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts the Worker. Returns { origin, adminToken, output(), stop() }.
+ * Starts the Worker. Returns { origin, adminToken, output(), stop(), d1Query(sql) }.
+ * d1Query runs SQL on the same local D1 the server uses (for tests that age or inspect rows).
  */
 export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT } = {}) {
   if (process.env.HARNESS_ORIGIN) {
@@ -214,7 +215,14 @@ export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT }
       }
       await sleep(500);
     }
-    return { origin, adminToken, output: () => output, stop };
+    const d1Query = async (sql) => {
+      const out = await runWrangler(
+        ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '--json', '--command', sql],
+        cwd,
+      );
+      return JSON.parse(out.slice(out.indexOf('[')))[0].results;
+    };
+    return { origin, adminToken, output: () => output, stop, d1Query };
   } catch (err) {
     await stop();
     throw err;

@@ -1,0 +1,108 @@
+// Single-use and first-writer-wins guarantees that live in D1: expired codes, parallel
+// redemptions of one code, and concurrent first requests creating one signing key.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServer } from './harness.mjs';
+import {
+  CookieJar,
+  authorizeUrl,
+  createApp,
+  createUser,
+  loginThroughForm,
+  locationOf,
+  request,
+  tokenRequest,
+  pkcePair,
+  randomToken,
+} from './helpers.mjs';
+
+const server = useServer();
+const REDIRECT = 'https://spa.example.com/callback';
+let app;
+let jar;
+
+before(async () => {
+  await server.ready;
+});
+
+test('concurrent first requests create exactly one signing key', async () => {
+  // The server is fresh: no key exists until something needs one.
+  const before = await server.d1Query('SELECT count(*) AS n FROM signing_keys');
+  assert.equal(before[0].n, 0, 'no key before the first request');
+  const responses = await Promise.all(
+    Array.from({ length: 8 }, () => fetch(`${server.origin}/.well-known/jwks.json`)),
+  );
+  const bodies = await Promise.all(responses.map((r) => r.json()));
+  for (const r of responses) assert.equal(r.status, 200);
+  const kids = new Set(bodies.flatMap((b) => b.keys.map((k) => k.kid)));
+  assert.equal(kids.size, 1, `every response names the same single key: ${[...kids]}`);
+  const rows = await server.d1Query("SELECT kid, status FROM signing_keys");
+  assert.equal(rows.length, 1, `one stored key, got ${JSON.stringify(rows)}`);
+  assert.equal(rows[0].kid, [...kids][0]);
+  const stored = await server.d1Query('SELECT private_key_enc FROM signing_keys');
+  assert.doesNotMatch(stored[0].private_key_enc, /BEGIN|MII/, 'the private key is not stored in the clear');
+});
+
+async function freshCode() {
+  if (!app) {
+    app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+    const user = await createUser(server);
+    jar = new CookieJar();
+    const { verifier, challenge } = pkcePair();
+    const cb = await loginThroughForm(server, authorizeUrl(server, {
+      response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT, scope: 'openid',
+      state: randomToken(), code_challenge: challenge, code_challenge_method: 'S256',
+    }), { jar, email: user.email, password: user.password });
+    return { code: cb.searchParams.get('code'), verifier };
+  }
+  // With the session cookie, /authorize redirects straight back with a code.
+  const { verifier, challenge } = pkcePair();
+  const res = await request(authorizeUrl(server, {
+    response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT, scope: 'openid',
+    state: randomToken(), code_challenge: challenge, code_challenge_method: 'S256',
+  }), { jar });
+  await res.arrayBuffer();
+  return { code: locationOf(res, server.origin).searchParams.get('code'), verifier };
+}
+
+const redeem = ({ code, verifier }) => tokenRequest(server, {
+  grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier,
+  client_id: app.client_id,
+});
+
+test('N parallel redemptions of one code give exactly one token response', async () => {
+  const c = await freshCode();
+  const results = await Promise.all(Array.from({ length: 10 }, () => redeem(c)));
+  const ok = results.filter((r) => r.status === 200);
+  const refused = results.filter((r) => r.status === 400 && r.json?.error === 'invalid_grant');
+  assert.equal(ok.length, 1, `statuses: ${results.map((r) => r.status)}`);
+  assert.equal(refused.length, 9);
+  assert.ok(ok[0].json.id_token);
+});
+
+test('an expired code is refused with invalid_grant and stays unredeemed', async () => {
+  const c = await freshCode();
+  // Age every unconsumed code past its expiry in the server's own D1.
+  await server.d1Query(
+    'UPDATE authorization_codes SET expires_at = created_at - 1 WHERE consumed_at IS NULL',
+  );
+  const t = await redeem(c);
+  assert.equal(t.status, 400, t.text);
+  assert.equal(t.json?.error, 'invalid_grant');
+  const unconsumed = await server.d1Query(
+    'SELECT count(*) AS n FROM authorization_codes WHERE consumed_at IS NULL',
+  );
+  assert.equal(unconsumed[0].n, 1, 'the expired code was not marked consumed');
+  // A fresh code still works, so the refusal was about expiry.
+  const t2 = await redeem(await freshCode());
+  assert.equal(t2.status, 200, t2.text);
+});
+
+test('codes are stored only as hashes', async () => {
+  const c = await freshCode();
+  const rows = await server.d1Query('SELECT code_hash FROM authorization_codes');
+  assert.ok(rows.length > 0);
+  assert.ok(rows.every((r) => r.code_hash !== c.code && /^[0-9a-f]{64}$/.test(r.code_hash)));
+  await redeem(c);
+});
