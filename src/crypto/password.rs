@@ -7,8 +7,20 @@ use crate::oidc::error::Failure;
 use crate::runtime::Random;
 
 /// Workers' WebCrypto refuses PBKDF2 above 100,000 iterations, so this is the most the
-/// runtime allows. It costs real CPU per login: `make bench` reports it.
-pub const ITERATIONS: u32 = 100_000;
+/// runtime allows, and the default. It costs about 30 ms of CPU per login in local workerd,
+/// over the Free plan's 10 ms: such deployments lower it with the `PASSWORD_ITERATIONS` var.
+pub const MAX_ITERATIONS: u32 = 100_000;
+/// Below this PBKDF2 is too cheap to be called a password hash.
+pub const MIN_ITERATIONS: u32 = 10_000;
+
+/// The configured work factor for new hashes, clamped to what the runtime accepts.
+/// Existing hashes keep the count they were made with (it is stored in the hash).
+pub fn iterations_from(setting: Option<&str>) -> u32 {
+    setting
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .map(|n| n.clamp(MIN_ITERATIONS, MAX_ITERATIONS))
+        .unwrap_or(MAX_ITERATIONS)
+}
 const PREFIX: &str = "pbkdf2-sha256";
 
 /// Derives a 256-bit key from a password (WebCrypto `deriveBits` in workerd).
@@ -26,11 +38,12 @@ pub async fn hash_password(
     kdf: &impl Pbkdf2,
     rng: &impl Random,
     password: &str,
+    iterations: u32,
 ) -> Result<String, Failure> {
     let salt = rng.bytes::<16>()?;
-    let hash = kdf.derive(password.as_bytes(), &salt, ITERATIONS).await?;
+    let hash = kdf.derive(password.as_bytes(), &salt, iterations).await?;
     Ok(format!(
-        "{PREFIX}${ITERATIONS}${}${}",
+        "{PREFIX}${iterations}${}${}",
         b64url(&salt),
         b64url(&hash)
     ))
@@ -44,7 +57,7 @@ pub async fn verify_password(
     stored: Option<&str>,
 ) -> Result<bool, Failure> {
     let Some(parsed) = stored.and_then(parse) else {
-        kdf.derive(password.as_bytes(), b"timing-equalizer", ITERATIONS)
+        kdf.derive(password.as_bytes(), b"timing-equalizer", MAX_ITERATIONS)
             .await?;
         return Ok(false);
     };
@@ -102,10 +115,25 @@ mod tests {
     #[test]
     fn hash_then_verify() {
         let kdf = FakeKdf::default();
-        let stored = block_on(hash_password(&kdf, &CountingRandom::new(), "hunter2")).unwrap();
-        assert!(stored.starts_with("pbkdf2-sha256$100000$"));
+        let stored = block_on(hash_password(
+            &kdf,
+            &CountingRandom::new(),
+            "hunter2",
+            20_000,
+        ))
+        .unwrap();
+        assert!(stored.starts_with("pbkdf2-sha256$20000$"));
         assert!(block_on(verify_password(&kdf, "hunter2", Some(&stored))).unwrap());
         assert!(!block_on(verify_password(&kdf, "hunter3", Some(&stored))).unwrap());
+    }
+
+    #[test]
+    fn iteration_setting_is_clamped_to_the_runtime_limits() {
+        assert_eq!(iterations_from(None), 100_000);
+        assert_eq!(iterations_from(Some("20000")), 20_000);
+        assert_eq!(iterations_from(Some("5")), 10_000);
+        assert_eq!(iterations_from(Some("900000")), 100_000);
+        assert_eq!(iterations_from(Some("lots")), 100_000);
     }
 
     #[test]

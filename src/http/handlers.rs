@@ -6,7 +6,7 @@ use worker::{Env, Headers, Method, Request, Response};
 
 use super::{cookies, cors, pages, Reply, MAX_BODY_BYTES};
 use crate::crypto::webcrypto::{self, WebCryptoPbkdf2, WebCryptoSigner};
-use crate::crypto::{ct_eq, CsrfToken};
+use crate::crypto::{ct_eq, password, CsrfToken};
 use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
 use crate::oidc::error::{Failure, OAuthError};
 use crate::oidc::login::{self, LoginError, SESSION_TTL_SECS};
@@ -22,6 +22,7 @@ const CSRF_COOKIE: &str = "oidc_csrf";
 const CSRF_TTL_SECS: i64 = 3600;
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 const KEY_ENCRYPTION_SECRET: &str = "KEY_ENCRYPTION_SECRET";
+const PASSWORD_ITERATIONS: &str = "PASSWORD_ITERATIONS";
 
 /// Per-request facts every handler needs.
 pub struct Ctx {
@@ -58,6 +59,10 @@ impl Ctx {
             .kv(SESSIONS_BINDING)
             .map(KvSessions::new)
             .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))
+    }
+
+    fn var(&self, name: &str) -> Option<String> {
+        self.env.var(name).ok().map(|v| v.to_string())
     }
 
     fn secret(&self, name: &str) -> Option<String> {
@@ -555,6 +560,7 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
                 Ok(body) => management::create_user(
                     &store,
                     &WebCryptoPbkdf2,
+                    password::iterations_from(ctx.var(PASSWORD_ITERATIONS).as_deref()),
                     &SystemClock,
                     &SystemRandom,
                     &body,

@@ -90,7 +90,13 @@ mod tests {
 
     fn store_with_user(kdf: &FakeKdf) -> MemoryStore {
         let store = MemoryStore::default();
-        let hash = block_on(hash_password(kdf, &CountingRandom::new(), "correct horse")).unwrap();
+        let hash = block_on(hash_password(
+            kdf,
+            &CountingRandom::new(),
+            "correct horse",
+            20_000,
+        ))
+        .unwrap();
         store.users.borrow_mut().push(User {
             id: "u1".into(),
             email: "Ada@Example.com".into(),

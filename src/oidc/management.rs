@@ -295,6 +295,7 @@ pub async fn update_application(
 pub async fn create_user(
     store: &impl Store,
     kdf: &impl Pbkdf2,
+    iterations: u32,
     clock: &impl Clock,
     rng: &impl Random,
     body: &Value,
@@ -319,7 +320,7 @@ pub async fn create_user(
         email,
         name,
         email_verified,
-        password_hash: hash_password(kdf, rng, &password).await?,
+        password_hash: hash_password(kdf, rng, &password, iterations).await?,
         created_at: clock.now(),
     };
     match store.insert_user(&user).await? {
@@ -499,6 +500,7 @@ mod tests {
             block_on(create_user(
                 &store,
                 &kdf,
+                20_000,
                 &FixedClock::at(1),
                 &CountingRandom::new(),
                 &body,
