@@ -61,4 +61,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $BINDGEN_VERSION"; then
   # Not --locked: its lockfile pins a webpki-roots version the registry lacks.
   cargo install --quiet wasm-bindgen-cli --version "$BINDGEN_VERSION"
 fi
+# --- Chromium for the browser tests (Debian package; Playwright cannot download one here) ---
+bash "$ROOT/scripts/install-chromium.sh"
+
 log "toolchain ready ($(cat "$WASM_MODE_FILE") wasm32, worker-build $WORKER_BUILD_VERSION, wasm-bindgen $BINDGEN_VERSION, node $(node --version))"

@@ -1,0 +1,253 @@
+// End-to-end test in a real browser: headless Chromium (Debian's, driven by playwright-core)
+// opens the demo single-page app at /demo/, logs in through the provider's login page and
+// checks what the app shows (ID-token claims and /userinfo) against the user created through
+// the management API. Also: a wrong password stays on the login page with an error.
+//
+// Chromium comes from scripts/install-chromium.sh (apt). If it is missing this file FAILS: it
+// does not skip. Knobs:
+//   CHROMIUM_PATH   browser binary (default /usr/bin/chromium)
+//   SCREENSHOT_DIR  where login.png and demo.png go (default: a temp dir, so test runs leave the
+//                   repo clean; `SCREENSHOT_DIR=docs/screenshots` refreshes the README's)
+//   BROWSER_HEADED=1  show the window (needs a display)
+
+import { tmpdir } from 'node:os';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+import { REPO_ROOT, useServer } from './harness.mjs';
+import { createApp, createUser } from './helpers.mjs';
+
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR
+  ? resolve(REPO_ROOT, process.env.SCREENSHOT_DIR)
+  : join(tmpdir(), 'edge-oidc-screenshots');
+const STEP_TIMEOUT_MS = 30_000;
+
+const server = useServer();
+
+/** @type {Promise<import('playwright-core').Browser>} */
+let browserPromise;
+
+before(() => {
+  // Launch in parallel with wrangler's start-up; the tests await it (and fail with its error).
+  browserPromise = launchBrowser();
+  browserPromise.catch(() => {}); // reported by each test that awaits it
+});
+
+after(async () => {
+  const browser = await browserPromise?.catch(() => null);
+  await browser?.close();
+});
+
+async function launchBrowser() {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}. The browser test needs it: run ` +
+        '`bash scripts/install-chromium.sh` (apt-get install chromium), or set CHROMIUM_PATH.',
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: !process.env.BROWSER_HEADED,
+    timeout: 60_000,
+    // Playwright gives each launch a fresh temporary profile (--user-data-dir) of its own.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A fresh context (no cookies, no storage) and page, with diagnostics collected. */
+async function newPage() {
+  const browser = await browserPromise;
+  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+  const page = await context.newPage();
+  const problems = []; // uncaught exceptions and CSP violations
+  const log = []; // everything, printed when a test fails
+  page.on('pageerror', (err) => {
+    problems.push(`uncaught: ${err.message}`);
+    log.push(`pageerror ${err.message}`);
+  });
+  page.on('console', (msg) => {
+    log.push(`console.${msg.type()} ${msg.text()}`);
+    if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(msg.text());
+  });
+  page.on('requestfailed', (req) => log.push(`requestfailed ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
+  page.on('response', (res) => log.push(`${res.status()} ${res.request().method()} ${res.url()}`));
+  return { context, page, problems, log };
+}
+
+/** Runs fn; on failure, adds the page's log and a screenshot path to the error. */
+async function withDiagnostics(name, { page, log }, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    let shot = '';
+    try {
+      await mkdir(SCREENSHOT_DIR, { recursive: true });
+      const path = join(SCREENSHOT_DIR, `failed-${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      shot = `\nscreenshot: ${path}`;
+    } catch {
+      /* page gone */
+    }
+    err.message += `\nurl: ${page.url()}${shot}\nbrowser log:\n  ${log.join('\n  ')}\nserver output (tail):\n${server.output().slice(-3000)}`;
+    throw err;
+  }
+}
+
+async function setUp() {
+  await server.ready;
+  const origin = server.origin;
+  const app = await createApp(server, {
+    name: 'Browser demo',
+    type: 'spa',
+    redirect_uris: [`${origin}/demo/`],
+    allowed_origins: [origin],
+  });
+  assert.ok(app.client_id, `application has a client_id: ${JSON.stringify(app)}`);
+  const user = await createUser(server, { name: 'Ada Lovelace' });
+  assert.ok(user.id, `user has an id: ${JSON.stringify(user)}`);
+  return { origin, app, user };
+}
+
+/** Opens the demo with ?client_id=, clicks Log in; returns the /authorize navigation response. */
+async function openLoginPage(page, origin, clientId) {
+  await page.goto(`${origin}/demo/?client_id=${encodeURIComponent(clientId)}`);
+  // The app moves client_id from the address bar into the input.
+  await assertEventually(async () => (await page.inputValue('#client-id')) === clientId, 'client id in the input');
+  const [authorize] = await Promise.all([
+    page.waitForResponse(
+      (r) => r.request().isNavigationRequest() && new URL(r.url()).pathname === '/authorize',
+    ),
+    page.getByRole('button', { name: 'Log in' }).click(),
+  ]);
+  await page.waitForLoadState('load');
+  return authorize;
+}
+
+async function assertEventually(check, what, timeout = STEP_TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('demo SPA: log in through the login page in Chromium and see the user', { timeout: 180_000 }, async () => {
+  const { origin, app, user } = await setUp();
+  const session = await newPage();
+  const { page, context, problems } = session;
+  try {
+    await withDiagnostics('login', session, async () => {
+      const authorize = await openLoginPage(page, origin, app.client_id);
+
+      // The login page: a 200 HTML page that must never be framed.
+      assert.equal(authorize.status(), 200, `GET /authorize status`);
+      const csp = authorize.headers()['content-security-policy'];
+      assert.ok(csp, 'login page has a Content-Security-Policy header');
+      assert.match(csp, /(^|;)\s*frame-ancestors\s+'none'\s*(;|$)/, `CSP: ${csp}`);
+      const authUrl = new URL(authorize.url());
+      assert.equal(authUrl.searchParams.get('client_id'), app.client_id);
+      assert.equal(authUrl.searchParams.get('redirect_uri'), `${origin}/demo/`);
+      assert.equal(authUrl.searchParams.get('code_challenge_method'), 'S256');
+
+      const email = page.locator('input[name="email"]');
+      const password = page.locator('input[name="password"]');
+      await email.waitFor({ state: 'visible' });
+      await password.waitFor({ state: 'visible' });
+      assert.equal(await password.getAttribute('type'), 'password');
+      await email.fill(user.email);
+      await password.fill(user.password);
+      await mkdir(SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'login.png'), fullPage: true });
+
+      // Submit: POST /login -> 303 to /demo/?code=&state=&iss= -> the app exchanges the code.
+      await Promise.all([
+        page.waitForURL((u) => u.pathname === '/demo/'),
+        page.getByRole('button', { name: 'Continue' }).click(),
+      ]);
+      const loggedIn = page.locator('#logged-in');
+      await loggedIn.waitFor({ state: 'visible' });
+      assert.equal(await page.locator('#error').textContent(), '', 'no error shown');
+      // The app strips code/state/iss from the address bar.
+      assert.equal(new URL(page.url()).search, '', `address bar cleared: ${page.url()}`);
+
+      const claims = JSON.parse(await page.locator('#claims').textContent());
+      const userinfo = JSON.parse(await page.locator('#userinfo').textContent());
+      assert.equal(claims.sub, user.id, 'ID token sub is the user id from POST /api/v1/users');
+      assert.equal(claims.iss, origin, 'ID token iss');
+      assert.ok(
+        claims.aud === app.client_id || (Array.isArray(claims.aud) && claims.aud.includes(app.client_id)),
+        `ID token aud: ${JSON.stringify(claims.aud)}`,
+      );
+      assert.equal(typeof claims.nonce, 'string');
+      assert.ok(claims.exp > claims.iat, 'exp after iat');
+      assert.equal(userinfo.sub, user.id, 'userinfo sub');
+      assert.equal(userinfo.email, user.email, 'userinfo email');
+      assert.equal(userinfo.name, 'Ada Lovelace', 'userinfo name');
+      // The page text itself shows them (not only the parsed JSON).
+      const text = await loggedIn.innerText();
+      assert.ok(text.includes(user.id), 'page shows the sub');
+      assert.ok(text.includes(user.email), 'page shows the email');
+
+      assert.deepEqual(problems, [], 'no uncaught errors or CSP violations');
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'demo.png'), fullPage: true });
+    });
+  } finally {
+    await context.close();
+  }
+});
+
+test('demo SPA: a wrong password shows an error and does not redirect', { timeout: 180_000 }, async () => {
+  const { origin, app, user } = await setUp();
+  const session = await newPage();
+  const { page, context, problems } = session;
+  try {
+    await withDiagnostics('wrong-password', session, async () => {
+      const authorize = await openLoginPage(page, origin, app.client_id);
+      assert.equal(authorize.status(), 200);
+      await page.locator('input[name="email"]').fill(user.email);
+      await page.locator('input[name="password"]').fill(`${user.password}-wrong`);
+
+      const [post] = await Promise.all([
+        page.waitForResponse(
+          (r) => r.request().isNavigationRequest() && r.request().method() === 'POST',
+        ),
+        page.getByRole('button', { name: 'Continue' }).click(),
+      ]);
+      await page.waitForLoadState('load');
+      assert.equal(new URL(post.url()).pathname, '/login', `form posted to ${post.url()}`);
+      assert.equal(post.status(), 401, 'POST /login with a wrong password');
+      assert.equal(post.headers().location, undefined, 'no Location header');
+      assert.match(post.headers()['content-security-policy'] ?? '', /frame-ancestors\s+'none'/);
+
+      assert.match(await page.locator('body').innerText(), /Invalid email or password/);
+      const url = new URL(page.url());
+      assert.equal(url.pathname, '/login', `still on the login page: ${page.url()}`);
+      assert.equal(url.searchParams.get('code'), null);
+      // The form is there again, email kept, password not echoed back.
+      assert.equal(await page.locator('input[name="email"]').inputValue(), user.email);
+      assert.equal(await page.locator('input[name="password"]').inputValue(), '');
+      // Nothing reached the redirect URI.
+      const reachedDemo = session.log.some((l) => / GET .*\/demo\/\?/.test(l) && l.includes('code='));
+      assert.equal(reachedDemo, false, 'no redirect to /demo/ with a code');
+      assert.deepEqual(problems, [], 'no uncaught errors or CSP violations');
+    });
+  } finally {
+    await context.close();
+  }
+});
