@@ -8,14 +8,25 @@ CREATE TABLE IF NOT EXISTS applications (
   app_type TEXT NOT NULL CHECK (app_type IN ('traditional', 'spa', 'native', 'm2m')),
   -- SHA-256 (hex) of the client secret; NULL for public clients.
   client_secret_hash TEXT,
+  -- The secret replaced by the last rotation and until when it still works (grace period).
+  previous_secret_hash TEXT,
+  previous_secret_expires_at INTEGER,
   token_endpoint_auth_method TEXT NOT NULL
     CHECK (token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post')),
+  grant_types TEXT NOT NULL DEFAULT '["authorization_code"]',
+  home_url TEXT,
   redirect_uris TEXT NOT NULL DEFAULT '[]',
   post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]',
   allowed_origins TEXT NOT NULL DEFAULT '[]',
+  cors_from_redirect_uris INTEGER NOT NULL DEFAULT 0,
+  first_party INTEGER NOT NULL DEFAULT 1,
+  -- JSON object: id_token_ttl, access_token_ttl, always_issue_refresh_token,
+  -- rotate_refresh_token, refresh_token_ttl_days.
+  token_settings TEXT NOT NULL DEFAULT '{}',
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS applications_created ON applications (created_at, client_id);
 
 CREATE TABLE IF NOT EXISTS users (
   id TEXT PRIMARY KEY,

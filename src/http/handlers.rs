@@ -406,7 +406,10 @@ async fn cors_allowed(
         (_, None) => false,
         (Some(app), Some(o)) => app.allows_origin(o),
         (None, Some(o)) => match ctx.store() {
-            Ok(store) => store.origin_allowed_by_any(o).await.unwrap_or(false),
+            Ok(store) => store
+                .any_application_allows_origin(o)
+                .await
+                .unwrap_or(false),
             Err(_) => false,
         },
     }
@@ -471,7 +474,10 @@ async fn userinfo_inner(ctx: &Ctx, req: &mut Request) -> Result<userinfo::Outcom
 pub async fn preflight(ctx: &Ctx, req: &Request, methods: &'static str) -> Reply {
     let origin = header(req, "Origin");
     let allowed = match (&origin, ctx.store()) {
-        (Some(o), Ok(store)) => store.origin_allowed_by_any(o).await.unwrap_or(false),
+        (Some(o), Ok(store)) => store
+            .any_application_allows_origin(o)
+            .await
+            .unwrap_or(false),
         _ => false,
     };
     cors::preflight(origin.as_deref(), allowed, methods)
@@ -506,6 +512,14 @@ async fn read_json(req: &mut Request) -> Result<Value, Failure> {
         .map_err(|e| Failure::invalid_request(format!("the body is not valid JSON: {e}")))
 }
 
+async fn optional_json(req: &mut Request) -> Result<Value, Failure> {
+    let empty = header(req, "Content-Length").is_none_or(|l| l.trim() == "0");
+    if empty && media_type(req).is_empty() {
+        return Ok(json!({}));
+    }
+    read_json(req).await
+}
+
 /// `/api/v1/...`: applications and users, Bearer `ADMIN_TOKEN`.
 pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
     if let Err(f) = admin_check(ctx, req) {
@@ -518,14 +532,13 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
     let method = req.method();
     let result: Result<(u16, Option<Value>), Failure> = match (rest.split_once('/'), rest) {
         (None, "applications") => match method {
-            Method::Get => store
-                .list_applications()
-                .await
-                .map(|apps| {
-                    let list: Vec<Value> = apps.iter().map(management::app_json).collect();
-                    (200, Some(json!({ "applications": list })))
-                })
-                .map_err(Failure::from),
+            Method::Get => {
+                let query = req.url().ok().and_then(|u| u.query().map(str::to_string));
+                let query = Params::parse(query.as_deref().unwrap_or(""));
+                management::list_applications(&store, &query)
+                    .await
+                    .map(|v| (200, Some(v)))
+            }
             Method::Post => match read_json(req).await {
                 Ok(body) => {
                     management::create_application(&store, &SystemClock, &SystemRandom, &body)
@@ -536,6 +549,21 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
             },
             _ => return method_not_allowed("GET, POST"),
         },
+        (Some(("applications", rest)), _) if rest.ends_with("/rotate-secret") => {
+            let id = rest.trim_end_matches("/rotate-secret");
+            match method {
+                // The body is optional: none means no grace period.
+                Method::Post => match optional_json(req).await {
+                    Ok(body) => {
+                        management::rotate_secret(&store, &SystemClock, &SystemRandom, id, &body)
+                            .await
+                            .map(|v| (200, Some(v)))
+                    }
+                    Err(f) => Err(f),
+                },
+                _ => return method_not_allowed("POST"),
+            }
+        }
         (Some(("applications", id)), _) if !id.is_empty() && !id.contains('/') => match method {
             Method::Get => match store.application(id).await {
                 Ok(Some(app)) => Ok((200, Some(management::app_json(&app)))),

@@ -8,7 +8,7 @@ use super::error::{Failure, OAuthError};
 use super::params::Params;
 use super::pkce;
 use crate::crypto::AuthCode;
-use crate::model::{Application, CodeRecord, Session};
+use crate::model::{Application, CodeRecord, GrantType, Session};
 use crate::runtime::{Clock, Random};
 use crate::store::Store;
 
@@ -111,6 +111,12 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
     };
     params.get("state").map_err(fail)?;
 
+    if !app.has_grant(GrantType::AuthorizationCode) {
+        return Err(fail(Failure::new(
+            OAuthError::UnauthorizedClient,
+            "this application may not use the authorization code flow",
+        )));
+    }
     match params.get("response_type").map_err(fail)? {
         None => {
             return Err(fail(Failure::invalid_request(

@@ -97,7 +97,12 @@ fn form_decode(s: &str) -> String {
 
 /// Checks the presented credentials against the registered application. Every failure is
 /// `invalid_client`, with no hint whether the client or the secret was wrong.
-pub async fn authenticate(store: &impl Store, p: &Presented) -> Result<Application, Failure> {
+/// During a rotation's grace period the previous secret is accepted too.
+pub async fn authenticate(
+    store: &impl Store,
+    p: &Presented,
+    now: i64,
+) -> Result<Application, Failure> {
     let refuse = || Failure::invalid_client("client authentication failed");
     let app = store.application(&p.client_id).await?.ok_or_else(refuse)?;
     if app.token_endpoint_auth_method != p.method {
@@ -112,6 +117,15 @@ pub async fn authenticate(store: &impl Store, p: &Presented) -> Result<Applicati
     match (&p.secret, &app.client_secret_hash) {
         (None, None) if app.is_public() => Ok(app),
         (Some(secret), Some(hash)) if secret.matches_hash(hash) => Ok(app),
+        (Some(secret), Some(_))
+            if app.previous_secret_expires_at.is_some_and(|t| now < t)
+                && app
+                    .previous_secret_hash
+                    .as_deref()
+                    .is_some_and(|h| secret.matches_hash(h)) =>
+        {
+            Ok(app)
+        }
         _ => Err(refuse()),
     }
 }
@@ -146,7 +160,7 @@ mod tests {
 
     fn auth(params: &str, header: Option<&str>) -> Result<Application, Failure> {
         let p = presented(&Params::parse(params), header)?;
-        block_on(authenticate(&store(), &p))
+        block_on(authenticate(&store(), &p, 1_000))
     }
 
     #[test]
@@ -174,6 +188,25 @@ mod tests {
     #[test]
     fn public_clients_identify_without_secret() {
         assert_eq!(auth("client_id=pub", None).unwrap().client_id, "pub");
+    }
+
+    #[test]
+    fn previous_secret_works_only_during_its_grace_period() {
+        let s = store();
+        {
+            let mut apps = s.apps.borrow_mut();
+            let conf = apps.iter_mut().find(|a| a.client_id == "conf").unwrap();
+            conf.previous_secret_hash = Some(ClientSecret::new("old").hashed());
+            conf.previous_secret_expires_at = Some(2_000);
+        }
+        let p = presented(&Params::default(), Some(&basic("conf", "old"))).unwrap();
+        assert!(block_on(authenticate(&s, &p, 1_999)).is_ok());
+        assert_eq!(
+            block_on(authenticate(&s, &p, 2_000)).unwrap_err().error,
+            OAuthError::InvalidClient
+        );
+        let current = presented(&Params::default(), Some(&basic("conf", "s3cret:+/"))).unwrap();
+        assert!(block_on(authenticate(&s, &current, 5_000)).is_ok());
     }
 
     #[test]

@@ -6,11 +6,12 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use super::error::{Failure, OAuthError};
+use super::params::Params;
 use crate::crypto::password::{hash_password, Pbkdf2};
-use crate::crypto::{random_id, ClientSecret};
-use crate::model::{AppType, Application, TokenAuthMethod, User};
+use crate::crypto::{b64url, b64url_decode, random_id, ClientSecret};
+use crate::model::{AppType, Application, GrantType, TokenAuthMethod, TokenSettings, User};
 use crate::runtime::{Clock, Random};
-use crate::store::{Inserted, Store};
+use crate::store::{AppQuery, Inserted, Store};
 
 const MAX_NAME: usize = 200;
 const MAX_DESCRIPTION: usize = 2_000;
@@ -25,16 +26,18 @@ pub fn app_json(app: &Application) -> Value {
         "description": app.description,
         "type": app.app_type.as_str(),
         "token_endpoint_auth_method": app.token_endpoint_auth_method.as_str(),
+        "grant_types": app.grant_types,
+        "home_url": app.home_url,
         "redirect_uris": app.redirect_uris,
         "post_logout_redirect_uris": app.post_logout_redirect_uris,
         "allowed_origins": app.allowed_origins,
+        "cors_from_redirect_uris": app.cors_from_redirect_uris,
+        "first_party": app.first_party,
+        "token_settings": app.token_settings,
+        "previous_secret_expires_at": app.previous_secret_expires_at,
         "created_at": app.created_at,
         "updated_at": app.updated_at,
     })
-}
-
-fn field_error(field: &str, problem: impl std::fmt::Display) -> Failure {
-    Failure::invalid_request(format!("{field}: {problem}"))
 }
 
 fn as_object(body: &Value) -> Result<&Map<String, Value>, Failure> {
@@ -42,19 +45,21 @@ fn as_object(body: &Value) -> Result<&Map<String, Value>, Failure> {
         .ok_or_else(|| Failure::invalid_request("the body must be a JSON object"))
 }
 
-fn reject_unknown(obj: &Map<String, Value>, allowed: &[&str]) -> Result<(), Failure> {
-    let unknown: Vec<&str> = obj
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !allowed.contains(k))
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::invalid_request(format!(
-            "unknown or read-only fields: {}",
-            unknown.join(", ")
-        )))
+/// Collects every problem with a request body, so one answer names every rejected field.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, field: &str, problem: impl std::fmt::Display) {
+        self.0.push(format!("{field}: {problem}"));
+    }
+
+    fn into_result(self) -> Result<(), Failure> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::invalid_request(self.0.join("; ")))
+        }
     }
 }
 
@@ -62,25 +67,47 @@ fn string_field(
     obj: &Map<String, Value>,
     field: &str,
     max: usize,
-) -> Result<Option<String>, Failure> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.trim().to_string())),
-        Some(Value::String(_)) => Err(field_error(field, format!("at most {max} characters"))),
-        Some(_) => Err(field_error(field, "must be a string")),
+    problems: &mut Problems,
+) -> Option<Option<String>> {
+    match obj.get(field)? {
+        Value::Null => Some(None),
+        Value::String(s) if s.chars().count() <= max => Some(Some(s.trim().to_string())),
+        Value::String(_) => {
+            problems.add(field, format!("at most {max} characters"));
+            None
+        }
+        _ => {
+            problems.add(field, "must be a string");
+            None
+        }
     }
 }
 
-fn string_list(obj: &Map<String, Value>, field: &str) -> Result<Option<Vec<String>>, Failure> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => {
-            let list: Vec<String> = Vec::<String>::deserialize(v)
-                .map_err(|_| field_error(field, "must be an array of strings"))?;
-            if list.len() > MAX_URIS {
-                return Err(field_error(field, format!("at most {MAX_URIS} entries")));
-            }
-            Ok(Some(list))
+fn bool_field(obj: &Map<String, Value>, field: &str, problems: &mut Problems) -> Option<bool> {
+    match obj.get(field)? {
+        Value::Bool(b) => Some(*b),
+        _ => {
+            problems.add(field, "must be true or false");
+            None
+        }
+    }
+}
+
+fn string_list(
+    obj: &Map<String, Value>,
+    field: &str,
+    problems: &mut Problems,
+) -> Option<Vec<String>> {
+    let v = obj.get(field)?;
+    match Vec::<String>::deserialize(v) {
+        Ok(list) if list.len() <= MAX_URIS => Some(list),
+        Ok(_) => {
+            problems.add(field, format!("at most {MAX_URIS} entries"));
+            None
+        }
+        Err(_) => {
+            problems.add(field, "must be an array of strings");
+            None
         }
     }
 }
@@ -88,104 +115,194 @@ fn string_list(obj: &Map<String, Value>, field: &str) -> Result<Option<Vec<Strin
 /// Redirect URIs must be absolute, without fragment (RFC 6749 §3.1.2) and compared exactly
 /// later (RFC 9700 §4.1.3). Web applications use http(s); native apps may also use a private
 /// scheme (RFC 8252 §7.1); machine-to-machine applications have none.
-fn check_redirect_uris(field: &str, uris: &[String], app_type: AppType) -> Result<(), Failure> {
+fn check_redirect_uris(field: &str, uris: &[String], app_type: AppType, problems: &mut Problems) {
     if app_type == AppType::M2m && !uris.is_empty() {
-        return Err(field_error(
+        problems.add(
             field,
             "machine-to-machine applications have no redirect URIs",
-        ));
+        );
+        return;
     }
     for uri in uris {
-        if uri.len() > MAX_URI_LEN {
-            return Err(field_error(field, "URI too long"));
+        if let Err(why) = check_redirect_uri(uri, app_type) {
+            problems.add(field, format!("{why}: {uri}"));
         }
-        let url = Url::parse(uri)
-            .map_err(|_| field_error(field, format!("not an absolute URI: {uri}")))?;
-        if url.fragment().is_some() {
-            return Err(field_error(
-                field,
-                format!("must not contain a fragment: {uri}"),
-            ));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(field_error(
-                field,
-                format!("must not contain user information: {uri}"),
-            ));
-        }
-        let web = matches!(url.scheme(), "http" | "https");
-        if !web && app_type != AppType::Native {
-            return Err(field_error(field, format!("must be http or https: {uri}")));
-        }
-        if uri.contains('*') {
-            return Err(field_error(
-                field,
-                format!("wildcards are not supported yet: {uri}"),
-            ));
-        }
+    }
+}
+
+fn check_redirect_uri(uri: &str, app_type: AppType) -> Result<(), &'static str> {
+    if uri.len() > MAX_URI_LEN {
+        return Err("URI too long");
+    }
+    let url = Url::parse(uri).map_err(|_| "not an absolute URI")?;
+    if url.fragment().is_some() {
+        return Err("must not contain a fragment");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain user information");
+    }
+    if !matches!(url.scheme(), "http" | "https") && app_type != AppType::Native {
+        return Err("must be http or https");
+    }
+    if uri.contains('*') {
+        return Err("wildcards are not supported yet");
     }
     Ok(())
 }
 
 /// Origins as a browser sends them: `scheme://host[:port]`, nothing else.
-fn normalize_origins(field: &str, origins: Vec<String>) -> Result<Vec<String>, Failure> {
-    origins
-        .into_iter()
-        .map(|o| {
-            let bad = || field_error(field, format!("not an origin (scheme://host[:port]): {o}"));
-            let url = Url::parse(&o).map_err(|_| bad())?;
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(bad());
+fn normalize_origins(field: &str, origins: Vec<String>, problems: &mut Problems) -> Vec<String> {
+    let mut out = Vec::with_capacity(origins.len());
+    for o in origins {
+        let parsed = Url::parse(&o)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        match parsed.map(|u| u.origin().ascii_serialization()) {
+            Some(origin) if origin == o.trim_end_matches('/').to_ascii_lowercase() => {
+                out.push(origin)
             }
-            let origin = url.origin().ascii_serialization();
-            if origin.trim_end_matches('/') != o.trim_end_matches('/').to_ascii_lowercase() {
-                return Err(bad());
-            }
-            Ok(origin)
-        })
-        .collect()
-}
-
-fn auth_method_for(
-    obj: &Map<String, Value>,
-    app_type: AppType,
-) -> Result<Option<TokenAuthMethod>, Failure> {
-    let field = "token_endpoint_auth_method";
-    let Some(s) = string_field(obj, field, 64)? else {
-        return Ok(None);
-    };
-    let method = TokenAuthMethod::parse(&s).ok_or_else(|| {
-        field_error(
-            field,
-            "one of none, client_secret_basic, client_secret_post",
-        )
-    })?;
-    let fits = match method {
-        TokenAuthMethod::None => !app_type.is_confidential(),
-        _ => app_type.is_confidential(),
-    };
-    if !fits {
-        return Err(field_error(
-            field,
-            format!(
-                "{} does not fit a {} application",
-                method.as_str(),
-                app_type.as_str()
-            ),
-        ));
+            _ => problems.add(field, format!("not an origin (scheme://host[:port]): {o}")),
+        }
     }
-    Ok(Some(method))
+    out
 }
 
-const CREATE_FIELDS: &[&str] = &[
+fn check_url(field: &str, value: &str, problems: &mut Problems) -> bool {
+    match Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.username().is_empty() => true,
+        _ => {
+            problems.add(field, "must be an absolute http(s) URL");
+            false
+        }
+    }
+}
+
+/// Settings that create and PATCH share. Read-only fields (`client_id`, `type`, secrets,
+/// timestamps) are refused by name.
+const SETTINGS: &[&str] = &[
     "name",
-    "type",
     "description",
+    "home_url",
     "redirect_uris",
     "post_logout_redirect_uris",
     "allowed_origins",
+    "cors_from_redirect_uris",
+    "first_party",
+    "grant_types",
     "token_endpoint_auth_method",
+    "token_settings",
 ];
+
+/// Applies the settings present in `obj` to `app`, checking each against the app's type.
+fn apply_settings(
+    app: &mut Application,
+    obj: &Map<String, Value>,
+    creating: bool,
+) -> Result<(), Failure> {
+    let mut p = Problems::default();
+    for key in obj.keys() {
+        let settable = SETTINGS.contains(&key.as_str()) || (creating && key == "type");
+        if !settable {
+            p.add(key, "unknown or read-only field");
+        }
+    }
+    if let Some(name) = string_field(obj, "name", MAX_NAME, &mut p) {
+        match name {
+            Some(n) if !n.is_empty() => app.name = n,
+            _ => p.add("name", "must not be empty"),
+        }
+    }
+    if let Some(d) = string_field(obj, "description", MAX_DESCRIPTION, &mut p) {
+        app.description = d.unwrap_or_default();
+    }
+    if let Some(home) = string_field(obj, "home_url", MAX_URI_LEN, &mut p) {
+        match home.filter(|h| !h.is_empty()) {
+            Some(h) if check_url("home_url", &h, &mut p) => app.home_url = Some(h),
+            Some(_) => {}
+            None => app.home_url = None,
+        }
+    }
+    if let Some(uris) = string_list(obj, "redirect_uris", &mut p) {
+        check_redirect_uris("redirect_uris", &uris, app.app_type, &mut p);
+        app.redirect_uris = uris;
+    }
+    if let Some(uris) = string_list(obj, "post_logout_redirect_uris", &mut p) {
+        check_redirect_uris("post_logout_redirect_uris", &uris, app.app_type, &mut p);
+        app.post_logout_redirect_uris = uris;
+    }
+    if let Some(origins) = string_list(obj, "allowed_origins", &mut p) {
+        app.allowed_origins = normalize_origins("allowed_origins", origins, &mut p);
+    }
+    if let Some(b) = bool_field(obj, "cors_from_redirect_uris", &mut p) {
+        app.cors_from_redirect_uris = b;
+    }
+    if let Some(b) = bool_field(obj, "first_party", &mut p) {
+        app.first_party = b;
+    }
+    if let Some(grants) = string_list(obj, "grant_types", &mut p) {
+        let mut parsed = Vec::new();
+        for g in &grants {
+            match GrantType::parse(g) {
+                Some(g) if app.app_type.allowed_grants().contains(&g) => {
+                    if !parsed.contains(&g) {
+                        parsed.push(g)
+                    }
+                }
+                Some(_) => p.add(
+                    "grant_types",
+                    format!(
+                        "{g} is not allowed for a {} application",
+                        app.app_type.as_str()
+                    ),
+                ),
+                None => p.add("grant_types", format!("unknown grant type {g}")),
+            }
+        }
+        if grants.is_empty() {
+            p.add("grant_types", "at least one grant type is required");
+        }
+        app.grant_types = parsed;
+    }
+    if let Some(method) = string_field(obj, "token_endpoint_auth_method", 64, &mut p) {
+        match method.as_deref().and_then(TokenAuthMethod::parse) {
+            Some(m) if (m == TokenAuthMethod::None) != app.app_type.is_confidential() => {
+                app.token_endpoint_auth_method = m
+            }
+            Some(m) => p.add(
+                "token_endpoint_auth_method",
+                format!(
+                    "{} does not fit a {} application",
+                    m.as_str(),
+                    app.app_type.as_str()
+                ),
+            ),
+            None => p.add(
+                "token_endpoint_auth_method",
+                "one of none, client_secret_basic, client_secret_post",
+            ),
+        }
+    }
+    if let Some(ts) = obj.get("token_settings") {
+        // A partial object: unnamed settings keep their current values.
+        let mut merged = serde_json::to_value(app.token_settings).unwrap_or(Value::Null);
+        match (ts.as_object(), merged.as_object_mut()) {
+            (Some(patch), Some(current)) => {
+                for (k, v) in patch {
+                    current.insert(k.clone(), v.clone());
+                }
+                match serde_json::from_value::<TokenSettings>(merged) {
+                    Ok(settings) => match settings.check() {
+                        Ok(()) => app.token_settings = settings,
+                        Err((field, why)) => p.add(field, why),
+                    },
+                    Err(e) => p.add("token_settings", e),
+                }
+            }
+            _ => p.add("token_settings", "must be an object"),
+        }
+    }
+    p.into_result()
+}
 
 /// Creates an application; returns its JSON view with the secret, shown only this once.
 pub async fn create_application(
@@ -195,44 +312,29 @@ pub async fn create_application(
     body: &Value,
 ) -> Result<Value, Failure> {
     let obj = as_object(body)?;
-    reject_unknown(obj, CREATE_FIELDS)?;
-    let name = string_field(obj, "name", MAX_NAME)?
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| field_error("name", "required"))?;
-    let app_type = string_field(obj, "type", 32)?
-        .as_deref()
+    let app_type = match obj
+        .get("type")
+        .and_then(Value::as_str)
         .and_then(AppType::parse)
-        .ok_or_else(|| field_error("type", "one of traditional, spa, native, m2m"))?;
-    let description = string_field(obj, "description", MAX_DESCRIPTION)?.unwrap_or_default();
-    let redirect_uris = string_list(obj, "redirect_uris")?.unwrap_or_default();
-    check_redirect_uris("redirect_uris", &redirect_uris, app_type)?;
-    let post_logout = string_list(obj, "post_logout_redirect_uris")?.unwrap_or_default();
-    check_redirect_uris("post_logout_redirect_uris", &post_logout, app_type)?;
-    let origins = normalize_origins(
-        "allowed_origins",
-        string_list(obj, "allowed_origins")?.unwrap_or_default(),
-    )?;
-    let method = auth_method_for(obj, app_type)?.unwrap_or(app_type.default_auth_method());
-
+    {
+        Some(t) => t,
+        None => {
+            return Err(Failure::invalid_request(
+                "type: required, one of traditional, spa, native, m2m",
+            ))
+        }
+    };
+    if !obj.contains_key("name") {
+        return Err(Failure::invalid_request("name: required"));
+    }
+    let mut app = Application::new(random_id(rng, 24)?, String::new(), app_type, clock.now());
+    apply_settings(&mut app, obj, true)?;
     let secret = if app_type.is_confidential() {
         Some(ClientSecret::generate(rng)?)
     } else {
         None
     };
-    let now = clock.now();
-    let app = Application {
-        client_id: random_id(rng, 24)?,
-        name,
-        description,
-        app_type,
-        client_secret_hash: secret.as_ref().map(ClientSecret::hashed),
-        token_endpoint_auth_method: method,
-        redirect_uris,
-        post_logout_redirect_uris: post_logout,
-        allowed_origins: origins,
-        created_at: now,
-        updated_at: now,
-    };
+    app.client_secret_hash = secret.as_ref().map(ClientSecret::hashed);
     store.insert_application(&app).await?;
     let mut view = app_json(&app);
     if let Some(secret) = secret {
@@ -241,15 +343,6 @@ pub async fn create_application(
     Ok(view)
 }
 
-const PATCH_FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "redirect_uris",
-    "post_logout_redirect_uris",
-    "allowed_origins",
-    "token_endpoint_auth_method",
-];
-
 pub async fn update_application(
     store: &impl Store,
     clock: &impl Clock,
@@ -257,39 +350,121 @@ pub async fn update_application(
     body: &Value,
 ) -> Result<Value, Failure> {
     let obj = as_object(body)?;
-    reject_unknown(obj, PATCH_FIELDS)?;
     let mut app = store
         .application(client_id)
         .await?
         .ok_or_else(|| Failure::new(OAuthError::NotFound, "no such application"))?;
-    if let Some(name) = string_field(obj, "name", MAX_NAME)? {
-        if name.is_empty() {
-            return Err(field_error("name", "must not be empty"));
-        }
-        app.name = name;
-    }
-    if let Some(d) = string_field(obj, "description", MAX_DESCRIPTION)? {
-        app.description = d;
-    }
-    if let Some(uris) = string_list(obj, "redirect_uris")? {
-        check_redirect_uris("redirect_uris", &uris, app.app_type)?;
-        app.redirect_uris = uris;
-    }
-    if let Some(uris) = string_list(obj, "post_logout_redirect_uris")? {
-        check_redirect_uris("post_logout_redirect_uris", &uris, app.app_type)?;
-        app.post_logout_redirect_uris = uris;
-    }
-    if let Some(origins) = string_list(obj, "allowed_origins")? {
-        app.allowed_origins = normalize_origins("allowed_origins", origins)?;
-    }
-    if let Some(method) = auth_method_for(obj, app.app_type)? {
-        app.token_endpoint_auth_method = method;
-    }
+    apply_settings(&mut app, obj, false)?;
     app.updated_at = clock.now();
     if !store.update_application(&app).await? {
         return Err(Failure::new(OAuthError::NotFound, "no such application"));
     }
     Ok(app_json(&app))
+}
+
+/// The longest grace period a rotated secret may keep working.
+pub const MAX_SECRET_GRACE_SECS: i64 = 30 * 24 * 3600;
+
+/// Issues a new client secret. With `grace_period_seconds` the old one keeps working that
+/// long, so a backend fleet can roll over without failed token requests.
+pub async fn rotate_secret(
+    store: &impl Store,
+    clock: &impl Clock,
+    rng: &impl Random,
+    client_id: &str,
+    body: &Value,
+) -> Result<Value, Failure> {
+    let grace = match body.get("grace_period_seconds") {
+        None | Some(Value::Null) => 0,
+        Some(v) => match v.as_i64() {
+            Some(n) if (0..=MAX_SECRET_GRACE_SECS).contains(&n) => n,
+            _ => {
+                return Err(Failure::invalid_request(format!(
+                    "grace_period_seconds: 0 to {MAX_SECRET_GRACE_SECS}"
+                )))
+            }
+        },
+    };
+    if let Some(obj) = body.as_object() {
+        if let Some(k) = obj.keys().find(|k| *k != "grace_period_seconds") {
+            return Err(Failure::invalid_request(format!("{k}: unknown field")));
+        }
+    }
+    let mut app = store
+        .application(client_id)
+        .await?
+        .ok_or_else(|| Failure::new(OAuthError::NotFound, "no such application"))?;
+    if !app.app_type.is_confidential() {
+        return Err(Failure::invalid_request(
+            "public applications (spa, native) have no client secret",
+        ));
+    }
+    let now = clock.now();
+    let secret = ClientSecret::generate(rng)?;
+    let old = app.client_secret_hash.replace(secret.hashed());
+    if grace > 0 {
+        app.previous_secret_hash = old;
+        app.previous_secret_expires_at = Some(now + grace);
+    } else {
+        app.previous_secret_hash = None;
+        app.previous_secret_expires_at = None;
+    }
+    app.updated_at = now;
+    if !store.update_application(&app).await? {
+        return Err(Failure::new(OAuthError::NotFound, "no such application"));
+    }
+    let mut view = app_json(&app);
+    view["client_secret"] = json!(secret.expose());
+    Ok(view)
+}
+
+/// One page of applications, oldest first, with an opaque cursor for the next page.
+pub async fn list_applications(store: &impl Store, query: &Params) -> Result<Value, Failure> {
+    let limit = match query.get("limit")? {
+        None => 50,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=200).contains(&n) => n,
+            _ => return Err(Failure::invalid_request("limit: 1 to 200")),
+        },
+    };
+    let app_type = match query.get("type")? {
+        None => None,
+        Some(t) => Some(AppType::parse(t).ok_or_else(|| {
+            Failure::invalid_request("type: one of traditional, spa, native, m2m")
+        })?),
+    };
+    let after = match query.get("cursor")? {
+        None => None,
+        Some(c) => {
+            Some(decode_cursor(c).ok_or_else(|| Failure::invalid_request("cursor: not valid"))?)
+        }
+    };
+    let filter = AppQuery {
+        app_type,
+        name_contains: query.get("name")?.map(str::to_string),
+        after,
+        limit: limit + 1,
+    };
+    let mut apps = store.list_applications(&filter).await?;
+    let next = if apps.len() > limit {
+        apps.truncate(limit);
+        apps.last()
+            .map(|a| encode_cursor(a.created_at, &a.client_id))
+    } else {
+        None
+    };
+    let list: Vec<Value> = apps.iter().map(app_json).collect();
+    Ok(json!({ "applications": list, "next_cursor": next }))
+}
+
+fn encode_cursor(created_at: i64, client_id: &str) -> String {
+    b64url(format!("{created_at}:{client_id}").as_bytes())
+}
+
+fn decode_cursor(c: &str) -> Option<(i64, String)> {
+    let raw = String::from_utf8(b64url_decode(c)?).ok()?;
+    let (t, id) = raw.split_once(':')?;
+    Some((t.parse().ok()?, id.to_string()))
 }
 
 pub async fn create_user(
@@ -301,19 +476,32 @@ pub async fn create_user(
     body: &Value,
 ) -> Result<Value, Failure> {
     let obj = as_object(body)?;
-    reject_unknown(obj, &["email", "password", "name", "email_verified"])?;
-    let email = string_field(obj, "email", 254)?
-        .filter(|e| is_plausible_email(e))
-        .ok_or_else(|| field_error("email", "a valid email address is required"))?;
+    let mut p = Problems::default();
+    for key in obj.keys() {
+        if !["email", "password", "name", "email_verified"].contains(&key.as_str()) {
+            p.add(key, "unknown field");
+        }
+    }
+    let email = string_field(obj, "email", 254, &mut p)
+        .flatten()
+        .filter(|e| is_plausible_email(e));
+    if email.is_none() {
+        p.add("email", "a valid email address is required");
+    }
     let password = match obj.get("password") {
-        Some(Value::String(p)) if (8..=1024).contains(&p.chars().count()) => p.clone(),
-        _ => return Err(field_error("password", "8 to 1024 characters required")),
+        Some(Value::String(pw)) if (8..=1024).contains(&pw.chars().count()) => Some(pw.clone()),
+        _ => {
+            p.add("password", "8 to 1024 characters required");
+            None
+        }
     };
-    let name = string_field(obj, "name", MAX_NAME)?.filter(|n| !n.is_empty());
-    let email_verified = match obj.get("email_verified") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(field_error("email_verified", "must be a boolean")),
+    let name = string_field(obj, "name", MAX_NAME, &mut p)
+        .flatten()
+        .filter(|n| !n.is_empty());
+    let email_verified = bool_field(obj, "email_verified", &mut p).unwrap_or(false);
+    p.into_result()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(Failure::invalid_request("email and password are required"));
     };
     let user = User {
         id: random_id(rng, 24)?,

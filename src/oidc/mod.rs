@@ -19,18 +19,8 @@ pub mod testing {
 
     /// An application registered with one redirect URI that carries a query.
     pub fn app(app_type: AppType) -> Application {
-        Application {
-            client_id: "app1".into(),
-            name: "App".into(),
-            description: String::new(),
-            app_type,
-            client_secret_hash: None,
-            token_endpoint_auth_method: app_type.default_auth_method(),
-            redirect_uris: vec!["https://app.example/cb?tenant=1".into()],
-            post_logout_redirect_uris: vec![],
-            allowed_origins: vec![],
-            created_at: 0,
-            updated_at: 0,
-        }
+        let mut app = Application::new("app1".into(), "App".into(), app_type, 0);
+        app.redirect_uris = vec!["https://app.example/cb?tenant=1".into()];
+        app
     }
 }

@@ -9,12 +9,9 @@ use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
 use super::params::Params;
 use super::pkce;
 use crate::crypto::{random_token, AuthCode};
-use crate::model::{Application, UserClaims};
+use crate::model::{Application, GrantType, UserClaims};
 use crate::runtime::{Clock, Random};
 use crate::store::Store;
-
-pub const ACCESS_TOKEN_TTL_SECS: i64 = 3600;
-pub const ID_TOKEN_TTL_SECS: i64 = 3600;
 
 /// RFC 6749 §5.1 plus the OpenID Connect `id_token`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -43,7 +40,7 @@ pub async fn handle(
     authorization: Option<&str>,
 ) -> Outcome {
     let app = match client_auth::presented(params, authorization) {
-        Ok(p) => client_auth::authenticate(store, &p).await,
+        Ok(p) => client_auth::authenticate(store, &p, clock.now()).await,
         Err(f) => Err(f),
     };
     let app = match app {
@@ -71,14 +68,21 @@ async fn grant(
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
-    match params.require("grant_type")? {
-        "authorization_code" => {}
-        other => {
+    let grant_type = params.require("grant_type")?;
+    match GrantType::parse(grant_type) {
+        Some(GrantType::AuthorizationCode) => {}
+        _ => {
             return Err(Failure::new(
                 OAuthError::UnsupportedGrantType,
-                format!("unsupported grant_type: {}", truncate(other)),
+                format!("unsupported grant_type: {}", truncate(grant_type)),
             ))
         }
+    }
+    if !app.has_grant(GrantType::AuthorizationCode) {
+        return Err(Failure::new(
+            OAuthError::UnauthorizedClient,
+            "this application may not use the authorization_code grant",
+        ));
     }
     let code = AuthCode::new(params.require("code")?);
     let redirect_uri = params.require("redirect_uri")?;
@@ -136,7 +140,7 @@ async fn grant(
             jti: random_token::<16>(rng)?,
         },
         now,
-        ACCESS_TOKEN_TTL_SECS,
+        app.token_settings.access_token_ttl,
     );
     let access_token = jwt::encode(signer, jwt::ACCESS_TOKEN_TYP, &access).await?;
     let id = jwt::claims(
@@ -151,13 +155,13 @@ async fn grant(
             profile,
         },
         now,
-        ID_TOKEN_TTL_SECS,
+        app.token_settings.id_token_ttl,
     );
     let id_token = jwt::encode(signer, jwt::ID_TOKEN_TYP, &id).await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_TTL_SECS,
+        expires_in: app.token_settings.access_token_ttl,
         id_token,
         scope: record.scope,
     })
@@ -361,6 +365,30 @@ mod tests {
         ));
         assert!(out.app.is_none());
         assert_eq!(out.result.unwrap_err().error, OAuthError::InvalidClient);
+    }
+
+    #[test]
+    fn token_lifetimes_follow_the_application_and_grants_are_enforced() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        store.apps.borrow_mut()[0].token_settings.id_token_ttl = 300;
+        store.apps.borrow_mut()[0].token_settings.access_token_ttl = 600;
+        let t = exchange(&store, GOOD, 1_010).unwrap();
+        assert_eq!(t.expires_in, 600);
+        let id: Claims<IdTokenClaims> = block_on(jwt::decode_verified(
+            &FakeSigner::new(),
+            &t.id_token,
+            jwt::ID_TOKEN_TYP,
+            1_010,
+        ))
+        .unwrap();
+        assert_eq!(id.expiration.unwrap().timestamp(), 1_310);
+
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        store.apps.borrow_mut()[0].grant_types = vec![GrantType::RefreshToken];
+        assert_eq!(
+            exchange(&store, GOOD, 1_010).unwrap_err().error,
+            OAuthError::UnauthorizedClient
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::{Inserted, Store, StoreError, StoreResult};
+use super::{AppQuery, Inserted, Store, StoreError, StoreResult};
 use crate::model::{
     AppType, Application, CodeRecord, StoredKey, TokenAuthMethod, User, UserClaims,
 };
@@ -50,10 +50,17 @@ struct AppRow {
     description: String,
     app_type: String,
     client_secret_hash: Option<String>,
+    previous_secret_hash: Option<String>,
+    previous_secret_expires_at: Option<i64>,
     token_endpoint_auth_method: String,
+    grant_types: String,
+    home_url: Option<String>,
     redirect_uris: String,
     post_logout_redirect_uris: String,
     allowed_origins: String,
+    cors_from_redirect_uris: i64,
+    first_party: i64,
+    token_settings: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -67,13 +74,20 @@ impl TryFrom<AppRow> for Application {
                 .ok_or_else(|| err(format!("bad app_type {}", r.app_type)))?,
             token_endpoint_auth_method: TokenAuthMethod::parse(&r.token_endpoint_auth_method)
                 .ok_or_else(|| err("bad token_endpoint_auth_method"))?,
+            grant_types: serde_json::from_str(&r.grant_types).map_err(err)?,
             redirect_uris: list(&r.redirect_uris)?,
             post_logout_redirect_uris: list(&r.post_logout_redirect_uris)?,
             allowed_origins: list(&r.allowed_origins)?,
+            token_settings: serde_json::from_str(&r.token_settings).map_err(err)?,
+            cors_from_redirect_uris: r.cors_from_redirect_uris != 0,
+            first_party: r.first_party != 0,
+            home_url: r.home_url,
             client_id: r.client_id,
             name: r.name,
             description: r.description,
             client_secret_hash: r.client_secret_hash,
+            previous_secret_hash: r.previous_secret_hash,
+            previous_secret_expires_at: r.previous_secret_expires_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -81,8 +95,35 @@ impl TryFrom<AppRow> for Application {
 }
 
 const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret_hash, \
-    token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, allowed_origins, \
-    created_at, updated_at";
+    previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method, grant_types, \
+    home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
+    first_party, token_settings, created_at, updated_at";
+
+/// The bound values of APP_COLUMNS, in order.
+fn app_values(a: &Application) -> Vec<JsValue> {
+    vec![
+        text(&a.client_id),
+        text(&a.name),
+        text(&a.description),
+        text(a.app_type.as_str()),
+        opt_text(a.client_secret_hash.as_deref()),
+        opt_text(a.previous_secret_hash.as_deref()),
+        a.previous_secret_expires_at
+            .map(int)
+            .unwrap_or(JsValue::NULL),
+        text(a.token_endpoint_auth_method.as_str()),
+        text(&serde_json::to_string(&a.grant_types).unwrap_or_else(|_| "[]".into())),
+        opt_text(a.home_url.as_deref()),
+        json_list(&a.redirect_uris),
+        json_list(&a.post_logout_redirect_uris),
+        json_list(&a.allowed_origins),
+        int(a.cors_from_redirect_uris as i64),
+        int(a.first_party as i64),
+        text(&serde_json::to_string(&a.token_settings).unwrap_or_else(|_| "{}".into())),
+        int(a.created_at),
+        int(a.updated_at),
+    ]
+}
 
 #[derive(Deserialize)]
 struct UserRow {
@@ -167,11 +208,27 @@ impl Store for D1Store {
         row.map(Application::try_from).transpose()
     }
 
-    async fn list_applications(&self) -> StoreResult<Vec<Application>> {
+    async fn list_applications(&self, q: &AppQuery) -> StoreResult<Vec<Application>> {
+        let (after_t, after_id) = match &q.after {
+            Some((t, id)) => (int(*t), text(id)),
+            None => (JsValue::NULL, JsValue::NULL),
+        };
         let rows: Vec<AppRow> = self
             .stmt(
-                &format!("SELECT {APP_COLUMNS} FROM applications ORDER BY created_at, client_id"),
-                &[],
+                &format!(
+                    "SELECT {APP_COLUMNS} FROM applications \
+                     WHERE (?1 IS NULL OR app_type = ?1) \
+                     AND (?2 IS NULL OR instr(lower(name), lower(?2)) > 0) \
+                     AND (?3 IS NULL OR created_at > ?3 OR (created_at = ?3 AND client_id > ?4)) \
+                     ORDER BY created_at, client_id LIMIT ?5"
+                ),
+                &[
+                    opt_text(q.app_type.map(|t| t.as_str())),
+                    opt_text(q.name_contains.as_deref()),
+                    after_t,
+                    after_id,
+                    int(q.limit as i64),
+                ],
             )?
             .all()
             .await
@@ -182,21 +239,14 @@ impl Store for D1Store {
     }
 
     async fn insert_application(&self, a: &Application) -> StoreResult<()> {
+        let n = APP_COLUMNS.split(',').count();
+        let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
         self.stmt(
-            &format!("INSERT INTO applications ({APP_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
-            &[
-                text(&a.client_id),
-                text(&a.name),
-                text(&a.description),
-                text(a.app_type.as_str()),
-                opt_text(a.client_secret_hash.as_deref()),
-                text(a.token_endpoint_auth_method.as_str()),
-                json_list(&a.redirect_uris),
-                json_list(&a.post_logout_redirect_uris),
-                json_list(&a.allowed_origins),
-                int(a.created_at),
-                int(a.updated_at),
-            ],
+            &format!(
+                "INSERT INTO applications ({APP_COLUMNS}) VALUES ({})",
+                placeholders.join(", ")
+            ),
+            &app_values(a),
         )?
         .run()
         .await
@@ -205,21 +255,22 @@ impl Store for D1Store {
     }
 
     async fn update_application(&self, a: &Application) -> StoreResult<bool> {
+        // Every column but the key and created_at, from the same list as the INSERT, so the
+        // two cannot drift apart.
+        let sets: Vec<String> = APP_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .enumerate()
+            .filter(|(_, c)| *c != "client_id" && *c != "created_at")
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect();
         let result = self
             .stmt(
-                "UPDATE applications SET name = ?2, description = ?3, token_endpoint_auth_method = ?4, \
-                 redirect_uris = ?5, post_logout_redirect_uris = ?6, allowed_origins = ?7, updated_at = ?8 \
-                 WHERE client_id = ?1",
-                &[
-                    text(&a.client_id),
-                    text(&a.name),
-                    text(&a.description),
-                    text(a.token_endpoint_auth_method.as_str()),
-                    json_list(&a.redirect_uris),
-                    json_list(&a.post_logout_redirect_uris),
-                    json_list(&a.allowed_origins),
-                    int(a.updated_at),
-                ],
+                &format!(
+                    "UPDATE applications SET {} WHERE client_id = ?1",
+                    sets.join(", ")
+                ),
+                &app_values(a),
             )?
             .run()
             .await
@@ -238,19 +289,6 @@ impl Store for D1Store {
             .await
             .map_err(err)?;
         Ok(changes(&result) > 0)
-    }
-
-    async fn origin_allowed_by_any(&self, origin: &str) -> StoreResult<bool> {
-        let row: Option<serde_json::Value> = self
-            .stmt(
-                "SELECT 1 AS ok FROM applications, json_each(applications.allowed_origins) AS o \
-                 WHERE lower(o.value) = lower(?1) LIMIT 1",
-                &[text(origin)],
-            )?
-            .first(None)
-            .await
-            .map_err(err)?;
-        Ok(row.is_some())
     }
 
     async fn insert_user(&self, u: &User) -> StoreResult<Inserted> {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::{Inserted, SessionStore, Store, StoreError, StoreResult};
+use super::{AppQuery, Inserted, SessionStore, Store, StoreError, StoreResult};
 use crate::model::{Application, CodeRecord, Session, StoredKey, User};
 
 #[derive(Default)]
@@ -39,9 +39,18 @@ impl Store for MemoryStore {
             .cloned())
     }
 
-    async fn list_applications(&self) -> StoreResult<Vec<Application>> {
+    async fn list_applications(&self, query: &AppQuery) -> StoreResult<Vec<Application>> {
         self.check()?;
-        Ok(self.apps.borrow().clone())
+        let mut apps: Vec<Application> = self
+            .apps
+            .borrow()
+            .iter()
+            .filter(|a| query.matches(a))
+            .cloned()
+            .collect();
+        apps.sort_by(|a, b| (a.created_at, &a.client_id).cmp(&(b.created_at, &b.client_id)));
+        apps.truncate(query.limit);
+        Ok(apps)
     }
 
     async fn insert_application(&self, app: &Application) -> StoreResult<()> {
@@ -70,11 +79,6 @@ impl Store for MemoryStore {
             .borrow_mut()
             .retain(|_, (c, _)| c.client_id != client_id);
         Ok(self.apps.borrow().len() < before)
-    }
-
-    async fn origin_allowed_by_any(&self, origin: &str) -> StoreResult<bool> {
-        self.check()?;
-        Ok(self.apps.borrow().iter().any(|a| a.allows_origin(origin)))
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted> {

@@ -41,18 +41,62 @@ pub enum Inserted {
     Conflict,
 }
 
+/// A page of the application list: filters, keyset position, size.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppQuery {
+    pub app_type: Option<crate::model::AppType>,
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+    /// Start after this `(created_at, client_id)`.
+    pub after: Option<(i64, String)>,
+    pub limit: usize,
+}
+
+impl AppQuery {
+    pub fn matches(&self, app: &Application) -> bool {
+        self.app_type.is_none_or(|t| t == app.app_type)
+            && self
+                .name_contains
+                .as_ref()
+                .is_none_or(|n| app.name.to_lowercase().contains(&n.to_lowercase()))
+            && self
+                .after
+                .as_ref()
+                .is_none_or(|(t, id)| (app.created_at, &app.client_id) > (*t, id))
+    }
+}
+
 /// Durable storage (D1). Futures are not `Send`: a Worker isolate is single-threaded.
 #[allow(async_fn_in_trait)]
 pub trait Store {
     async fn application(&self, client_id: &str) -> StoreResult<Option<Application>>;
-    async fn list_applications(&self) -> StoreResult<Vec<Application>>;
+    /// Applications matching the query, ordered by `(created_at, client_id)`.
+    async fn list_applications(&self, query: &AppQuery) -> StoreResult<Vec<Application>>;
     async fn insert_application(&self, app: &Application) -> StoreResult<()>;
     /// Replaces the stored settings; false when the application does not exist.
     async fn update_application(&self, app: &Application) -> StoreResult<bool>;
     /// Deletes the application and, by cascade, its codes; false when it did not exist.
     async fn delete_application(&self, client_id: &str) -> StoreResult<bool>;
-    /// Whether any application lists `origin` (CORS preflights carry no client id).
-    async fn origin_allowed_by_any(&self, origin: &str) -> StoreResult<bool>;
+
+    /// Whether any application allows `origin`: CORS preflights carry no client id.
+    async fn any_application_allows_origin(&self, origin: &str) -> StoreResult<bool> {
+        let mut query = AppQuery {
+            limit: 200,
+            ..AppQuery::default()
+        };
+        loop {
+            let page = self.list_applications(&query).await?;
+            if page.iter().any(|a| a.allows_origin(origin)) {
+                return Ok(true);
+            }
+            match page.last() {
+                Some(last) if page.len() == query.limit => {
+                    query.after = Some((last.created_at, last.client_id.clone()))
+                }
+                _ => return Ok(false),
+            }
+        }
+    }
 
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
