@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::oidc::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
+
 /// The four application types users know from Auth0 and Logto.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -222,30 +224,48 @@ impl Application {
         self.grant_types.contains(&grant)
     }
 
-    /// Exact string comparison (RFC 9700 §4.1.1, OpenID Connect Core §3.1.2.1).
+    /// Whether `uri` is one of this application's redirect URIs: exact, or within a
+    /// wildcard pattern the application registered (RFC 9700 §4.1.3 prefers exact; wildcards
+    /// are the administrator's explicit choice). Native apps' loopback redirects match on any
+    /// port (RFC 8252 §7.3).
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|r| r == uri)
+        uri_matches(&self.redirect_uris, uri, self.app_type == AppType::Native)
+    }
+
+    pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        uri_matches(
+            &self.post_logout_redirect_uris,
+            uri,
+            self.app_type == AppType::Native,
+        )
     }
 
     /// Whether a browser at `origin` may read this application's token and userinfo
-    /// responses. Origins are compared as serialized by the browser (scheme://host[:port]).
+    /// responses: a listed origin pattern, or (with the toggle) a redirect URI's origin.
     pub fn allows_origin(&self, origin: &str) -> bool {
-        let listed = self
-            .allowed_origins
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(origin));
+        let listed = self.allowed_origins.iter().any(|o| {
+            parse_origin_pattern(o)
+                .map(|p| p.matches(origin))
+                .unwrap_or(false)
+        });
         listed
             || (self.cors_from_redirect_uris
                 && self.redirect_uris.iter().any(|r| {
-                    url::Url::parse(r)
-                        .map(|u| {
-                            u.origin()
-                                .ascii_serialization()
-                                .eq_ignore_ascii_case(origin)
-                        })
-                        .unwrap_or(false)
+                    parse_redirect_pattern(r, true)
+                        .ok()
+                        .and_then(|p| p.origin_pattern())
+                        .is_some_and(|o| o.matches(origin))
                 }))
     }
+}
+
+/// Stored patterns were validated on the way in; one that no longer parses matches nothing.
+fn uri_matches(patterns: &[String], uri: &str, loopback_any_port: bool) -> bool {
+    patterns.iter().any(|p| {
+        parse_redirect_pattern(p, true)
+            .map(|p| p.matches(uri, loopback_any_port))
+            .unwrap_or(false)
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -312,4 +332,75 @@ pub struct StoredKey {
     pub public_jwk: String,
     pub private_key_enc: String,
     pub created_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(app_type: AppType, redirects: &[&str], origins: &[&str]) -> Application {
+        let mut a = Application::new("c".into(), "n".into(), app_type, 0);
+        a.redirect_uris = redirects.iter().map(|s| s.to_string()).collect();
+        a.allowed_origins = origins.iter().map(|s| s.to_string()).collect();
+        a
+    }
+
+    #[test]
+    fn wildcard_redirects_match_only_their_shape() {
+        let a = app(
+            AppType::Spa,
+            &["https://*.example.com/cb", "https://host.com/path/*"],
+            &[],
+        );
+        assert!(a.has_redirect_uri("https://tenant.example.com/cb"));
+        assert!(a.has_redirect_uri("https://host.com/path/deep/er?x=1"));
+        for bad in [
+            "https://a.b.example.com/cb",
+            "https://example.com/cb",
+            "https://tenant.example.com/cb/x",
+            "https://host.com/path",
+            "https://host.com/path/../admin",
+            "https://host.com/path/%2e%2e/admin",
+            "https://host.com@evil.com/path/x",
+            "https://host.com/path/x#frag",
+            "https://host.com.evil.com/path/x",
+        ] {
+            assert!(!a.has_redirect_uri(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_ports_float_for_native_apps_only() {
+        let native = app(AppType::Native, &["http://127.0.0.1/cb"], &[]);
+        assert!(native.has_redirect_uri("http://127.0.0.1:51234/cb"));
+        let spa = app(AppType::Spa, &["http://127.0.0.1/cb"], &[]);
+        assert!(!spa.has_redirect_uri("http://127.0.0.1:51234/cb"));
+        assert!(spa.has_redirect_uri("http://127.0.0.1/cb"));
+    }
+
+    #[test]
+    fn origins_from_patterns_and_the_toggle() {
+        let mut a = app(
+            AppType::Spa,
+            &["https://app.example.net/cb"],
+            &["https://*.example.org"],
+        );
+        assert!(a.allows_origin("https://x.example.org"));
+        assert!(!a.allows_origin("https://example.org"));
+        assert!(!a.allows_origin("https://x.y.example.org"));
+        assert!(!a.allows_origin("null"));
+        assert!(!a.allows_origin("https://app.example.net"));
+        a.cors_from_redirect_uris = true;
+        assert!(a.allows_origin("https://app.example.net"));
+        assert!(!a.allows_origin("http://app.example.net"));
+    }
+
+    #[test]
+    fn a_full_wildcard_redirect_never_means_any_origin() {
+        let mut a = app(AppType::Spa, &["*"], &[]);
+        a.cors_from_redirect_uris = true;
+        assert!(a.has_redirect_uri("https://anything.example/cb"));
+        assert!(!a.has_redirect_uri("javascript:alert(1)"));
+        assert!(!a.allows_origin("https://anything.example"));
+    }
 }

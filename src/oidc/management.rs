@@ -7,6 +7,7 @@ use url::Url;
 
 use super::error::{Failure, OAuthError};
 use super::params::Params;
+use super::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
 use crate::crypto::password::{hash_password, Pbkdf2};
 use crate::crypto::{b64url, b64url_decode, random_id, ClientSecret};
 use crate::model::{AppType, Application, GrantType, TokenAuthMethod, TokenSettings, User};
@@ -112,56 +113,50 @@ fn string_list(
     }
 }
 
-/// Redirect URIs must be absolute, without fragment (RFC 6749 §3.1.2) and compared exactly
-/// later (RFC 9700 §4.1.3). Web applications use http(s); native apps may also use a private
-/// scheme (RFC 8252 §7.1); machine-to-machine applications have none.
-fn check_redirect_uris(field: &str, uris: &[String], app_type: AppType, problems: &mut Problems) {
+/// Redirect URI patterns (see `uri_pattern`): absolute, no fragment (RFC 6749 §3.1.2);
+/// web applications use http(s), native apps may also use a private-use scheme
+/// (RFC 8252 §7.1); machine-to-machine applications have none. Stored normalized; wildcard
+/// patterns are accepted with a warning.
+fn redirect_patterns(
+    field: &str,
+    uris: Vec<String>,
+    app_type: AppType,
+    p: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
     if app_type == AppType::M2m && !uris.is_empty() {
-        problems.add(
+        p.add(
             field,
             "machine-to-machine applications have no redirect URIs",
         );
-        return;
+        return Vec::new();
     }
+    let mut out = Vec::with_capacity(uris.len());
     for uri in uris {
-        if let Err(why) = check_redirect_uri(uri, app_type) {
-            problems.add(field, format!("{why}: {uri}"));
+        if uri.len() > MAX_URI_LEN {
+            p.add(field, "URI too long");
+            continue;
+        }
+        match parse_redirect_pattern(&uri, app_type == AppType::Native) {
+            Ok(pattern) => {
+                if let Some(w) = pattern.warning() {
+                    warnings.push(format!("{field}: {}: {w}", pattern.as_str()));
+                }
+                out.push(pattern.as_str().to_string());
+            }
+            Err(why) => p.add(field, format!("{uri}: {why}")),
         }
     }
+    out
 }
 
-fn check_redirect_uri(uri: &str, app_type: AppType) -> Result<(), &'static str> {
-    if uri.len() > MAX_URI_LEN {
-        return Err("URI too long");
-    }
-    let url = Url::parse(uri).map_err(|_| "not an absolute URI")?;
-    if url.fragment().is_some() {
-        return Err("must not contain a fragment");
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain user information");
-    }
-    if !matches!(url.scheme(), "http" | "https") && app_type != AppType::Native {
-        return Err("must be http or https");
-    }
-    if uri.contains('*') {
-        return Err("wildcards are not supported yet");
-    }
-    Ok(())
-}
-
-/// Origins as a browser sends them: `scheme://host[:port]`, nothing else.
-fn normalize_origins(field: &str, origins: Vec<String>, problems: &mut Problems) -> Vec<String> {
+/// Origins as a browser sends them (`scheme://host[:port]`), or a one-label wildcard.
+fn origin_patterns(field: &str, origins: Vec<String>, p: &mut Problems) -> Vec<String> {
     let mut out = Vec::with_capacity(origins.len());
     for o in origins {
-        let parsed = Url::parse(&o)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-        match parsed.map(|u| u.origin().ascii_serialization()) {
-            Some(origin) if origin == o.trim_end_matches('/').to_ascii_lowercase() => {
-                out.push(origin)
-            }
-            _ => problems.add(field, format!("not an origin (scheme://host[:port]): {o}")),
+        match parse_origin_pattern(&o) {
+            Ok(pattern) => out.push(pattern.as_str().to_string()),
+            Err(why) => p.add(field, format!("{o}: {why}")),
         }
     }
     out
@@ -194,12 +189,14 @@ const SETTINGS: &[&str] = &[
 ];
 
 /// Applies the settings present in `obj` to `app`, checking each against the app's type.
+/// Returns warnings about accepted but risky settings (wildcard redirect URIs).
 fn apply_settings(
     app: &mut Application,
     obj: &Map<String, Value>,
     creating: bool,
-) -> Result<(), Failure> {
+) -> Result<Vec<String>, Failure> {
     let mut p = Problems::default();
+    let mut warnings = Vec::new();
     for key in obj.keys() {
         let settable = SETTINGS.contains(&key.as_str()) || (creating && key == "type");
         if !settable {
@@ -223,15 +220,20 @@ fn apply_settings(
         }
     }
     if let Some(uris) = string_list(obj, "redirect_uris", &mut p) {
-        check_redirect_uris("redirect_uris", &uris, app.app_type, &mut p);
-        app.redirect_uris = uris;
+        app.redirect_uris =
+            redirect_patterns("redirect_uris", uris, app.app_type, &mut p, &mut warnings);
     }
     if let Some(uris) = string_list(obj, "post_logout_redirect_uris", &mut p) {
-        check_redirect_uris("post_logout_redirect_uris", &uris, app.app_type, &mut p);
-        app.post_logout_redirect_uris = uris;
+        app.post_logout_redirect_uris = redirect_patterns(
+            "post_logout_redirect_uris",
+            uris,
+            app.app_type,
+            &mut p,
+            &mut warnings,
+        );
     }
     if let Some(origins) = string_list(obj, "allowed_origins", &mut p) {
-        app.allowed_origins = normalize_origins("allowed_origins", origins, &mut p);
+        app.allowed_origins = origin_patterns("allowed_origins", origins, &mut p);
     }
     if let Some(b) = bool_field(obj, "cors_from_redirect_uris", &mut p) {
         app.cors_from_redirect_uris = b;
@@ -301,7 +303,16 @@ fn apply_settings(
             _ => p.add("token_settings", "must be an object"),
         }
     }
-    p.into_result()
+    p.into_result()?;
+    Ok(warnings)
+}
+
+/// The response body of create and update: the application, and warnings when any.
+fn with_warnings(mut view: Value, warnings: Vec<String>) -> Value {
+    if !warnings.is_empty() {
+        view["warnings"] = json!(warnings);
+    }
+    view
 }
 
 /// Creates an application; returns its JSON view with the secret, shown only this once.
@@ -328,7 +339,7 @@ pub async fn create_application(
         return Err(Failure::invalid_request("name: required"));
     }
     let mut app = Application::new(random_id(rng, 24)?, String::new(), app_type, clock.now());
-    apply_settings(&mut app, obj, true)?;
+    let warnings = apply_settings(&mut app, obj, true)?;
     let secret = if app_type.is_confidential() {
         Some(ClientSecret::generate(rng)?)
     } else {
@@ -336,7 +347,7 @@ pub async fn create_application(
     };
     app.client_secret_hash = secret.as_ref().map(ClientSecret::hashed);
     store.insert_application(&app).await?;
-    let mut view = app_json(&app);
+    let mut view = with_warnings(app_json(&app), warnings);
     if let Some(secret) = secret {
         view["client_secret"] = json!(secret.expose());
     }
@@ -354,12 +365,12 @@ pub async fn update_application(
         .application(client_id)
         .await?
         .ok_or_else(|| Failure::new(OAuthError::NotFound, "no such application"))?;
-    apply_settings(&mut app, obj, false)?;
+    let warnings = apply_settings(&mut app, obj, false)?;
     app.updated_at = clock.now();
     if !store.update_application(&app).await? {
         return Err(Failure::new(OAuthError::NotFound, "no such application"));
     }
-    Ok(app_json(&app))
+    Ok(with_warnings(app_json(&app), warnings))
 }
 
 /// The longest grace period a rotated secret may keep working.
@@ -635,6 +646,49 @@ mod tests {
             );
         }
         assert!(store.apps.borrow().is_empty(), "nothing stored on failure");
+    }
+
+    #[test]
+    fn wildcards_are_stored_normalized_with_warnings() {
+        let store = MemoryStore::default();
+        let v = create(
+            &store,
+            json!({"name": "x", "type": "spa",
+                "redirect_uris": ["HTTPS://*.Example.com/cb", "https://app.example.com/cb"],
+                "allowed_origins": ["https://*.example.com"]}),
+        )
+        .unwrap();
+        assert_eq!(v["redirect_uris"][0], "https://*.example.com/cb");
+        let warnings = v["warnings"].as_array().unwrap();
+        assert_eq!(
+            warnings.len(),
+            1,
+            "only the wildcard is warned about: {warnings:?}"
+        );
+        let full = create(
+            &store,
+            json!({"name": "y", "type": "spa", "redirect_uris": ["*"]}),
+        )
+        .unwrap();
+        assert!(full["warnings"][0].as_str().unwrap().contains('*'));
+        let exact = create(
+            &store,
+            json!({"name": "z", "type": "spa", "redirect_uris": ["https://a.example.com/cb"]}),
+        )
+        .unwrap();
+        assert!(exact.get("warnings").is_none());
+        for bad in [
+            "https://exa*mple.com/cb",
+            "https://*/cb",
+            "https://host/*/x",
+        ] {
+            let err = create(
+                &store,
+                json!({"name": "b", "type": "spa", "redirect_uris": [bad]}),
+            )
+            .unwrap_err();
+            assert!(err.description.contains("redirect_uris"), "{bad}");
+        }
     }
 
     #[test]

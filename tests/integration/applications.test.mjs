@@ -233,3 +233,80 @@ describe('enforcement', () => {
     assert.equal((await preflight()).headers.get('access-control-allow-origin'), origin);
   });
 });
+
+describe('redirect URI and origin patterns', () => {
+  async function authorize(app, redirectUri) {
+    const { verifier, challenge } = pkcePair();
+    const res = await request(authorizeUrl(server, {
+      response_type: 'code', client_id: app.client_id, redirect_uri: redirectUri, scope: 'openid',
+      state: 'st', code_challenge: challenge, code_challenge_method: 'S256',
+    }), { jar });
+    const body = await res.text();
+    return { res, body, verifier };
+  }
+
+  async function assertRefusedWithPage(app, redirectUri) {
+    const { res, body } = await authorize(app, redirectUri);
+    assert.equal(res.status, 400, `${redirectUri}: ${res.status}`);
+    assert.equal(res.headers.get('location'), null, `${redirectUri} must not redirect`);
+    assert.match(body, /not registered/);
+  }
+
+  test('a subdomain wildcard works end to end and refuses lookalikes', async () => {
+    if (!jar.header()) await codeFor(await createApp(server, { type: 'spa', redirect_uris: ['https://seed.example.com/cb'] }), 'https://seed.example.com/cb');
+    const created = await api('POST', '/applications', {
+      name: 'Tenants', type: 'spa', redirect_uris: ['https://*.tenants.example.com/cb'],
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.warnings.length, 1, 'a wildcard is accepted with a warning');
+    const app = created.json;
+    const redirect = 'https://acme.tenants.example.com/cb';
+    const { res, verifier } = await authorize(app, redirect);
+    const loc = locationOf(res, server.origin);
+    assert.equal(loc.origin + loc.pathname, redirect);
+    const t = await tokenRequest(server, {
+      grant_type: 'authorization_code', code: loc.searchParams.get('code'), redirect_uri: redirect,
+      code_verifier: verifier, client_id: app.client_id,
+    });
+    assert.equal(t.status, 200, t.text);
+    for (const bad of [
+      'https://a.b.tenants.example.com/cb',
+      'https://tenants.example.com/cb',
+      'https://acme.tenants.example.com/cb/../x',
+      'https://acme.tenants.example.com@evil.example/cb',
+      'https://acme.tenants.example.com.evil.example/cb',
+      'http://acme.tenants.example.com/cb',
+    ]) {
+      await assertRefusedWithPage(app, bad);
+    }
+  });
+
+  test('a path wildcard covers its subtree only', async () => {
+    const app = await createApp(server, { type: 'spa', redirect_uris: ['https://paths.example.com/app/*'] });
+    const ok = await authorize(app, 'https://paths.example.com/app/callback?x=1');
+    assert.ok(locationOf(ok.res, server.origin).searchParams.get('code'));
+    await assertRefusedWithPage(app, 'https://paths.example.com/application');
+    await assertRefusedWithPage(app, 'https://paths.example.com/app/%2e%2e/admin');
+  });
+
+  test('native loopback redirects match any port', async () => {
+    const app = await createApp(server, { type: 'native', redirect_uris: ['http://127.0.0.1/callback'] });
+    const ok = await authorize(app, 'http://127.0.0.1:49152/callback');
+    const loc = locationOf(ok.res, server.origin);
+    assert.equal(loc.port, '49152');
+    assert.ok(loc.searchParams.get('code'));
+    await assertRefusedWithPage(app, 'http://localhost:49152/callback');
+  });
+
+  test('wildcard allowed origins answer CORS for one label only', async () => {
+    await createApp(server, { type: 'spa', allowed_origins: ['https://*.cors-wild.example.com'] });
+    const preflight = (origin) => fetch(`${server.origin}/token`, {
+      method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' },
+    });
+    const ok = await preflight('https://app.cors-wild.example.com');
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://app.cors-wild.example.com');
+    for (const bad of ['https://cors-wild.example.com', 'https://a.b.cors-wild.example.com', 'http://app.cors-wild.example.com', 'null']) {
+      assert.equal((await preflight(bad)).headers.get('access-control-allow-origin'), null, bad);
+    }
+  });
+});
