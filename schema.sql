@@ -57,6 +57,16 @@ CREATE TABLE IF NOT EXISTS authorization_codes (
 );
 CREATE INDEX IF NOT EXISTS authorization_codes_expires ON authorization_codes (expires_at);
 
+-- Consent a user gave a third-party application, remembered until revoked.
+CREATE TABLE IF NOT EXISTS consents (
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, client_id)
+);
+
 -- Signing keys. The private key is PKCS#8, encrypted with AES-GCM under KEY_ENCRYPTION_SECRET.
 -- The partial unique index allows one 'current' key: concurrent first requests race on the
 -- INSERT and all of them then use the winner.

@@ -32,6 +32,8 @@ mod entry {
             ("/authorize", _) => h::method_not_allowed("GET, POST"),
             ("/login", Method::Post) => h::login(&ctx, &mut req).await,
             ("/login", _) => h::method_not_allowed("POST"),
+            ("/consent", Method::Post) => h::consent(&ctx, &mut req).await,
+            ("/consent", _) => h::method_not_allowed("POST"),
             ("/token", Method::Post) => h::token(&ctx, &mut req).await,
             ("/token", Method::Options) => h::preflight(&ctx, &req, "POST").await,
             ("/token", _) => h::method_not_allowed("POST"),

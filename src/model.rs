@@ -324,6 +324,15 @@ pub struct CodeRecord {
     pub expires_at: i64,
 }
 
+/// A user's remembered consent to one application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// A signing key as stored: public JWK in the clear, private key encrypted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredKey {

@@ -7,11 +7,12 @@ use worker::{Env, Headers, Method, Request, Response};
 use super::{cookies, cors, pages, Reply, MAX_BODY_BYTES};
 use crate::crypto::webcrypto::{self, WebCryptoPbkdf2, WebCryptoSigner};
 use crate::crypto::{ct_eq, password, CsrfToken};
+use crate::model::Session;
 use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
 use crate::oidc::error::{Failure, OAuthError};
 use crate::oidc::login::{self, LoginError, SESSION_TTL_SECS};
 use crate::oidc::params::Params;
-use crate::oidc::{discovery, management, token, userinfo};
+use crate::oidc::{consent, discovery, management, token, userinfo};
 use crate::runtime::{SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
 use crate::store::kv::KvSessions;
@@ -190,6 +191,30 @@ fn authorize_error(ctx: &Ctx, e: AuthorizeError) -> Reply {
     }
 }
 
+/// An error sent back to the request's (verified) redirect URI.
+fn redirect_error(ctx: &Ctx, valid: &ValidRequest, failure: Failure) -> Reply {
+    authorize_error(
+        ctx,
+        AuthorizeError::Redirect(authorize::ErrorRedirect {
+            redirect_uri: valid.redirect_uri.clone(),
+            state: valid.state.clone(),
+            failure,
+        }),
+    )
+}
+
+/// A fresh CSRF token for a form, and the cookie that pairs with it (double submit).
+fn new_csrf(ctx: &Ctx) -> Result<(CsrfToken, String), Failure> {
+    let csrf = CsrfToken::generate(&SystemRandom)?;
+    let cookie = cookies::set(
+        &ctx.cookie_name(CSRF_COOKIE),
+        csrf.expose(),
+        CSRF_TTL_SECS,
+        ctx.secure,
+    );
+    Ok((csrf, cookie))
+}
+
 fn login_page(
     ctx: &Ctx,
     req: &ValidRequest,
@@ -197,8 +222,8 @@ fn login_page(
     error: Option<&str>,
     status: u16,
 ) -> Reply {
-    let csrf = match CsrfToken::generate(&SystemRandom) {
-        Ok(t) => t,
+    let (csrf, cookie) = match new_csrf(ctx) {
+        Ok(c) => c,
         Err(f) => return error_page(&f),
     };
     let page = pages::login(&pages::LoginPage {
@@ -208,15 +233,110 @@ fn login_page(
         email,
         error,
     });
-    Reply::html(status, page).header(
-        "Set-Cookie",
-        cookies::set(
-            &ctx.cookie_name(CSRF_COOKIE),
-            csrf.expose(),
-            CSRF_TTL_SECS,
-            ctx.secure,
-        ),
+    Reply::html(status, page).header("Set-Cookie", cookie)
+}
+
+fn consent_page(ctx: &Ctx, req: &ValidRequest, session: &Session) -> Reply {
+    let (csrf, cookie) = match new_csrf(ctx) {
+        Ok(c) => c,
+        Err(f) => return error_page(&f),
+    };
+    let host = url::Url::parse(&req.redirect_uri)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        })
+        .unwrap_or_else(|| req.redirect_uri.clone());
+    let page = pages::consent(&pages::ConsentPage {
+        app_name: &req.app.name,
+        redirect_host: &host,
+        permissions: &consent::describe(&req.scope),
+        csrf_token: csrf.expose(),
+        auth_request: &req.params.to_query(),
+        user_email: &session.claims.email,
+    });
+    Reply::html(200, page).header("Set-Cookie", cookie)
+}
+
+/// The form carried a CSRF token equal to its cookie.
+fn csrf_ok(ctx: &Ctx, req: &Request, form: &Params) -> bool {
+    let cookie = header(req, "Cookie");
+    let from_cookie = cookies::get(cookie.as_deref(), &ctx.cookie_name(CSRF_COOKIE));
+    let from_form = form.get("csrf_token").ok().flatten();
+    matches!((from_cookie, from_form), (Some(c), Some(f)) if ct_eq(c.as_bytes(), f.as_bytes()))
+}
+
+const CSRF_FAILED: &str =
+    "the form expired or did not come from this site; return to the application and start again";
+
+/// The authorization request a login or consent form carries, validated afresh: the
+/// form's hidden field is as untrusted as the original query.
+async fn carried_request(store: &D1Store, form: &Params) -> Result<ValidRequest, AuthorizeError> {
+    let params = match form.get("auth_request") {
+        Ok(Some(r)) => Params::parse(r),
+        Ok(None) => {
+            return Err(AuthorizeError::Page(Failure::invalid_request(
+                "the auth_request field is missing",
+            )))
+        }
+        Err(f) => return Err(AuthorizeError::Page(f)),
+    };
+    authorize::validate(store, params).await
+}
+
+async fn session_of(ctx: &Ctx, req: &Request) -> Result<Option<Session>, Failure> {
+    let cookie = header(req, "Cookie");
+    let id = cookies::get(cookie.as_deref(), &ctx.cookie_name(SESSION_COOKIE));
+    login::current_session(&ctx.sessions()?, &SystemClock, id).await
+}
+
+/// Whether this user must be asked before `valid.app` gets a code (one D1 read, and only
+/// for third-party applications).
+async fn consent_needed(
+    store: &D1Store,
+    valid: &ValidRequest,
+    session: &Session,
+) -> Result<bool, Failure> {
+    let granted = if consent::lookup_needed(&valid.app, &valid.redirect_uri) {
+        store
+            .consent(&session.user_id, &valid.app.client_id)
+            .await?
+    } else {
+        None
+    };
+    Ok(consent::required(
+        &valid.app,
+        &valid.redirect_uri,
+        valid.prompt_consent,
+        granted.as_deref(),
+        &valid.scope,
+    ))
+}
+
+/// Issues the code and redirects back to the application.
+async fn finish(
+    ctx: &Ctx,
+    store: &D1Store,
+    valid: &ValidRequest,
+    session: &Session,
+    after_post: bool,
+) -> Reply {
+    match authorize::issue_code(
+        store,
+        &SystemClock,
+        &SystemRandom,
+        &ctx.issuer,
+        valid,
+        session,
     )
+    .await
+    {
+        Ok(location) => Reply::redirect(location, after_post),
+        Err(e) => authorize_error(ctx, e),
+    }
 }
 
 /// `GET /authorize` (query) or `POST /authorize` (form), OpenID Connect Core §3.1.2.1.
@@ -227,13 +347,8 @@ pub async fn authorize(ctx: &Ctx, req: &mut Request) -> Reply {
             Err(f) => return error_page(&f),
         }
     } else {
-        Params::parse(
-            req.url()
-                .ok()
-                .and_then(|u| u.query().map(str::to_string))
-                .as_deref()
-                .unwrap_or(""),
-        )
+        let query = req.url().ok().and_then(|u| u.query().map(str::to_string));
+        Params::parse(query.as_deref().unwrap_or(""))
     };
     let store = match ctx.store() {
         Ok(s) => s,
@@ -243,84 +358,52 @@ pub async fn authorize(ctx: &Ctx, req: &mut Request) -> Reply {
         Ok(v) => v,
         Err(e) => return authorize_error(ctx, e),
     };
-    let fail = |f: Failure| {
-        authorize_error(
-            ctx,
-            AuthorizeError::Redirect(authorize::ErrorRedirect {
-                redirect_uri: valid.redirect_uri.clone(),
-                state: valid.state.clone(),
-                failure: f,
-            }),
-        )
-    };
-    let cookie = header(req, "Cookie");
-    let session_cookie = cookies::get(cookie.as_deref(), &ctx.cookie_name(SESSION_COOKIE));
-    let session = match ctx.sessions() {
-        Ok(kv) => login::current_session(&kv, &SystemClock, session_cookie).await,
-        Err(f) => Err(f),
-    };
-    let session = match session {
+    let session = match session_of(ctx, req).await {
         Ok(s) => s,
-        Err(f) => return fail(f),
+        Err(f) => return redirect_error(ctx, &valid, f),
     };
-    match authorize::next(&valid, session.as_ref()) {
-        Next::IssueCode => {
-            // `next` only answers IssueCode when there is a session.
-            let Some(session) = session else {
-                return fail(Failure::server("IssueCode without a session"));
-            };
-            match authorize::issue_code(
-                &store,
-                &SystemClock,
-                &SystemRandom,
-                &ctx.issuer,
-                &valid,
-                &session,
-            )
-            .await
-            {
-                Ok(location) => Reply::redirect(location, false),
-                Err(e) => authorize_error(ctx, e),
-            }
-        }
-        Next::ShowLogin => {
+    let needs_consent = match &session {
+        Some(s) => match consent_needed(&store, &valid, s).await {
+            Ok(n) => n,
+            Err(f) => return redirect_error(ctx, &valid, f),
+        },
+        None => false,
+    };
+    match (
+        authorize::next(&valid, session.as_ref(), needs_consent),
+        &session,
+    ) {
+        (Next::IssueCode, Some(s)) => finish(ctx, &store, &valid, s, false).await,
+        (Next::ShowConsent, Some(s)) => consent_page(ctx, &valid, s),
+        (Next::ShowLogin, _) => {
             let hint = valid.login_hint.clone().unwrap_or_default();
             login_page(ctx, &valid, &hint, None, 200)
         }
-        Next::Fail(e) => authorize_error(ctx, e),
+        (Next::Fail(e), _) => authorize_error(ctx, e),
+        // `next` asks for a code or consent only when there is a session.
+        (Next::IssueCode | Next::ShowConsent, None) => redirect_error(
+            ctx,
+            &valid,
+            Failure::server("authorize step without a session"),
+        ),
     }
 }
 
 /// `POST /login`: the login form. Checks CSRF, re-validates the carried authorization
-/// request, checks the password, starts a session and continues the authorization.
+/// request, checks the password, starts a session, then asks for consent or finishes.
 pub async fn login(ctx: &Ctx, req: &mut Request) -> Reply {
     let form = match read_form(req).await {
         Ok(p) => p,
         Err(f) => return error_page(&f),
     };
-    let cookie = header(req, "Cookie");
-    let csrf_cookie = cookies::get(cookie.as_deref(), &ctx.cookie_name(CSRF_COOKIE));
-    let csrf_field = form.get("csrf_token").ok().flatten();
-    let csrf_ok = matches!((csrf_cookie, csrf_field), (Some(c), Some(f)) if ct_eq(c.as_bytes(), f.as_bytes()));
-    if !csrf_ok {
-        return error_page(&Failure::invalid_request(
-            "the sign-in form expired or did not come from this site; return to the application and start again",
-        ));
+    if !csrf_ok(ctx, req, &form) {
+        return error_page(&Failure::invalid_request(CSRF_FAILED));
     }
-    let auth_request = match form.get("auth_request") {
-        Ok(Some(r)) => Params::parse(r),
-        Ok(None) => {
-            return error_page(&Failure::invalid_request(
-                "the auth_request field is missing",
-            ))
-        }
-        Err(f) => return error_page(&f),
-    };
     let store = match ctx.store() {
         Ok(s) => s,
         Err(f) => return error_page(&f),
     };
-    let valid = match authorize::validate(&store, auth_request).await {
+    let valid = match carried_request(&store, &form).await {
         Ok(v) => v,
         Err(e) => return authorize_error(ctx, e),
     };
@@ -343,35 +426,81 @@ pub async fn login(ctx: &Ctx, req: &mut Request) -> Reply {
         Ok(s) => s,
         Err(f) => return error_page(&f),
     };
-    match authorize::issue_code(
-        &store,
-        &SystemClock,
-        &SystemRandom,
-        &ctx.issuer,
-        &valid,
-        &session,
-    )
-    .await
-    {
-        Ok(location) => Reply::redirect(location, true)
-            .header(
-                "Set-Cookie",
-                cookies::set(
-                    &ctx.cookie_name(SESSION_COOKIE),
-                    sid.expose(),
-                    SESSION_TTL_SECS,
-                    ctx.secure,
-                ),
-            )
-            .header(
-                "Set-Cookie",
-                cookies::set(&ctx.cookie_name(CSRF_COOKIE), "", 0, ctx.secure),
-            ),
-        Err(e) => {
-            // The session is useless without the code; do not leave it behind.
-            let _ = kv.delete_session(&sid.hashed()).await;
-            authorize_error(ctx, e)
+    let session_cookie = cookies::set(
+        &ctx.cookie_name(SESSION_COOKIE),
+        sid.expose(),
+        SESSION_TTL_SECS,
+        ctx.secure,
+    );
+    let reply = match consent_needed(&store, &valid, &session).await {
+        // The consent page sets a fresh CSRF cookie of its own.
+        Ok(true) => {
+            return consent_page(ctx, &valid, &session).header("Set-Cookie", session_cookie)
         }
+        Ok(false) => finish(ctx, &store, &valid, &session, true).await,
+        Err(f) => redirect_error(ctx, &valid, f),
+    };
+    if reply
+        .get_header("Location")
+        .is_some_and(|l| l.contains("code="))
+    {
+        reply.header("Set-Cookie", session_cookie).header(
+            "Set-Cookie",
+            cookies::set(&ctx.cookie_name(CSRF_COOKIE), "", 0, ctx.secure),
+        )
+    } else {
+        // No code was issued: the session is useless; do not leave it behind.
+        let _ = kv.delete_session(&sid.hashed()).await;
+        reply
+    }
+}
+
+/// `POST /consent`: the consent form's decision (OpenID Connect Core §3.1.2.4).
+pub async fn consent(ctx: &Ctx, req: &mut Request) -> Reply {
+    let form = match read_form(req).await {
+        Ok(p) => p,
+        Err(f) => return error_page(&f),
+    };
+    if !csrf_ok(ctx, req, &form) {
+        return error_page(&Failure::invalid_request(CSRF_FAILED));
+    }
+    let store = match ctx.store() {
+        Ok(s) => s,
+        Err(f) => return error_page(&f),
+    };
+    let valid = match carried_request(&store, &form).await {
+        Ok(v) => v,
+        Err(e) => return authorize_error(ctx, e),
+    };
+    let session = match session_of(ctx, req).await {
+        Ok(Some(s)) => s,
+        // The session ended while the page was open: sign in again.
+        Ok(None) => return login_page(ctx, &valid, "", None, 200),
+        Err(f) => return redirect_error(ctx, &valid, f),
+    };
+    match form.get("decision") {
+        Ok(Some("allow")) => {
+            if let Err(f) = consent::grant(
+                &store,
+                &SystemClock,
+                &session.user_id,
+                &valid.app.client_id,
+                &valid.scope,
+            )
+            .await
+            {
+                return redirect_error(ctx, &valid, f);
+            }
+            finish(ctx, &store, &valid, &session, true).await
+        }
+        Ok(Some("deny")) => {
+            let AuthorizeError::Redirect(r) = authorize::denied(&valid) else {
+                return error_page(&Failure::server("denial without a redirect"));
+            };
+            Reply::redirect(authorize::error_redirect(&r, &ctx.issuer), true)
+        }
+        Ok(_) => error_page(&Failure::invalid_request("decision must be allow or deny")),
+        Err(f) => error_page(&f),
     }
 }
 
@@ -583,6 +712,29 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
             },
             _ => return method_not_allowed("GET, PATCH, DELETE"),
         },
+        (Some(("users", path)), _) if path.contains("/consents") => {
+            let parts: Vec<&str> = path.split('/').collect();
+            match (parts.as_slice(), method) {
+                ([user, "consents"], Method::Get) => store
+                    .list_consents(user)
+                    .await
+                    .map(|list| (200, Some(json!({ "consents": list }))))
+                    .map_err(Failure::from),
+                ([_, "consents"], _) => return method_not_allowed("GET"),
+                ([user, "consents", client], Method::Delete) => {
+                    match store.delete_consent(user, client).await {
+                        Ok(true) => Ok((204, None)),
+                        Ok(false) => Err(Failure::new(OAuthError::NotFound, "no such consent")),
+                        Err(e) => Err(e.into()),
+                    }
+                }
+                ([_, "consents", _], _) => return method_not_allowed("DELETE"),
+                _ => Err(Failure::new(
+                    OAuthError::NotFound,
+                    "no such management resource",
+                )),
+            }
+        }
         (None, "users") => match method {
             Method::Post => match read_json(req).await {
                 Ok(body) => management::create_user(

@@ -22,7 +22,8 @@ margin:0 0 .3rem}p{color:#444}label{display:block;margin:.8rem 0 .2rem;font-weig
 input{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #bbb;border-radius:4px;font-size:1rem}\
 button{margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:4px;background:#2656d9;color:#fff;\
 font-size:1rem;cursor:pointer}.error{color:#b00020;background:#fdecee;padding:.5rem;border-radius:4px}\
-code{background:#eee;padding:0 .2rem}";
+code{background:#eee;padding:0 .2rem}button.secondary{background:#fff;color:#2656d9;\
+border:1px solid #2656d9;margin-top:.6rem}ul{padding-left:1.2rem}";
 
 fn layout(title: &str, body: &str) -> String {
     format!(
@@ -67,6 +68,42 @@ pub fn login(p: &LoginPage) -> String {
     )
 }
 
+pub struct ConsentPage<'a> {
+    pub app_name: &'a str,
+    /// Where the user will be sent: shown so a loopback or unexpected host is visible.
+    pub redirect_host: &'a str,
+    pub permissions: &'a [&'a str],
+    pub csrf_token: &'a str,
+    pub auth_request: &'a str,
+    pub user_email: &'a str,
+}
+
+pub fn consent(p: &ConsentPage) -> String {
+    let items: String = p
+        .permissions
+        .iter()
+        .map(|d| format!("<li>{}</li>", escape(d)))
+        .collect();
+    layout(
+        "Authorize access",
+        &format!(
+            "<h1>Authorize {app}</h1><p><strong>{app}</strong> wants to:</p><ul>{items}</ul>\
+             <p>Signed in as {email}. You will be sent to <code>{host}</code>.</p>\
+             <form method=\"post\" action=\"/consent\">\
+             <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"auth_request\" value=\"{req}\">\
+             <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+             <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>\
+             </form>",
+            app = escape(p.app_name),
+            email = escape(p.user_email),
+            host = escape(p.redirect_host),
+            csrf = escape(p.csrf_token),
+            req = escape(p.auth_request),
+        ),
+    )
+}
+
 /// A dead end: shown instead of redirecting when the client cannot be trusted.
 pub fn error(code: &str, description: &str) -> String {
     layout(
@@ -98,5 +135,15 @@ mod tests {
         assert!(page.contains("a=1&amp;b=&quot;&gt;&lt;script&gt;"));
         assert!(page.contains("&lt;b&gt;"));
         assert!(!error("<i>", "<u>").contains("<u>"));
+        let page = consent(&ConsentPage {
+            app_name: "<App>",
+            redirect_host: "evil\"",
+            permissions: &["<script>x</script>"],
+            csrf_token: "c",
+            auth_request: "a&b",
+            user_email: "<e>",
+        });
+        assert!(!page.contains("<App>") && !page.contains("<script>") && !page.contains("<e>"));
+        assert!(page.contains("value=\"allow\"") && page.contains("value=\"deny\""));
     }
 }

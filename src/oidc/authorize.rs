@@ -53,6 +53,8 @@ pub struct ValidRequest {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt: Prompt,
+    /// `prompt=consent`: ask again even when consent was given before.
+    pub prompt_consent: bool,
     pub login_hint: Option<String>,
     /// The original parameters, carried through the login form.
     pub params: Params,
@@ -73,6 +75,7 @@ impl ValidRequest {
 pub enum Next {
     IssueCode,
     ShowLogin,
+    ShowConsent,
     Fail(AuthorizeError),
 }
 
@@ -190,7 +193,9 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         )));
     }
 
-    let prompt = parse_prompt(params.get("prompt").map_err(fail)?).map_err(fail)?;
+    let prompt_value = params.get("prompt").map_err(fail)?;
+    let prompt = parse_prompt(prompt_value).map_err(fail)?;
+    let prompt_consent = prompt_value.is_some_and(|p| p.split(' ').any(|v| v == "consent"));
     let nonce = params.get("nonce").map_err(fail)?.map(str::to_string);
     let login_hint = params.get("login_hint").map_err(fail)?.map(str::to_string);
 
@@ -202,6 +207,7 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         nonce,
         code_challenge,
         prompt,
+        prompt_consent,
         login_hint,
         params,
     })
@@ -228,8 +234,8 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, Failure> {
             )));
         }
     }
-    // consent and select_account: first-party applications need no consent yet, and one
-    // session means one account to select.
+    // consent is carried separately (see `ValidRequest::prompt_consent`); one session means
+    // one account, so select_account has nothing to select.
     Ok(if values.contains(&"login") {
         Prompt::Login
     } else {
@@ -237,16 +243,31 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, Failure> {
     })
 }
 
-pub fn next(req: &ValidRequest, session: Option<&Session>) -> Next {
+/// The next step given the session and whether consent must be asked for
+/// (see `consent::required`).
+pub fn next(req: &ValidRequest, session: Option<&Session>, consent_required: bool) -> Next {
     match (req.prompt, session) {
         (Prompt::Login, _) => Next::ShowLogin,
-        (_, Some(_)) => Next::IssueCode,
         (Prompt::None, None) => Next::Fail(req.error(Failure::new(
             OAuthError::LoginRequired,
             "the user is not logged in",
         ))),
         (Prompt::Default, None) => Next::ShowLogin,
+        (Prompt::None, Some(_)) if consent_required => Next::Fail(req.error(Failure::new(
+            OAuthError::ConsentRequired,
+            "the user has not consented to this application",
+        ))),
+        (_, Some(_)) if consent_required => Next::ShowConsent,
+        (_, Some(_)) => Next::IssueCode,
     }
+}
+
+/// The consent decision posted back from the consent page.
+pub fn denied(req: &ValidRequest) -> AuthorizeError {
+    req.error(Failure::new(
+        OAuthError::AccessDenied,
+        "the user denied the request",
+    ))
 }
 
 /// Stores a new code for the session's user and returns the success redirect
@@ -466,17 +487,28 @@ mod tests {
             },
         };
         let req = run(&s, with(&[])).unwrap();
-        assert_eq!(next(&req, Some(&session)), Next::IssueCode);
-        assert_eq!(next(&req, None), Next::ShowLogin);
+        assert_eq!(next(&req, Some(&session), false), Next::IssueCode);
+        assert_eq!(next(&req, Some(&session), true), Next::ShowConsent);
+        assert_eq!(next(&req, None, true), Next::ShowLogin);
         let login = run(&s, with(&[("prompt", Some("login"))])).unwrap();
-        assert_eq!(next(&login, Some(&session)), Next::ShowLogin);
+        assert_eq!(next(&login, Some(&session), false), Next::ShowLogin);
         let none = run(&s, with(&[("prompt", Some("none"))])).unwrap();
-        match next(&none, None) {
-            Next::Fail(AuthorizeError::Redirect(e)) => {
-                assert_eq!(e.failure.error, OAuthError::LoginRequired)
-            }
+        let error_of = |n: Next| match n {
+            Next::Fail(AuthorizeError::Redirect(e)) => e.failure.error,
             other => panic!("{other:?}"),
-        }
+        };
+        assert_eq!(
+            error_of(next(&none, None, false)),
+            OAuthError::LoginRequired
+        );
+        assert_eq!(
+            error_of(next(&none, Some(&session), true)),
+            OAuthError::ConsentRequired
+        );
+        assert_eq!(next(&none, Some(&session), false), Next::IssueCode);
+        let consent = run(&s, with(&[("prompt", Some("login consent"))])).unwrap();
+        assert!(consent.prompt_consent);
+        assert_eq!(consent.prompt, Prompt::Login);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn document(issuer: &str) -> Value {
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
             "email", "email_verified", "name", "preferred_username"
         ],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -6,7 +6,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::{AppQuery, Inserted, Store, StoreError, StoreResult};
 use crate::model::{
-    AppType, Application, CodeRecord, StoredKey, TokenAuthMethod, User, UserClaims,
+    AppType, Application, CodeRecord, Consent, StoredKey, TokenAuthMethod, User, UserClaims,
 };
 
 pub struct D1Store {
@@ -163,6 +163,14 @@ struct CodeRow {
     claims: String,
     created_at: i64,
     expires_at: i64,
+}
+
+#[derive(Deserialize)]
+struct ConsentRow {
+    client_id: String,
+    scope: String,
+    created_at: i64,
+    updated_at: i64,
 }
 
 #[derive(Deserialize)]
@@ -336,6 +344,70 @@ impl Store for D1Store {
             .await
             .map_err(err)?;
         Ok(row.map(User::from))
+    }
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        let row: Option<ConsentRow> = self
+            .stmt(
+                "SELECT client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 AND client_id = ?2",
+                &[text(user_id), text(client_id)],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        Ok(row.map(|r| r.scope))
+    }
+
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.stmt(
+            "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
+            &[text(user_id), text(client_id), text(scope), int(now)],
+        )?
+        .run()
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        let rows: Vec<ConsentRow> = self
+            .stmt(
+                "SELECT client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 ORDER BY created_at",
+                &[text(user_id)],
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results()
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Consent {
+                client_id: r.client_id,
+                scope: r.scope,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            })
+            .collect())
+    }
+
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        let result = self
+            .stmt(
+                "DELETE FROM consents WHERE user_id = ?1 AND client_id = ?2",
+                &[text(user_id), text(client_id)],
+            )?
+            .run()
+            .await
+            .map_err(err)?;
+        Ok(changes(&result) > 0)
     }
 
     async fn insert_code(&self, c: &CodeRecord) -> StoreResult<()> {

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::{AppQuery, Inserted, SessionStore, Store, StoreError, StoreResult};
-use crate::model::{Application, CodeRecord, Session, StoredKey, User};
+use crate::model::{Application, CodeRecord, Consent, Session, StoredKey, User};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -14,6 +14,8 @@ pub struct MemoryStore {
     /// code hash -> (record, consumed_at)
     pub codes: RefCell<HashMap<String, (CodeRecord, Option<i64>)>>,
     pub keys: RefCell<Vec<(StoredKey, bool)>>,
+    /// (user_id, client_id) -> consent
+    pub consents: RefCell<HashMap<(String, String), Consent>>,
     /// When set, every call fails: for fault-injection tests.
     pub fail: std::cell::Cell<bool>,
 }
@@ -107,6 +109,58 @@ impl Store for MemoryStore {
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
         self.check()?;
         Ok(self.users.borrow().iter().find(|u| u.id == id).cloned())
+    }
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        self.check()?;
+        Ok(self
+            .consents
+            .borrow()
+            .get(&(user_id.to_string(), client_id.to_string()))
+            .map(|c| c.scope.clone()))
+    }
+
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.check()?;
+        let mut consents = self.consents.borrow_mut();
+        let key = (user_id.to_string(), client_id.to_string());
+        let created_at = consents.get(&key).map(|c| c.created_at).unwrap_or(now);
+        consents.insert(
+            key,
+            Consent {
+                client_id: client_id.to_string(),
+                scope: scope.to_string(),
+                created_at,
+                updated_at: now,
+            },
+        );
+        Ok(())
+    }
+
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        self.check()?;
+        Ok(self
+            .consents
+            .borrow()
+            .iter()
+            .filter(|((u, _), _)| u == user_id)
+            .map(|(_, c)| c.clone())
+            .collect())
+    }
+
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        self.check()?;
+        Ok(self
+            .consents
+            .borrow_mut()
+            .remove(&(user_id.to_string(), client_id.to_string()))
+            .is_some())
     }
 
     async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()> {

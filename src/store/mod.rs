@@ -8,7 +8,7 @@ pub mod kv;
 #[cfg(test)]
 pub mod memory;
 
-use crate::model::{Application, CodeRecord, Session, StoredKey, User};
+use crate::model::{Application, CodeRecord, Consent, Session, StoredKey, User};
 use crate::oidc::error::Failure;
 
 /// The D1 binding's name in wrangler.toml.
@@ -101,6 +101,20 @@ pub trait Store {
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+
+    /// The scope a user has granted an application, if any.
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
+    /// Stores (or replaces) the granted scope.
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
+    /// False when there was nothing to revoke.
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
 
     async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()>;
     /// Marks the code consumed and returns it, in one conditional statement: of concurrent
