@@ -154,7 +154,7 @@ pub fn not_found() -> Reply {
 
 pub fn error_page(f: &Failure) -> Reply {
     let status = if f.status() >= 500 { f.status() } else { 400 };
-    Reply::html(status, pages::error(f.error.as_str(), &f.description))
+    Reply::html(status, pages::error(f.error.as_str(), &f.description, None))
 }
 
 // ---- discovery and keys ----------------------------------------------------------------
@@ -184,7 +184,20 @@ pub async fn jwks(ctx: &Ctx) -> Reply {
 
 fn authorize_error(ctx: &Ctx, e: AuthorizeError) -> Reply {
     match e {
-        AuthorizeError::Page(f) => error_page(&f),
+        AuthorizeError::Page { failure, back_to } => {
+            let status = if failure.status() >= 500 {
+                failure.status()
+            } else {
+                400
+            };
+            let link = back_to
+                .as_ref()
+                .map(|l| (l.app_name.as_str(), l.url.as_str()));
+            Reply::html(
+                status,
+                pages::error(failure.error.as_str(), &failure.description, link),
+            )
+        }
         AuthorizeError::Redirect(r) => {
             Reply::redirect(authorize::error_redirect(&r, &ctx.issuer), false)
         }
@@ -278,11 +291,11 @@ async fn carried_request(store: &D1Store, form: &Params) -> Result<ValidRequest,
     let params = match form.get("auth_request") {
         Ok(Some(r)) => Params::parse(r),
         Ok(None) => {
-            return Err(AuthorizeError::Page(Failure::invalid_request(
+            return Err(AuthorizeError::page(Failure::invalid_request(
                 "the auth_request field is missing",
             )))
         }
-        Err(f) => return Err(AuthorizeError::Page(f)),
+        Err(f) => return Err(AuthorizeError::page(f)),
     };
     authorize::validate(store, params).await
 }

@@ -104,14 +104,24 @@ pub fn consent(p: &ConsentPage) -> String {
     )
 }
 
-/// A dead end: shown instead of redirecting when the client cannot be trusted.
-pub fn error(code: &str, description: &str) -> String {
+/// A dead end: shown instead of redirecting when the client cannot be trusted. `back_to`
+/// is a known application's registered home URL: (application name, URL).
+pub fn error(code: &str, description: &str, back_to: Option<(&str, &str)>) -> String {
+    let link = back_to
+        .map(|(name, url)| {
+            format!(
+                "<p><a href=\"{}\" rel=\"noreferrer\">Back to {}</a></p>",
+                escape(url),
+                escape(name)
+            )
+        })
+        .unwrap_or_default();
     layout(
         "Sign-in error",
         &format!(
             "<h1>Something went wrong</h1><p class=\"error\" role=\"alert\"><code>{}</code> {}</p>\
              <p>Return to the application and try again. If this keeps happening, \
-             tell the application's developer.</p>",
+             tell the application's developer.</p>{link}",
             escape(code),
             escape(description)
         ),
@@ -134,7 +144,10 @@ mod tests {
         assert!(!page.contains("<script>"));
         assert!(page.contains("a=1&amp;b=&quot;&gt;&lt;script&gt;"));
         assert!(page.contains("&lt;b&gt;"));
-        assert!(!error("<i>", "<u>").contains("<u>"));
+        assert!(!error("<i>", "<u>", None).contains("<u>"));
+        let with_link = error("c", "d", Some(("<App>", "https://a.example/?x=\"1\"")));
+        assert!(with_link.contains("href=\"https://a.example/?x=&quot;1&quot;\""));
+        assert!(with_link.contains("Back to &lt;App&gt;"));
         let page = consent(&ConsentPage {
             app_name: "<App>",
             redirect_host: "evil\"",

@@ -19,10 +19,29 @@ pub const CODE_TTL_SECS: i64 = 60;
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthorizeError {
     /// The client or its redirect URI cannot be trusted: show a page, never redirect
-    /// (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
-    Page(Failure),
+    /// (RFC 6749 §4.1.2.1, RFC 9700 §4.11). When the client is known, the page links to
+    /// its registered home URL, which (unlike the request's URI) was checked at registration.
+    Page {
+        failure: Failure,
+        back_to: Option<HomeLink>,
+    },
     /// Everything else goes back to the verified redirect URI.
     Redirect(ErrorRedirect),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HomeLink {
+    pub app_name: String,
+    pub url: String,
+}
+
+impl AuthorizeError {
+    pub fn page(failure: Failure) -> Self {
+        Self::Page {
+            failure,
+            back_to: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +99,7 @@ pub enum Next {
 }
 
 pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest, AuthorizeError> {
-    let page = AuthorizeError::Page;
+    let page = AuthorizeError::page;
     let client_id = params.get("client_id").map_err(page)?.ok_or_else(|| {
         page(Failure::invalid_request(
             "the client_id parameter is required",
@@ -97,9 +116,15 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         ))
     })?;
     if !app.has_redirect_uri(redirect_uri) {
-        return Err(page(Failure::invalid_request(
-            "the redirect_uri is not registered for this application",
-        )));
+        return Err(AuthorizeError::Page {
+            failure: Failure::invalid_request(
+                "the redirect_uri is not registered for this application",
+            ),
+            back_to: app.home_url.clone().map(|url| HomeLink {
+                app_name: app.name.clone(),
+                url,
+            }),
+        });
     }
     let redirect_uri = redirect_uri.to_string();
     // From here on the redirect URI is trusted; state is echoed even on errors (§4.1.2.1),
@@ -414,14 +439,38 @@ mod tests {
             with(&[("redirect_uri", Some("https://app.example/cb"))]),
             with(&[("redirect_uri", None)]),
         ] {
-            assert!(matches!(run(&s, p), Err(AuthorizeError::Page(_))));
+            assert!(matches!(run(&s, p), Err(AuthorizeError::Page { .. })));
         }
         let mut dup = good();
         dup.push(("redirect_uri", "https://app.example/cb?tenant=1"));
         assert!(matches!(
             run(&s, Params::from_pairs(dup)),
-            Err(AuthorizeError::Page(_))
+            Err(AuthorizeError::Page { .. })
         ));
+    }
+
+    #[test]
+    fn a_known_app_with_a_home_url_gets_a_link_back() {
+        let mut a = app(AppType::Spa);
+        a.home_url = Some("https://app.example/".into());
+        let s = store_with(a);
+        match run(
+            &s,
+            with(&[("redirect_uri", Some("https://evil.example/cb"))]),
+        ) {
+            Err(AuthorizeError::Page {
+                back_to: Some(link),
+                ..
+            }) => {
+                assert_eq!(link.url, "https://app.example/");
+                assert_eq!(link.app_name, "App");
+            }
+            other => panic!("{other:?}"),
+        }
+        match run(&s, with(&[("client_id", Some("ghost"))])) {
+            Err(AuthorizeError::Page { back_to: None, .. }) => {}
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -281,6 +281,16 @@ describe('redirect URI and origin patterns', () => {
     }
   });
 
+  test('an unregistered redirect_uri page links to the registered home URL, never the request\'s', async () => {
+    const app = await createApp(server, {
+      type: 'spa', name: 'Home Linked', home_url: 'https://home.example.com/start', redirect_uris: ['https://home.example.com/cb'],
+    });
+    const { body, res } = await authorize(app, 'https://evil.example/cb');
+    assert.equal(res.status, 400);
+    assert.match(body, /href="https:\/\/home\.example\.com\/start"/);
+    assert.doesNotMatch(body, /href="https:\/\/evil/);
+  });
+
   test('a path wildcard covers its subtree only', async () => {
     const app = await createApp(server, { type: 'spa', redirect_uris: ['https://paths.example.com/app/*'] });
     const ok = await authorize(app, 'https://paths.example.com/app/callback?x=1');
@@ -291,10 +301,12 @@ describe('redirect URI and origin patterns', () => {
 
   test('native loopback redirects match any port', async () => {
     const app = await createApp(server, { type: 'native', redirect_uris: ['http://127.0.0.1/callback'] });
+    // The port matched: the user is asked to consent (loopback redirects always ask), and
+    // the page names the exact destination.
     const ok = await authorize(app, 'http://127.0.0.1:49152/callback');
-    const loc = locationOf(ok.res, server.origin);
-    assert.equal(loc.port, '49152');
-    assert.ok(loc.searchParams.get('code'));
+    assert.equal(ok.res.status, 200, ok.body.slice(0, 300));
+    assert.match(ok.body, /action="\/consent"/);
+    assert.match(ok.body, /127\.0\.0\.1:49152/);
     await assertRefusedWithPage(app, 'http://localhost:49152/callback');
   });
 
