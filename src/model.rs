@@ -187,6 +187,9 @@ pub struct Application {
     /// First-party applications skip the consent screen.
     pub first_party: bool,
     pub token_settings: TokenSettings,
+    /// Hash of the RFC 7592 registration access token; only for clients that registered
+    /// themselves at `/register`.
+    pub registration_token_hash: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -211,6 +214,7 @@ impl Application {
             cors_from_redirect_uris: false,
             first_party: true,
             token_settings: TokenSettings::default(),
+            registration_token_hash: None,
             created_at: now,
             updated_at: now,
         }

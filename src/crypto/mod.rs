@@ -131,6 +131,10 @@ secret_newtype!(
     /// A CSRF token for the login form (double-submit cookie).
     CsrfToken
 );
+secret_newtype!(
+    /// An RFC 7592 registration access token.
+    RegistrationToken
+);
 
 #[cfg(test)]
 mod tests {

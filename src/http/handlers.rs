@@ -12,7 +12,7 @@ use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
 use crate::oidc::error::{Failure, OAuthError};
 use crate::oidc::login::{self, LoginError, SESSION_TTL_SECS};
 use crate::oidc::params::Params;
-use crate::oidc::{consent, discovery, management, token, userinfo};
+use crate::oidc::{consent, discovery, management, registration, token, userinfo};
 use crate::runtime::{SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
 use crate::store::kv::KvSessions;
@@ -24,6 +24,8 @@ const CSRF_TTL_SECS: i64 = 3600;
 const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 const KEY_ENCRYPTION_SECRET: &str = "KEY_ENCRYPTION_SECRET";
 const PASSWORD_ITERATIONS: &str = "PASSWORD_ITERATIONS";
+const REGISTRATION_ENABLED: &str = "REGISTRATION_ENABLED";
+const REGISTRATION_INITIAL_ACCESS_TOKEN: &str = "REGISTRATION_INITIAL_ACCESS_TOKEN";
 
 /// Per-request facts every handler needs.
 pub struct Ctx {
@@ -79,6 +81,12 @@ impl Ctx {
             .secret(KEY_ENCRYPTION_SECRET)
             .ok_or_else(|| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
         WebCryptoSigner::load(store, &SystemClock, &SystemRandom, &secret).await
+    }
+
+    /// Dynamic client registration is off unless the `REGISTRATION_ENABLED` var says so.
+    fn registration_enabled(&self) -> bool {
+        self.var(REGISTRATION_ENABLED)
+            .is_some_and(|v| matches!(v.trim(), "true" | "1"))
     }
 
     fn cookie_name(&self, base: &str) -> String {
@@ -160,8 +168,11 @@ pub fn error_page(f: &Failure) -> Reply {
 // ---- discovery and keys ----------------------------------------------------------------
 
 pub fn discovery(ctx: &Ctx) -> Reply {
-    cors::public(Reply::json(200, &discovery::document(&ctx.issuer)))
-        .header("Cache-Control", "public, max-age=300")
+    cors::public(Reply::json(
+        200,
+        &discovery::document(&ctx.issuer, ctx.registration_enabled()),
+    ))
+    .header("Cache-Control", "public, max-age=300")
 }
 
 pub async fn jwks(ctx: &Ctx) -> Reply {
@@ -623,6 +634,79 @@ pub async fn preflight(ctx: &Ctx, req: &Request, methods: &'static str) -> Reply
         _ => false,
     };
     cors::preflight(origin.as_deref(), allowed, methods)
+}
+
+// ---- dynamic client registration ------------------------------------------------------
+
+/// `/register` (RFC 7591) and `/register/{client_id}` (RFC 7592). Absent unless enabled.
+pub async fn register(ctx: &Ctx, req: &mut Request, client_id: Option<&str>) -> Reply {
+    if !ctx.registration_enabled() {
+        return not_found();
+    }
+    let result = register_inner(ctx, req, client_id).await;
+    match result {
+        Ok((status, Some(body))) => Reply::json(status, &body)
+            .header("Cache-Control", "no-store")
+            .header("Pragma", "no-cache"),
+        Ok((status, None)) => Reply::new(status),
+        Err(f) => Reply::error(&f),
+    }
+}
+
+async fn register_inner(
+    ctx: &Ctx,
+    req: &mut Request,
+    client_id: Option<&str>,
+) -> Result<(u16, Option<Value>), Failure> {
+    let authorization = header(req, "Authorization");
+    let method = req.method();
+    let store = ctx.store()?;
+    match (client_id, method) {
+        (None, Method::Post) => {
+            // RFC 7591 §3: registration may be gated by an initial access token.
+            if let Some(expected) = ctx.secret(REGISTRATION_INITIAL_ACCESS_TOKEN) {
+                let presented = userinfo::bearer_token(authorization.as_deref(), None)?;
+                if !ct_eq(presented.as_bytes(), expected.as_bytes()) {
+                    return Err(Failure::invalid_token(
+                        "the initial access token is not valid",
+                    ));
+                }
+            }
+            let meta = read_json(req)
+                .await
+                .map_err(|f| Failure::new(OAuthError::InvalidClientMetadata, f.description))?;
+            let info =
+                registration::register(&store, &SystemClock, &SystemRandom, &ctx.issuer, &meta)
+                    .await?;
+            Ok((201, Some(info)))
+        }
+        (None, _) => Err(method_not_allowed_failure("POST")),
+        (Some(id), m) => {
+            let token = userinfo::bearer_token(authorization.as_deref(), None)?.to_string();
+            match m {
+                Method::Get => Ok((
+                    200,
+                    Some(registration::read(&store, &ctx.issuer, id, &token).await?),
+                )),
+                Method::Put => {
+                    let meta = read_json(req).await?;
+                    let info =
+                        registration::update(&store, &SystemClock, &ctx.issuer, id, &token, &meta)
+                            .await?;
+                    Ok((200, Some(info)))
+                }
+                Method::Delete => {
+                    registration::delete(&store, id, &token).await?;
+                    Ok((204, None))
+                }
+                _ => Err(method_not_allowed_failure("GET, PUT, DELETE")),
+            }
+        }
+    }
+}
+
+fn method_not_allowed_failure(allowed: &str) -> Failure {
+    Failure::invalid_request(format!("method not allowed; use {allowed}"))
 }
 
 // ---- management API --------------------------------------------------------------------

@@ -4,8 +4,10 @@ use serde_json::{json, Value};
 
 pub const SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
-pub fn document(issuer: &str) -> Value {
-    json!({
+/// `registration`: whether dynamic client registration is on (RFC 8414 §2 lists the
+/// endpoint only when there is one).
+pub fn document(issuer: &str, registration: bool) -> Value {
+    let mut doc = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -28,14 +30,23 @@ pub fn document(issuer: &str) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-    })
+    });
+    if registration {
+        doc["registration_endpoint"] = json!(format!("{issuer}/register"));
+    }
+    doc
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn endpoints_hang_off_the_issuer() {
-        let d = super::document("https://id.example");
+        let d = super::document("https://id.example", false);
+        assert!(d.get("registration_endpoint").is_none());
+        assert_eq!(
+            super::document("https://id.example", true)["registration_endpoint"],
+            "https://id.example/register"
+        );
         assert_eq!(d["issuer"], "https://id.example");
         assert_eq!(d["token_endpoint"], "https://id.example/token");
         assert_eq!(

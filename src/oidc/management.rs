@@ -190,7 +190,7 @@ const SETTINGS: &[&str] = &[
 
 /// Applies the settings present in `obj` to `app`, checking each against the app's type.
 /// Returns warnings about accepted but risky settings (wildcard redirect URIs).
-fn apply_settings(
+pub(crate) fn apply_settings(
     app: &mut Application,
     obj: &Map<String, Value>,
     creating: bool,

@@ -61,6 +61,7 @@ struct AppRow {
     cors_from_redirect_uris: i64,
     first_party: i64,
     token_settings: String,
+    registration_token_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -88,6 +89,7 @@ impl TryFrom<AppRow> for Application {
             client_secret_hash: r.client_secret_hash,
             previous_secret_hash: r.previous_secret_hash,
             previous_secret_expires_at: r.previous_secret_expires_at,
+            registration_token_hash: r.registration_token_hash,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -97,7 +99,7 @@ impl TryFrom<AppRow> for Application {
 const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret_hash, \
     previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method, grant_types, \
     home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
-    first_party, token_settings, created_at, updated_at";
+    first_party, token_settings, registration_token_hash, created_at, updated_at";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -120,6 +122,7 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         int(a.cors_from_redirect_uris as i64),
         int(a.first_party as i64),
         text(&serde_json::to_string(&a.token_settings).unwrap_or_else(|_| "{}".into())),
+        opt_text(a.registration_token_hash.as_deref()),
         int(a.created_at),
         int(a.updated_at),
     ]

@@ -75,3 +75,13 @@ test('JWKS is stable across requests', async () => {
     b.keys.map((k) => k.kid),
   );
 });
+
+test('registration is off by default: not advertised, /register absent', async () => {
+  const { json: d } = await getJson('/.well-known/openid-configuration');
+  assert.equal(d.registration_endpoint, undefined);
+  const res = await fetch(`${server.origin}/register`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"redirect_uris":["https://rp.example.com/cb"]}',
+  });
+  await res.arrayBuffer();
+  assert.equal(res.status, 404);
+});

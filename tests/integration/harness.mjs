@@ -94,7 +94,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts the Worker. Returns { origin, adminToken, output(), stop(), d1Query(sql) }.
  * d1Query runs SQL on the same local D1 the server uses (for tests that age or inspect rows).
  */
-export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT } = {}) {
+export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, vars = {} } = {}) {
   if (process.env.HARNESS_ORIGIN) {
     const origin = process.env.HARNESS_ORIGIN.replace(/\/$/, '');
     return {
@@ -177,6 +177,8 @@ export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT }
         '--show-interactive-dev-session=false',
         '--var', `ADMIN_TOKEN:${adminToken}`,
         '--var', `KEY_ENCRYPTION_SECRET:${keySecret}`,
+        // Extra settings a test file asks for, e.g. { REGISTRATION_ENABLED: 'true' }.
+        ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
       ],
       { cwd, env: wranglerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );

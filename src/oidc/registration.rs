@@ -1,0 +1,391 @@
+//! OpenID Connect Dynamic Client Registration 1.0 / RFC 7591 at `/register`, and RFC 7592
+//! management of the registered client with its registration access token.
+//!
+//! Dynamically registered clients are third-party: their users see the consent screen.
+//! They register exact redirect URIs only; wildcards stay an administrator's choice.
+
+use serde_json::{json, Map, Value};
+
+use super::error::{Failure, OAuthError};
+use super::management::apply_settings;
+use super::uri_pattern::parse_redirect_pattern;
+use crate::crypto::{random_id, ClientSecret, RegistrationToken};
+use crate::model::{AppType, Application, GrantType, TokenAuthMethod};
+use crate::runtime::{Clock, Random};
+use crate::store::Store;
+
+fn metadata_error(description: impl Into<std::borrow::Cow<'static, str>>) -> Failure {
+    Failure::new(OAuthError::InvalidClientMetadata, description)
+}
+
+/// The client metadata of RFC 7591 §2 turned into an application type and our settings.
+/// Unknown metadata is ignored, as §2 requires.
+fn to_settings(meta: &Value) -> Result<(AppType, Map<String, Value>), Failure> {
+    let obj = meta
+        .as_object()
+        .ok_or_else(|| metadata_error("the body must be a JSON object"))?;
+    let str_of = |k: &str| -> Result<Option<&str>, Failure> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(metadata_error(format!("{k} must be a string"))),
+        }
+    };
+    let method = match str_of("token_endpoint_auth_method")? {
+        None => TokenAuthMethod::ClientSecretBasic,
+        Some(m) => TokenAuthMethod::parse(m).ok_or_else(|| {
+            metadata_error(format!(
+                "token_endpoint_auth_method {m} is not supported (none, client_secret_basic, client_secret_post)"
+            ))
+        })?,
+    };
+    let grants: Vec<String> = match obj.get("grant_types") {
+        None | Some(Value::Null) => vec!["authorization_code".into()],
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|_| metadata_error("grant_types must be an array of strings"))?,
+    };
+    // `implicit` and the rest are refused with the grant_types check below.
+    match obj.get("response_types") {
+        None | Some(Value::Null) => {}
+        Some(v) => {
+            let types: Vec<String> = serde_json::from_value(v.clone())
+                .map_err(|_| metadata_error("response_types must be an array of strings"))?;
+            if types.iter().any(|t| t != "code") {
+                return Err(metadata_error("only the code response type is supported"));
+            }
+        }
+    }
+    match str_of("id_token_signed_response_alg")? {
+        None | Some("RS256") => {}
+        Some(alg) => {
+            return Err(metadata_error(format!(
+                "id_token_signed_response_alg {alg} is not supported"
+            )))
+        }
+    }
+    let native = match str_of("application_type")? {
+        None | Some("web") => false,
+        Some("native") => true,
+        Some(t) => {
+            return Err(metadata_error(format!(
+                "application_type {t} is not web or native"
+            )))
+        }
+    };
+    let only_client_credentials =
+        grants.len() == 1 && grants[0] == GrantType::ClientCredentials.as_str();
+    let app_type = match method {
+        TokenAuthMethod::None if native => AppType::Native,
+        TokenAuthMethod::None => AppType::Spa,
+        _ if only_client_credentials => AppType::M2m,
+        _ => AppType::Traditional,
+    };
+    let redirect_uris: Vec<String> = match obj.get("redirect_uris") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
+            Failure::new(
+                OAuthError::InvalidRedirectUri,
+                "redirect_uris must be an array of strings",
+            )
+        })?,
+    };
+    if grants.iter().any(|g| g == "authorization_code") && redirect_uris.is_empty() {
+        return Err(Failure::new(
+            OAuthError::InvalidRedirectUri,
+            "the authorization_code grant needs at least one redirect URI",
+        ));
+    }
+    for uri in &redirect_uris {
+        let exact = parse_redirect_pattern(uri, native).is_ok_and(|p| !p.is_wildcard());
+        if !exact {
+            return Err(Failure::new(
+                OAuthError::InvalidRedirectUri,
+                format!("not an acceptable exact redirect URI: {uri}"),
+            ));
+        }
+    }
+    let mut settings = Map::new();
+    settings.insert(
+        "name".into(),
+        json!(str_of("client_name")?
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or("Unnamed client")),
+    );
+    if let Some(uri) = str_of("client_uri")? {
+        settings.insert("home_url".into(), json!(uri));
+    }
+    settings.insert("redirect_uris".into(), json!(redirect_uris));
+    if let Some(v) = obj
+        .get("post_logout_redirect_uris")
+        .filter(|v| !v.is_null())
+    {
+        settings.insert("post_logout_redirect_uris".into(), v.clone());
+    }
+    settings.insert("grant_types".into(), json!(grants));
+    settings.insert("token_endpoint_auth_method".into(), json!(method.as_str()));
+    settings.insert("first_party".into(), json!(false));
+    Ok((app_type, settings))
+}
+
+/// Settings errors come back as `invalid_request` naming the field; registration speaks
+/// RFC 7591 §3.2.2's codes.
+fn registration_error(f: Failure) -> Failure {
+    if f.error != OAuthError::InvalidRequest {
+        return f;
+    }
+    if f.description.starts_with("redirect_uris")
+        || f.description.starts_with("post_logout_redirect_uris")
+    {
+        Failure::new(OAuthError::InvalidRedirectUri, f.description)
+    } else {
+        Failure::new(OAuthError::InvalidClientMetadata, f.description)
+    }
+}
+
+/// RFC 7591 §3.2.1 / RFC 7592 §3: the registered metadata.
+fn client_information(app: &Application, issuer: &str) -> Value {
+    json!({
+        "client_id": app.client_id,
+        "client_id_issued_at": app.created_at,
+        "client_name": app.name,
+        "client_uri": app.home_url,
+        "redirect_uris": app.redirect_uris,
+        "post_logout_redirect_uris": app.post_logout_redirect_uris,
+        "grant_types": app.grant_types,
+        "response_types": if app.has_grant(GrantType::AuthorizationCode) { json!(["code"]) } else { json!([]) },
+        "token_endpoint_auth_method": app.token_endpoint_auth_method.as_str(),
+        "application_type": if app.app_type == AppType::Native { "native" } else { "web" },
+        "id_token_signed_response_alg": "RS256",
+        "registration_client_uri": format!("{issuer}/register/{}", app.client_id),
+    })
+}
+
+/// `POST /register`.
+pub async fn register(
+    store: &impl Store,
+    clock: &impl Clock,
+    rng: &impl Random,
+    issuer: &str,
+    meta: &Value,
+) -> Result<Value, Failure> {
+    let (app_type, settings) = to_settings(meta)?;
+    let mut app = Application::new(random_id(rng, 24)?, String::new(), app_type, clock.now());
+    apply_settings(&mut app, &settings, false).map_err(registration_error)?;
+    let secret = if app_type.is_confidential() {
+        Some(ClientSecret::generate(rng)?)
+    } else {
+        None
+    };
+    let token = RegistrationToken::generate(rng)?;
+    app.client_secret_hash = secret.as_ref().map(ClientSecret::hashed);
+    app.registration_token_hash = Some(token.hashed());
+    store.insert_application(&app).await?;
+    let mut info = client_information(&app, issuer);
+    info["registration_access_token"] = json!(token.expose());
+    if let Some(secret) = secret {
+        info["client_secret"] = json!(secret.expose());
+        // RFC 7591 §3.2.1: 0 means the secret does not expire.
+        info["client_secret_expires_at"] = json!(0);
+    }
+    Ok(info)
+}
+
+/// RFC 7592 §2: the client presents its registration access token. Any mismatch, including
+/// an unknown client, is the same `invalid_token`, so client ids cannot be probed.
+async fn authorized(
+    store: &impl Store,
+    client_id: &str,
+    token: &str,
+) -> Result<Application, Failure> {
+    let refuse =
+        || Failure::invalid_token("the registration access token is not valid for this client");
+    let app = store.application(client_id).await?.ok_or_else(refuse)?;
+    match &app.registration_token_hash {
+        Some(hash) if RegistrationToken::new(token).matches_hash(hash) => Ok(app),
+        _ => Err(refuse()),
+    }
+}
+
+/// `GET /register/{client_id}`, RFC 7592 §2.1.
+pub async fn read(
+    store: &impl Store,
+    issuer: &str,
+    client_id: &str,
+    token: &str,
+) -> Result<Value, Failure> {
+    let app = authorized(store, client_id, token).await?;
+    Ok(client_information(&app, issuer))
+}
+
+/// `PUT /register/{client_id}`, RFC 7592 §2.2: the body replaces the metadata; omitted
+/// fields return to their defaults. The client id and type cannot change.
+pub async fn update(
+    store: &impl Store,
+    clock: &impl Clock,
+    issuer: &str,
+    client_id: &str,
+    token: &str,
+    meta: &Value,
+) -> Result<Value, Failure> {
+    let app = authorized(store, client_id, token).await?;
+    if meta.get("client_id").and_then(Value::as_str) != Some(client_id) {
+        return Err(Failure::invalid_request(
+            "the body's client_id must equal the client's",
+        ));
+    }
+    let (app_type, settings) = to_settings(meta)?;
+    if app_type != app.app_type {
+        return Err(metadata_error(
+            "the client's kind (public/confidential, application_type) cannot change",
+        ));
+    }
+    let mut updated = Application::new(
+        app.client_id.clone(),
+        String::new(),
+        app.app_type,
+        app.created_at,
+    );
+    updated.client_secret_hash = app.client_secret_hash.clone();
+    updated.registration_token_hash = app.registration_token_hash.clone();
+    apply_settings(&mut updated, &settings, false).map_err(registration_error)?;
+    updated.updated_at = clock.now();
+    if !store.update_application(&updated).await? {
+        return Err(Failure::invalid_token("the client no longer exists"));
+    }
+    Ok(client_information(&updated, issuer))
+}
+
+/// `DELETE /register/{client_id}`, RFC 7592 §2.3.
+pub async fn delete(store: &impl Store, client_id: &str, token: &str) -> Result<(), Failure> {
+    authorized(store, client_id, token).await?;
+    store.delete_application(client_id).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+
+    const ISS: &str = "https://id.example";
+
+    fn reg(store: &MemoryStore, meta: Value) -> Result<Value, Failure> {
+        block_on(register(
+            store,
+            &FixedClock::at(7),
+            &CountingRandom::new(),
+            ISS,
+            &meta,
+        ))
+    }
+
+    #[test]
+    fn defaults_make_a_confidential_third_party_web_client() {
+        let store = MemoryStore::default();
+        let info = reg(
+            &store,
+            json!({"redirect_uris": ["https://rp.example/cb"], "client_name": "RP", "unknown": 1}),
+        )
+        .unwrap();
+        assert_eq!(info["token_endpoint_auth_method"], "client_secret_basic");
+        assert_eq!(info["client_secret_expires_at"], 0);
+        assert!(info["client_secret"].as_str().unwrap().len() >= 43);
+        assert_eq!(
+            info["registration_client_uri"],
+            format!("{ISS}/register/{}", info["client_id"].as_str().unwrap())
+        );
+        let app = store.apps.borrow()[0].clone();
+        assert_eq!(app.app_type, AppType::Traditional);
+        assert!(!app.first_party);
+        let token = info["registration_access_token"].as_str().unwrap();
+        assert!(RegistrationToken::new(token)
+            .matches_hash(app.registration_token_hash.as_ref().unwrap()));
+    }
+
+    #[test]
+    fn public_and_native_and_m2m_kinds() {
+        let store = MemoryStore::default();
+        let spa = reg(&store, json!({"redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "none"})).unwrap();
+        assert!(spa.get("client_secret").is_none());
+        let native = reg(&store, json!({"redirect_uris": ["com.example.rp:/cb"], "token_endpoint_auth_method": "none", "application_type": "native"})).unwrap();
+        assert_eq!(native["application_type"], "native");
+        let m2m = reg(&store, json!({"grant_types": ["client_credentials"]})).unwrap();
+        assert_eq!(m2m["response_types"], json!([]));
+        let kinds: Vec<AppType> = store.apps.borrow().iter().map(|a| a.app_type).collect();
+        assert_eq!(kinds, [AppType::Spa, AppType::Native, AppType::M2m]);
+    }
+
+    #[test]
+    fn bad_metadata_uses_rfc7591_codes() {
+        let store = MemoryStore::default();
+        for (meta, code) in [
+            (
+                json!({"redirect_uris": ["https://*.rp.example/cb"]}),
+                OAuthError::InvalidRedirectUri,
+            ),
+            (
+                json!({"redirect_uris": ["https://rp.example/cb#x"]}),
+                OAuthError::InvalidRedirectUri,
+            ),
+            (json!({}), OAuthError::InvalidRedirectUri),
+            (
+                json!({"redirect_uris": ["https://rp.example/cb"], "response_types": ["token"]}),
+                OAuthError::InvalidClientMetadata,
+            ),
+            (
+                json!({"redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt"}),
+                OAuthError::InvalidClientMetadata,
+            ),
+            (
+                json!({"redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "none", "grant_types": ["client_credentials"]}),
+                OAuthError::InvalidClientMetadata,
+            ),
+            (
+                json!({"redirect_uris": ["https://rp.example/cb"], "client_uri": "javascript:x"}),
+                OAuthError::InvalidClientMetadata,
+            ),
+            (json!([1]), OAuthError::InvalidClientMetadata),
+        ] {
+            assert_eq!(reg(&store, meta.clone()).unwrap_err().error, code, "{meta}");
+        }
+        assert!(store.apps.borrow().is_empty());
+    }
+
+    #[test]
+    fn rfc7592_read_update_delete_need_the_token() {
+        let store = MemoryStore::default();
+        let info = reg(
+            &store,
+            json!({"redirect_uris": ["https://rp.example/cb"], "client_name": "RP"}),
+        )
+        .unwrap();
+        let id = info["client_id"].as_str().unwrap();
+        let token = info["registration_access_token"].as_str().unwrap();
+        assert_eq!(
+            block_on(read(&store, ISS, id, "wrong")).unwrap_err().error,
+            OAuthError::InvalidToken
+        );
+        assert_eq!(
+            block_on(read(&store, ISS, "ghost", token))
+                .unwrap_err()
+                .error,
+            OAuthError::InvalidToken
+        );
+        assert_eq!(
+            block_on(read(&store, ISS, id, token)).unwrap()["client_name"],
+            "RP"
+        );
+        let updated = block_on(update(&store, &FixedClock::at(9), ISS, id, token,
+            &json!({"client_id": id, "redirect_uris": ["https://rp.example/cb2"], "client_name": "RP2"}))).unwrap();
+        assert_eq!(updated["redirect_uris"], json!(["https://rp.example/cb2"]));
+        let secret_hash = store.apps.borrow()[0].client_secret_hash.clone();
+        assert!(secret_hash.is_some(), "the secret survives an update");
+        let err = block_on(update(&store, &FixedClock::at(9), ISS, id, token,
+            &json!({"client_id": id, "redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "none"}))).unwrap_err();
+        assert_eq!(err.error, OAuthError::InvalidClientMetadata);
+        block_on(delete(&store, id, token)).unwrap();
+        assert!(store.apps.borrow().is_empty());
+    }
+}
