@@ -189,6 +189,30 @@ describe('secret rotation', () => {
 describe('enforcement', () => {
   const REDIRECT = 'https://enf.example.com/cb';
 
+  test('deleting an application stops its codes and tokens at once', async () => {
+    const app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+    const first = await codeFor(app, REDIRECT);
+    const t = await tokenRequest(server, {
+      grant_type: 'authorization_code', code: first.code, redirect_uri: REDIRECT, code_verifier: first.verifier, client_id: app.client_id,
+    });
+    assert.equal(t.status, 200, t.text);
+    const pending = await codeFor(app, REDIRECT);
+    const userinfo = () => fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${t.json.access_token}` } });
+    assert.equal((await userinfo()).status, 200);
+
+    assert.equal((await api('DELETE', `/applications/${app.client_id}`)).status, 204);
+    const late = await tokenRequest(server, {
+      grant_type: 'authorization_code', code: pending.code, redirect_uri: REDIRECT, code_verifier: pending.verifier, client_id: app.client_id,
+    });
+    assert.equal(late.status, 401, late.text);
+    assert.equal(late.json.error, 'invalid_client');
+    const after = await userinfo();
+    assert.equal(after.status, 401);
+    assert.match(after.headers.get('www-authenticate') ?? '', /invalid_token/);
+    const rows = await server.d1Query(`SELECT count(*) AS n FROM authorization_codes WHERE client_id = '${app.client_id}'`);
+    assert.equal(rows[0].n, 0, 'its codes are gone from D1');
+  });
+
   test('token lifetimes come from the application', async () => {
     const app = await createApp(server, {
       type: 'spa',

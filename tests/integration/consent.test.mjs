@@ -162,13 +162,19 @@ test('a first-party app on a loopback redirect always asks', async () => {
   });
   const loopback = 'http://127.0.0.1:50123/callback';
   for (let i = 0; i < 2; i++) {
-    const page = await request(authorizeFor(native, {}, loopback).url, { jar });
+    const { url, verifier } = authorizeFor(native, {}, loopback);
+    const page = await request(url, { jar });
     const html = await page.text();
     const hidden = assertConsentPage(page, html, 'CLI Tool');
     assert.match(html, /127\.0\.0\.1:50123/, 'the page shows where the user is sent');
     const res = await decide(hidden, 'allow');
     await res.arrayBuffer();
-    assert.ok(locationOf(res, server.origin).searchParams.get('code'));
+    const code = locationOf(res, server.origin).searchParams.get('code');
+    // The native app's whole flow: the code redeems with PKCE and the exact loopback URI.
+    const t = await tokenRequest(server, {
+      grant_type: 'authorization_code', code, redirect_uri: loopback, code_verifier: verifier, client_id: native.client_id,
+    });
+    assert.equal(t.status, 200, t.text);
   }
   // A first-party app on an ordinary redirect skips consent.
   const web = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
