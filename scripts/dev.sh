@@ -27,5 +27,8 @@ for _ in $(seq 1 600); do
   kill -0 $WRANGLER_PID 2>/dev/null || { echo "[dev] wrangler dev exited"; exit 1; }
   sleep 0.5
 done
-node scripts/seed.mjs "$ORIGIN" "$ADMIN_TOKEN"
+if ! node scripts/seed.mjs "$ORIGIN" "$ADMIN_TOKEN"; then
+  echo "[dev] seeding failed. If this checkout ran an older version before, the local D1 may"
+  echo "[dev] predate schema.sql: stop, run 'rm -rf .wrangler/state', and 'make dev' again."
+fi
 wait $WRANGLER_PID
