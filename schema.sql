@@ -59,6 +59,25 @@ CREATE TABLE IF NOT EXISTS authorization_codes (
 );
 CREATE INDEX IF NOT EXISTS authorization_codes_expires ON authorization_codes (expires_at);
 
+-- Refresh tokens, stored by hash. Rotation consumes a token and inserts its successor in one
+-- D1 batch (a transaction) whose statements only act while the old token is live, so of
+-- concurrent uses exactly one rotates; presenting a consumed token revokes its whole grant.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL,
+  client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  auth_time INTEGER NOT NULL,
+  claims TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  grant_expires_at INTEGER NOT NULL,
+  consumed_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_grant ON refresh_tokens (grant_id);
+
 -- Consent a user gave a third-party application, remembered until revoked.
 CREATE TABLE IF NOT EXISTS consents (
   user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,

@@ -328,6 +328,26 @@ pub struct CodeRecord {
     pub expires_at: i64,
 }
 
+/// A refresh token, stored under its hash. Tokens of one grant (a user's authorization of
+/// an application for a scope) share `grant_id`; rotation chains them, reuse revokes them all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshRecord {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub claims: UserClaims,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// No token of the grant lives past this (one year from the grant).
+    pub grant_expires_at: i64,
+    /// Set when the token was rotated out: presenting it again is reuse.
+    pub consumed_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
 /// A user's remembered consent to one application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Consent {

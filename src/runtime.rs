@@ -68,8 +68,9 @@ pub mod testing {
         }
     }
 
-    /// A deterministic byte stream (a counter), distinct on every call.
-    pub struct CountingRandom(pub Cell<u8>);
+    /// A deterministic byte stream: SHA-256 of a counter, so values never repeat within a
+    /// test (a plain byte counter would cycle every 256 bytes).
+    pub struct CountingRandom(pub Cell<u64>);
 
     impl Default for CountingRandom {
         fn default() -> Self {
@@ -85,9 +86,10 @@ pub mod testing {
 
     impl Random for CountingRandom {
         fn fill(&self, buf: &mut [u8]) -> Result<(), Failure> {
-            for b in buf.iter_mut() {
-                *b = self.0.get();
-                self.0.set(self.0.get().wrapping_add(1));
+            for chunk in buf.chunks_mut(32) {
+                let block = crate::crypto::sha256(&self.0.get().to_le_bytes());
+                self.0.set(self.0.get() + 1);
+                chunk.copy_from_slice(&block[..chunk.len()]);
             }
             Ok(())
         }

@@ -135,6 +135,10 @@ secret_newtype!(
     /// An RFC 7592 registration access token.
     RegistrationToken
 );
+secret_newtype!(
+    /// A refresh token (RFC 6749 §1.5).
+    RefreshToken
+);
 
 #[cfg(test)]
 mod tests {

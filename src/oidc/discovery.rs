@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-pub const SCOPES: [&str; 3] = ["openid", "profile", "email"];
+pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// `registration`: whether dynamic client registration is on (RFC 8414 §2 lists the
 /// endpoint only when there is one).
@@ -15,7 +15,7 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [super::jwt::ALG],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -11,6 +11,7 @@ pub mod login;
 pub mod management;
 pub mod params;
 pub mod pkce;
+pub mod refresh;
 pub mod registration;
 pub mod token;
 pub mod uri_pattern;

@@ -8,6 +8,7 @@ use super::error::{Failure, OAuthError};
 use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
 use super::params::Params;
 use super::pkce;
+use super::refresh;
 use crate::crypto::{random_token, AuthCode};
 use crate::model::{Application, GrantType, UserClaims};
 use crate::runtime::{Clock, Random};
@@ -19,8 +20,73 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
-    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub scope: String,
+}
+
+/// Whom tokens are minted for, and with what.
+pub(crate) struct Subject<'a> {
+    pub user_id: &'a str,
+    pub scope: &'a str,
+    pub claims: &'a UserClaims,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+}
+
+/// An access token (RFC 9068) and, for `openid`, an ID token (OpenID Connect Core §2),
+/// with the application's lifetimes.
+pub(crate) async fn mint(
+    signer: &impl Signer,
+    rng: &impl Random,
+    issuer: &str,
+    app: &Application,
+    subject: &Subject<'_>,
+    now: i64,
+) -> Result<TokenResponse, Failure> {
+    let scopes: Vec<&str> = subject.scope.split(' ').collect();
+    let access = jwt::claims(
+        AccessTokenClaims {
+            iss: issuer.to_string(),
+            sub: subject.user_id.to_string(),
+            aud: issuer.to_string(),
+            client_id: app.client_id.clone(),
+            scope: subject.scope.to_string(),
+            jti: random_token::<16>(rng)?,
+        },
+        now,
+        app.token_settings.access_token_ttl,
+    );
+    let access_token = jwt::encode(signer, jwt::ACCESS_TOKEN_TYP, &access).await?;
+    let id_token = if scopes.contains(&"openid") {
+        let id = jwt::claims(
+            IdTokenClaims {
+                iss: issuer.to_string(),
+                sub: subject.user_id.to_string(),
+                aud: app.client_id.clone(),
+                auth_time: subject.auth_time,
+                nonce: subject.nonce.map(str::to_string),
+                at_hash: jwt::at_hash(&access_token),
+                azp: None,
+                profile: profile_claims(subject.claims, &scopes),
+            },
+            now,
+            app.token_settings.id_token_ttl,
+        );
+        Some(jwt::encode(signer, jwt::ID_TOKEN_TYP, &id).await?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: app.token_settings.access_token_ttl,
+        id_token,
+        refresh_token: None,
+        scope: subject.scope.to_string(),
+    })
 }
 
 /// The result, plus the authenticated application when there is one: CORS at the token
@@ -69,21 +135,39 @@ async fn grant(
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
     let grant_type = params.require("grant_type")?;
-    match GrantType::parse(grant_type) {
-        Some(GrantType::AuthorizationCode) => {}
+    let grant = match GrantType::parse(grant_type) {
+        Some(g @ (GrantType::AuthorizationCode | GrantType::RefreshToken)) => g,
         _ => {
             return Err(Failure::new(
                 OAuthError::UnsupportedGrantType,
                 format!("unsupported grant_type: {}", truncate(grant_type)),
             ))
         }
-    }
-    if !app.has_grant(GrantType::AuthorizationCode) {
+    };
+    if !app.has_grant(grant) {
         return Err(Failure::new(
             OAuthError::UnauthorizedClient,
-            "this application may not use the authorization_code grant",
+            format!("this application may not use the {} grant", grant.as_str()),
         ));
     }
+    match grant {
+        GrantType::RefreshToken => {
+            refresh::grant(store, signer, clock, rng, issuer, params, app).await
+        }
+        _ => code_grant(store, signer, clock, rng, issuer, params, app).await,
+    }
+}
+
+/// RFC 6749 §4.1.3.
+async fn code_grant(
+    store: &impl Store,
+    signer: &impl Signer,
+    clock: &impl Clock,
+    rng: &impl Random,
+    issuer: &str,
+    params: &Params,
+    app: &Application,
+) -> Result<TokenResponse, Failure> {
     let code = AuthCode::new(params.require("code")?);
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.get("code_verifier")?;
@@ -128,43 +212,20 @@ async fn grant(
         }
     }
 
-    let scopes: Vec<&str> = record.scope.split(' ').collect();
-    let profile = profile_claims(&record.claims, &scopes);
-    let access = jwt::claims(
-        AccessTokenClaims {
-            iss: issuer.to_string(),
-            sub: record.user_id.clone(),
-            aud: issuer.to_string(),
-            client_id: app.client_id.clone(),
-            scope: record.scope.clone(),
-            jti: random_token::<16>(rng)?,
-        },
-        now,
-        app.token_settings.access_token_ttl,
-    );
-    let access_token = jwt::encode(signer, jwt::ACCESS_TOKEN_TYP, &access).await?;
-    let id = jwt::claims(
-        IdTokenClaims {
-            iss: issuer.to_string(),
-            sub: record.user_id.clone(),
-            aud: app.client_id.clone(),
-            auth_time: record.auth_time,
-            nonce: record.nonce.clone(),
-            at_hash: jwt::at_hash(&access_token),
-            azp: None,
-            profile,
-        },
-        now,
-        app.token_settings.id_token_ttl,
-    );
-    let id_token = jwt::encode(signer, jwt::ID_TOKEN_TYP, &id).await?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: app.token_settings.access_token_ttl,
-        id_token,
-        scope: record.scope,
-    })
+    let subject = Subject {
+        user_id: &record.user_id,
+        scope: &record.scope,
+        claims: &record.claims,
+        auth_time: record.auth_time,
+        nonce: record.nonce.as_deref(),
+    };
+    let mut response = mint(signer, rng, issuer, app, &subject, now).await?;
+    if refresh::wanted(app, &record.scope) {
+        let (token, grant) = refresh::new_grant(rng, app, &subject, now)?;
+        store.insert_refresh(&grant).await?;
+        response.refresh_token = Some(token.expose().to_string());
+    }
+    Ok(response)
 }
 
 /// Standard claims by scope (OpenID Connect Core §5.4).
@@ -259,7 +320,7 @@ mod tests {
         assert_eq!(t.scope, "openid email");
         let id: Claims<IdTokenClaims> = block_on(jwt::decode_verified(
             &FakeSigner::new(),
-            &t.id_token,
+            t.id_token.as_deref().unwrap(),
             jwt::ID_TOKEN_TYP,
             1_010,
         ))
@@ -376,7 +437,7 @@ mod tests {
         assert_eq!(t.expires_in, 600);
         let id: Claims<IdTokenClaims> = block_on(jwt::decode_verified(
             &FakeSigner::new(),
-            &t.id_token,
+            t.id_token.as_deref().unwrap(),
             jwt::ID_TOKEN_TYP,
             1_010,
         ))

@@ -6,7 +6,8 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::{AppQuery, Inserted, Store, StoreError, StoreResult};
 use crate::model::{
-    AppType, Application, CodeRecord, Consent, StoredKey, TokenAuthMethod, User, UserClaims,
+    AppType, Application, CodeRecord, Consent, RefreshRecord, StoredKey, TokenAuthMethod, User,
+    UserClaims,
 };
 
 pub struct D1Store {
@@ -166,6 +167,66 @@ struct CodeRow {
     claims: String,
     created_at: i64,
     expires_at: i64,
+}
+
+const REFRESH_COLUMNS: &str =
+    "token_hash, grant_id, client_id, user_id, scope, auth_time, claims, \
+    created_at, expires_at, grant_expires_at, consumed_at, revoked_at";
+
+/// The first ten REFRESH_COLUMNS of a new token, in order.
+fn refresh_values(t: &RefreshRecord) -> StoreResult<Vec<JsValue>> {
+    Ok(vec![
+        text(&t.token_hash),
+        text(&t.grant_id),
+        text(&t.client_id),
+        text(&t.user_id),
+        text(&t.scope),
+        int(t.auth_time),
+        text(&serde_json::to_string(&t.claims).map_err(err)?),
+        int(t.created_at),
+        int(t.expires_at),
+        int(t.grant_expires_at),
+    ])
+}
+
+fn opt_int(n: Option<i64>) -> JsValue {
+    n.map(int).unwrap_or(JsValue::NULL)
+}
+
+#[derive(Deserialize)]
+struct RefreshRow {
+    token_hash: String,
+    grant_id: String,
+    client_id: String,
+    user_id: String,
+    scope: String,
+    auth_time: i64,
+    claims: String,
+    created_at: i64,
+    expires_at: i64,
+    grant_expires_at: i64,
+    consumed_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<RefreshRow> for RefreshRecord {
+    type Error = StoreError;
+    fn try_from(r: RefreshRow) -> StoreResult<Self> {
+        Ok(RefreshRecord {
+            claims: serde_json::from_str(&r.claims).map_err(err)?,
+            token_hash: r.token_hash,
+            grant_id: r.grant_id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            scope: r.scope,
+            auth_time: r.auth_time,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            grant_expires_at: r.grant_expires_at,
+            consumed_at: r.consumed_at,
+            revoked_at: r.revoked_at,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -469,6 +530,89 @@ impl Store for D1Store {
             })
         })
         .transpose()
+    }
+
+    async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
+        let mut args = refresh_values(t)?;
+        args.push(opt_int(t.consumed_at));
+        args.push(opt_int(t.revoked_at));
+        self.stmt(
+            &format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+            &args,
+        )?
+        .run()
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        let row: Option<RefreshRow> = self
+            .stmt(
+                &format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?1"),
+                &[text(token_hash)],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        row.map(RefreshRecord::try_from).transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new: &RefreshRecord,
+        now: i64,
+    ) -> StoreResult<bool> {
+        // One batch is one transaction. The INSERT copies nothing unless the old token is
+        // live, and the UPDATE consumes it under the same condition, so either both happen
+        // or neither; a concurrent rotation that committed first makes both no-ops here.
+        let mut insert_args = refresh_values(new)?;
+        insert_args.push(text(old_hash));
+        insert_args.push(int(now));
+        let insert = self.stmt(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, claims, \
+             created_at, expires_at, grant_expires_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM refresh_tokens \
+             WHERE token_hash = ?11 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?12)",
+            &insert_args,
+        )?;
+        let consume = self.stmt(
+            "UPDATE refresh_tokens SET consumed_at = ?2 WHERE token_hash = ?1 \
+             AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?2",
+            &[text(old_hash), int(now)],
+        )?;
+        let results = self.db.batch(vec![insert, consume]).await.map_err(err)?;
+        Ok(results.get(1).map(changes).unwrap_or(0) > 0)
+    }
+
+    async fn extend_refresh(
+        &self,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let result = self
+            .stmt(
+                "UPDATE refresh_tokens SET expires_at = ?2 WHERE token_hash = ?1 \
+                 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?3",
+                &[text(token_hash), int(expires_at), int(now)],
+            )?
+            .run()
+            .await
+            .map_err(err)?;
+        Ok(changes(&result) > 0)
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
+        self.stmt(
+            "UPDATE refresh_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
+            &[text(grant_id), int(now)],
+        )?
+        .run()
+        .await
+        .map_err(err)?;
+        Ok(())
     }
 
     async fn current_key(&self) -> StoreResult<Option<StoredKey>> {

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::{AppQuery, Inserted, SessionStore, Store, StoreError, StoreResult};
-use crate::model::{Application, CodeRecord, Consent, Session, StoredKey, User};
+use crate::model::{Application, CodeRecord, Consent, RefreshRecord, Session, StoredKey, User};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -14,6 +14,7 @@ pub struct MemoryStore {
     /// code hash -> (record, consumed_at)
     pub codes: RefCell<HashMap<String, (CodeRecord, Option<i64>)>>,
     pub keys: RefCell<Vec<(StoredKey, bool)>>,
+    pub refresh: RefCell<HashMap<String, RefreshRecord>>,
     /// (user_id, client_id) -> consent
     pub consents: RefCell<HashMap<(String, String), Consent>>,
     /// When set, every call fails: for fault-injection tests.
@@ -181,6 +182,67 @@ impl Store for MemoryStore {
             }
             _ => Ok(None),
         }
+    }
+
+    async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()> {
+        self.check()?;
+        self.refresh
+            .borrow_mut()
+            .insert(token.token_hash.clone(), token.clone());
+        Ok(())
+    }
+
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        self.check()?;
+        Ok(self.refresh.borrow().get(token_hash).cloned())
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new: &RefreshRecord,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.check()?;
+        let mut tokens = self.refresh.borrow_mut();
+        match tokens.get_mut(old_hash) {
+            Some(old)
+                if old.consumed_at.is_none()
+                    && old.revoked_at.is_none()
+                    && old.expires_at > now =>
+            {
+                old.consumed_at = Some(now);
+                tokens.insert(new.token_hash.clone(), new.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn extend_refresh(
+        &self,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.check()?;
+        match self.refresh.borrow_mut().get_mut(token_hash) {
+            Some(t) if t.consumed_at.is_none() && t.revoked_at.is_none() && t.expires_at > now => {
+                t.expires_at = expires_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
+        self.check()?;
+        for t in self.refresh.borrow_mut().values_mut() {
+            if t.grant_id == grant_id && t.revoked_at.is_none() {
+                t.revoked_at = Some(now);
+            }
+        }
+        Ok(())
     }
 
     async fn current_key(&self) -> StoreResult<Option<StoredKey>> {

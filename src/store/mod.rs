@@ -8,7 +8,7 @@ pub mod kv;
 #[cfg(test)]
 pub mod memory;
 
-use crate::model::{Application, CodeRecord, Consent, Session, StoredKey, User};
+use crate::model::{Application, CodeRecord, Consent, RefreshRecord, Session, StoredKey, User};
 use crate::oidc::error::Failure;
 
 /// The D1 binding's name in wrangler.toml.
@@ -121,6 +121,28 @@ pub trait Store {
     /// calls with one code exactly one gets `Some`. `None` when the code is unknown,
     /// expired or already consumed.
     async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>>;
+
+    async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()>;
+    /// The token in any state (consumed, revoked, expired): the caller decides.
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
+    /// Atomically consumes `old_hash` and stores `new`, only while the old token is live
+    /// (not consumed, not revoked, not expired at `now`). False when another use got there
+    /// first or the token died: nothing is written then.
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new: &RefreshRecord,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Moves a live token's expiry; false when it is no longer live.
+    async fn extend_refresh(
+        &self,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Revokes every token of a grant (RFC 9700 §4.14.2 on reuse).
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
 
     async fn current_key(&self) -> StoreResult<Option<StoredKey>>;
     /// Stores `key` as the current key unless one exists already (first writer wins).
