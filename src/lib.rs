@@ -40,6 +40,8 @@ mod entry {
             ("/userinfo", Method::Get | Method::Post) => h::userinfo(&ctx, &mut req).await,
             ("/userinfo", Method::Options) => h::preflight(&ctx, &req, "GET, POST").await,
             ("/userinfo", _) => h::method_not_allowed("GET, POST"),
+            ("/logout", Method::Get | Method::Post) => h::logout(&ctx, &mut req).await,
+            ("/logout", _) => h::method_not_allowed("GET, POST"),
             ("/register", _) => h::register(&ctx, &mut req, None).await,
             (p, _) if p.starts_with("/register/") => {
                 let id = p.trim_start_matches("/register/").to_string();

@@ -12,7 +12,7 @@ use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
 use crate::oidc::error::{Failure, OAuthError};
 use crate::oidc::login::{self, LoginError, SESSION_TTL_SECS};
 use crate::oidc::params::Params;
-use crate::oidc::{consent, discovery, management, registration, token, userinfo};
+use crate::oidc::{consent, discovery, logout, management, registration, token, userinfo};
 use crate::runtime::{SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
 use crate::store::kv::KvSessions;
@@ -634,6 +634,90 @@ pub async fn preflight(ctx: &Ctx, req: &Request, methods: &'static str) -> Reply
         _ => false,
     };
     cors::preflight(origin.as_deref(), allowed, methods)
+}
+
+// ---- logout -------------------------------------------------------------------------------
+
+/// `GET|POST /logout`: OpenID Connect RP-Initiated Logout 1.0. A POST carrying
+/// `logout_request` is the confirmation form; any other request is the relying party's.
+pub async fn logout(ctx: &Ctx, req: &mut Request) -> Reply {
+    let (params, confirmed) = if req.method() == Method::Post {
+        let form = match read_form(req).await {
+            Ok(p) => p,
+            Err(f) => return error_page(&f),
+        };
+        match form.get("logout_request") {
+            Ok(Some(carried)) => {
+                if !csrf_ok(ctx, req, &form) {
+                    return error_page(&Failure::invalid_request(CSRF_FAILED));
+                }
+                (Params::parse(carried), true)
+            }
+            Ok(None) => (form, false),
+            Err(f) => return error_page(&f),
+        }
+    } else {
+        let query = req.url().ok().and_then(|u| u.query().map(str::to_string));
+        (Params::parse(query.as_deref().unwrap_or("")), false)
+    };
+    let store = match ctx.store() {
+        Ok(s) => s,
+        Err(f) => return error_page(&f),
+    };
+    let checked = match ctx.signer(&store).await {
+        Ok(signer) => logout::validate(&store, &signer, &ctx.issuer, &params).await,
+        Err(f) => Err(f),
+    };
+    let request = match checked {
+        Ok(r) => r,
+        Err(f) => return error_page(&f),
+    };
+    let session = match session_of(ctx, req).await {
+        Ok(s) => s,
+        Err(f) => return error_page(&f),
+    };
+    if !confirmed && logout::needs_confirmation(&request, session.as_ref()) {
+        let (csrf, cookie) = match new_csrf(ctx) {
+            Ok(c) => c,
+            Err(f) => return error_page(&f),
+        };
+        let page = pages::logout_confirm(
+            request.app.as_ref().map(|a| a.name.as_str()),
+            csrf.expose(),
+            &params.to_query(),
+        );
+        return Reply::html(200, page).header("Set-Cookie", cookie);
+    }
+    // KV deletes reach other locations within about a minute; the cleared cookie ends the
+    // session in this browser at once (see README, "Logout and KV").
+    let cookie = header(req, "Cookie");
+    if let Some(id) = cookies::get(cookie.as_deref(), &ctx.cookie_name(SESSION_COOKIE)) {
+        let deleted = match ctx.sessions() {
+            Ok(kv) => kv
+                .delete_session(&crate::crypto::SessionId::new(id).hashed())
+                .await
+                .map_err(Failure::from),
+            Err(f) => Err(f),
+        };
+        if let Err(f) = deleted {
+            return error_page(&f).header("Set-Cookie", clear_session_cookie(ctx));
+        }
+    }
+    let reply = match logout::redirect_after(&request) {
+        Some(location) => Reply::redirect(location, req.method() == Method::Post),
+        None => {
+            let back = request
+                .app
+                .as_ref()
+                .and_then(|a| a.home_url.as_deref().map(|u| (a.name.as_str(), u)));
+            Reply::html(200, pages::signed_out(back))
+        }
+    };
+    reply.header("Set-Cookie", clear_session_cookie(ctx))
+}
+
+fn clear_session_cookie(ctx: &Ctx) -> String {
+    cookies::set(&ctx.cookie_name(SESSION_COOKIE), "", 0, ctx.secure)
 }
 
 // ---- dynamic client registration ------------------------------------------------------

@@ -104,6 +104,47 @@ pub fn consent(p: &ConsentPage) -> String {
     )
 }
 
+/// Asks the user to confirm a logout that no relying party vouched for.
+pub fn logout_confirm(app_name: Option<&str>, csrf_token: &str, logout_request: &str) -> String {
+    let from = app_name
+        .map(|n| {
+            format!(
+                "<p><strong>{}</strong> asks to sign you out.</p>",
+                escape(n)
+            )
+        })
+        .unwrap_or_default();
+    layout(
+        "Sign out",
+        &format!(
+            "<h1>Sign out?</h1>{from}<p>You will be signed out of every application that uses \
+             this sign-in.</p><form method=\"post\" action=\"/logout\">\
+             <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\
+             <input type=\"hidden\" name=\"logout_request\" value=\"{}\">\
+             <button type=\"submit\" name=\"confirm\" value=\"yes\">Sign out</button></form>",
+            escape(csrf_token),
+            escape(logout_request)
+        ),
+    )
+}
+
+/// After a logout with nowhere registered to go: a link to the application's home URL.
+pub fn signed_out(back_to: Option<(&str, &str)>) -> String {
+    let link = back_to
+        .map(|(name, url)| {
+            format!(
+                "<p><a href=\"{}\" rel=\"noreferrer\">Back to {}</a></p>",
+                escape(url),
+                escape(name)
+            )
+        })
+        .unwrap_or_default();
+    layout(
+        "Signed out",
+        &format!("<h1>You are signed out</h1><p>You can close this window.</p>{link}"),
+    )
+}
+
 /// A dead end: shown instead of redirecting when the client cannot be trusted. `back_to`
 /// is a known application's registered home URL: (application name, URL).
 pub fn error(code: &str, description: &str, back_to: Option<(&str, &str)>) -> String {

@@ -13,6 +13,7 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "token_endpoint": format!("{issuer}/token"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "end_session_endpoint": format!("{issuer}/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],

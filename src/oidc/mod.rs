@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod error;
 pub mod jwt;
 pub mod login;
+pub mod logout;
 pub mod management;
 pub mod params;
 pub mod pkce;

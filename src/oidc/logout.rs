@@ -1,0 +1,215 @@
+//! OpenID Connect RP-Initiated Logout 1.0: ends the login session and, when the relying
+//! party names a registered `post_logout_redirect_uri`, sends the user back there.
+//!
+//! Every error is a page, never a redirect: a logout request is often unauthenticated, and
+//! an unchecked redirect here would be an open redirector.
+
+use super::error::Failure;
+use super::jwt::{self, IdTokenClaims, Signer};
+use super::params::Params;
+use crate::model::{Application, Session};
+use crate::store::Store;
+
+/// A checked logout request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogoutRequest {
+    /// The application asking, from `client_id` or the hint's audience.
+    pub app: Option<Application>,
+    /// Registered for `app`; only then present.
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    /// The `sub` of a valid `id_token_hint`.
+    pub hint_sub: Option<String>,
+}
+
+pub async fn validate(
+    store: &impl Store,
+    signer: &impl Signer,
+    issuer: &str,
+    params: &Params,
+) -> Result<LogoutRequest, Failure> {
+    let mut hint_sub = None;
+    let mut hint_client = None;
+    if let Some(hint) = params.get("id_token_hint")? {
+        let claims = jwt::decode_hint::<IdTokenClaims>(signer, hint, jwt::ID_TOKEN_TYP)
+            .await
+            .map_err(|_| {
+                Failure::invalid_request(
+                    "the id_token_hint is not a valid ID token from this provider",
+                )
+            })?
+            .custom;
+        if claims.iss != issuer {
+            return Err(Failure::invalid_request(
+                "the id_token_hint was issued by another provider",
+            ));
+        }
+        hint_sub = Some(claims.sub);
+        hint_client = Some(claims.aud);
+    }
+    let client_id = match (params.get("client_id")?, hint_client.as_deref()) {
+        (Some(c), Some(h)) if c != h => {
+            return Err(Failure::invalid_request(
+                "client_id does not match the audience of the id_token_hint",
+            ))
+        }
+        (Some(c), _) => Some(c.to_string()),
+        (None, h) => h.map(str::to_string),
+    };
+    let app = match &client_id {
+        Some(id) => Some(
+            store
+                .application(id)
+                .await?
+                .ok_or_else(|| Failure::invalid_request("unknown client_id"))?,
+        ),
+        None => None,
+    };
+    let post_logout_redirect_uri = match params.get("post_logout_redirect_uri")? {
+        None => None,
+        Some(uri) => {
+            let Some(app) = &app else {
+                return Err(Failure::invalid_request(
+                    "post_logout_redirect_uri needs a client_id or an id_token_hint",
+                ));
+            };
+            if !app.has_post_logout_redirect_uri(uri) {
+                return Err(Failure::invalid_request(
+                    "the post_logout_redirect_uri is not registered for this application",
+                ));
+            }
+            Some(uri.to_string())
+        }
+    };
+    Ok(LogoutRequest {
+        app,
+        post_logout_redirect_uri,
+        state: params.get("state")?.map(str::to_string),
+        hint_sub,
+    })
+}
+
+/// The user must confirm unless the relying party proved which user it logs out
+/// (RP-Initiated Logout §2: without a matching hint, ask, or any page could log users out).
+pub fn needs_confirmation(req: &LogoutRequest, session: Option<&Session>) -> bool {
+    match session {
+        None => false,
+        Some(s) => req.hint_sub.as_deref() != Some(s.user_id.as_str()),
+    }
+}
+
+/// Where to send the user afterwards, with `state` (§3); `None` shows the signed-out page.
+pub fn redirect_after(req: &LogoutRequest) -> Option<String> {
+    let uri = req.post_logout_redirect_uri.as_ref()?;
+    let Some(state) = &req.state else {
+        return Some(uri.clone());
+    };
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("state", state)
+        .finish();
+    Some(format!("{uri}{sep}{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AppType, UserClaims};
+    use crate::oidc::error::OAuthError;
+    use crate::oidc::jwt::{testing::FakeSigner, ProfileClaims};
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+
+    const ISS: &str = "https://id.example";
+
+    fn store() -> MemoryStore {
+        let s = MemoryStore::default();
+        let mut app = crate::oidc::testing::app(AppType::Spa);
+        app.post_logout_redirect_uris = vec!["https://app.example/bye".into()];
+        s.apps.borrow_mut().push(app);
+        s
+    }
+
+    fn hint(sub: &str, aud: &str, iss: &str) -> String {
+        let c = jwt::claims(
+            IdTokenClaims {
+                iss: iss.into(),
+                sub: sub.into(),
+                aud: aud.into(),
+                auth_time: 0,
+                nonce: None,
+                at_hash: String::new(),
+                azp: None,
+                profile: ProfileClaims::default(),
+            },
+            0,
+            60,
+        );
+        block_on(jwt::encode(&FakeSigner::new(), jwt::ID_TOKEN_TYP, &c)).unwrap()
+    }
+
+    fn run(s: &MemoryStore, q: &str) -> Result<LogoutRequest, Failure> {
+        block_on(validate(s, &FakeSigner::new(), ISS, &Params::parse(q)))
+    }
+
+    fn session(user: &str) -> Session {
+        Session {
+            user_id: user.into(),
+            auth_time: 0,
+            expires_at: i64::MAX,
+            claims: UserClaims {
+                email: "a@b.c".into(),
+                email_verified: true,
+                name: None,
+            },
+        }
+    }
+
+    #[test]
+    fn an_expired_hint_identifies_client_and_user() {
+        let s = store();
+        let q = format!(
+            "id_token_hint={}&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye&state=s+1",
+            hint("u1", "app1", ISS)
+        );
+        let req = run(&s, &q).unwrap();
+        assert_eq!(req.app.as_ref().unwrap().client_id, "app1");
+        assert_eq!(
+            redirect_after(&req).unwrap(),
+            "https://app.example/bye?state=s+1"
+        );
+        assert!(!needs_confirmation(&req, Some(&session("u1"))));
+        assert!(needs_confirmation(&req, Some(&session("u2"))));
+        assert!(!needs_confirmation(&req, None));
+    }
+
+    #[test]
+    fn unregistered_or_unattributed_redirects_are_refused() {
+        let s = store();
+        for q in [
+            "client_id=app1&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F".to_string(),
+            "post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye".to_string(),
+            "client_id=ghost".to_string(),
+            format!("id_token_hint={}&client_id=other", hint("u1", "app1", ISS)),
+            format!(
+                "id_token_hint={}",
+                hint("u1", "app1", "https://evil.example")
+            ),
+            "id_token_hint=garbage".to_string(),
+        ] {
+            assert_eq!(
+                run(&s, &q).unwrap_err().error,
+                OAuthError::InvalidRequest,
+                "{q}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_a_hint_a_logged_in_user_confirms() {
+        let s = store();
+        let req = run(&s, "client_id=app1").unwrap();
+        assert!(needs_confirmation(&req, Some(&session("u1"))));
+        assert_eq!(redirect_after(&req), None);
+    }
+}
