@@ -175,11 +175,17 @@ test('demo SPA: log in through the login page in Chromium and see the user', { t
       await mkdir(SCREENSHOT_DIR, { recursive: true });
       await page.screenshot({ path: join(SCREENSHOT_DIR, 'login.png'), fullPage: true });
 
-      // Submit: POST /login -> 303 to /demo/?code=&state=&iss= -> the app exchanges the code.
-      await Promise.all([
-        page.waitForURL((u) => u.pathname === '/demo/'),
-        page.getByRole('button', { name: 'Continue' }).click(),
-      ]);
+      // Submit: the demo's redirect URI is on a loopback host, so the provider asks for
+      // consent even for a first-party app (RFC 8252 §8.6) before it sends the code.
+      await page.getByRole('button', { name: 'Continue' }).click();
+      const allow = page.getByRole('button', { name: 'Allow' });
+      await allow.waitFor({ state: 'visible' });
+      const consentText = await page.locator('main').innerText();
+      assert.ok(consentText.includes('Browser demo'), 'the consent page names the application');
+      assert.ok(consentText.includes(`127.0.0.1:${new URL(origin).port}`), 'and where the user is sent');
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'consent.png'), fullPage: true });
+      // Allow: POST /consent -> 303 to /demo/?code=&state=&iss= -> the app exchanges the code.
+      await Promise.all([page.waitForURL((u) => u.pathname === '/demo/'), allow.click()]);
       const loggedIn = page.locator('#logged-in');
       await loggedIn.waitFor({ state: 'visible' });
       assert.equal(await page.locator('#error').textContent(), '', 'no error shown');
