@@ -12,8 +12,10 @@ use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
 use crate::oidc::error::{Failure, OAuthError};
 use crate::oidc::login::{self, LoginError, SESSION_TTL_SECS};
 use crate::oidc::params::Params;
-use crate::oidc::{consent, discovery, logout, management, registration, token, userinfo};
-use crate::runtime::{SystemClock, SystemRandom};
+use crate::oidc::{
+    client_auth, consent, discovery, logout, management, registration, revocation, token, userinfo,
+};
+use crate::runtime::{Clock, SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
 use crate::store::kv::KvSessions;
 use crate::store::{SessionStore, Store, DB_BINDING, SESSIONS_BINDING};
@@ -634,6 +636,53 @@ pub async fn preflight(ctx: &Ctx, req: &Request, methods: &'static str) -> Reply
         _ => false,
     };
     cors::preflight(origin.as_deref(), allowed, methods)
+}
+
+// ---- revocation and introspection -------------------------------------------------------
+
+/// Reads a form and authenticates the client as at the token endpoint.
+async fn authenticated_client(
+    ctx: &Ctx,
+    req: &mut Request,
+) -> Result<(D1Store, Params, crate::model::Application), Failure> {
+    let params = read_form(req).await?;
+    let store = ctx.store()?;
+    let authorization = header(req, "Authorization");
+    let presented = client_auth::presented(&params, authorization.as_deref())?;
+    let app = client_auth::authenticate(&store, &presented, SystemClock.now()).await?;
+    Ok((store, params, app))
+}
+
+/// `POST /revoke`, RFC 7009.
+pub async fn revoke(ctx: &Ctx, req: &mut Request) -> Reply {
+    let origin = header(req, "Origin");
+    let (app, result) = match authenticated_client(ctx, req).await {
+        Ok((store, params, app)) => {
+            let r = revocation::revoke(&store, &SystemClock, &app, &params).await;
+            (Some(app), r)
+        }
+        Err(f) => (None, Err(f)),
+    };
+    let reply = match result {
+        Ok(()) => Reply::new(200).header("Cache-Control", "no-store"),
+        Err(f) => Reply::error(&f),
+    };
+    let allowed = cors_allowed(ctx, app.as_ref(), origin.as_deref()).await;
+    cors::actual(reply, origin.as_deref(), allowed)
+}
+
+/// `POST /introspect`, RFC 7662. Server to server: no CORS.
+pub async fn introspect(ctx: &Ctx, req: &mut Request) -> Reply {
+    let result = async {
+        let (store, params, app) = authenticated_client(ctx, req).await?;
+        let signer = ctx.signer(&store).await?;
+        revocation::introspect(&store, &signer, &SystemClock, &ctx.issuer, &app, &params).await
+    }
+    .await;
+    match result {
+        Ok(body) => Reply::json(200, &body).header("Cache-Control", "no-store"),
+        Err(f) => Reply::error(&f),
+    }
 }
 
 // ---- logout -------------------------------------------------------------------------------

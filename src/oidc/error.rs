@@ -1,7 +1,7 @@
 //! The one definition of every error code this provider puts on the wire, and its HTTP status.
 //!
-//! Codes come from RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6
-//! and RFC 7591 §3.2.2; `not_found` and `conflict` are the management API's own.
+//! Codes come from RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6,
+//! RFC 7591 §3.2.2 and RFC 7009 §2.2.1; `not_found` and `conflict` are the management API's own.
 
 use std::borrow::Cow;
 
@@ -24,12 +24,13 @@ pub enum OAuthError {
     InsufficientScope,
     InvalidRedirectUri,
     InvalidClientMetadata,
+    UnsupportedTokenType,
     NotFound,
     Conflict,
 }
 
 impl OAuthError {
-    pub const ALL: [OAuthError; 19] = [
+    pub const ALL: [OAuthError; 20] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -47,6 +48,7 @@ impl OAuthError {
         Self::InsufficientScope,
         Self::InvalidRedirectUri,
         Self::InvalidClientMetadata,
+        Self::UnsupportedTokenType,
         Self::NotFound,
         Self::Conflict,
     ];
@@ -70,6 +72,7 @@ impl OAuthError {
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::UnsupportedTokenType => "unsupported_token_type",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
         }

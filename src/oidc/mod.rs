@@ -14,6 +14,7 @@ pub mod params;
 pub mod pkce;
 pub mod refresh;
 pub mod registration;
+pub mod revocation;
 pub mod token;
 pub mod uri_pattern;
 pub mod userinfo;

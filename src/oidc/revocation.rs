@@ -1,0 +1,247 @@
+//! Token revocation (RFC 7009) and introspection (RFC 7662), both behind client
+//! authentication as at the token endpoint.
+//!
+//! Access tokens are self-contained JWTs that live `access_token_ttl`; revoking one would need
+//! a deny list read on every use, so revocation answers `unsupported_token_type` for them
+//! (RFC 7009 §2.2.1) and revokes refresh tokens, together with their whole grant.
+
+use jwt_compact::Claims;
+use serde_json::{json, Value};
+
+use super::error::{Failure, OAuthError};
+use super::jwt::{self, AccessTokenClaims, Signer};
+use super::params::Params;
+use crate::crypto::RefreshToken;
+use crate::model::Application;
+use crate::runtime::Clock;
+use crate::store::Store;
+
+/// A token string that is one of our access tokens, verified.
+async fn access_claims(
+    signer: &impl Signer,
+    token: &str,
+    now: i64,
+) -> Option<Claims<AccessTokenClaims>> {
+    jwt::decode_verified::<AccessTokenClaims>(signer, token, jwt::ACCESS_TOKEN_TYP, now)
+        .await
+        .ok()
+}
+
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
+}
+
+/// `POST /revoke`, RFC 7009 §2.1. `Ok(())` is the 200 of §2.2, also for unknown tokens.
+pub async fn revoke(
+    store: &impl Store,
+    clock: &impl Clock,
+    app: &Application,
+    params: &Params,
+) -> Result<(), Failure> {
+    let token = params.require("token")?;
+    let hint = params.get("token_type_hint")?;
+    if hint == Some("access_token") || looks_like_jwt(token) {
+        return Err(Failure::new(
+            OAuthError::UnsupportedTokenType,
+            "access tokens are short-lived JWTs and cannot be revoked; revoke the refresh token",
+        ));
+    }
+    let Some(record) = store
+        .refresh_token(&RefreshToken::new(token).hashed())
+        .await?
+    else {
+        return Ok(());
+    };
+    if record.client_id != app.client_id {
+        // §2.1: a client may only revoke its own tokens.
+        return Err(Failure::invalid_grant(
+            "the token was issued to another client",
+        ));
+    }
+    store.revoke_grant(&record.grant_id, clock.now()).await?;
+    Ok(())
+}
+
+/// `POST /introspect`, RFC 7662 §2. Any authenticated confidential client (a resource
+/// server) may introspect access tokens; refresh tokens only by the client they belong to.
+pub async fn introspect(
+    store: &impl Store,
+    signer: &impl Signer,
+    clock: &impl Clock,
+    issuer: &str,
+    app: &Application,
+    params: &Params,
+) -> Result<Value, Failure> {
+    if app.is_public() {
+        return Err(Failure::invalid_client(
+            "introspection is for confidential clients (resource servers)",
+        ));
+    }
+    let token = params.require("token")?;
+    let now = clock.now();
+    let inactive = json!({ "active": false });
+    if looks_like_jwt(token) {
+        let Some(claims) = access_claims(signer, token, now).await else {
+            return Ok(inactive);
+        };
+        let c = &claims.custom;
+        // A deleted application's tokens are dead.
+        if c.iss != issuer || store.application(&c.client_id).await?.is_none() {
+            return Ok(inactive);
+        }
+        return Ok(json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": c.scope,
+            "client_id": c.client_id,
+            "sub": c.sub,
+            "aud": c.aud,
+            "iss": c.iss,
+            "jti": c.jti,
+            "exp": claims.expiration.map(|t| t.timestamp()),
+            "iat": claims.issued_at.map(|t| t.timestamp()),
+        }));
+    }
+    let Some(r) = store
+        .refresh_token(&RefreshToken::new(token).hashed())
+        .await?
+    else {
+        return Ok(inactive);
+    };
+    let live = r.consumed_at.is_none() && r.revoked_at.is_none() && r.expires_at > now;
+    if !live || r.client_id != app.client_id {
+        return Ok(inactive);
+    }
+    Ok(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": r.scope,
+        "client_id": r.client_id,
+        "sub": r.user_id,
+        "iss": issuer,
+        "exp": r.expires_at,
+        "iat": r.created_at,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AppType, UserClaims};
+    use crate::oidc::jwt::testing::FakeSigner;
+    use crate::oidc::refresh::new_grant;
+    use crate::oidc::token::Subject;
+    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+
+    const ISS: &str = "https://id.example";
+
+    /// A store with a confidential app, a public app, and a refresh token of the public one.
+    fn setup() -> (MemoryStore, Application, Application, String) {
+        let store = MemoryStore::default();
+        let mut conf = crate::oidc::testing::app(AppType::Traditional);
+        conf.client_id = "rs".into();
+        let spa = crate::oidc::testing::app(AppType::Spa);
+        let c = UserClaims {
+            email: "a@b.c".into(),
+            email_verified: true,
+            name: None,
+        };
+        let subject = Subject {
+            user_id: "u1",
+            scope: "openid offline_access",
+            claims: &c,
+            auth_time: 0,
+            nonce: None,
+        };
+        let (token, record) = new_grant(&CountingRandom::new(), &spa, &subject, 0).unwrap();
+        store
+            .refresh
+            .borrow_mut()
+            .insert(record.token_hash.clone(), record);
+        store.apps.borrow_mut().extend([conf.clone(), spa.clone()]);
+        (store, conf, spa, token.expose().to_string())
+    }
+
+    fn params(token: &str) -> Params {
+        Params::from_pairs([("token", token)])
+    }
+
+    #[test]
+    fn revoking_a_refresh_token_revokes_its_grant() {
+        let (store, conf, spa, token) = setup();
+        let clock = FixedClock::at(10);
+        assert_eq!(
+            block_on(revoke(&store, &clock, &conf, &params(&token)))
+                .unwrap_err()
+                .error,
+            OAuthError::InvalidGrant,
+            "only the owner revokes"
+        );
+        block_on(revoke(&store, &clock, &spa, &params(&token))).unwrap();
+        assert!(store
+            .refresh
+            .borrow()
+            .values()
+            .all(|r| r.revoked_at == Some(10)));
+        // Unknown tokens are a quiet success (RFC 7009 §2.2).
+        block_on(revoke(&store, &clock, &spa, &params("unknown"))).unwrap();
+        let access = Params::from_pairs([("token", "a.b.c")]);
+        assert_eq!(
+            block_on(revoke(&store, &clock, &spa, &access))
+                .unwrap_err()
+                .error,
+            OAuthError::UnsupportedTokenType
+        );
+    }
+
+    #[test]
+    fn introspection_reports_live_tokens_to_allowed_clients_only() {
+        let (store, conf, spa, token) = setup();
+        let signer = FakeSigner::new();
+        let clock = FixedClock::at(10);
+        let run = |app: &Application, t: &str| {
+            block_on(introspect(&store, &signer, &clock, ISS, app, &params(t)))
+        };
+        assert_eq!(
+            run(&spa, &token).unwrap_err().error,
+            OAuthError::InvalidClient,
+            "public clients cannot introspect"
+        );
+        assert_eq!(
+            run(&conf, &token).unwrap()["active"],
+            false,
+            "another client's refresh token"
+        );
+        let at = jwt::claims(
+            AccessTokenClaims {
+                iss: ISS.into(),
+                sub: "u1".into(),
+                aud: ISS.into(),
+                client_id: "app1".into(),
+                scope: "openid".into(),
+                jti: "j".into(),
+            },
+            0,
+            60,
+        );
+        let at = block_on(jwt::encode(&signer, jwt::ACCESS_TOKEN_TYP, &at)).unwrap();
+        let v = run(&conf, &at).unwrap();
+        assert_eq!(v["active"], true);
+        assert_eq!(v["client_id"], "app1");
+        assert_eq!(v["exp"], 60);
+        assert_eq!(run(&conf, "garbage.token.here").unwrap()["active"], false);
+        let later = FixedClock::at(1_000);
+        let expired = block_on(introspect(
+            &store,
+            &signer,
+            &later,
+            ISS,
+            &conf,
+            &params(&at),
+        ))
+        .unwrap();
+        assert_eq!(expired["active"], false);
+    }
+}

@@ -1,0 +1,84 @@
+// Token revocation (RFC 7009) and introspection (RFC 7662) in workerd.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServer } from './harness.mjs';
+import {
+  CookieJar,
+  authorizeUrl,
+  basicAuth,
+  createApp,
+  createUser,
+  loginThroughForm,
+  pkcePair,
+  randomToken,
+} from './helpers.mjs';
+
+const server = useServer();
+const REDIRECT = 'https://revoke.example.com/cb';
+let spa;
+let resourceServer;
+let tokens;
+
+const post = (path, params, headers = {}) => fetch(`${server.origin}${path}`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  body: new URLSearchParams(params),
+});
+
+before(async () => {
+  await server.ready;
+  spa = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT], allowed_origins: ['https://revoke.example.com'] });
+  resourceServer = await createApp(server, { type: 'm2m' });
+  const user = await createUser(server);
+  const { verifier, challenge } = pkcePair();
+  const callback = await loginThroughForm(server, authorizeUrl(server, {
+    response_type: 'code', client_id: spa.client_id, redirect_uri: REDIRECT, scope: 'openid offline_access',
+    state: randomToken(), code_challenge: challenge, code_challenge_method: 'S256',
+  }), { jar: new CookieJar(), email: user.email, password: user.password });
+  const res = await post('/token', {
+    grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: REDIRECT,
+    code_verifier: verifier, client_id: spa.client_id,
+  });
+  tokens = await res.json();
+  assert.ok(tokens.refresh_token);
+});
+
+const introspect = (token) => post('/introspect', { token }, { authorization: basicAuth(resourceServer.client_id, resourceServer.client_secret) });
+
+test('discovery lists both endpoints', async () => {
+  const d = await (await fetch(`${server.origin}/.well-known/openid-configuration`)).json();
+  assert.equal(d.revocation_endpoint, `${server.origin}/revoke`);
+  assert.equal(d.introspection_endpoint, `${server.origin}/introspect`);
+});
+
+test('a resource server introspects an access token; garbage is inactive', async () => {
+  const res = await introspect(tokens.access_token);
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.active, true);
+  assert.equal(body.client_id, spa.client_id);
+  assert.match(body.scope, /openid/);
+  assert.equal((await (await introspect('not-a-token')).json()).active, false);
+  const noAuth = await post('/introspect', { token: tokens.access_token });
+  assert.equal(noAuth.status, 401);
+  const publicClient = await post('/introspect', { token: tokens.access_token, client_id: spa.client_id });
+  assert.equal(publicClient.status, 401);
+});
+
+test('revoking the refresh token ends the grant; access tokens are unsupported', async () => {
+  const unsupported = await post('/revoke', { token: tokens.access_token, client_id: spa.client_id });
+  assert.equal(unsupported.status, 400);
+  assert.equal((await unsupported.json()).error, 'unsupported_token_type');
+
+  const ok = await post('/revoke', { token: tokens.refresh_token, token_type_hint: 'refresh_token', client_id: spa.client_id },
+    { origin: 'https://revoke.example.com' });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get('access-control-allow-origin'), 'https://revoke.example.com', 'an SPA can revoke on logout');
+  const refresh = await post('/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: spa.client_id });
+  assert.equal(refresh.status, 400);
+  assert.equal((await refresh.json()).error, 'invalid_grant');
+  const again = await post('/revoke', { token: tokens.refresh_token, client_id: spa.client_id });
+  assert.equal(again.status, 200, 'revoking twice is fine (RFC 7009 §2.2)');
+  assert.equal((await post('/revoke', { token: 'unknown', client_id: spa.client_id })).status, 200);
+});
