@@ -396,7 +396,7 @@ pub async fn authorize(ctx: &Ctx, req: &mut Request) -> Reply {
         None => false,
     };
     match (
-        authorize::next(&valid, session.as_ref(), needs_consent),
+        authorize::next(&valid, session.as_ref(), needs_consent, SystemClock.now()),
         &session,
     ) {
         (Next::IssueCode, Some(s)) => finish(ctx, &store, &valid, s, false).await,

@@ -74,6 +74,8 @@ pub struct ValidRequest {
     pub prompt: Prompt,
     /// `prompt=consent`: ask again even when consent was given before.
     pub prompt_consent: bool,
+    /// `max_age`: a login older than this many seconds must be repeated.
+    pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     /// The original parameters, carried through the login form.
     pub params: Params,
@@ -221,6 +223,14 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
     let prompt_value = params.get("prompt").map_err(fail)?;
     let prompt = parse_prompt(prompt_value).map_err(fail)?;
     let prompt_consent = prompt_value.is_some_and(|p| p.split(' ').any(|v| v == "consent"));
+    let max_age = match params.get("max_age").map_err(fail)? {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            fail(Failure::invalid_request(
+                "max_age must be a non-negative integer",
+            ))
+        })?),
+    };
     let nonce = params.get("nonce").map_err(fail)?.map(str::to_string);
     let login_hint = params.get("login_hint").map_err(fail)?.map(str::to_string);
 
@@ -233,6 +243,7 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         code_challenge,
         prompt,
         prompt_consent,
+        max_age,
         login_hint,
         params,
     })
@@ -268,9 +279,16 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, Failure> {
     })
 }
 
-/// The next step given the session and whether consent must be asked for
-/// (see `consent::required`).
-pub fn next(req: &ValidRequest, session: Option<&Session>, consent_required: bool) -> Next {
+/// The next step given the session, whether consent must be asked for (see
+/// `consent::required`) and the time. A session older than `max_age` counts as none
+/// (OpenID Connect Core §3.1.2.1).
+pub fn next(
+    req: &ValidRequest,
+    session: Option<&Session>,
+    consent_required: bool,
+    now: i64,
+) -> Next {
+    let session = session.filter(|s| req.max_age.is_none_or(|max| now - s.auth_time <= max));
     match (req.prompt, session) {
         (Prompt::Login, _) => Next::ShowLogin,
         (Prompt::None, None) => Next::Fail(req.error(Failure::new(
@@ -536,25 +554,41 @@ mod tests {
             },
         };
         let req = run(&s, with(&[])).unwrap();
-        assert_eq!(next(&req, Some(&session), false), Next::IssueCode);
-        assert_eq!(next(&req, Some(&session), true), Next::ShowConsent);
-        assert_eq!(next(&req, None, true), Next::ShowLogin);
+        assert_eq!(next(&req, Some(&session), false, 100), Next::IssueCode);
+        assert_eq!(next(&req, Some(&session), true, 100), Next::ShowConsent);
+        assert_eq!(next(&req, None, true, 100), Next::ShowLogin);
         let login = run(&s, with(&[("prompt", Some("login"))])).unwrap();
-        assert_eq!(next(&login, Some(&session), false), Next::ShowLogin);
+        assert_eq!(next(&login, Some(&session), false, 100), Next::ShowLogin);
         let none = run(&s, with(&[("prompt", Some("none"))])).unwrap();
         let error_of = |n: Next| match n {
             Next::Fail(AuthorizeError::Redirect(e)) => e.failure.error,
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            error_of(next(&none, None, false)),
+            error_of(next(&none, None, false, 100)),
             OAuthError::LoginRequired
         );
         assert_eq!(
-            error_of(next(&none, Some(&session), true)),
+            error_of(next(&none, Some(&session), true, 100)),
             OAuthError::ConsentRequired
         );
-        assert_eq!(next(&none, Some(&session), false), Next::IssueCode);
+        assert_eq!(next(&none, Some(&session), false, 100), Next::IssueCode);
+        // auth_time 10: at t=100 the login is 90 s old.
+        let fresh = run(&s, with(&[("max_age", Some("90"))])).unwrap();
+        assert_eq!(next(&fresh, Some(&session), false, 100), Next::IssueCode);
+        let stale = run(&s, with(&[("max_age", Some("89"))])).unwrap();
+        assert_eq!(next(&stale, Some(&session), false, 100), Next::ShowLogin);
+        let stale_none = run(
+            &s,
+            with(&[("max_age", Some("0")), ("prompt", Some("none"))]),
+        )
+        .unwrap();
+        assert_eq!(
+            error_of(next(&stale_none, Some(&session), false, 100)),
+            OAuthError::LoginRequired
+        );
+        let (err, _) = redirect_error(run(&s, with(&[("max_age", Some("-1"))])));
+        assert_eq!(err, OAuthError::InvalidRequest);
         let consent = run(&s, with(&[("prompt", Some("login consent"))])).unwrap();
         assert!(consent.prompt_consent);
         assert_eq!(consent.prompt, Prompt::Login);

@@ -515,3 +515,26 @@ describe('management API', () => {
     assert.equal(typeof app.client_secret, 'string');
   });
 });
+
+describe('max_age (OpenID Connect Core §3.1.2.1)', () => {
+  test('a login older than max_age is repeated; with prompt=none it is login_required', async () => {
+    // The session's login happened in before(); make sure at least a second has passed.
+    await new Promise((r) => setTimeout(r, 1100));
+    const fresh = await request(spaAuthorize({ max_age: '3600', code_challenge: pkcePair().challenge }), { jar });
+    await fresh.arrayBuffer();
+    assert.equal(fresh.status, 302, 'a recent login satisfies max_age');
+    assert.ok(locationOf(fresh, server.origin).searchParams.get('code'));
+
+    const stale = await request(spaAuthorize({ max_age: '0', code_challenge: pkcePair().challenge }), { jar });
+    assert.equal(stale.status, 200);
+    assertLoginForm(await stale.text());
+
+    const none = await request(spaAuthorize({ max_age: '0', prompt: 'none', code_challenge: pkcePair().challenge }), { jar });
+    await none.arrayBuffer();
+    assert.equal(locationOf(none, server.origin).searchParams.get('error'), 'login_required');
+
+    const bad = await request(spaAuthorize({ max_age: 'soon', code_challenge: pkcePair().challenge }), { jar });
+    await bad.arrayBuffer();
+    assert.equal(locationOf(bad, server.origin).searchParams.get('error'), 'invalid_request');
+  });
+});
