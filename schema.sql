@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS applications (
   -- JSON object: id_token_ttl, access_token_ttl, always_issue_refresh_token,
   -- rotate_refresh_token, refresh_token_ttl_days.
   token_settings TEXT NOT NULL DEFAULT '{}',
+  -- client_credentials: the APIs (aud) and scopes this application may get tokens for.
+  allowed_audiences TEXT NOT NULL DEFAULT '[]',
+  allowed_scopes TEXT NOT NULL DEFAULT '[]',
   -- SHA-256 of the RFC 7592 registration access token (dynamically registered clients).
   registration_token_hash TEXT,
   created_at INTEGER NOT NULL,

@@ -187,6 +187,10 @@ pub struct Application {
     /// First-party applications skip the consent screen.
     pub first_party: bool,
     pub token_settings: TokenSettings,
+    /// APIs (`aud` values, RFC 8707 resource identifiers) this application may get
+    /// `client_credentials` tokens for, and the scopes it may get there.
+    pub allowed_audiences: Vec<String>,
+    pub allowed_scopes: Vec<String>,
     /// Hash of the RFC 7592 registration access token; only for clients that registered
     /// themselves at `/register`.
     pub registration_token_hash: Option<String>,
@@ -214,6 +218,8 @@ impl Application {
             cors_from_redirect_uris: false,
             first_party: true,
             token_settings: TokenSettings::default(),
+            allowed_audiences: Vec::new(),
+            allowed_scopes: Vec::new(),
             registration_token_hash: None,
             created_at: now,
             updated_at: now,

@@ -1,7 +1,7 @@
 //! The one definition of every error code this provider puts on the wire, and its HTTP status.
 //!
 //! Codes come from RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6,
-//! RFC 7591 §3.2.2 and RFC 7009 §2.2.1; `not_found` and `conflict` are the management API's own.
+//! RFC 7591 §3.2.2, RFC 7009 §2.2.1 and RFC 8707 §2; `not_found` and `conflict` are the management API's own.
 
 use std::borrow::Cow;
 
@@ -25,12 +25,13 @@ pub enum OAuthError {
     InvalidRedirectUri,
     InvalidClientMetadata,
     UnsupportedTokenType,
+    InvalidTarget,
     NotFound,
     Conflict,
 }
 
 impl OAuthError {
-    pub const ALL: [OAuthError; 20] = [
+    pub const ALL: [OAuthError; 21] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -49,6 +50,7 @@ impl OAuthError {
         Self::InvalidRedirectUri,
         Self::InvalidClientMetadata,
         Self::UnsupportedTokenType,
+        Self::InvalidTarget,
         Self::NotFound,
         Self::Conflict,
     ];
@@ -73,6 +75,7 @@ impl OAuthError {
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidTarget => "invalid_target",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
         }

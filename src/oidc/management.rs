@@ -35,6 +35,8 @@ pub fn app_json(app: &Application) -> Value {
         "cors_from_redirect_uris": app.cors_from_redirect_uris,
         "first_party": app.first_party,
         "token_settings": app.token_settings,
+        "allowed_audiences": app.allowed_audiences,
+        "allowed_scopes": app.allowed_scopes,
         "previous_secret_expires_at": app.previous_secret_expires_at,
         "created_at": app.created_at,
         "updated_at": app.updated_at,
@@ -186,6 +188,8 @@ const SETTINGS: &[&str] = &[
     "grant_types",
     "token_endpoint_auth_method",
     "token_settings",
+    "allowed_audiences",
+    "allowed_scopes",
 ];
 
 /// Applies the settings present in `obj` to `app`, checking each against the app's type.
@@ -283,6 +287,33 @@ pub(crate) fn apply_settings(
                 "one of none, client_secret_basic, client_secret_post",
             ),
         }
+    }
+    if let Some(audiences) = string_list(obj, "allowed_audiences", &mut p) {
+        // RFC 8707 §2: a resource is an absolute URI without a fragment.
+        for a in &audiences {
+            let ok = Url::parse(a).is_ok_and(|u| u.fragment().is_none()) && a.len() <= MAX_URI_LEN;
+            if !ok {
+                p.add(
+                    "allowed_audiences",
+                    format!("not an absolute URI without fragment: {a}"),
+                );
+            }
+        }
+        app.allowed_audiences = audiences;
+    }
+    if let Some(scopes) = string_list(obj, "allowed_scopes", &mut p) {
+        // RFC 6749 §3.3: scope tokens are printable ASCII without space, quote or backslash.
+        for sc in &scopes {
+            let ok = !sc.is_empty()
+                && sc.len() <= 128
+                && sc
+                    .bytes()
+                    .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\');
+            if !ok {
+                p.add("allowed_scopes", format!("not a scope token: {sc}"));
+            }
+        }
+        app.allowed_scopes = scopes;
     }
     if let Some(ts) = obj.get("token_settings") {
         // A partial object: unnamed settings keep their current values.

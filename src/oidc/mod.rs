@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod client_credentials;
 pub mod consent;
 pub mod discovery;
 pub mod error;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::client_auth;
+use super::client_credentials;
 use super::error::{Failure, OAuthError};
 use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
 use super::params::Params;
@@ -136,8 +137,8 @@ async fn grant(
 ) -> Result<TokenResponse, Failure> {
     let grant_type = params.require("grant_type")?;
     let grant = match GrantType::parse(grant_type) {
-        Some(g @ (GrantType::AuthorizationCode | GrantType::RefreshToken)) => g,
-        _ => {
+        Some(g) => g,
+        None => {
             return Err(Failure::new(
                 OAuthError::UnsupportedGrantType,
                 format!("unsupported grant_type: {}", truncate(grant_type)),
@@ -154,7 +155,12 @@ async fn grant(
         GrantType::RefreshToken => {
             refresh::grant(store, signer, clock, rng, issuer, params, app).await
         }
-        _ => code_grant(store, signer, clock, rng, issuer, params, app).await,
+        GrantType::ClientCredentials => {
+            client_credentials::grant(signer, clock, rng, issuer, params, app).await
+        }
+        GrantType::AuthorizationCode => {
+            code_grant(store, signer, clock, rng, issuer, params, app).await
+        }
     }
 }
 

@@ -62,6 +62,8 @@ struct AppRow {
     cors_from_redirect_uris: i64,
     first_party: i64,
     token_settings: String,
+    allowed_audiences: String,
+    allowed_scopes: String,
     registration_token_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -81,6 +83,8 @@ impl TryFrom<AppRow> for Application {
             post_logout_redirect_uris: list(&r.post_logout_redirect_uris)?,
             allowed_origins: list(&r.allowed_origins)?,
             token_settings: serde_json::from_str(&r.token_settings).map_err(err)?,
+            allowed_audiences: list(&r.allowed_audiences)?,
+            allowed_scopes: list(&r.allowed_scopes)?,
             cors_from_redirect_uris: r.cors_from_redirect_uris != 0,
             first_party: r.first_party != 0,
             home_url: r.home_url,
@@ -100,7 +104,8 @@ impl TryFrom<AppRow> for Application {
 const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret_hash, \
     previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method, grant_types, \
     home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
-    first_party, token_settings, registration_token_hash, created_at, updated_at";
+    first_party, token_settings, allowed_audiences, allowed_scopes, registration_token_hash, \
+    created_at, updated_at";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -123,6 +128,8 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         int(a.cors_from_redirect_uris as i64),
         int(a.first_party as i64),
         text(&serde_json::to_string(&a.token_settings).unwrap_or_else(|_| "{}".into())),
+        json_list(&a.allowed_audiences),
+        json_list(&a.allowed_scopes),
         opt_text(a.registration_token_hash.as_deref()),
         int(a.created_at),
         int(a.updated_at),

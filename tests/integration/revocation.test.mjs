@@ -1,6 +1,7 @@
 // Token revocation (RFC 7009) and introspection (RFC 7662) in workerd.
 
 import { test, before } from 'node:test';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import assert from 'node:assert/strict';
 import { useServer } from './harness.mjs';
 import {
@@ -81,4 +82,37 @@ test('revoking the refresh token ends the grant; access tokens are unsupported',
   const again = await post('/revoke', { token: tokens.refresh_token, client_id: spa.client_id });
   assert.equal(again.status, 200, 'revoking twice is fine (RFC 7009 §2.2)');
   assert.equal((await post('/revoke', { token: 'unknown', client_id: spa.client_id })).status, 200);
+});
+
+test('client_credentials: a token for an allowed API, verified against the JWKS', async () => {
+  const daemon = await createApp(server, {
+    type: 'm2m', allowed_audiences: ['https://api.example.com'], allowed_scopes: ['read:things', 'write:things'],
+  });
+  const auth = { authorization: basicAuth(daemon.client_id, daemon.client_secret) };
+  const res = await post('/token', { grant_type: 'client_credentials', scope: 'read:things', resource: 'https://api.example.com' }, auth);
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.id_token, undefined);
+  assert.equal(body.refresh_token, undefined);
+  assert.equal(body.scope, 'read:things');
+  const jwks = createRemoteJWKSet(new URL(`${server.origin}/.well-known/jwks.json`));
+  const { payload, protectedHeader } = await jwtVerify(body.access_token, jwks, {
+    issuer: server.origin, audience: 'https://api.example.com', typ: 'at+jwt',
+  });
+  assert.equal(protectedHeader.alg, 'RS256');
+  assert.equal(payload.sub, daemon.client_id);
+  assert.equal(payload.client_id, daemon.client_id);
+  const seen = await (await introspect(body.access_token)).json();
+  assert.equal(seen.active, true);
+  assert.equal(seen.aud, 'https://api.example.com');
+
+  const other = await post('/token', { grant_type: 'client_credentials', audience: 'https://other.example.com' }, auth);
+  assert.equal(other.status, 400);
+  assert.equal((await other.json()).error, 'invalid_target');
+  const wider = await post('/token', { grant_type: 'client_credentials', scope: 'admin' }, auth);
+  assert.equal((await wider.json()).error, 'invalid_scope');
+  const spaTry = await post('/token', { grant_type: 'client_credentials', client_id: spa.client_id });
+  assert.equal((await spaTry.json()).error, 'unauthorized_client');
+  const badSecret = await post('/token', { grant_type: 'client_credentials' }, { authorization: basicAuth(daemon.client_id, 'wrong') });
+  assert.equal(badSecret.status, 401);
 });
