@@ -92,15 +92,18 @@ CREATE TABLE IF NOT EXISTS consents (
 );
 
 -- Signing keys. The private key is PKCS#8, encrypted with AES-GCM under KEY_ENCRYPTION_SECRET.
--- The partial unique index allows one 'current' key: concurrent first requests race on the
--- INSERT and all of them then use the winner.
+-- Per algorithm one 'current' key signs and one 'next' key is already published, so that
+-- verifiers caching the JWKS know it before it signs; rotation retires current, promotes
+-- next and adds a new next in one batch. Retired keys stay published while tokens they
+-- signed can live. The partial unique index makes a lost creation race a no-op.
 CREATE TABLE IF NOT EXISTS signing_keys (
   kid TEXT PRIMARY KEY,
   alg TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('current', 'retired')),
+  status TEXT NOT NULL CHECK (status IN ('next', 'current', 'retired')),
   public_jwk TEXT NOT NULL,
   private_key_enc TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  retired_at INTEGER
 );
-CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_current ON signing_keys (status)
-  WHERE status = 'current';
+CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_per_slot ON signing_keys (alg, status)
+  WHERE status IN ('current', 'next');

@@ -10,7 +10,9 @@ pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
-    use worker::{event, Context, Env, Method, Request, Response, Result};
+    use worker::{
+        event, Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent,
+    };
 
     use crate::http::handlers::{self as h, Ctx};
     use crate::http::Reply;
@@ -59,5 +61,10 @@ mod entry {
             _ => h::not_found(),
         };
         h::into_response(reply)
+    }
+
+    #[event(scheduled)]
+    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        h::scheduled(env).await;
     }
 }

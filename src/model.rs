@@ -363,14 +363,38 @@ pub struct Consent {
     pub updated_at: i64,
 }
 
+/// Where a signing key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// Published, not signing yet.
+    Next,
+    /// Signing.
+    Current,
+    /// Published while tokens it signed may live, then only kept.
+    Retired,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Current => "current",
+            Self::Retired => "retired",
+        }
+    }
+}
+
 /// A signing key as stored: public JWK in the clear, private key encrypted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredKey {
     pub kid: String,
     pub alg: String,
+    pub status: KeyStatus,
     pub public_jwk: String,
     pub private_key_enc: String,
     pub created_at: i64,
+    pub retired_at: Option<i64>,
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::password::Pbkdf2;
 use super::{b64url, b64url_decode, random_token, sha256};
-use crate::model::StoredKey;
+use crate::model::{KeyStatus, StoredKey};
 use crate::oidc::error::Failure;
 use crate::oidc::jwt::{Signer, ALG};
 use crate::runtime::{Clock, Random};
@@ -172,59 +172,96 @@ async fn open(secret: &str, kid: &str, sealed: &str) -> Result<Vec<u8>, Failure>
 
 // ---- Signing keys ---------------------------------------------------------------------
 
+/// How long an isolate signs with the key it loaded before looking again: after a rotation
+/// other isolates switch within this time (the old key stays published meanwhile).
+const KEY_CACHE_SECS: i64 = 60;
+/// Retired keys stay in the JWKS this long: longer than any token lives (86400 s at most).
+pub const RETIRED_PUBLISH_SECS: i64 = 2 * 86_400;
+
 /// A loaded key pair, cached per isolate so a request signs without touching D1.
 #[derive(Clone)]
 struct LoadedKey {
     kid: String,
     private: JsValue,
-    public: JsValue,
+    loaded_at: i64,
 }
 
 thread_local! {
     static SIGNING_KEY: RefCell<Option<LoadedKey>> = const { RefCell::new(None) };
-    /// Verification keys by kid (includes the signing key's public half).
+    /// Verification keys by kid, filled on demand from D1.
     static VERIFY_KEYS: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
-    static JWKS: RefCell<Option<Value>> = const { RefCell::new(None) };
+    static JWKS: RefCell<Option<(Value, i64)>> = const { RefCell::new(None) };
 }
 
-/// RS256 through WebCrypto with the provider's current key.
-pub struct WebCryptoSigner {
+fn forget_cached_keys() {
+    SIGNING_KEY.with(|k| *k.borrow_mut() = None);
+    JWKS.with(|j| *j.borrow_mut() = None);
+}
+
+/// RS256 through WebCrypto with the provider's current key; verification with any
+/// published key.
+pub struct WebCryptoSigner<'a, S: Store> {
     key: LoadedKey,
+    store: &'a S,
 }
 
-impl WebCryptoSigner {
-    /// The current key: from the isolate cache, else from D1, else newly generated.
-    /// Concurrent first requests may each generate a key, but the INSERT keeps only the
-    /// first and everyone re-reads the winner, so one key is ever current.
+impl<'a, S: Store> WebCryptoSigner<'a, S> {
+    /// The current key: from the isolate cache, else from D1, else newly generated (with
+    /// its successor, so the JWKS always announces the next key). Concurrent first requests
+    /// may each generate keys, but the INSERT keeps only the first per slot and everyone
+    /// re-reads the winner, so one key is ever current.
     pub async fn load(
-        store: &impl Store,
+        store: &'a S,
         clock: &impl Clock,
         rng: &impl Random,
         secret: &str,
     ) -> Result<Self, Failure> {
+        let now = clock.now();
         if let Some(key) = SIGNING_KEY.with(|k| k.borrow().clone()) {
-            return Ok(Self { key });
+            if now - key.loaded_at < KEY_CACHE_SECS {
+                return Ok(Self { key, store });
+            }
         }
-        let stored = match store.current_key().await? {
+        let stored = match store.key_in_slot(KeyStatus::Current).await? {
             Some(k) => k,
             None => {
-                let fresh = generate(clock, rng, secret).await?;
-                store.insert_current_key_if_absent(&fresh).await?;
+                for status in [KeyStatus::Current, KeyStatus::Next] {
+                    let fresh = generate(clock, rng, secret, status).await?;
+                    store.insert_key_if_slot_free(&fresh).await?;
+                }
+                JWKS.with(|j| *j.borrow_mut() = None);
                 store
-                    .current_key()
+                    .key_in_slot(KeyStatus::Current)
                     .await?
                     .ok_or_else(|| Failure::server("no current signing key after insert"))?
             }
         };
-        let key = import(secret, &stored).await?;
+        let key = LoadedKey {
+            private: import_private(secret, &stored).await?,
+            kid: stored.kid,
+            loaded_at: now,
+        };
         SIGNING_KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
-        VERIFY_KEYS.with(|v| {
-            let mut v = v.borrow_mut();
-            if !v.iter().any(|(kid, _)| *kid == key.kid) {
-                v.push((key.kid.clone(), key.public.clone()));
-            }
+        Ok(Self { key, store })
+    }
+
+    /// The public key for `kid`: cached, or loaded once from D1.
+    async fn verify_key(&self, kid: &str) -> Result<Option<JsValue>, Failure> {
+        let cached = VERIFY_KEYS.with(|v| {
+            v.borrow()
+                .iter()
+                .find(|(k, _)| k == kid)
+                .map(|(_, key)| key.clone())
         });
-        Ok(Self { key })
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Some(stored) = self.store.key_by_kid(kid).await? else {
+            return Ok(None);
+        };
+        let key = import_public(&stored.public_jwk).await?;
+        VERIFY_KEYS.with(|v| v.borrow_mut().push((kid.to_string(), key.clone())));
+        Ok(Some(key))
     }
 }
 
@@ -232,6 +269,7 @@ async fn generate(
     clock: &impl Clock,
     rng: &impl Random,
     secret: &str,
+    status: KeyStatus,
 ) -> Result<StoredKey, Failure> {
     let alg = rsa_alg();
     let _ = Reflect::set(&alg, &"modulusLength".into(), &2048.into());
@@ -268,8 +306,10 @@ async fn generate(
         private_key_enc: seal(secret, rng, &kid, &pkcs8).await?,
         kid,
         alg: ALG.to_string(),
+        status,
         public_jwk: public_jwk.to_string(),
         created_at: clock.now(),
+        retired_at: None,
     })
 }
 
@@ -297,9 +337,9 @@ async fn import_public(jwk: &str) -> Result<JsValue, Failure> {
     .await
 }
 
-async fn import(secret: &str, stored: &StoredKey) -> Result<LoadedKey, Failure> {
+async fn import_private(secret: &str, stored: &StoredKey) -> Result<JsValue, Failure> {
     let pkcs8 = open(secret, &stored.kid, &stored.private_key_enc).await?;
-    let private = call(
+    call(
         "importKey(pkcs8)",
         subtle_import_key(
             "pkcs8",
@@ -309,34 +349,58 @@ async fn import(secret: &str, stored: &StoredKey) -> Result<LoadedKey, Failure> 
             &usages(&["sign"]),
         ),
     )
-    .await?;
-    Ok(LoadedKey {
-        kid: stored.kid.clone(),
-        private,
-        public: import_public(&stored.public_jwk).await?,
-    })
+    .await
 }
 
-/// The JWKS document (RFC 7517 §5), cached per isolate.
-pub async fn jwks(store: &impl Store) -> Result<Value, Failure> {
-    if let Some(doc) = JWKS.with(|j| j.borrow().clone()) {
-        return Ok(doc);
+/// Rotates the signing key: the published `next` key starts signing, the current one is
+/// retired (still published for `RETIRED_PUBLISH_SECS`), and a new `next` is announced.
+/// Returns the kid that now signs.
+pub async fn rotate(
+    store: &impl Store,
+    clock: &impl Clock,
+    rng: &impl Random,
+    secret: &str,
+) -> Result<String, Failure> {
+    // Make sure both slots are filled (a fresh deployment has no keys yet).
+    WebCryptoSigner::load(store, clock, rng, secret).await?;
+    if store.key_in_slot(KeyStatus::Next).await?.is_none() {
+        let next = generate(clock, rng, secret, KeyStatus::Next).await?;
+        store.insert_key_if_slot_free(&next).await?;
+    }
+    let successor = generate(clock, rng, secret, KeyStatus::Next).await?;
+    store.rotate_keys(&successor, clock.now()).await?;
+    forget_cached_keys();
+    let current = store
+        .key_in_slot(KeyStatus::Current)
+        .await?
+        .ok_or_else(|| Failure::server("no current key after rotation"))?;
+    Ok(current.kid)
+}
+
+/// The JWKS document (RFC 7517 §5): next, current and recently retired keys. Cached per
+/// isolate for `KEY_CACHE_SECS`.
+pub async fn jwks(store: &impl Store, clock: &impl Clock) -> Result<Value, Failure> {
+    let now = clock.now();
+    if let Some((doc, at)) = JWKS.with(|j| j.borrow().clone()) {
+        if now - at < KEY_CACHE_SECS {
+            return Ok(doc);
+        }
     }
     let keys: Vec<Value> = store
-        .published_keys()
+        .published_keys(now - RETIRED_PUBLISH_SECS)
         .await?
         .iter()
         .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
         .collect();
     let doc = serde_json::json!({ "keys": keys });
-    // An empty set is not cached: the first token request creates the key.
+    // An empty set is not cached: the first signing request creates the keys.
     if !keys.is_empty() {
-        JWKS.with(|j| *j.borrow_mut() = Some(doc.clone()));
+        JWKS.with(|j| *j.borrow_mut() = Some((doc.clone(), now)));
     }
     Ok(doc)
 }
 
-impl Signer for WebCryptoSigner {
+impl<S: Store> Signer for WebCryptoSigner<'_, S> {
     fn kid(&self) -> &str {
         &self.key.kid
     }
@@ -351,12 +415,7 @@ impl Signer for WebCryptoSigner {
     }
 
     async fn verify(&self, kid: &str, input: &[u8], sig: &[u8]) -> Result<bool, Failure> {
-        let Some(key) = VERIFY_KEYS.with(|v| {
-            v.borrow()
-                .iter()
-                .find(|(k, _)| k == kid)
-                .map(|(_, key)| key.clone())
-        }) else {
+        let Some(key) = self.verify_key(kid).await? else {
             return Ok(false);
         };
         let ok = call(

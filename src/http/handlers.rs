@@ -78,7 +78,10 @@ impl Ctx {
             .filter(|s| !s.is_empty())
     }
 
-    async fn signer(&self, store: &D1Store) -> Result<WebCryptoSigner, Failure> {
+    async fn signer<'a>(
+        &self,
+        store: &'a D1Store,
+    ) -> Result<WebCryptoSigner<'a, D1Store>, Failure> {
         let secret = self
             .secret(KEY_ENCRYPTION_SECRET)
             .ok_or_else(|| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
@@ -182,7 +185,7 @@ pub async fn jwks(ctx: &Ctx) -> Reply {
         let store = ctx.store()?;
         // Make sure a key exists, so a verifier that fetches the JWKS first finds one.
         ctx.signer(&store).await?;
-        webcrypto::jwks(&store).await
+        webcrypto::jwks(&store, &SystemClock).await
     }
     .await;
     match result {
@@ -769,6 +772,35 @@ fn clear_session_cookie(ctx: &Ctx) -> String {
     cookies::set(&ctx.cookie_name(SESSION_COOKIE), "", 0, ctx.secure)
 }
 
+// ---- key rotation ---------------------------------------------------------------------
+
+async fn rotate_keys(ctx: &Ctx, store: &D1Store) -> Result<String, Failure> {
+    let secret = ctx
+        .secret(KEY_ENCRYPTION_SECRET)
+        .ok_or_else(|| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
+    webcrypto::rotate(store, &SystemClock, &SystemRandom, &secret).await
+}
+
+/// The cron trigger: rotates the signing key (see `[triggers]` in wrangler.toml).
+pub async fn scheduled(env: Env) {
+    let result = async {
+        let secret = env
+            .secret(KEY_ENCRYPTION_SECRET)
+            .map(|s| s.to_string())
+            .map_err(|_| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
+        let store = env
+            .d1(DB_BINDING)
+            .map(D1Store::new)
+            .map_err(|e| Failure::server(format!("binding {DB_BINDING}: {e}")))?;
+        webcrypto::rotate(&store, &SystemClock, &SystemRandom, &secret).await
+    }
+    .await;
+    match result {
+        Ok(kid) => worker::console_log!("scheduled key rotation: {kid} now signs"),
+        Err(f) => crate::oidc::error::log_error(&format!("scheduled key rotation failed: {f}")),
+    }
+}
+
 // ---- dynamic client registration ------------------------------------------------------
 
 /// `/register` (RFC 7591) and `/register/{client_id}` (RFC 7592). Absent unless enabled.
@@ -965,6 +997,21 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
                 )),
             }
         }
+        (None, "keys") => match method {
+            Method::Get => store
+                .all_keys()
+                .await
+                .map(|keys| (200, Some(management::keys_json(&keys))))
+                .map_err(Failure::from),
+            _ => return method_not_allowed("GET"),
+        },
+        (Some(("keys", "rotate")), _) => match method {
+            Method::Post => match rotate_keys(ctx, &store).await {
+                Ok(kid) => Ok((200, Some(json!({ "current_kid": kid })))),
+                Err(f) => Err(f),
+            },
+            _ => return method_not_allowed("POST"),
+        },
         (None, "users") => match method {
             Method::Post => match read_json(req).await {
                 Ok(body) => management::create_user(

@@ -43,6 +43,23 @@ pub fn app_json(app: &Application) -> Value {
     })
 }
 
+/// The signing keys without their private parts.
+pub fn keys_json(keys: &[crate::model::StoredKey]) -> Value {
+    let list: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            json!({
+                "kid": k.kid,
+                "alg": k.alg,
+                "status": k.status.as_str(),
+                "created_at": k.created_at,
+                "retired_at": k.retired_at,
+            })
+        })
+        .collect();
+    json!({ "keys": list })
+}
+
 fn as_object(body: &Value) -> Result<&Map<String, Value>, Failure> {
     body.as_object()
         .ok_or_else(|| Failure::invalid_request("the body must be a JSON object"))

@@ -6,9 +6,10 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::{AppQuery, Inserted, Store, StoreError, StoreResult};
 use crate::model::{
-    AppType, Application, CodeRecord, Consent, RefreshRecord, StoredKey, TokenAuthMethod, User,
-    UserClaims,
+    AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey,
+    TokenAuthMethod, User, UserClaims,
 };
+use crate::oidc::jwt::ALG;
 
 pub struct D1Store {
     db: D1Database,
@@ -248,9 +249,11 @@ struct ConsentRow {
 struct KeyRow {
     kid: String,
     alg: String,
+    status: KeyStatus,
     public_jwk: String,
     private_key_enc: String,
     created_at: i64,
+    retired_at: Option<i64>,
 }
 
 impl From<KeyRow> for StoredKey {
@@ -258,10 +261,44 @@ impl From<KeyRow> for StoredKey {
         StoredKey {
             kid: r.kid,
             alg: r.alg,
+            status: r.status,
             public_jwk: r.public_jwk,
             private_key_enc: r.private_key_enc,
             created_at: r.created_at,
+            retired_at: r.retired_at,
         }
+    }
+}
+
+const KEY_COLUMNS: &str = "kid, alg, status, public_jwk, private_key_enc, created_at, retired_at";
+
+fn key_values(k: &StoredKey) -> Vec<JsValue> {
+    vec![
+        text(&k.kid),
+        text(&k.alg),
+        text(k.status.as_str()),
+        text(&k.public_jwk),
+        text(&k.private_key_enc),
+        int(k.created_at),
+        opt_int(k.retired_at),
+    ]
+}
+
+impl D1Store {
+    async fn keys(&self, sql: &str, args: &[JsValue]) -> StoreResult<Vec<StoredKey>> {
+        let rows: Vec<KeyRow> = self
+            .stmt(sql, args)?
+            .all()
+            .await
+            .map_err(err)?
+            .results()
+            .map_err(err)?;
+        Ok(rows.into_iter().map(StoredKey::from).collect())
+    }
+
+    async fn one_key(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<StoredKey>> {
+        let row: Option<KeyRow> = self.stmt(sql, args)?.first(None).await.map_err(err)?;
+        Ok(row.map(StoredKey::from))
     }
 }
 
@@ -622,30 +659,19 @@ impl Store for D1Store {
         Ok(())
     }
 
-    async fn current_key(&self) -> StoreResult<Option<StoredKey>> {
-        let row: Option<KeyRow> = self
-            .stmt(
-                "SELECT kid, alg, public_jwk, private_key_enc, created_at FROM signing_keys WHERE status = 'current'",
-                &[],
-            )?
-            .first(None)
-            .await
-            .map_err(err)?;
-        Ok(row.map(StoredKey::from))
+    async fn key_in_slot(&self, status: KeyStatus) -> StoreResult<Option<StoredKey>> {
+        self.one_key(
+            &format!("SELECT {KEY_COLUMNS} FROM signing_keys WHERE alg = ?1 AND status = ?2"),
+            &[text(ALG), text(status.as_str())],
+        )
+        .await
     }
 
-    async fn insert_current_key_if_absent(&self, k: &StoredKey) -> StoreResult<()> {
-        // The partial unique index on status = 'current' turns a lost race into a no-op.
+    async fn insert_key_if_slot_free(&self, k: &StoredKey) -> StoreResult<()> {
+        // The partial unique index on (alg, status) turns a lost race into a no-op.
         self.stmt(
-            "INSERT INTO signing_keys (kid, alg, status, public_jwk, private_key_enc, created_at) \
-             VALUES (?1, ?2, 'current', ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            &[
-                text(&k.kid),
-                text(&k.alg),
-                text(&k.public_jwk),
-                text(&k.private_key_enc),
-                int(k.created_at),
-            ],
+            &format!("INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"),
+            &key_values(k),
         )?
         .run()
         .await
@@ -653,17 +679,52 @@ impl Store for D1Store {
         Ok(())
     }
 
-    async fn published_keys(&self) -> StoreResult<Vec<StoredKey>> {
-        let rows: Vec<KeyRow> = self
-            .stmt(
-                "SELECT kid, alg, public_jwk, private_key_enc, created_at FROM signing_keys ORDER BY created_at DESC",
-                &[],
-            )?
-            .all()
-            .await
-            .map_err(err)?
-            .results()
-            .map_err(err)?;
-        Ok(rows.into_iter().map(StoredKey::from).collect())
+    async fn key_by_kid(&self, kid: &str) -> StoreResult<Option<StoredKey>> {
+        self.one_key(
+            &format!("SELECT {KEY_COLUMNS} FROM signing_keys WHERE kid = ?1"),
+            &[text(kid)],
+        )
+        .await
+    }
+
+    async fn rotate_keys(&self, new_next: &StoredKey, now: i64) -> StoreResult<()> {
+        // One batch is one transaction: the slots are never empty or doubled, whatever runs
+        // at the same time (a second rotation simply rotates once more).
+        let alg = text(&new_next.alg);
+        let statements = vec![
+            self.stmt(
+                "UPDATE signing_keys SET status = 'retired', retired_at = ?2 WHERE alg = ?1 AND status = 'current'",
+                &[alg.clone(), int(now)],
+            )?,
+            self.stmt(
+                "UPDATE signing_keys SET status = 'current' WHERE alg = ?1 AND status = 'next'",
+                &[alg],
+            )?,
+            self.stmt(
+                &format!("INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &key_values(new_next),
+            )?,
+        ];
+        self.db.batch(statements).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn all_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        self.keys(
+            &format!("SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY created_at DESC"),
+            &[],
+        )
+        .await
+    }
+
+    async fn published_keys(&self, retired_after: i64) -> StoreResult<Vec<StoredKey>> {
+        self.keys(
+            &format!(
+                "SELECT {KEY_COLUMNS} FROM signing_keys \
+                 WHERE status IN ('current', 'next') OR retired_at > ?1 ORDER BY created_at DESC"
+            ),
+            &[int(retired_after)],
+        )
+        .await
     }
 }

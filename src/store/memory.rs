@@ -5,7 +5,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::{AppQuery, Inserted, SessionStore, Store, StoreError, StoreResult};
-use crate::model::{Application, CodeRecord, Consent, RefreshRecord, Session, StoredKey, User};
+use crate::model::{
+    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, User,
+};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -13,7 +15,7 @@ pub struct MemoryStore {
     pub users: RefCell<Vec<User>>,
     /// code hash -> (record, consumed_at)
     pub codes: RefCell<HashMap<String, (CodeRecord, Option<i64>)>>,
-    pub keys: RefCell<Vec<(StoredKey, bool)>>,
+    pub keys: RefCell<Vec<StoredKey>>,
     pub refresh: RefCell<HashMap<String, RefreshRecord>>,
     /// (user_id, client_id) -> consent
     pub consents: RefCell<HashMap<(String, String), Consent>>,
@@ -245,28 +247,66 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn current_key(&self) -> StoreResult<Option<StoredKey>> {
+    async fn key_in_slot(&self, status: KeyStatus) -> StoreResult<Option<StoredKey>> {
         self.check()?;
         Ok(self
             .keys
             .borrow()
             .iter()
-            .find(|(_, current)| *current)
-            .map(|(k, _)| k.clone()))
+            .find(|k| k.status == status)
+            .cloned())
     }
 
-    async fn insert_current_key_if_absent(&self, key: &StoredKey) -> StoreResult<()> {
+    async fn insert_key_if_slot_free(&self, key: &StoredKey) -> StoreResult<()> {
         self.check()?;
         let mut keys = self.keys.borrow_mut();
-        if !keys.iter().any(|(_, current)| *current) {
-            keys.push((key.clone(), true));
+        if !keys
+            .iter()
+            .any(|k| k.alg == key.alg && k.status == key.status)
+        {
+            keys.push(key.clone());
         }
         Ok(())
     }
 
-    async fn published_keys(&self) -> StoreResult<Vec<StoredKey>> {
+    async fn key_by_kid(&self, kid: &str) -> StoreResult<Option<StoredKey>> {
         self.check()?;
-        Ok(self.keys.borrow().iter().map(|(k, _)| k.clone()).collect())
+        Ok(self.keys.borrow().iter().find(|k| k.kid == kid).cloned())
+    }
+
+    async fn rotate_keys(&self, new_next: &StoredKey, now: i64) -> StoreResult<()> {
+        self.check()?;
+        let mut keys = self.keys.borrow_mut();
+        for k in keys.iter_mut().filter(|k| k.alg == new_next.alg) {
+            match k.status {
+                KeyStatus::Current => {
+                    k.status = KeyStatus::Retired;
+                    k.retired_at = Some(now);
+                }
+                KeyStatus::Next => k.status = KeyStatus::Current,
+                KeyStatus::Retired => {}
+            }
+        }
+        keys.push(new_next.clone());
+        Ok(())
+    }
+
+    async fn all_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        self.check()?;
+        Ok(self.keys.borrow().iter().rev().cloned().collect())
+    }
+
+    async fn published_keys(&self, retired_after: i64) -> StoreResult<Vec<StoredKey>> {
+        self.check()?;
+        Ok(self
+            .keys
+            .borrow()
+            .iter()
+            .filter(|k| {
+                k.status != KeyStatus::Retired || k.retired_at.is_some_and(|t| t > retired_after)
+            })
+            .cloned()
+            .collect())
     }
 }
 

@@ -8,7 +8,9 @@ pub mod kv;
 #[cfg(test)]
 pub mod memory;
 
-use crate::model::{Application, CodeRecord, Consent, RefreshRecord, Session, StoredKey, User};
+use crate::model::{
+    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, User,
+};
 use crate::oidc::error::Failure;
 
 /// The D1 binding's name in wrangler.toml.
@@ -144,11 +146,17 @@ pub trait Store {
     /// Revokes every token of a grant (RFC 9700 §4.14.2 on reuse).
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
 
-    async fn current_key(&self) -> StoreResult<Option<StoredKey>>;
-    /// Stores `key` as the current key unless one exists already (first writer wins).
-    async fn insert_current_key_if_absent(&self, key: &StoredKey) -> StoreResult<()>;
-    /// Every key that verifiers may still meet (published in the JWKS).
-    async fn published_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// The key in `status` (`Current` or `Next`), if there is one.
+    async fn key_in_slot(&self, status: KeyStatus) -> StoreResult<Option<StoredKey>>;
+    /// Stores `key` in its slot (`Current` or `Next`) unless the slot is taken (first writer
+    /// wins a creation race).
+    async fn insert_key_if_slot_free(&self, key: &StoredKey) -> StoreResult<()>;
+    async fn key_by_kid(&self, kid: &str) -> StoreResult<Option<StoredKey>>;
+    /// In one transaction: current -> retired (at `now`), next -> current, `new_next` -> next.
+    async fn rotate_keys(&self, new_next: &StoredKey, now: i64) -> StoreResult<()>;
+    /// Every key, newest first (for the management API; private parts stay encrypted).
+    async fn all_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    async fn published_keys(&self, retired_after: i64) -> StoreResult<Vec<StoredKey>>;
 }
 
 /// Login sessions (KV), keyed by the hash of the session id.

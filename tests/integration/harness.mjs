@@ -175,6 +175,8 @@ export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, 
         '--persist-to', stateDir,
         '--log-level', 'warn',
         '--show-interactive-dev-session=false',
+        // Exposes /__scheduled so tests can fire the cron trigger.
+        '--test-scheduled',
         '--var', `ADMIN_TOKEN:${adminToken}`,
         '--var', `KEY_ENCRYPTION_SECRET:${keySecret}`,
         // Extra settings a test file asks for, e.g. { REGISTRATION_ENABLED: 'true' }.

@@ -1,0 +1,108 @@
+// Signing keys: current + next published, rotation through the management API and the cron
+// trigger, and tokens signed before a rotation still verifying after it.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { useServer } from './harness.mjs';
+import {
+  CookieJar,
+  authorizeUrl,
+  createApp,
+  createUser,
+  locationOf,
+  loginThroughForm,
+  managementApi,
+  pkcePair,
+  randomToken,
+  request,
+  tokenRequest,
+} from './helpers.mjs';
+
+const server = useServer();
+const REDIRECT = 'https://keys.example.com/cb';
+let app;
+let user;
+let api;
+const jar = new CookieJar();
+
+before(async () => {
+  await server.ready;
+  api = managementApi(server);
+  app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+  user = await createUser(server);
+});
+
+async function tokens() {
+  const { verifier, challenge } = pkcePair();
+  const url = authorizeUrl(server, {
+    response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT, scope: 'openid email',
+    state: randomToken(), code_challenge: challenge, code_challenge_method: 'S256',
+  });
+  let callback;
+  if (!jar.header()) {
+    callback = await loginThroughForm(server, url, { jar, email: user.email, password: user.password });
+  } else {
+    const res = await request(url, { jar });
+    await res.arrayBuffer();
+    callback = locationOf(res, server.origin);
+  }
+  const t = await tokenRequest(server, {
+    grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: REDIRECT,
+    code_verifier: verifier, client_id: app.client_id,
+  });
+  assert.equal(t.status, 200, t.text);
+  return t.json;
+}
+
+const jwksKids = async () => (await (await fetch(`${server.origin}/.well-known/jwks.json`)).json()).keys.map((k) => k.kid);
+const keyList = async () => (await api('GET', '/keys')).json.keys;
+const userinfo = async (at) => (await fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${at}` } })).status;
+
+test('the JWKS announces the next key before it signs', async () => {
+  const t = await tokens();
+  const keys = await keyList();
+  const current = keys.find((k) => k.status === 'current');
+  const next = keys.find((k) => k.status === 'next');
+  assert.ok(current && next, JSON.stringify(keys));
+  assert.equal(decodeProtectedHeader(t.id_token).kid, current.kid);
+  assert.deepEqual((await jwksKids()).sort(), [current.kid, next.kid].sort());
+  assert.ok(!JSON.stringify(keys).includes('private'), 'no private material in the listing');
+});
+
+test('rotation: next signs, the old key stays published, old tokens keep verifying', async () => {
+  const before = await tokens();
+  const oldKid = decodeProtectedHeader(before.id_token).kid;
+  const announced = (await keyList()).find((k) => k.status === 'next').kid;
+
+  const r = await api('POST', '/keys/rotate');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.current_kid, announced, 'the announced key is the one that now signs');
+
+  const after = await tokens();
+  assert.equal(decodeProtectedHeader(after.id_token).kid, announced);
+  const published = await jwksKids();
+  assert.ok(published.includes(oldKid), 'the retired key is still published');
+  assert.equal(published.length, 3, `retired + current + new next: ${published}`);
+
+  const jwks = createRemoteJWKSet(new URL(`${server.origin}/.well-known/jwks.json`));
+  for (const t of [before, after]) {
+    await jwtVerify(t.id_token, jwks, { issuer: server.origin, audience: app.client_id });
+  }
+  assert.equal(await userinfo(before.access_token), 200, 'an access token from before the rotation still works');
+  assert.equal(await userinfo(after.access_token), 200);
+  const statuses = (await keyList()).map((k) => k.status).sort();
+  assert.deepEqual(statuses, ['current', 'next', 'retired']);
+});
+
+test('the cron trigger rotates too', async () => {
+  const current = (await keyList()).find((k) => k.status === 'current').kid;
+  const res = await fetch(`${server.origin}/__scheduled?cron=${encodeURIComponent('17 3 * * 1')}`);
+  await res.arrayBuffer();
+  assert.equal(res.status, 200);
+  const keys = await keyList();
+  assert.notEqual(keys.find((k) => k.status === 'current').kid, current);
+  assert.equal(keys.filter((k) => k.status === 'retired').length, 2);
+  assert.equal(keys.filter((k) => k.status === 'current').length, 1);
+  assert.equal(keys.filter((k) => k.status === 'next').length, 1);
+});
