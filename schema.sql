@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS applications (
   -- rotate_refresh_token, refresh_token_ttl_days.
   token_settings TEXT NOT NULL DEFAULT '{}',
   -- client_credentials: the APIs (aud) and scopes this application may get tokens for.
+  id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256'
+    CHECK (id_token_signed_response_alg IN ('RS256', 'ES256', 'EdDSA')),
   allowed_audiences TEXT NOT NULL DEFAULT '[]',
   allowed_scopes TEXT NOT NULL DEFAULT '[]',
   -- SHA-256 of the RFC 7592 registration access token (dynamically registered clients).

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::oidc::jwt::SigningAlg;
 use crate::oidc::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
 
 /// The four application types users know from Auth0 and Logto.
@@ -187,6 +188,9 @@ pub struct Application {
     /// First-party applications skip the consent screen.
     pub first_party: bool,
     pub token_settings: TokenSettings,
+    /// The JWS algorithm of this application's ID tokens (OpenID Connect Dynamic Client
+    /// Registration §2); access tokens are always RS256.
+    pub id_token_signed_response_alg: SigningAlg,
     /// APIs (`aud` values, RFC 8707 resource identifiers) this application may get
     /// `client_credentials` tokens for, and the scopes it may get there.
     pub allowed_audiences: Vec<String>,
@@ -218,6 +222,7 @@ impl Application {
             cors_from_redirect_uris: false,
             first_party: true,
             token_settings: TokenSettings::default(),
+            id_token_signed_response_alg: SigningAlg::Rs256,
             allowed_audiences: Vec::new(),
             allowed_scopes: Vec::new(),
             registration_token_hash: None,

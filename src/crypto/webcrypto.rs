@@ -14,8 +14,8 @@ use super::password::Pbkdf2;
 use super::{b64url, b64url_decode, random_token, sha256};
 use crate::model::{KeyStatus, StoredKey};
 use crate::oidc::error::Failure;
-use crate::oidc::jwt::{Signer, ALG};
-use crate::runtime::{Clock, Random};
+use crate::oidc::jwt::{Signer, SigningAlg};
+use crate::runtime::{Clock, Random, SystemClock, SystemRandom};
 use crate::store::Store;
 
 #[wasm_bindgen]
@@ -77,13 +77,6 @@ fn usages(list: &[&str]) -> Array {
 
 fn bytes(v: &JsValue) -> Vec<u8> {
     Uint8Array::new(v).to_vec()
-}
-
-fn rsa_alg() -> Object {
-    obj(&[
-        ("name", "RSASSA-PKCS1-v1_5".into()),
-        ("hash", "SHA-256".into()),
-    ])
 }
 
 // ---- PBKDF2 --------------------------------------------------------------------------
@@ -178,80 +171,117 @@ const KEY_CACHE_SECS: i64 = 60;
 /// Retired keys stay in the JWKS this long: longer than any token lives (86400 s at most).
 pub const RETIRED_PUBLISH_SECS: i64 = 2 * 86_400;
 
-/// A loaded key pair, cached per isolate so a request signs without touching D1.
+/// WebCrypto's names for each JWS algorithm (RFC 7518 §3.3, §3.4; RFC 8037 §3.1).
+fn key_algorithm(alg: SigningAlg) -> Object {
+    match alg {
+        SigningAlg::Rs256 => obj(&[
+            ("name", "RSASSA-PKCS1-v1_5".into()),
+            ("hash", "SHA-256".into()),
+        ]),
+        SigningAlg::Es256 => obj(&[("name", "ECDSA".into()), ("namedCurve", "P-256".into())]),
+        SigningAlg::EdDsa => obj(&[("name", "Ed25519".into())]),
+    }
+}
+
+/// The parameters of `sign`/`verify`; ECDSA's output is already JWS's r || s.
+fn signature_algorithm(alg: SigningAlg) -> JsValue {
+    match alg {
+        SigningAlg::Rs256 => "RSASSA-PKCS1-v1_5".into(),
+        SigningAlg::Es256 => obj(&[("name", "ECDSA".into()), ("hash", "SHA-256".into())]).into(),
+        SigningAlg::EdDsa => "Ed25519".into(),
+    }
+}
+
+/// The public JWK members of each key type (RFC 7518 §6, RFC 8037 §2).
+fn public_members(alg: SigningAlg) -> &'static [&'static str] {
+    match alg {
+        SigningAlg::Rs256 => &["kty", "n", "e"],
+        SigningAlg::Es256 => &["kty", "crv", "x", "y"],
+        SigningAlg::EdDsa => &["kty", "crv", "x"],
+    }
+}
+
+/// A loaded private key, cached per isolate so a request signs without touching D1.
 #[derive(Clone)]
 struct LoadedKey {
+    alg: SigningAlg,
     kid: String,
     private: JsValue,
     loaded_at: i64,
 }
 
 thread_local! {
-    static SIGNING_KEY: RefCell<Option<LoadedKey>> = const { RefCell::new(None) };
-    /// Verification keys by kid, filled on demand from D1.
-    static VERIFY_KEYS: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
+    static SIGNING_KEYS: RefCell<Vec<LoadedKey>> = const { RefCell::new(Vec::new()) };
+    /// Verification keys by kid, with the algorithm their stored row names, from D1 on demand.
+    static VERIFY_KEYS: RefCell<Vec<(String, SigningAlg, JsValue)>> = const { RefCell::new(Vec::new()) };
     static JWKS: RefCell<Option<(Value, i64)>> = const { RefCell::new(None) };
 }
 
 fn forget_cached_keys() {
-    SIGNING_KEY.with(|k| *k.borrow_mut() = None);
+    SIGNING_KEYS.with(|k| k.borrow_mut().clear());
     JWKS.with(|j| *j.borrow_mut() = None);
 }
 
-/// RS256 through WebCrypto with the provider's current key; verification with any
-/// published key.
+/// Signing through WebCrypto with the provider's current key of each algorithm, loaded when
+/// first needed; verification with any published key.
 pub struct WebCryptoSigner<'a, S: Store> {
-    key: LoadedKey,
     store: &'a S,
+    secret: String,
 }
 
 impl<'a, S: Store> WebCryptoSigner<'a, S> {
-    /// The current key: from the isolate cache, else from D1, else newly generated (with
-    /// its successor, so the JWKS always announces the next key). Concurrent first requests
-    /// may each generate keys, but the INSERT keeps only the first per slot and everyone
-    /// re-reads the winner, so one key is ever current.
-    pub async fn load(
-        store: &'a S,
-        clock: &impl Clock,
-        rng: &impl Random,
-        secret: &str,
-    ) -> Result<Self, Failure> {
-        let now = clock.now();
-        if let Some(key) = SIGNING_KEY.with(|k| k.borrow().clone()) {
-            if now - key.loaded_at < KEY_CACHE_SECS {
-                return Ok(Self { key, store });
-            }
+    pub fn new(store: &'a S, secret: &str) -> Self {
+        Self {
+            store,
+            secret: secret.to_string(),
         }
-        let stored = match store.key_in_slot(KeyStatus::Current).await? {
+    }
+
+    /// The current `alg` key: from the isolate cache, else from D1, else newly generated
+    /// (with its successor, so the JWKS always announces the next key). Concurrent first
+    /// requests may each generate keys, but the INSERT keeps only the first per slot and
+    /// everyone re-reads the winner, so one key is ever current.
+    async fn current(&self, alg: SigningAlg) -> Result<LoadedKey, Failure> {
+        let now = SystemClock.now();
+        let cached = SIGNING_KEYS.with(|k| k.borrow().iter().find(|k| k.alg == alg).cloned());
+        if let Some(key) = cached.filter(|k| now - k.loaded_at < KEY_CACHE_SECS) {
+            return Ok(key);
+        }
+        let stored = match self.store.key_in_slot(alg, KeyStatus::Current).await? {
             Some(k) => k,
             None => {
                 for status in [KeyStatus::Current, KeyStatus::Next] {
-                    let fresh = generate(clock, rng, secret, status).await?;
-                    store.insert_key_if_slot_free(&fresh).await?;
+                    let fresh = generate(&self.secret, alg, status).await?;
+                    self.store.insert_key_if_slot_free(&fresh).await?;
                 }
                 JWKS.with(|j| *j.borrow_mut() = None);
-                store
-                    .key_in_slot(KeyStatus::Current)
+                self.store
+                    .key_in_slot(alg, KeyStatus::Current)
                     .await?
                     .ok_or_else(|| Failure::server("no current signing key after insert"))?
             }
         };
         let key = LoadedKey {
-            private: import_private(secret, &stored).await?,
+            alg,
+            private: import_private(&self.secret, &stored, alg).await?,
             kid: stored.kid,
             loaded_at: now,
         };
-        SIGNING_KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
-        Ok(Self { key, store })
+        SIGNING_KEYS.with(|k| {
+            let mut k = k.borrow_mut();
+            k.retain(|c| c.alg != alg);
+            k.push(key.clone());
+        });
+        Ok(key)
     }
 
-    /// The public key for `kid`: cached, or loaded once from D1.
-    async fn verify_key(&self, kid: &str) -> Result<Option<JsValue>, Failure> {
+    /// The public key for `kid` and its algorithm: cached, or loaded once from D1.
+    async fn verify_key(&self, kid: &str) -> Result<Option<(SigningAlg, JsValue)>, Failure> {
         let cached = VERIFY_KEYS.with(|v| {
             v.borrow()
                 .iter()
-                .find(|(k, _)| k == kid)
-                .map(|(_, key)| key.clone())
+                .find(|(k, _, _)| k == kid)
+                .map(|(_, alg, key)| (*alg, key.clone()))
         });
         if cached.is_some() {
             return Ok(cached);
@@ -259,28 +289,28 @@ impl<'a, S: Store> WebCryptoSigner<'a, S> {
         let Some(stored) = self.store.key_by_kid(kid).await? else {
             return Ok(None);
         };
-        let key = import_public(&stored.public_jwk).await?;
-        VERIFY_KEYS.with(|v| v.borrow_mut().push((kid.to_string(), key.clone())));
-        Ok(Some(key))
+        let Some(alg) = SigningAlg::parse(&stored.alg) else {
+            return Ok(None);
+        };
+        let key = import_public(&stored.public_jwk, alg).await?;
+        VERIFY_KEYS.with(|v| v.borrow_mut().push((kid.to_string(), alg, key.clone())));
+        Ok(Some((alg, key)))
     }
 }
 
-async fn generate(
-    clock: &impl Clock,
-    rng: &impl Random,
-    secret: &str,
-    status: KeyStatus,
-) -> Result<StoredKey, Failure> {
-    let alg = rsa_alg();
-    let _ = Reflect::set(&alg, &"modulusLength".into(), &2048.into());
-    let _ = Reflect::set(
-        &alg,
-        &"publicExponent".into(),
-        &Uint8Array::from(&[1u8, 0, 1][..]),
-    );
+async fn generate(secret: &str, alg: SigningAlg, status: KeyStatus) -> Result<StoredKey, Failure> {
+    let params = key_algorithm(alg);
+    if alg == SigningAlg::Rs256 {
+        let _ = Reflect::set(&params, &"modulusLength".into(), &2048.into());
+        let _ = Reflect::set(
+            &params,
+            &"publicExponent".into(),
+            &Uint8Array::from(&[1u8, 0, 1][..]),
+        );
+    }
     let pair = call(
         "generateKey",
-        subtle_generate_key(&alg, true, &usages(&["sign", "verify"])),
+        subtle_generate_key(&params, true, &usages(&["sign", "verify"])),
     )
     .await?;
     let get =
@@ -289,62 +319,67 @@ async fn generate(
     let public = get("publicKey")?;
     let pkcs8 = bytes(&call("exportKey(pkcs8)", subtle_export_key("pkcs8", &private)).await?);
     let jwk = call("exportKey(jwk)", subtle_export_key("jwk", &public)).await?;
-    let n = Reflect::get(&jwk, &"n".into())
-        .ok()
-        .and_then(|v| v.as_string());
-    let e = Reflect::get(&jwk, &"e".into())
-        .ok()
-        .and_then(|v| v.as_string());
-    let (Some(n), Some(e)) = (n, e) else {
-        return Err(Failure::server("exported JWK lacks n or e"));
-    };
-    let kid = random_token::<12>(rng)?;
-    let public_jwk = serde_json::json!({
-        "kty": "RSA", "kid": kid, "use": "sig", "alg": ALG, "n": n, "e": e,
-    });
+    let kid = random_token::<12>(&SystemRandom)?;
+    let mut public_jwk = serde_json::Map::new();
+    for member in public_members(alg) {
+        let value = Reflect::get(&jwk, &(*member).into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .ok_or_else(|| Failure::server(format!("exported JWK lacks {member}")))?;
+        public_jwk.insert((*member).to_string(), Value::String(value));
+    }
+    public_jwk.insert("kid".into(), Value::String(kid.clone()));
+    public_jwk.insert("use".into(), "sig".into());
+    public_jwk.insert("alg".into(), alg.as_str().into());
     Ok(StoredKey {
-        private_key_enc: seal(secret, rng, &kid, &pkcs8).await?,
+        private_key_enc: seal(secret, &SystemRandom, &kid, &pkcs8).await?,
         kid,
-        alg: ALG.to_string(),
+        alg: alg.as_str().to_string(),
         status,
-        public_jwk: public_jwk.to_string(),
-        created_at: clock.now(),
+        public_jwk: Value::Object(public_jwk).to_string(),
+        created_at: SystemClock.now(),
         retired_at: None,
     })
 }
 
-async fn import_public(jwk: &str) -> Result<JsValue, Failure> {
+async fn import_public(jwk: &str, alg: SigningAlg) -> Result<JsValue, Failure> {
     let parsed = js_sys::JSON::parse(jwk).map_err(|e| js_err("stored JWK", e))?;
-    // WebCrypto refuses a JWK whose `use`/`key_ops` do not fit the usage; keep only RSA fields.
-    let clean = obj(&[
-        (
-            "kty",
-            Reflect::get(&parsed, &"kty".into()).unwrap_or(JsValue::UNDEFINED),
-        ),
-        (
-            "n",
-            Reflect::get(&parsed, &"n".into()).unwrap_or(JsValue::UNDEFINED),
-        ),
-        (
-            "e",
-            Reflect::get(&parsed, &"e".into()).unwrap_or(JsValue::UNDEFINED),
-        ),
-    ]);
+    // WebCrypto refuses a JWK whose `use`/`key_ops`/`alg` do not fit the usage: pass only the
+    // key members.
+    let members: Vec<(&str, JsValue)> = public_members(alg)
+        .iter()
+        .map(|m| {
+            (
+                *m,
+                Reflect::get(&parsed, &(*m).into()).unwrap_or(JsValue::UNDEFINED),
+            )
+        })
+        .collect();
     call(
         "importKey(jwk)",
-        subtle_import_key("jwk", &clean, &rsa_alg(), true, &usages(&["verify"])),
+        subtle_import_key(
+            "jwk",
+            &obj(&members),
+            &key_algorithm(alg),
+            true,
+            &usages(&["verify"]),
+        ),
     )
     .await
 }
 
-async fn import_private(secret: &str, stored: &StoredKey) -> Result<JsValue, Failure> {
+async fn import_private(
+    secret: &str,
+    stored: &StoredKey,
+    alg: SigningAlg,
+) -> Result<JsValue, Failure> {
     let pkcs8 = open(secret, &stored.kid, &stored.private_key_enc).await?;
     call(
         "importKey(pkcs8)",
         subtle_import_key(
             "pkcs8",
             &Uint8Array::from(&pkcs8[..]),
-            &rsa_alg(),
+            &key_algorithm(alg),
             false,
             &usages(&["sign"]),
         ),
@@ -352,33 +387,34 @@ async fn import_private(secret: &str, stored: &StoredKey) -> Result<JsValue, Fai
     .await
 }
 
-/// Rotates the signing key: the published `next` key starts signing, the current one is
-/// retired (still published for `RETIRED_PUBLISH_SECS`), and a new `next` is announced.
-/// Returns the kid that now signs.
-pub async fn rotate(
-    store: &impl Store,
-    clock: &impl Clock,
-    rng: &impl Random,
-    secret: &str,
-) -> Result<String, Failure> {
-    // Make sure both slots are filled (a fresh deployment has no keys yet).
-    WebCryptoSigner::load(store, clock, rng, secret).await?;
-    if store.key_in_slot(KeyStatus::Next).await?.is_none() {
-        let next = generate(clock, rng, secret, KeyStatus::Next).await?;
-        store.insert_key_if_slot_free(&next).await?;
+/// Rotates every algorithm in use: the published `next` key starts signing, the current one
+/// is retired (still published for `RETIRED_PUBLISH_SECS`), and a new `next` is announced.
+/// Returns the RS256 kid that now signs access tokens.
+pub async fn rotate(store: &impl Store, secret: &str) -> Result<String, Failure> {
+    let signer = WebCryptoSigner::new(store, secret);
+    // A fresh deployment has no keys yet: RS256 always exists once anything is signed.
+    signer.current(SigningAlg::Rs256).await?;
+    for alg in SigningAlg::ALL {
+        if store.key_in_slot(alg, KeyStatus::Current).await?.is_none() {
+            continue;
+        }
+        if store.key_in_slot(alg, KeyStatus::Next).await?.is_none() {
+            let next = generate(secret, alg, KeyStatus::Next).await?;
+            store.insert_key_if_slot_free(&next).await?;
+        }
+        let successor = generate(secret, alg, KeyStatus::Next).await?;
+        store.rotate_keys(&successor, SystemClock.now()).await?;
     }
-    let successor = generate(clock, rng, secret, KeyStatus::Next).await?;
-    store.rotate_keys(&successor, clock.now()).await?;
     forget_cached_keys();
     let current = store
-        .key_in_slot(KeyStatus::Current)
+        .key_in_slot(SigningAlg::Rs256, KeyStatus::Current)
         .await?
         .ok_or_else(|| Failure::server("no current key after rotation"))?;
     Ok(current.kid)
 }
 
-/// The JWKS document (RFC 7517 §5): next, current and recently retired keys. Cached per
-/// isolate for `KEY_CACHE_SECS`.
+/// The JWKS document (RFC 7517 §5): next, current and recently retired keys of every
+/// algorithm. Cached per isolate for `KEY_CACHE_SECS`.
 pub async fn jwks(store: &impl Store, clock: &impl Clock) -> Result<Value, Failure> {
     let now = clock.now();
     if let Some((doc, at)) = JWKS.with(|j| j.borrow().clone()) {
@@ -401,28 +437,37 @@ pub async fn jwks(store: &impl Store, clock: &impl Clock) -> Result<Value, Failu
 }
 
 impl<S: Store> Signer for WebCryptoSigner<'_, S> {
-    fn kid(&self) -> &str {
-        &self.key.kid
+    async fn kid(&self, alg: SigningAlg) -> Result<String, Failure> {
+        Ok(self.current(alg).await?.kid)
     }
 
-    async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, Failure> {
+    async fn sign(&self, alg: SigningAlg, input: &[u8]) -> Result<Vec<u8>, Failure> {
+        let key = self.current(alg).await?;
         let sig = call(
             "sign",
-            subtle_sign(&"RSASSA-PKCS1-v1_5".into(), &self.key.private, input),
+            subtle_sign(&signature_algorithm(alg), &key.private, input),
         )
         .await?;
         Ok(bytes(&sig))
     }
 
-    async fn verify(&self, kid: &str, input: &[u8], sig: &[u8]) -> Result<bool, Failure> {
-        let Some(key) = self.verify_key(kid).await? else {
-            return Ok(false);
-        };
-        let ok = call(
-            "verify",
-            subtle_verify(&"RSASSA-PKCS1-v1_5".into(), &key, sig, input),
-        )
-        .await?;
-        Ok(ok.as_bool().unwrap_or(false))
+    async fn verify(
+        &self,
+        kid: &str,
+        alg: SigningAlg,
+        input: &[u8],
+        sig: &[u8],
+    ) -> Result<bool, Failure> {
+        match self.verify_key(kid).await? {
+            Some((key_alg, key)) if key_alg == alg => {
+                let ok = call(
+                    "verify",
+                    subtle_verify(&signature_algorithm(alg), &key, sig, input),
+                )
+                .await?;
+                Ok(ok.as_bool().unwrap_or(false))
+            }
+            _ => Ok(false),
+        }
     }
 }

@@ -10,6 +10,7 @@ use crate::crypto::{ct_eq, password, CsrfToken};
 use crate::model::Session;
 use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
 use crate::oidc::error::{Failure, OAuthError};
+use crate::oidc::jwt::{Signer, SigningAlg};
 use crate::oidc::login::{self, LoginError, SESSION_TTL_SECS};
 use crate::oidc::params::Params;
 use crate::oidc::{
@@ -78,14 +79,11 @@ impl Ctx {
             .filter(|s| !s.is_empty())
     }
 
-    async fn signer<'a>(
-        &self,
-        store: &'a D1Store,
-    ) -> Result<WebCryptoSigner<'a, D1Store>, Failure> {
+    fn signer<'a>(&self, store: &'a D1Store) -> Result<WebCryptoSigner<'a, D1Store>, Failure> {
         let secret = self
             .secret(KEY_ENCRYPTION_SECRET)
             .ok_or_else(|| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
-        WebCryptoSigner::load(store, &SystemClock, &SystemRandom, &secret).await
+        Ok(WebCryptoSigner::new(store, &secret))
     }
 
     /// Dynamic client registration is off unless the `REGISTRATION_ENABLED` var says so.
@@ -183,8 +181,12 @@ pub fn discovery(ctx: &Ctx) -> Reply {
 pub async fn jwks(ctx: &Ctx) -> Reply {
     let result = async {
         let store = ctx.store()?;
-        // Make sure a key exists, so a verifier that fetches the JWKS first finds one.
-        ctx.signer(&store).await?;
+        // Make sure every algorithm's keys exist before anyone caches the JWKS, so a relying
+        // party never meets a kid that appeared after its cached copy.
+        let signer = ctx.signer(&store)?;
+        for alg in SigningAlg::ALL {
+            signer.kid(alg).await?;
+        }
         webcrypto::jwks(&store, &SystemClock).await
     }
     .await;
@@ -581,7 +583,7 @@ type TokenResult = (
 async fn token_inner(ctx: &Ctx, req: &mut Request) -> Result<TokenResult, Failure> {
     let params = read_form(req).await?;
     let store = ctx.store()?;
-    let signer = ctx.signer(&store).await?;
+    let signer = ctx.signer(&store)?;
     let authorization = header(req, "Authorization");
     let out = token::handle(
         &store,
@@ -622,7 +624,7 @@ async fn userinfo_inner(ctx: &Ctx, req: &mut Request) -> Result<userinfo::Outcom
     let token =
         userinfo::bearer_token(authorization.as_deref(), form.get("access_token")?)?.to_string();
     let store = ctx.store()?;
-    let signer = ctx.signer(&store).await?;
+    let signer = ctx.signer(&store)?;
     Ok(userinfo::handle(&store, &signer, &SystemClock, &ctx.issuer, &token).await)
 }
 
@@ -678,7 +680,7 @@ pub async fn revoke(ctx: &Ctx, req: &mut Request) -> Reply {
 pub async fn introspect(ctx: &Ctx, req: &mut Request) -> Reply {
     let result = async {
         let (store, params, app) = authenticated_client(ctx, req).await?;
-        let signer = ctx.signer(&store).await?;
+        let signer = ctx.signer(&store)?;
         revocation::introspect(&store, &signer, &SystemClock, &ctx.issuer, &app, &params).await
     }
     .await;
@@ -716,7 +718,7 @@ pub async fn logout(ctx: &Ctx, req: &mut Request) -> Reply {
         Ok(s) => s,
         Err(f) => return error_page(&f),
     };
-    let checked = match ctx.signer(&store).await {
+    let checked = match ctx.signer(&store) {
         Ok(signer) => logout::validate(&store, &signer, &ctx.issuer, &params).await,
         Err(f) => Err(f),
     };
@@ -778,7 +780,7 @@ async fn rotate_keys(ctx: &Ctx, store: &D1Store) -> Result<String, Failure> {
     let secret = ctx
         .secret(KEY_ENCRYPTION_SECRET)
         .ok_or_else(|| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
-    webcrypto::rotate(store, &SystemClock, &SystemRandom, &secret).await
+    webcrypto::rotate(store, &secret).await
 }
 
 /// The cron trigger: rotates the signing key (see `[triggers]` in wrangler.toml).
@@ -792,7 +794,7 @@ pub async fn scheduled(env: Env) {
             .d1(DB_BINDING)
             .map(D1Store::new)
             .map_err(|e| Failure::server(format!("binding {DB_BINDING}: {e}")))?;
-        webcrypto::rotate(&store, &SystemClock, &SystemRandom, &secret).await
+        webcrypto::rotate(&store, &secret).await
     }
     .await;
     match result {

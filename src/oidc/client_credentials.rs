@@ -93,7 +93,13 @@ pub async fn grant(
         app.token_settings.access_token_ttl,
     );
     Ok(TokenResponse {
-        access_token: jwt::encode(signer, jwt::ACCESS_TOKEN_TYP, &claims).await?,
+        access_token: jwt::encode(
+            signer,
+            jwt::SigningAlg::Rs256,
+            jwt::ACCESS_TOKEN_TYP,
+            &claims,
+        )
+        .await?,
         token_type: "Bearer",
         expires_in: app.token_settings.access_token_ttl,
         id_token: None,

@@ -1,8 +1,8 @@
 //! Signed JWTs: ID tokens (OpenID Connect Core §2) and access tokens (RFC 9068).
 //!
 //! jwt-compact supplies the token structure (`Header`, `Claims`, parsing, time checks); the
-//! signature itself comes from a `Signer`, which in workerd is WebCrypto (RSASSA-PKCS1-v1_5
-//! with SHA-256, i.e. RS256), because WebCrypto is asynchronous and much faster than RSA in Wasm.
+//! signature itself comes from a `Signer`, which in workerd is WebCrypto (RS256, ES256,
+//! EdDSA), because WebCrypto is asynchronous and much faster than RSA or ECC in Wasm.
 
 use chrono::{DateTime, Duration, Utc};
 use jwt_compact::{Claims, Header, TimeOptions, UntrustedToken};
@@ -11,21 +11,52 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::crypto::{b64url, sha256};
 use crate::oidc::error::Failure;
 
-pub const ALG: &str = "RS256";
 /// RFC 9068 §2.1: distinguishes access tokens from ID tokens signed by the same key.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub const ID_TOKEN_TYP: &str = "JWT";
 
+/// The JWS algorithms this provider signs with (RFC 7518 §3, RFC 8037 §3.1). Access tokens
+/// are always RS256, which every resource server library verifies; an application may ask
+/// for its ID tokens in ES256 or EdDSA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum SigningAlg {
+    #[default]
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 3] = [Self::Rs256, Self::Es256, Self::EdDsa];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 /// Signs and verifies with the provider's keys.
 #[allow(async_fn_in_trait)]
 pub trait Signer {
-    /// The `kid` of the key `sign` uses.
-    fn kid(&self) -> &str;
-    async fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, Failure>;
-    /// `Ok(false)` for a bad signature or a `kid` this provider does not know.
+    /// The `kid` of the key that signs with `alg` now.
+    async fn kid(&self, alg: SigningAlg) -> Result<String, Failure>;
+    async fn sign(&self, alg: SigningAlg, signing_input: &[u8]) -> Result<Vec<u8>, Failure>;
+    /// `Ok(false)` for a bad signature, a `kid` this provider does not know, or a key whose
+    /// algorithm is not `alg` (no algorithm confusion: the key decides, not the header).
     async fn verify(
         &self,
         kid: &str,
+        alg: SigningAlg,
         signing_input: &[u8],
         signature: &[u8],
     ) -> Result<bool, Failure>;
@@ -51,19 +82,20 @@ pub fn claims<T>(custom: T, now: i64, ttl: i64) -> Claims<T> {
 
 pub async fn encode<T: Serialize>(
     signer: &impl Signer,
+    alg: SigningAlg,
     typ: &str,
     claims: &Claims<T>,
 ) -> Result<String, Failure> {
     let header = JoseHeader {
-        alg: ALG,
+        alg: alg.as_str(),
         inner: Header::empty()
-            .with_key_id(signer.kid())
+            .with_key_id(signer.kid(alg).await?)
             .with_token_type(typ),
     };
     let header = serde_json::to_vec(&header).map_err(Failure::server)?;
     let payload = serde_json::to_vec(claims).map_err(Failure::server)?;
     let mut token = format!("{}.{}", b64url(&header), b64url(&payload));
-    let signature = signer.sign(token.as_bytes()).await?;
+    let signature = signer.sign(alg, token.as_bytes()).await?;
     token.push('.');
     token.push_str(&b64url(&signature));
     Ok(token)
@@ -98,9 +130,8 @@ async fn decode<T: DeserializeOwned>(
 ) -> Result<Claims<T>, Failure> {
     let bad = |why: &'static str| Failure::invalid_token(why);
     let untrusted = UntrustedToken::new(token).map_err(|_| bad("the token is not a JWT"))?;
-    if untrusted.algorithm() != ALG {
-        return Err(bad("unexpected token algorithm"));
-    }
+    let alg = SigningAlg::parse(untrusted.algorithm())
+        .ok_or_else(|| bad("unexpected token algorithm"))?;
     if untrusted.header().token_type.as_deref() != Some(expected_typ) {
         return Err(bad("wrong token type"));
     }
@@ -114,7 +145,12 @@ async fn decode<T: DeserializeOwned>(
         .map(|(input, _)| input)
         .ok_or_else(|| bad("the token is not a JWT"))?;
     if !signer
-        .verify(kid, signing_input.as_bytes(), untrusted.signature_bytes())
+        .verify(
+            kid,
+            alg,
+            signing_input.as_bytes(),
+            untrusted.signature_bytes(),
+        )
         .await?
     {
         return Err(bad("the token signature is invalid"));
@@ -130,10 +166,17 @@ async fn decode<T: DeserializeOwned>(
     Ok(claims)
 }
 
-/// `at_hash`: base64url of the left half of SHA-256 of the access token
-/// (OpenID Connect Core §3.1.3.6, for RS256).
-pub fn at_hash(access_token: &str) -> String {
-    b64url(&sha256(access_token.as_bytes())[..16])
+/// `at_hash`: base64url of the left half of the hash that the ID token's algorithm uses
+/// (OpenID Connect Core §3.1.3.6): SHA-256 for RS256 and ES256; for EdDSA with Ed25519 the
+/// errata name SHA-512.
+pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
+    match alg {
+        SigningAlg::Rs256 | SigningAlg::Es256 => b64url(&sha256(access_token.as_bytes())[..16]),
+        SigningAlg::EdDsa => {
+            use sha2::{Digest, Sha512};
+            b64url(&Sha512::digest(access_token.as_bytes())[..32])
+        }
+    }
 }
 
 /// ID token claims beyond the registered time claims (OpenID Connect Core §2).
@@ -209,14 +252,24 @@ pub mod testing {
     }
 
     impl Signer for FakeSigner {
-        fn kid(&self) -> &str {
-            &self.kid
+        async fn kid(&self, alg: SigningAlg) -> Result<String, Failure> {
+            Ok(format!("{}-{}", self.kid, alg.as_str()))
         }
-        async fn sign(&self, input: &[u8]) -> Result<Vec<u8>, Failure> {
-            Ok(self.mac(input))
+        async fn sign(&self, alg: SigningAlg, input: &[u8]) -> Result<Vec<u8>, Failure> {
+            let mut data = alg.as_str().as_bytes().to_vec();
+            data.extend_from_slice(input);
+            Ok(self.mac(&data))
         }
-        async fn verify(&self, kid: &str, input: &[u8], sig: &[u8]) -> Result<bool, Failure> {
-            Ok(kid == self.kid && ct_eq(&self.mac(input), sig))
+        async fn verify(
+            &self,
+            kid: &str,
+            alg: SigningAlg,
+            input: &[u8],
+            sig: &[u8],
+        ) -> Result<bool, Failure> {
+            let mut data = alg.as_str().as_bytes().to_vec();
+            data.extend_from_slice(input);
+            Ok(kid == format!("{}-{}", self.kid, alg.as_str()) && ct_eq(&self.mac(&data), sig))
         }
     }
 }
@@ -246,13 +299,19 @@ mod tests {
     #[test]
     fn round_trip_and_structure() {
         let signer = FakeSigner::new();
-        let token = block_on(encode(&signer, ACCESS_TOKEN_TYP, &access(1_000))).unwrap();
+        let token = block_on(encode(
+            &signer,
+            SigningAlg::Rs256,
+            ACCESS_TOKEN_TYP,
+            &access(1_000),
+        ))
+        .unwrap();
         let header: serde_json::Value = serde_json::from_slice(
             &crate::crypto::b64url_decode(token.split('.').next().unwrap()).unwrap(),
         )
         .unwrap();
         assert_eq!(header["alg"], "RS256");
-        assert_eq!(header["kid"], "test-key");
+        assert_eq!(header["kid"], "test-key-RS256");
         assert_eq!(header["typ"], "at+jwt");
         let claims: Claims<AccessTokenClaims> =
             block_on(decode_verified(&signer, &token, ACCESS_TOKEN_TYP, 1_100)).unwrap();
@@ -264,7 +323,13 @@ mod tests {
     #[test]
     fn rejects_tampering_expiry_and_wrong_type() {
         let signer = FakeSigner::new();
-        let token = block_on(encode(&signer, ACCESS_TOKEN_TYP, &access(1_000))).unwrap();
+        let token = block_on(encode(
+            &signer,
+            SigningAlg::Rs256,
+            ACCESS_TOKEN_TYP,
+            &access(1_000),
+        ))
+        .unwrap();
         let check = |t: &str, typ: &str, now: i64| {
             block_on(decode_verified::<AccessTokenClaims>(&signer, t, typ, now))
                 .map(|_| ())
@@ -293,8 +358,62 @@ mod tests {
     }
 
     #[test]
+    fn algorithms_round_trip_and_the_key_decides() {
+        for alg in SigningAlg::ALL {
+            assert_eq!(SigningAlg::parse(alg.as_str()), Some(alg));
+        }
+        assert_eq!(SigningAlg::parse("none"), None);
+        assert_eq!(SigningAlg::parse("HS256"), None);
+        let signer = FakeSigner::new();
+        let es = block_on(encode(
+            &signer,
+            SigningAlg::Es256,
+            ID_TOKEN_TYP,
+            &access(1_000),
+        ))
+        .unwrap();
+        assert!(block_on(decode_verified::<AccessTokenClaims>(
+            &signer,
+            &es,
+            ID_TOKEN_TYP,
+            1_001
+        ))
+        .is_ok());
+        // Relabel the header as RS256: the ES256 key's signature must not verify as RS256.
+        let mut parts: Vec<String> = es.split('.').map(str::to_string).collect();
+        let header: serde_json::Value =
+            serde_json::from_slice(&crate::crypto::b64url_decode(&parts[0]).unwrap()).unwrap();
+        let mut relabelled = header.clone();
+        relabelled["alg"] = "RS256".into();
+        parts[0] = b64url(relabelled.to_string().as_bytes());
+        let forged = parts.join(".");
+        assert!(block_on(decode_verified::<AccessTokenClaims>(
+            &signer,
+            &forged,
+            ID_TOKEN_TYP,
+            1_001
+        ))
+        .is_err());
+        let mut none = header;
+        none["alg"] = "none".into();
+        parts[0] = b64url(none.to_string().as_bytes());
+        assert!(block_on(decode_verified::<AccessTokenClaims>(
+            &signer,
+            &parts.join("."),
+            ID_TOKEN_TYP,
+            1_001
+        ))
+        .is_err());
+    }
+
+    #[test]
     fn at_hash_matches_the_spec_construction() {
         // Left-most 128 bits of SHA-256("abc"), base64url.
-        assert_eq!(at_hash("abc"), "ungWv48Bz-pBQUDeXa4iIw");
+        assert_eq!(at_hash("abc", SigningAlg::Rs256), "ungWv48Bz-pBQUDeXa4iIw");
+        assert_eq!(at_hash("abc", SigningAlg::Es256), "ungWv48Bz-pBQUDeXa4iIw");
+        // Left 256 bits of SHA-512("abc") (FIPS 180-2 C.1: ddaf35a193617aba...).
+        let ed = crate::crypto::b64url_decode(&at_hash("abc", SigningAlg::EdDsa)).unwrap();
+        assert_eq!(ed.len(), 32);
+        assert_eq!(&ed[..4], &[0xdd, 0xaf, 0x35, 0xa1]);
     }
 }

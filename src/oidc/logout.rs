@@ -145,7 +145,13 @@ mod tests {
             0,
             60,
         );
-        block_on(jwt::encode(&FakeSigner::new(), jwt::ID_TOKEN_TYP, &c)).unwrap()
+        block_on(jwt::encode(
+            &FakeSigner::new(),
+            jwt::SigningAlg::Rs256,
+            jwt::ID_TOKEN_TYP,
+            &c,
+        ))
+        .unwrap()
     }
 
     fn run(s: &MemoryStore, q: &str) -> Result<LogoutRequest, Failure> {

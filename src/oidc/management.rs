@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use super::error::{Failure, OAuthError};
+use super::jwt::SigningAlg;
 use super::params::Params;
 use super::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
 use crate::crypto::password::{hash_password, Pbkdf2};
@@ -35,6 +36,7 @@ pub fn app_json(app: &Application) -> Value {
         "cors_from_redirect_uris": app.cors_from_redirect_uris,
         "first_party": app.first_party,
         "token_settings": app.token_settings,
+        "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
         "allowed_audiences": app.allowed_audiences,
         "allowed_scopes": app.allowed_scopes,
         "previous_secret_expires_at": app.previous_secret_expires_at,
@@ -207,6 +209,7 @@ const SETTINGS: &[&str] = &[
     "token_settings",
     "allowed_audiences",
     "allowed_scopes",
+    "id_token_signed_response_alg",
 ];
 
 /// Applies the settings present in `obj` to `app`, checking each against the app's type.
@@ -303,6 +306,12 @@ pub(crate) fn apply_settings(
                 "token_endpoint_auth_method",
                 "one of none, client_secret_basic, client_secret_post",
             ),
+        }
+    }
+    if let Some(alg) = string_field(obj, "id_token_signed_response_alg", 16, &mut p) {
+        match alg.as_deref().map(SigningAlg::parse) {
+            Some(Some(a)) => app.id_token_signed_response_alg = a,
+            _ => p.add("id_token_signed_response_alg", "one of RS256, ES256, EdDSA"),
         }
     }
     if let Some(audiences) = string_list(obj, "allowed_audiences", &mut p) {

@@ -7,6 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use super::error::{Failure, OAuthError};
+use super::jwt::SigningAlg;
 use super::management::apply_settings;
 use super::uri_pattern::parse_redirect_pattern;
 use crate::crypto::{random_id, ClientSecret, RegistrationToken};
@@ -55,14 +56,14 @@ fn to_settings(meta: &Value) -> Result<(AppType, Map<String, Value>), Failure> {
             }
         }
     }
-    match str_of("id_token_signed_response_alg")? {
-        None | Some("RS256") => {}
-        Some(alg) => {
-            return Err(metadata_error(format!(
-                "id_token_signed_response_alg {alg} is not supported"
-            )))
-        }
-    }
+    let id_alg = match str_of("id_token_signed_response_alg")? {
+        None => SigningAlg::Rs256,
+        Some(alg) => SigningAlg::parse(alg).ok_or_else(|| {
+            metadata_error(format!(
+                "id_token_signed_response_alg {alg} is not supported (RS256, ES256, EdDSA)"
+            ))
+        })?,
+    };
     let native = match str_of("application_type")? {
         None | Some("web") => false,
         Some("native") => true,
@@ -124,6 +125,10 @@ fn to_settings(meta: &Value) -> Result<(AppType, Map<String, Value>), Failure> {
     settings.insert("grant_types".into(), json!(grants));
     settings.insert("token_endpoint_auth_method".into(), json!(method.as_str()));
     settings.insert("first_party".into(), json!(false));
+    settings.insert(
+        "id_token_signed_response_alg".into(),
+        json!(id_alg.as_str()),
+    );
     Ok((app_type, settings))
 }
 
@@ -155,7 +160,7 @@ fn client_information(app: &Application, issuer: &str) -> Value {
         "response_types": if app.has_grant(GrantType::AuthorizationCode) { json!(["code"]) } else { json!([]) },
         "token_endpoint_auth_method": app.token_endpoint_auth_method.as_str(),
         "application_type": if app.app_type == AppType::Native { "native" } else { "web" },
-        "id_token_signed_response_alg": "RS256",
+        "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
         "registration_client_uri": format!("{issuer}/register/{}", app.client_id),
     })
 }

@@ -226,7 +226,13 @@ mod tests {
             0,
             60,
         );
-        let at = block_on(jwt::encode(&signer, jwt::ACCESS_TOKEN_TYP, &at)).unwrap();
+        let at = block_on(jwt::encode(
+            &signer,
+            jwt::SigningAlg::Rs256,
+            jwt::ACCESS_TOKEN_TYP,
+            &at,
+        ))
+        .unwrap();
         let v = run(&conf, &at).unwrap();
         assert_eq!(v["active"], true);
         assert_eq!(v["client_id"], "app1");

@@ -60,7 +60,14 @@ pub(crate) async fn mint(
         now,
         app.token_settings.access_token_ttl,
     );
-    let access_token = jwt::encode(signer, jwt::ACCESS_TOKEN_TYP, &access).await?;
+    let access_token = jwt::encode(
+        signer,
+        jwt::SigningAlg::Rs256,
+        jwt::ACCESS_TOKEN_TYP,
+        &access,
+    )
+    .await?;
+    let id_alg = app.id_token_signed_response_alg;
     let id_token = if scopes.contains(&"openid") {
         let id = jwt::claims(
             IdTokenClaims {
@@ -69,14 +76,14 @@ pub(crate) async fn mint(
                 aud: app.client_id.clone(),
                 auth_time: subject.auth_time,
                 nonce: subject.nonce.map(str::to_string),
-                at_hash: jwt::at_hash(&access_token),
+                at_hash: jwt::at_hash(&access_token, id_alg),
                 azp: None,
                 profile: profile_claims(subject.claims, &scopes),
             },
             now,
             app.token_settings.id_token_ttl,
         );
-        Some(jwt::encode(signer, jwt::ID_TOKEN_TYP, &id).await?)
+        Some(jwt::encode(signer, id_alg, jwt::ID_TOKEN_TYP, &id).await?)
     } else {
         None
     };
@@ -334,7 +341,10 @@ mod tests {
         assert_eq!(id.custom.aud, "app1");
         assert_eq!(id.custom.nonce.as_deref(), Some("n1"));
         assert_eq!(id.custom.auth_time, 900);
-        assert_eq!(id.custom.at_hash, jwt::at_hash(&t.access_token));
+        assert_eq!(
+            id.custom.at_hash,
+            jwt::at_hash(&t.access_token, jwt::SigningAlg::Rs256)
+        );
         assert_eq!(id.custom.profile.email.as_deref(), Some("ada@example.com"));
         assert_eq!(id.custom.profile.name, None, "no profile scope");
         let again = exchange(&store, GOOD, 1_011).unwrap_err();

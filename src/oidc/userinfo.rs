@@ -134,7 +134,13 @@ mod tests {
             1_000,
             3600,
         );
-        block_on(jwt::encode(&FakeSigner::new(), jwt::ACCESS_TOKEN_TYP, &c)).unwrap()
+        block_on(jwt::encode(
+            &FakeSigner::new(),
+            jwt::SigningAlg::Rs256,
+            jwt::ACCESS_TOKEN_TYP,
+            &c,
+        ))
+        .unwrap()
     }
 
     fn store() -> MemoryStore {

@@ -9,7 +9,7 @@ use crate::model::{
     AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey,
     TokenAuthMethod, User, UserClaims,
 };
-use crate::oidc::jwt::ALG;
+use crate::oidc::jwt::SigningAlg;
 
 pub struct D1Store {
     db: D1Database,
@@ -63,6 +63,7 @@ struct AppRow {
     cors_from_redirect_uris: i64,
     first_party: i64,
     token_settings: String,
+    id_token_signed_response_alg: String,
     allowed_audiences: String,
     allowed_scopes: String,
     registration_token_hash: Option<String>,
@@ -84,6 +85,8 @@ impl TryFrom<AppRow> for Application {
             post_logout_redirect_uris: list(&r.post_logout_redirect_uris)?,
             allowed_origins: list(&r.allowed_origins)?,
             token_settings: serde_json::from_str(&r.token_settings).map_err(err)?,
+            id_token_signed_response_alg: SigningAlg::parse(&r.id_token_signed_response_alg)
+                .ok_or_else(|| err("bad id_token_signed_response_alg"))?,
             allowed_audiences: list(&r.allowed_audiences)?,
             allowed_scopes: list(&r.allowed_scopes)?,
             cors_from_redirect_uris: r.cors_from_redirect_uris != 0,
@@ -105,8 +108,8 @@ impl TryFrom<AppRow> for Application {
 const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret_hash, \
     previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method, grant_types, \
     home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
-    first_party, token_settings, allowed_audiences, allowed_scopes, registration_token_hash, \
-    created_at, updated_at";
+    first_party, token_settings, id_token_signed_response_alg, allowed_audiences, allowed_scopes, \
+    registration_token_hash, created_at, updated_at";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -129,6 +132,7 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         int(a.cors_from_redirect_uris as i64),
         int(a.first_party as i64),
         text(&serde_json::to_string(&a.token_settings).unwrap_or_else(|_| "{}".into())),
+        text(a.id_token_signed_response_alg.as_str()),
         json_list(&a.allowed_audiences),
         json_list(&a.allowed_scopes),
         opt_text(a.registration_token_hash.as_deref()),
@@ -659,10 +663,14 @@ impl Store for D1Store {
         Ok(())
     }
 
-    async fn key_in_slot(&self, status: KeyStatus) -> StoreResult<Option<StoredKey>> {
+    async fn key_in_slot(
+        &self,
+        alg: SigningAlg,
+        status: KeyStatus,
+    ) -> StoreResult<Option<StoredKey>> {
         self.one_key(
             &format!("SELECT {KEY_COLUMNS} FROM signing_keys WHERE alg = ?1 AND status = ?2"),
-            &[text(ALG), text(status.as_str())],
+            &[text(alg.as_str()), text(status.as_str())],
         )
         .await
     }

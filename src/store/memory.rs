@@ -8,6 +8,7 @@ use super::{AppQuery, Inserted, SessionStore, Store, StoreError, StoreResult};
 use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, User,
 };
+use crate::oidc::jwt::SigningAlg;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -247,13 +248,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn key_in_slot(&self, status: KeyStatus) -> StoreResult<Option<StoredKey>> {
+    async fn key_in_slot(
+        &self,
+        alg: SigningAlg,
+        status: KeyStatus,
+    ) -> StoreResult<Option<StoredKey>> {
         self.check()?;
         Ok(self
             .keys
             .borrow()
             .iter()
-            .find(|k| k.status == status)
+            .find(|k| k.alg == alg.as_str() && k.status == status)
             .cloned())
     }
 

@@ -12,6 +12,7 @@ use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, User,
 };
 use crate::oidc::error::Failure;
+use crate::oidc::jwt::SigningAlg;
 
 /// The D1 binding's name in wrangler.toml.
 pub const DB_BINDING: &str = "DB";
@@ -146,8 +147,12 @@ pub trait Store {
     /// Revokes every token of a grant (RFC 9700 §4.14.2 on reuse).
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
 
-    /// The key in `status` (`Current` or `Next`), if there is one.
-    async fn key_in_slot(&self, status: KeyStatus) -> StoreResult<Option<StoredKey>>;
+    /// The `alg` key in `status` (`Current` or `Next`), if there is one.
+    async fn key_in_slot(
+        &self,
+        alg: SigningAlg,
+        status: KeyStatus,
+    ) -> StoreResult<Option<StoredKey>>;
     /// Stores `key` in its slot (`Current` or `Next`) unless the slot is taken (first writer
     /// wins a creation race).
     async fn insert_key_if_slot_free(&self, key: &StoredKey) -> StoreResult<()>;

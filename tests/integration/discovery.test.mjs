@@ -24,7 +24,7 @@ test('discovery document has the required fields', async () => {
   assert.equal(d.jwks_uri, `${iss}/.well-known/jwks.json`);
   assert.deepEqual(d.response_types_supported, ['code']);
   assert.deepEqual(d.subject_types_supported, ['public']);
-  assert.deepEqual(d.id_token_signing_alg_values_supported, ['RS256']);
+  assert.deepEqual([...d.id_token_signing_alg_values_supported].sort(), ['EdDSA', 'ES256', 'RS256'].sort());
   assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
   assert.deepEqual(
     [...d.token_endpoint_auth_methods_supported].sort(),
@@ -45,26 +45,39 @@ test('discovery is public: ACAO * and cacheable', async () => {
   assert.match(res.headers.get('cache-control') ?? '', /max-age=\d+/);
 });
 
-test('JWKS has one or more RSA signing keys in the expected shape', async () => {
+test('JWKS publishes RSA, EC and OKP signing keys in the expected shape, public parts only', async () => {
   const { res, json } = await getJson('/.well-known/jwks.json');
   assert.equal(res.headers.get('access-control-allow-origin'), '*');
   assert.ok(Array.isArray(json.keys) && json.keys.length >= 1, 'keys is a non-empty array');
   const kids = new Set();
+  const b64url = /^[A-Za-z0-9_-]+$/;
   for (const k of json.keys) {
-    assert.equal(k.kty, 'RSA');
     assert.equal(k.use, 'sig');
-    assert.equal(k.alg, 'RS256');
     assert.equal(typeof k.kid, 'string');
     assert.ok(k.kid.length > 0, 'kid non-empty');
     assert.ok(!kids.has(k.kid), 'kids are unique');
     kids.add(k.kid);
-    assert.match(k.n, /^[A-Za-z0-9_-]+$/, 'n is base64url without padding');
-    assert.match(k.e, /^[A-Za-z0-9_-]+$/, 'e is base64url without padding');
-    assert.ok(Buffer.from(k.n, 'base64url').length >= 256, 'modulus is at least 2048 bits');
+    if (k.alg === 'RS256') {
+      assert.equal(k.kty, 'RSA');
+      assert.match(k.n, b64url, 'n is base64url without padding');
+      assert.match(k.e, b64url, 'e is base64url without padding');
+      assert.ok(Buffer.from(k.n, 'base64url').length >= 256, 'modulus is at least 2048 bits');
+    } else if (k.alg === 'ES256') {
+      assert.equal(k.kty, 'EC');
+      assert.equal(k.crv, 'P-256');
+      assert.equal(Buffer.from(k.x, 'base64url').length, 32);
+      assert.equal(Buffer.from(k.y, 'base64url').length, 32);
+    } else {
+      assert.equal(k.alg, 'EdDSA');
+      assert.equal(k.kty, 'OKP');
+      assert.equal(k.crv, 'Ed25519');
+      assert.equal(Buffer.from(k.x, 'base64url').length, 32);
+    }
     for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi']) {
       assert.equal(k[priv], undefined, `private member ${priv} must not be published`);
     }
   }
+  assert.ok(json.keys.some((k) => k.alg === 'RS256'), 'an RS256 key for access tokens');
 });
 
 test('JWKS is stable across requests', async () => {

@@ -55,8 +55,11 @@ async function tokens() {
   return t.json;
 }
 
-const jwksKids = async () => (await (await fetch(`${server.origin}/.well-known/jwks.json`)).json()).keys.map((k) => k.kid);
-const keyList = async () => (await api('GET', '/keys')).json.keys;
+// The RS256 keys (access tokens and default ID tokens); other algorithms have their own slots.
+const jwksKids = async () => (await (await fetch(`${server.origin}/.well-known/jwks.json`)).json()).keys
+  .filter((k) => k.alg === 'RS256').map((k) => k.kid);
+const allKeys = async () => (await api('GET', '/keys')).json.keys;
+const keyList = async () => (await allKeys()).filter((k) => k.alg === 'RS256');
 const userinfo = async (at) => (await fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${at}` } })).status;
 
 test('the JWKS announces the next key before it signs', async () => {
@@ -105,4 +108,56 @@ test('the cron trigger rotates too', async () => {
   assert.equal(keys.filter((k) => k.status === 'retired').length, 2);
   assert.equal(keys.filter((k) => k.status === 'current').length, 1);
   assert.equal(keys.filter((k) => k.status === 'next').length, 1);
+});
+
+test('per-application ID token algorithms: ES256 and EdDSA, verified against the JWKS', async () => {
+  const { createHash } = await import('node:crypto');
+  for (const [alg, hash, kty] of [['ES256', 'sha256', 'EC'], ['EdDSA', 'sha512', 'OKP']]) {
+    // A fresh JWKS client per algorithm: jose will not refetch within its 30 s cooldown, and
+    // each algorithm's keys appear on its first use.
+    const jwks = createRemoteJWKSet(new URL(`${server.origin}/.well-known/jwks.json`));
+    const redirect = `https://${alg.toLowerCase()}.example.com/cb`;
+    const algApp = await createApp(server, { type: 'spa', redirect_uris: [redirect], id_token_signed_response_alg: alg });
+    assert.equal(algApp.id_token_signed_response_alg, alg);
+    const { verifier, challenge } = pkcePair();
+    const res = await request(authorizeUrl(server, {
+      response_type: 'code', client_id: algApp.client_id, redirect_uri: redirect, scope: 'openid',
+      state: 's', code_challenge: challenge, code_challenge_method: 'S256',
+    }), { jar });
+    await res.arrayBuffer();
+    const t = await tokenRequest(server, {
+      grant_type: 'authorization_code', code: locationOf(res, server.origin).searchParams.get('code'),
+      redirect_uri: redirect, code_verifier: verifier, client_id: algApp.client_id,
+    });
+    assert.equal(t.status, 200, t.text);
+    const { payload, protectedHeader } = await jwtVerify(t.json.id_token, jwks, {
+      issuer: server.origin, audience: algApp.client_id, algorithms: [alg],
+    });
+    assert.equal(protectedHeader.alg, alg);
+    const digest = createHash(hash).update(t.json.access_token).digest();
+    assert.equal(payload.at_hash, digest.subarray(0, digest.length / 2).toString('base64url'), `${alg} at_hash`);
+    assert.equal(decodeProtectedHeader(t.json.access_token).alg, 'RS256', 'access tokens stay RS256');
+    const published = (await (await fetch(`${server.origin}/.well-known/jwks.json`)).json()).keys;
+    const ofAlg = published.filter((k) => k.alg === alg);
+    const slots = (await allKeys()).filter((k) => k.alg === alg && k.status !== 'retired');
+    assert.equal(slots.length, 2, `${alg}: one current and one next key`);
+    for (const k of slots) assert.ok(ofAlg.some((p) => p.kid === k.kid), `${alg} ${k.status} is published`);
+    assert.ok(ofAlg.some((p) => p.kid === protectedHeader.kid), 'the signing key is published');
+    assert.ok(ofAlg.every((k) => k.kty === kty && !('d' in k)), `${alg}: public ${kty} keys only`);
+  }
+  const bad = await api('POST', '/applications', { name: 'x', type: 'spa', id_token_signed_response_alg: 'HS256' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error_description, /id_token_signed_response_alg/);
+});
+
+test('a second rotation covers every algorithm in use', async () => {
+  const before = await allKeys();
+  const r = await api('POST', '/keys/rotate');
+  assert.equal(r.status, 200, r.text);
+  const after = await allKeys();
+  for (const alg of ['RS256', 'ES256', 'EdDSA']) {
+    const was = before.find((k) => k.alg === alg && k.status === 'next').kid;
+    const now = after.find((k) => k.alg === alg && k.status === 'current').kid;
+    assert.equal(now, was, `${alg}: the announced key signs`);
+  }
 });

@@ -26,7 +26,7 @@ before(async () => {
   await server.ready;
 });
 
-test('concurrent first requests create exactly one current and one next signing key', async () => {
+test('concurrent first requests create exactly one current and one next key per algorithm', async () => {
   // The server is fresh: no key exists until something needs one.
   const before = await server.d1Query('SELECT count(*) AS n FROM signing_keys');
   assert.equal(before[0].n, 0, 'no key before the first request');
@@ -37,8 +37,13 @@ test('concurrent first requests create exactly one current and one next signing 
   for (const r of responses) assert.equal(r.status, 200);
   const sets = new Set(bodies.map((b) => b.keys.map((k) => k.kid).sort().join(',')));
   assert.equal(sets.size, 1, `every response names the same keys: ${[...sets]}`);
-  const rows = await server.d1Query('SELECT kid, status FROM signing_keys ORDER BY status');
-  assert.deepEqual(rows.map((r) => r.status), ['current', 'next'], `one key per slot, got ${JSON.stringify(rows)}`);
+  const rows = await server.d1Query('SELECT kid, alg, status FROM signing_keys ORDER BY alg, status');
+  // One current and one next key per algorithm (RS256, ES256, EdDSA), however many raced.
+  assert.deepEqual(
+    rows.map((r) => `${r.alg}:${r.status}`),
+    ['ES256:current', 'ES256:next', 'EdDSA:current', 'EdDSA:next', 'RS256:current', 'RS256:next'],
+    `one key per slot, got ${JSON.stringify(rows)}`,
+  );
   assert.deepEqual([...sets][0].split(',').sort(), rows.map((r) => r.kid).sort());
   const stored = await server.d1Query('SELECT private_key_enc FROM signing_keys');
   for (const k of stored) {
