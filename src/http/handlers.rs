@@ -420,23 +420,29 @@ pub async fn authorize(ctx: &Ctx, req: &mut Request) -> Reply {
     }
 }
 
+/// The common start of the login and consent forms: the form, its CSRF token checked, and
+/// the authorization request it carries validated afresh.
+async fn posted_form(
+    ctx: &Ctx,
+    req: &mut Request,
+) -> Result<(Params, D1Store, ValidRequest), Reply> {
+    let form = read_form(req).await.map_err(|f| error_page(&f))?;
+    if !csrf_ok(ctx, req, &form) {
+        return Err(error_page(&Failure::invalid_request(CSRF_FAILED)));
+    }
+    let store = ctx.store().map_err(|f| error_page(&f))?;
+    let valid = carried_request(&store, &form)
+        .await
+        .map_err(|e| authorize_error(ctx, e))?;
+    Ok((form, store, valid))
+}
+
 /// `POST /login`: the login form. Checks CSRF, re-validates the carried authorization
 /// request, checks the password, starts a session, then asks for consent or finishes.
 pub async fn login(ctx: &Ctx, req: &mut Request) -> Reply {
-    let form = match read_form(req).await {
-        Ok(p) => p,
-        Err(f) => return error_page(&f),
-    };
-    if !csrf_ok(ctx, req, &form) {
-        return error_page(&Failure::invalid_request(CSRF_FAILED));
-    }
-    let store = match ctx.store() {
-        Ok(s) => s,
-        Err(f) => return error_page(&f),
-    };
-    let valid = match carried_request(&store, &form).await {
-        Ok(v) => v,
-        Err(e) => return authorize_error(ctx, e),
+    let (form, store, valid) = match posted_form(ctx, req).await {
+        Ok(checked) => checked,
+        Err(reply) => return reply,
     };
     let (email, password) = match (form.get("email"), form.get("password")) {
         (Ok(e), Ok(p)) => (e.unwrap_or(""), p.unwrap_or("")),
@@ -488,20 +494,9 @@ pub async fn login(ctx: &Ctx, req: &mut Request) -> Reply {
 
 /// `POST /consent`: the consent form's decision (OpenID Connect Core §3.1.2.4).
 pub async fn consent(ctx: &Ctx, req: &mut Request) -> Reply {
-    let form = match read_form(req).await {
-        Ok(p) => p,
-        Err(f) => return error_page(&f),
-    };
-    if !csrf_ok(ctx, req, &form) {
-        return error_page(&Failure::invalid_request(CSRF_FAILED));
-    }
-    let store = match ctx.store() {
-        Ok(s) => s,
-        Err(f) => return error_page(&f),
-    };
-    let valid = match carried_request(&store, &form).await {
-        Ok(v) => v,
-        Err(e) => return authorize_error(ctx, e),
+    let (form, store, valid) = match posted_form(ctx, req).await {
+        Ok(checked) => checked,
+        Err(reply) => return reply,
     };
     let session = match session_of(ctx, req).await {
         Ok(Some(s)) => s,

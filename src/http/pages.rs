@@ -104,6 +104,19 @@ pub fn consent(p: &ConsentPage) -> String {
     )
 }
 
+/// "Back to <application>" for a known application's registered home URL.
+fn back_link(back_to: Option<(&str, &str)>) -> String {
+    back_to
+        .map(|(name, url)| {
+            format!(
+                "<p><a href=\"{}\" rel=\"noreferrer\">Back to {}</a></p>",
+                escape(url),
+                escape(name)
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// Asks the user to confirm a logout that no relying party vouched for.
 pub fn logout_confirm(app_name: Option<&str>, csrf_token: &str, logout_request: &str) -> String {
     let from = app_name
@@ -130,15 +143,7 @@ pub fn logout_confirm(app_name: Option<&str>, csrf_token: &str, logout_request: 
 
 /// After a logout with nowhere registered to go: a link to the application's home URL.
 pub fn signed_out(back_to: Option<(&str, &str)>) -> String {
-    let link = back_to
-        .map(|(name, url)| {
-            format!(
-                "<p><a href=\"{}\" rel=\"noreferrer\">Back to {}</a></p>",
-                escape(url),
-                escape(name)
-            )
-        })
-        .unwrap_or_default();
+    let link = back_link(back_to);
     layout(
         "Signed out",
         &format!("<h1>You are signed out</h1><p>You can close this window.</p>{link}"),
@@ -148,15 +153,7 @@ pub fn signed_out(back_to: Option<(&str, &str)>) -> String {
 /// A dead end: shown instead of redirecting when the client cannot be trusted. `back_to`
 /// is a known application's registered home URL: (application name, URL).
 pub fn error(code: &str, description: &str, back_to: Option<(&str, &str)>) -> String {
-    let link = back_to
-        .map(|(name, url)| {
-            format!(
-                "<p><a href=\"{}\" rel=\"noreferrer\">Back to {}</a></p>",
-                escape(url),
-                escape(name)
-            )
-        })
-        .unwrap_or_default();
+    let link = back_link(back_to);
     layout(
         "Sign-in error",
         &format!(

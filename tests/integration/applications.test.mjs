@@ -11,12 +11,12 @@ import {
   createApp,
   createUser,
   locationOf,
-  loginThroughForm,
   managementApi,
   pkcePair,
   randomToken,
   request,
   tokenRequest,
+  obtainCode,
 } from './helpers.mjs';
 
 const server = useServer();
@@ -34,27 +34,8 @@ before(async () => {
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
 /** A code for `app` through the login form (first time) or the session (after). */
-async function codeFor(app, redirectUri, { pkce = true } = {}) {
-  const { verifier, challenge } = pkcePair();
-  const url = authorizeUrl(server, {
-    response_type: 'code',
-    client_id: app.client_id,
-    redirect_uri: redirectUri,
-    scope: 'openid email',
-    state: randomToken(),
-    code_challenge: pkce ? challenge : undefined,
-    code_challenge_method: pkce ? 'S256' : undefined,
-  });
-  let callback;
-  if (!jar.header()) {
-    callback = await loginThroughForm(server, url, { jar, email: user.email, password: user.password });
-  } else {
-    const res = await request(url, { jar });
-    await res.arrayBuffer();
-    callback = locationOf(res, server.origin);
-  }
-  return { callback, code: callback.searchParams.get('code'), verifier: pkce ? verifier : undefined };
-}
+const codeFor = (app, redirectUri, { pkce = true } = {}) =>
+  obtainCode(server, { app, redirectUri, jar, user, scope: 'openid email', pkce });
 
 describe('settings', () => {
   test('create returns every setting with type defaults', async () => {
@@ -277,7 +258,7 @@ describe('redirect URI and origin patterns', () => {
   }
 
   test('a subdomain wildcard works end to end and refuses lookalikes', async () => {
-    if (!jar.header()) await codeFor(await createApp(server, { type: 'spa', redirect_uris: ['https://seed.example.com/cb'] }), 'https://seed.example.com/cb');
+    if (!jar.cookies.size) await codeFor(await createApp(server, { type: 'spa', redirect_uris: ['https://seed.example.com/cb'] }), 'https://seed.example.com/cb');
     const created = await api('POST', '/applications', {
       name: 'Tenants', type: 'spa', redirect_uris: ['https://*.tenants.example.com/cb'],
     });

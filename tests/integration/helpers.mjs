@@ -211,3 +211,33 @@ export function halfHash(value) {
   const digest = createHash('sha256').update(value, 'ascii').digest();
   return b64url(digest.subarray(0, digest.length / 2));
 }
+
+/**
+ * A fresh authorization code for `app` at `redirectUri`: through the login form the first
+ * time (the session cookie lands in `jar`), straight from the session after that.
+ * Returns { callback, code, verifier } (verifier undefined when pkce is false).
+ */
+export async function obtainCode(server, { app, redirectUri, jar, user, scope = 'openid', pkce = true, extra = {} }) {
+  const { verifier, challenge } = pkcePair();
+  const url = authorizeUrl(server, {
+    response_type: 'code',
+    client_id: app.client_id,
+    redirect_uri: redirectUri,
+    scope,
+    state: randomToken(),
+    code_challenge: pkce ? challenge : undefined,
+    code_challenge_method: pkce ? 'S256' : undefined,
+    ...extra,
+  });
+  let callback;
+  if (!jar.cookies.size) {
+    callback = await loginThroughForm(server, url, { jar, email: user.email, password: user.password });
+  } else {
+    const res = await request(url, { jar });
+    await res.arrayBuffer();
+    callback = locationOf(res, server.origin);
+  }
+  const code = callback.searchParams.get('code');
+  assert.ok(code, `a code in ${callback}`);
+  return { callback, code, verifier: pkce ? verifier : undefined };
+}

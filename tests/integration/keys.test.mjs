@@ -11,12 +11,11 @@ import {
   createApp,
   createUser,
   locationOf,
-  loginThroughForm,
   managementApi,
   pkcePair,
-  randomToken,
   request,
   tokenRequest,
+  obtainCode,
 } from './helpers.mjs';
 
 const server = useServer();
@@ -34,22 +33,9 @@ before(async () => {
 });
 
 async function tokens() {
-  const { verifier, challenge } = pkcePair();
-  const url = authorizeUrl(server, {
-    response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT, scope: 'openid email',
-    state: randomToken(), code_challenge: challenge, code_challenge_method: 'S256',
-  });
-  let callback;
-  if (!jar.header()) {
-    callback = await loginThroughForm(server, url, { jar, email: user.email, password: user.password });
-  } else {
-    const res = await request(url, { jar });
-    await res.arrayBuffer();
-    callback = locationOf(res, server.origin);
-  }
+  const { code, verifier } = await obtainCode(server, { app, redirectUri: REDIRECT, jar, user, scope: 'openid email' });
   const t = await tokenRequest(server, {
-    grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: REDIRECT,
-    code_verifier: verifier, client_id: app.client_id,
+    grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.client_id,
   });
   assert.equal(t.status, 200, t.text);
   return t.json;

@@ -7,16 +7,11 @@ import * as client from 'openid-client';
 import { useServer } from './harness.mjs';
 import {
   CookieJar,
-  authorizeUrl,
   basicAuth,
   createApp,
   createUser,
-  locationOf,
-  loginThroughForm,
-  pkcePair,
-  randomToken,
-  request,
   tokenRequest,
+  obtainCode,
 } from './helpers.mjs';
 
 const server = useServer();
@@ -32,21 +27,9 @@ before(async () => {
 
 /** Runs the code flow for `app` with `scope` and exchanges the code; returns the token response. */
 async function tokensFor(app, scope, auth = {}) {
-  const { verifier, challenge } = pkcePair();
-  const url = authorizeUrl(server, {
-    response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT, scope, state: randomToken(),
-    code_challenge: challenge, code_challenge_method: 'S256',
-  });
-  let callback;
-  if (!jar.header()) {
-    callback = await loginThroughForm(server, url, { jar, email: user.email, password: user.password });
-  } else {
-    const res = await request(url, { jar });
-    await res.arrayBuffer();
-    callback = locationOf(res, server.origin);
-  }
+  const { code, verifier } = await obtainCode(server, { app, redirectUri: REDIRECT, jar, user, scope });
   const t = await tokenRequest(server, {
-    grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: REDIRECT,
+    grant_type: 'authorization_code', code, redirect_uri: REDIRECT,
     code_verifier: verifier, ...(auth.secret ? {} : { client_id: app.client_id }),
   }, { headers: auth.secret ? { authorization: basicAuth(app.client_id, auth.secret) } : {} });
   assert.equal(t.status, 200, t.text);
