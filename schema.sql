@@ -45,8 +45,9 @@ CREATE TABLE IF NOT EXISTS users (
   created_at INTEGER NOT NULL
 );
 
--- Authorization codes, stored by hash. Consumed by a conditional UPDATE ... RETURNING so that
--- exactly one redemption succeeds; the row is kept (consumed_at set) to recognise replays.
+-- Authorization codes, stored by hash. Redeemed by one D1 batch that inserts the refresh
+-- token (if any) and marks the code consumed, both only while the code is live, so exactly
+-- one redemption succeeds and a failure writes nothing. The row is kept to recognise replays.
 CREATE TABLE IF NOT EXISTS authorization_codes (
   code_hash TEXT PRIMARY KEY,
   client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,
@@ -60,7 +61,9 @@ CREATE TABLE IF NOT EXISTS authorization_codes (
   claims TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL,
-  consumed_at INTEGER
+  consumed_at INTEGER,
+  -- The refresh-token grant the redemption started: revoked when the code is replayed.
+  grant_id TEXT
 );
 CREATE INDEX IF NOT EXISTS authorization_codes_expires ON authorization_codes (expires_at);
 

@@ -337,6 +337,10 @@ pub struct CodeRecord {
     pub claims: UserClaims,
     pub created_at: i64,
     pub expires_at: i64,
+    /// When it was redeemed; a second redemption is a replay.
+    pub consumed_at: Option<i64>,
+    /// The refresh-token grant its redemption started, revoked if the code is replayed.
+    pub grant_id: Option<String>,
 }
 
 /// A refresh token, stored under its hash. Tokens of one grant (a user's authorization of

@@ -337,6 +337,8 @@ pub async fn issue_code(
         claims: session.claims.clone(),
         created_at: now,
         expires_at: now + CODE_TTL_SECS,
+        consumed_at: None,
+        grant_id: None,
     };
     store
         .insert_code(&record)
@@ -624,7 +626,7 @@ mod tests {
         assert_eq!(q["iss"], "https://id.example");
         let code = AuthCode::new(q["code"].clone());
         let codes = s.codes.borrow();
-        let (record, _) = codes.get(&code.hashed()).expect("stored under its hash");
+        let record = codes.get(&code.hashed()).expect("stored under its hash");
         assert_eq!(record.expires_at, 160);
         assert!(!codes.contains_key(code.expose()));
     }

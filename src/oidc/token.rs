@@ -190,16 +190,25 @@ async fn code_grant(
         ));
     }
 
-    // The request is well-formed: now spend the code. One conditional UPDATE, so of
-    // concurrent redemptions exactly one gets the record; any mismatch below still leaves
-    // the code spent, as a stolen code should be.
+    // Read, check and sign first; write once at the end. Nothing is stored until the
+    // response is ready, so a failure anywhere leaves the code redeemable and no token
+    // half-recorded.
     let now = clock.now();
-    let record = store
-        .consume_code(&code.hashed(), now)
-        .await?
-        .ok_or_else(|| {
-            Failure::invalid_grant("the authorization code is invalid, expired or already used")
-        })?;
+    let invalid =
+        || Failure::invalid_grant("the authorization code is invalid, expired or already used");
+    let record = store.code(&code.hashed()).await?.ok_or_else(invalid)?;
+    if record.consumed_at.is_some() {
+        // RFC 6749 §4.1.2: a code used twice revokes what its first use gave out.
+        if let Some(grant) = &record.grant_id {
+            store.revoke_grant(grant, now).await?;
+        }
+        return Err(Failure::invalid_grant(
+            "the authorization code was already used; tokens issued with it are revoked",
+        ));
+    }
+    if record.expires_at <= now {
+        return Err(invalid());
+    }
     if record.client_id != app.client_id {
         return Err(Failure::invalid_grant(
             "the authorization code was issued to another client",
@@ -233,11 +242,20 @@ async fn code_grant(
         nonce: record.nonce.as_deref(),
     };
     let mut response = mint(signer, rng, issuer, app, &subject, now).await?;
-    if refresh::wanted(app, &record.scope) {
-        let (token, grant) = refresh::new_grant(rng, app, &subject, now)?;
-        store.insert_refresh(&grant).await?;
-        response.refresh_token = Some(token.expose().to_string());
+    let refresh = if refresh::wanted(app, &record.scope) {
+        Some(refresh::new_grant(rng, app, &subject, now)?)
+    } else {
+        None
+    };
+    // The one write: consume the code and store its refresh token together, only while the
+    // code is live, so of concurrent redemptions exactly one succeeds.
+    if !store
+        .redeem_code(&record.code_hash, now, refresh.as_ref().map(|(_, r)| r))
+        .await?
+    {
+        return Err(invalid());
     }
+    response.refresh_token = refresh.map(|(token, _)| token.expose().to_string());
     Ok(response)
 }
 
@@ -284,26 +302,25 @@ mod tests {
         s.apps.borrow_mut().push(app);
         s.codes.borrow_mut().insert(
             AuthCode::new("the-code").hashed(),
-            (
-                CodeRecord {
-                    code_hash: AuthCode::new("the-code").hashed(),
-                    client_id: "app1".into(),
-                    user_id: "u1".into(),
-                    redirect_uri: "https://app.example/cb?tenant=1".into(),
-                    scope: "openid email".into(),
-                    nonce: Some("n1".into()),
-                    code_challenge: challenge.map(str::to_string),
-                    auth_time: 900,
-                    claims: UserClaims {
-                        email: "ada@example.com".into(),
-                        email_verified: true,
-                        name: Some("Ada".into()),
-                    },
-                    created_at: 1_000,
-                    expires_at: 1_060,
+            CodeRecord {
+                code_hash: AuthCode::new("the-code").hashed(),
+                client_id: "app1".into(),
+                user_id: "u1".into(),
+                redirect_uri: "https://app.example/cb?tenant=1".into(),
+                scope: "openid email".into(),
+                nonce: Some("n1".into()),
+                code_challenge: challenge.map(str::to_string),
+                auth_time: 900,
+                claims: UserClaims {
+                    email: "ada@example.com".into(),
+                    email_verified: true,
+                    name: Some("Ada".into()),
                 },
-                None,
-            ),
+                created_at: 1_000,
+                expires_at: 1_060,
+                consumed_at: None,
+                grant_id: None,
+            },
         );
         s
     }
@@ -466,6 +483,71 @@ mod tests {
             exchange(&store, GOOD, 1_010).unwrap_err().error,
             OAuthError::UnauthorizedClient
         );
+    }
+
+    #[test]
+    fn a_failed_check_does_not_spend_the_code() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        let wrong = GOOD.replace("EjXk", "EjXj");
+        assert_eq!(
+            exchange(&store, &wrong, 1_010).unwrap_err().error,
+            OAuthError::InvalidGrant
+        );
+        assert!(
+            exchange(&store, GOOD, 1_011).is_ok(),
+            "the right client still redeems it"
+        );
+    }
+
+    fn with_offline_access(store: &MemoryStore) {
+        let mut codes = store.codes.borrow_mut();
+        let code = codes.values_mut().next().unwrap();
+        code.scope = "openid email offline_access".into();
+    }
+
+    #[test]
+    fn a_replayed_code_revokes_the_refresh_token_it_gave_out() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        with_offline_access(&store);
+        let first = exchange(&store, GOOD, 1_010).unwrap();
+        assert!(first.refresh_token.is_some());
+        assert!(store
+            .refresh
+            .borrow()
+            .values()
+            .all(|r| r.revoked_at.is_none()));
+        let replay = exchange(&store, GOOD, 1_020).unwrap_err();
+        assert_eq!(replay.error, OAuthError::InvalidGrant);
+        assert!(store
+            .refresh
+            .borrow()
+            .values()
+            .all(|r| r.revoked_at == Some(1_020)));
+    }
+
+    #[test]
+    fn a_storage_failure_at_redemption_writes_nothing_and_the_code_survives() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        with_offline_access(&store);
+        store.fail_on.borrow_mut().push("redeem_code");
+        let err = exchange(&store, GOOD, 1_010).unwrap_err();
+        assert_eq!(err.error, OAuthError::TemporarilyUnavailable);
+        assert!(
+            store.refresh.borrow().is_empty(),
+            "no refresh token recorded"
+        );
+        assert!(
+            store
+                .codes
+                .borrow()
+                .values()
+                .all(|c| c.consumed_at.is_none()),
+            "code not spent"
+        );
+        store.fail_on.borrow_mut().clear();
+        let ok = exchange(&store, GOOD, 1_011).unwrap();
+        assert!(ok.refresh_token.is_some());
+        assert_eq!(store.refresh.borrow().len(), 1);
     }
 
     #[test]

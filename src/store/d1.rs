@@ -179,6 +179,8 @@ struct CodeRow {
     claims: String,
     created_at: i64,
     expires_at: i64,
+    consumed_at: Option<i64>,
+    grant_id: Option<String>,
 }
 
 const REFRESH_COLUMNS: &str =
@@ -548,16 +550,13 @@ impl Store for D1Store {
         Ok(())
     }
 
-    async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>> {
-        // One statement: SQLite serializes writes, so of concurrent redemptions only the
-        // first finds consumed_at NULL and gets a row back.
+    async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
         let row: Option<CodeRow> = self
             .stmt(
-                "UPDATE authorization_codes SET consumed_at = ?2 \
-                 WHERE code_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2 \
-                 RETURNING code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
-                 auth_time, claims, created_at, expires_at",
-                &[text(code_hash), int(now)],
+                "SELECT code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
+                 auth_time, claims, created_at, expires_at, consumed_at, grant_id \
+                 FROM authorization_codes WHERE code_hash = ?1",
+                &[text(code_hash)],
             )?
             .first(None)
             .await
@@ -575,23 +574,46 @@ impl Store for D1Store {
                 auth_time: r.auth_time,
                 created_at: r.created_at,
                 expires_at: r.expires_at,
+                consumed_at: r.consumed_at,
+                grant_id: r.grant_id,
             })
         })
         .transpose()
     }
 
-    async fn insert_refresh(&self, t: &RefreshRecord) -> StoreResult<()> {
-        let mut args = refresh_values(t)?;
-        args.push(opt_int(t.consumed_at));
-        args.push(opt_int(t.revoked_at));
-        self.stmt(
-            &format!("INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
-            &args,
-        )?
-        .run()
-        .await
-        .map_err(err)?;
-        Ok(())
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        refresh: Option<&RefreshRecord>,
+    ) -> StoreResult<bool> {
+        // One batch is one transaction, and every statement acts only while the code is
+        // live: the refresh token is stored exactly when the code is consumed, and of
+        // concurrent redemptions only the first finds the code live.
+        let mut statements = Vec::with_capacity(2);
+        if let Some(r) = refresh {
+            let mut args = refresh_values(r)?;
+            args.push(text(code_hash));
+            args.push(int(now));
+            statements.push(self.stmt(
+                "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, \
+                 claims, created_at, expires_at, grant_expires_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM \
+                 authorization_codes WHERE code_hash = ?11 AND consumed_at IS NULL AND expires_at > ?12)",
+                &args,
+            )?);
+        }
+        statements.push(self.stmt(
+            "UPDATE authorization_codes SET consumed_at = ?2, grant_id = ?3 \
+             WHERE code_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
+            &[
+                text(code_hash),
+                int(now),
+                opt_text(refresh.map(|r| r.grant_id.as_str())),
+            ],
+        )?);
+        let results = self.db.batch(statements).await.map_err(err)?;
+        Ok(results.last().map(changes).unwrap_or(0) > 0)
     }
 
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {

@@ -14,17 +14,25 @@ use crate::oidc::jwt::SigningAlg;
 pub struct MemoryStore {
     pub apps: RefCell<Vec<Application>>,
     pub users: RefCell<Vec<User>>,
-    /// code hash -> (record, consumed_at)
-    pub codes: RefCell<HashMap<String, (CodeRecord, Option<i64>)>>,
+    pub codes: RefCell<HashMap<String, CodeRecord>>,
     pub keys: RefCell<Vec<StoredKey>>,
     pub refresh: RefCell<HashMap<String, RefreshRecord>>,
     /// (user_id, client_id) -> consent
     pub consents: RefCell<HashMap<(String, String), Consent>>,
     /// When set, every call fails: for fault-injection tests.
     pub fail: std::cell::Cell<bool>,
+    /// Operations that fail (by method name), to break one step of a request.
+    pub fail_on: RefCell<Vec<&'static str>>,
 }
 
 impl MemoryStore {
+    fn op(&self, name: &'static str) -> StoreResult<()> {
+        if self.fail_on.borrow().contains(&name) {
+            return Err(StoreError(format!("injected failure in {name}")));
+        }
+        self.check()
+    }
+
     fn check(&self) -> StoreResult<()> {
         if self.fail.get() {
             Err(StoreError("injected failure".into()))
@@ -83,7 +91,7 @@ impl Store for MemoryStore {
         self.apps.borrow_mut().retain(|a| a.client_id != client_id);
         self.codes
             .borrow_mut()
-            .retain(|_, (c, _)| c.client_id != client_id);
+            .retain(|_, c| c.client_id != client_id);
         Ok(self.apps.borrow().len() < before)
     }
 
@@ -171,28 +179,36 @@ impl Store for MemoryStore {
         self.check()?;
         self.codes
             .borrow_mut()
-            .insert(code.code_hash.clone(), (code.clone(), None));
+            .insert(code.code_hash.clone(), code.clone());
         Ok(())
     }
 
-    async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>> {
+    async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
         self.check()?;
+        Ok(self.codes.borrow().get(code_hash).cloned())
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        refresh: Option<&RefreshRecord>,
+    ) -> StoreResult<bool> {
+        self.op("redeem_code")?;
         let mut codes = self.codes.borrow_mut();
         match codes.get_mut(code_hash) {
-            Some((record, consumed @ None)) if record.expires_at > now => {
-                *consumed = Some(now);
-                Ok(Some(record.clone()))
+            Some(code) if code.consumed_at.is_none() && code.expires_at > now => {
+                code.consumed_at = Some(now);
+                code.grant_id = refresh.map(|r| r.grant_id.clone());
+                if let Some(r) = refresh {
+                    self.refresh
+                        .borrow_mut()
+                        .insert(r.token_hash.clone(), r.clone());
+                }
+                Ok(true)
             }
-            _ => Ok(None),
+            _ => Ok(false),
         }
-    }
-
-    async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()> {
-        self.check()?;
-        self.refresh
-            .borrow_mut()
-            .insert(token.token_hash.clone(), token.clone());
-        Ok(())
     }
 
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {

@@ -120,12 +120,18 @@ pub trait Store {
     async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
 
     async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()>;
-    /// Marks the code consumed and returns it, in one conditional statement: of concurrent
-    /// calls with one code exactly one gets `Some`. `None` when the code is unknown,
-    /// expired or already consumed.
-    async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<Option<CodeRecord>>;
+    /// The code in any state (consumed, expired): the caller decides.
+    async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>>;
+    /// In one transaction, and only while the code is live (unconsumed, unexpired at `now`):
+    /// stores `refresh` (if any) and marks the code consumed with its grant id. True for
+    /// exactly one of concurrent calls; false, with nothing written, for the others.
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        refresh: Option<&RefreshRecord>,
+    ) -> StoreResult<bool>;
 
-    async fn insert_refresh(&self, token: &RefreshRecord) -> StoreResult<()>;
     /// The token in any state (consumed, revoked, expired): the caller decides.
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
     /// Atomically consumes `old_hash` and stores `new`, only while the old token is live

@@ -125,3 +125,20 @@ test('openid-client refreshes with the rotated token', async () => {
   const info = await client.fetchUserInfo(config, again.access_token, user.id);
   assert.equal(info.email, user.email);
 });
+
+test('a replayed code revokes the refresh token its first use gave out (RFC 6749 §4.1.2)', async () => {
+  const spa = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+  const { code, verifier } = await obtainCode(server, { app: spa, redirectUri: REDIRECT, jar, user, scope: 'openid offline_access' });
+  const exchange = () => tokenRequest(server, {
+    grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: spa.client_id,
+  });
+  const first = await exchange();
+  assert.equal(first.status, 200, first.text);
+  assert.ok(first.json.refresh_token);
+  const replay = await exchange();
+  assert.equal(replay.status, 400);
+  assert.equal(replay.json.error, 'invalid_grant');
+  const r = await refresh(spa, first.json.refresh_token);
+  assert.equal(r.status, 400, 'the refresh token from the first use is revoked');
+  assert.equal(r.json.error, 'invalid_grant');
+});
