@@ -363,6 +363,14 @@ pub struct RefreshRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// Failed logins counted under one key (an account or a client IP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleState {
+    pub failures: i64,
+    pub window_start: i64,
+    pub locked_until: i64,
+}
+
 /// A user's remembered consent to one application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Consent {

@@ -448,10 +448,30 @@ pub async fn login(ctx: &Ctx, req: &mut Request) -> Reply {
         (Ok(e), Ok(p)) => (e.unwrap_or(""), p.unwrap_or("")),
         (Err(f), _) | (_, Err(f)) => return error_page(&f),
     };
-    let user = match login::authenticate(&store, &WebCryptoPbkdf2, email, password).await {
+    // Cloudflare sets CF-Connecting-IP to the client's address (clients cannot forge it).
+    let client_ip = header(req, "CF-Connecting-IP");
+    let attempt = login::authenticate(
+        &store,
+        &WebCryptoPbkdf2,
+        &SystemClock,
+        email,
+        password,
+        client_ip.as_deref(),
+    )
+    .await;
+    let user = match attempt {
         Ok(u) => u,
         Err(LoginError::InvalidCredentials) => {
             return login_page(ctx, &valid, email, Some("Invalid email or password."), 401)
+        }
+        Err(LoginError::Locked(secs)) => {
+            let minutes = (secs + 59) / 60;
+            let message = format!(
+                "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            return login_page(ctx, &valid, email, Some(&message), 429)
+                .header("Retry-After", secs.to_string());
         }
         Err(LoginError::Failed(f)) => return error_page(&f),
     };

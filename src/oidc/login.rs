@@ -1,6 +1,7 @@
 //! The login step: credentials checked against D1, a session created in KV.
 
 use super::error::Failure;
+use super::throttle;
 use crate::crypto::password::{verify_password, Pbkdf2};
 use crate::crypto::SessionId;
 use crate::model::{Session, User};
@@ -14,6 +15,8 @@ pub const SESSION_TTL_SECS: i64 = 7 * 24 * 3600;
 pub enum LoginError {
     /// Wrong email or password: one message for both, so accounts cannot be enumerated.
     InvalidCredentials,
+    /// Too many failures for this account or address: try again in this many seconds.
+    Locked(i64),
     Failed(Failure),
 }
 
@@ -23,12 +26,21 @@ impl From<Failure> for LoginError {
     }
 }
 
+/// Checks the credentials, unless the account or the client's address is locked by too
+/// many failures (see `throttle`); counts the outcome.
 pub async fn authenticate(
     store: &impl Store,
     kdf: &impl Pbkdf2,
+    clock: &impl Clock,
     email: &str,
     password: &str,
+    client_ip: Option<&str>,
 ) -> Result<User, LoginError> {
+    let keys = throttle::Keys::new(email, client_ip);
+    let now = clock.now();
+    if let Some(secs) = throttle::locked_for(store, &keys, now).await? {
+        return Err(LoginError::Locked(secs));
+    }
     let user = store
         .user_by_email(email.trim())
         .await
@@ -40,8 +52,14 @@ pub async fn authenticate(
     )
     .await?;
     match user {
-        Some(user) if ok => Ok(user),
-        _ => Err(LoginError::InvalidCredentials),
+        Some(user) if ok => {
+            throttle::record_success(store, &keys).await?;
+            Ok(user)
+        }
+        _ => {
+            throttle::record_failure(store, &keys, now).await?;
+            Err(LoginError::InvalidCredentials)
+        }
     }
 }
 
@@ -115,8 +133,10 @@ mod tests {
         let user = block_on(authenticate(
             &store,
             &kdf,
+            &FixedClock::at(1_000),
             " ada@example.com ",
             "correct horse",
+            None,
         ))
         .unwrap();
         assert_eq!(user.id, "u1");
@@ -128,11 +148,25 @@ mod tests {
         let store = store_with_user(&kdf);
         let before = kdf.calls.get();
         assert!(matches!(
-            block_on(authenticate(&store, &kdf, "ada@example.com", "wrong")),
+            block_on(authenticate(
+                &store,
+                &kdf,
+                &FixedClock::at(1_000),
+                "ada@example.com",
+                "wrong",
+                None
+            )),
             Err(LoginError::InvalidCredentials)
         ));
         assert!(matches!(
-            block_on(authenticate(&store, &kdf, "nobody@example.com", "wrong")),
+            block_on(authenticate(
+                &store,
+                &kdf,
+                &FixedClock::at(1_000),
+                "nobody@example.com",
+                "wrong",
+                None
+            )),
             Err(LoginError::InvalidCredentials)
         ));
         assert_eq!(kdf.calls.get() - before, 2, "both paths derive once");
@@ -147,10 +181,51 @@ mod tests {
             block_on(authenticate(
                 &store,
                 &kdf,
+                &FixedClock::at(1_000),
                 "ada@example.com",
-                "correct horse"
+                "correct horse",
+                None
             )),
             Err(LoginError::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
+        let kdf = FakeKdf::default();
+        let store = store_with_user(&kdf);
+        let clock = FixedClock::at(1_000);
+        let ip = Some("192.0.2.1");
+        let attempt = |pw: &str| {
+            block_on(authenticate(
+                &store,
+                &kdf,
+                &clock,
+                "ada@example.com",
+                pw,
+                ip,
+            ))
+        };
+        for _ in 0..5 {
+            assert!(matches!(
+                attempt("guess"),
+                Err(LoginError::InvalidCredentials)
+            ));
+        }
+        let calls = kdf.calls.get();
+        let r = attempt("correct horse");
+        assert!(matches!(r, Err(LoginError::Locked(60))), "{r:?}");
+        assert_eq!(
+            kdf.calls.get(),
+            calls,
+            "a locked attempt costs no password check"
+        );
+        clock.advance(60);
+        assert!(attempt("correct horse").is_ok(), "the lock ends");
+        // Success cleared the account's counter: one more failure is not a lock.
+        assert!(matches!(
+            attempt("guess"),
+            Err(LoginError::InvalidCredentials)
         ));
     }
 

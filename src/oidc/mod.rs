@@ -16,6 +16,7 @@ pub mod pkce;
 pub mod refresh;
 pub mod registration;
 pub mod revocation;
+pub mod throttle;
 pub mod token;
 pub mod uri_pattern;
 pub mod userinfo;

@@ -6,7 +6,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::{AppQuery, Inserted, Store, StoreError, StoreResult};
 use crate::model::{
-    AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey,
+    AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, ThrottleState,
     TokenAuthMethod, User, UserClaims,
 };
 use crate::oidc::jwt::SigningAlg;
@@ -411,6 +411,86 @@ impl Store for D1Store {
             .await
             .map_err(err)?;
         Ok(changes(&result) > 0)
+    }
+
+    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            throttle_key: String,
+            failures: i64,
+            window_start: i64,
+            locked_until: i64,
+        }
+        let args: Vec<JsValue> = keys.iter().map(|k| text(k)).collect();
+        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("?{i}")).collect();
+        let rows: Vec<Row> = self
+            .stmt(
+                &format!(
+                    "SELECT throttle_key, failures, window_start, locked_until FROM login_throttle \
+                     WHERE throttle_key IN ({})",
+                    placeholders.join(", ")
+                ),
+                &args,
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results()
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let state = ThrottleState {
+                    failures: r.failures,
+                    window_start: r.window_start,
+                    locked_until: r.locked_until,
+                };
+                (r.throttle_key, state)
+            })
+            .collect())
+    }
+
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
+        // One upsert: the increment happens inside SQLite, so parallel guesses each count.
+        let row: Option<serde_json::Value> = self
+            .stmt(
+                "INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) \
+                 VALUES (?1, 1, ?2, 0) ON CONFLICT (throttle_key) DO UPDATE SET \
+                 failures = CASE WHEN login_throttle.window_start <= ?2 - ?3 THEN 1 \
+                   ELSE login_throttle.failures + 1 END, \
+                 window_start = CASE WHEN login_throttle.window_start <= ?2 - ?3 THEN ?2 \
+                   ELSE login_throttle.window_start END \
+                 RETURNING failures",
+                &[text(key), int(now), int(window)],
+            )?
+            .first(None)
+            .await
+            .map_err(err)?;
+        Ok(row
+            .and_then(|r| r.get("failures").and_then(serde_json::Value::as_i64))
+            .unwrap_or(1))
+    }
+
+    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
+        self.stmt(
+            "UPDATE login_throttle SET locked_until = max(locked_until, ?2) WHERE throttle_key = ?1",
+            &[text(key), int(until)],
+        )?
+        .run()
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        self.stmt(
+            "DELETE FROM login_throttle WHERE throttle_key = ?1",
+            &[text(key)],
+        )?
+        .run()
+        .await
+        .map_err(err)?;
+        Ok(())
     }
 
     async fn insert_user(&self, u: &User) -> StoreResult<Inserted> {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use super::{AppQuery, Inserted, SessionStore, Store, StoreError, StoreResult};
 use crate::model::{
-    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, User,
+    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
+    User,
 };
 use crate::oidc::jwt::SigningAlg;
 
@@ -17,6 +18,7 @@ pub struct MemoryStore {
     pub codes: RefCell<HashMap<String, CodeRecord>>,
     pub keys: RefCell<Vec<StoredKey>>,
     pub refresh: RefCell<HashMap<String, RefreshRecord>>,
+    pub throttle: RefCell<HashMap<String, ThrottleState>>,
     /// (user_id, client_id) -> consent
     pub consents: RefCell<HashMap<(String, String), Consent>>,
     /// When set, every call fails: for fault-injection tests.
@@ -93,6 +95,45 @@ impl Store for MemoryStore {
             .borrow_mut()
             .retain(|_, c| c.client_id != client_id);
         Ok(self.apps.borrow().len() < before)
+    }
+
+    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
+        self.check()?;
+        let throttle = self.throttle.borrow();
+        Ok(keys
+            .iter()
+            .filter_map(|k| throttle.get(k).map(|s| (k.clone(), *s)))
+            .collect())
+    }
+
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
+        self.check()?;
+        let mut throttle = self.throttle.borrow_mut();
+        let state = throttle.entry(key.to_string()).or_insert(ThrottleState {
+            failures: 0,
+            window_start: now,
+            locked_until: 0,
+        });
+        if state.window_start <= now - window {
+            state.failures = 0;
+            state.window_start = now;
+        }
+        state.failures += 1;
+        Ok(state.failures)
+    }
+
+    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
+        self.check()?;
+        if let Some(state) = self.throttle.borrow_mut().get_mut(key) {
+            state.locked_until = state.locked_until.max(until);
+        }
+        Ok(())
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        self.check()?;
+        self.throttle.borrow_mut().remove(key);
+        Ok(())
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted> {

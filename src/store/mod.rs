@@ -9,7 +9,8 @@ pub mod kv;
 pub mod memory;
 
 use crate::model::{
-    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, User,
+    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
+    User,
 };
 use crate::oidc::error::Failure;
 use crate::oidc::jwt::SigningAlg;
@@ -100,6 +101,15 @@ pub trait Store {
             }
         }
     }
+
+    /// The failed-login counters under `keys` that exist.
+    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>>;
+    /// Counts one failure under `key`, atomically (parallel guesses each count), starting a
+    /// new window when the current one began before `now - window`. Returns the count.
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64>;
+    /// Locks `key` until `until` (never shortening an existing lock).
+    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()>;
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()>;
 
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;

@@ -1,0 +1,162 @@
+//! Login throttling against password guessing (OWASP ASVS V2.2.1):
+//! failures are counted per account and per client IP in D1; past a threshold a lock starts
+//! at one minute and doubles with each further failure, up to an hour.
+//!
+//! The account key is the hash of the normalized email whether or not such an account
+//! exists, and a locked attempt gets the same answer either way, so the throttle tells an
+//! attacker nothing about which accounts exist.
+
+use super::error::Failure;
+use crate::crypto::{hex, sha256};
+use crate::store::Store;
+
+/// Failures count within this window; a quiet window starts the count again.
+pub const WINDOW_SECS: i64 = 15 * 60;
+pub const ACCOUNT_THRESHOLD: i64 = 5;
+/// Higher: many users may share an address (offices, carrier NAT).
+pub const IP_THRESHOLD: i64 = 20;
+pub const FIRST_LOCK_SECS: i64 = 60;
+pub const MAX_LOCK_SECS: i64 = 3600;
+
+/// The counters one login attempt touches.
+pub struct Keys {
+    pub account: String,
+    pub ip: Option<String>,
+}
+
+impl Keys {
+    pub fn new(email: &str, ip: Option<&str>) -> Self {
+        Self {
+            account: format!(
+                "acct:{}",
+                hex(&sha256(email.trim().to_lowercase().as_bytes()))
+            ),
+            ip: ip
+                .filter(|i| !i.is_empty())
+                .map(|i| format!("ip:{}", i.trim())),
+        }
+    }
+
+    fn all(&self) -> Vec<String> {
+        std::iter::once(self.account.clone())
+            .chain(self.ip.clone())
+            .collect()
+    }
+}
+
+/// Seconds until the attempt may be made, when any of its counters is locked.
+pub async fn locked_for(store: &impl Store, keys: &Keys, now: i64) -> Result<Option<i64>, Failure> {
+    let longest = store
+        .throttle_states(&keys.all())
+        .await?
+        .iter()
+        .map(|(_, s)| s.locked_until - now)
+        .max()
+        .filter(|secs| *secs > 0);
+    Ok(longest)
+}
+
+/// The lock after `failures` failures against `threshold`: none below it, then 1, 2, 4 …
+/// minutes, at most an hour.
+pub fn lock_secs(failures: i64, threshold: i64) -> Option<i64> {
+    if failures < threshold {
+        return None;
+    }
+    let doublings = (failures - threshold).min(12) as u32;
+    Some((FIRST_LOCK_SECS << doublings).min(MAX_LOCK_SECS))
+}
+
+pub async fn record_failure(store: &impl Store, keys: &Keys, now: i64) -> Result<(), Failure> {
+    let mut counters = vec![(keys.account.as_str(), ACCOUNT_THRESHOLD)];
+    if let Some(ip) = &keys.ip {
+        counters.push((ip.as_str(), IP_THRESHOLD));
+    }
+    for (key, threshold) in counters {
+        let failures = store.record_failure(key, now, WINDOW_SECS).await?;
+        if let Some(secs) = lock_secs(failures, threshold) {
+            store.lock_until(key, now + secs).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A successful login clears the account's counter, not the address's: otherwise an
+/// attacker could reset the IP counter by logging into an account of their own.
+pub async fn record_success(store: &impl Store, keys: &Keys) -> Result<(), Failure> {
+    store.clear_throttle(&keys.account).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+
+    #[test]
+    fn locks_grow_from_the_threshold_and_cap_at_an_hour() {
+        assert_eq!(lock_secs(4, 5), None);
+        assert_eq!(lock_secs(5, 5), Some(60));
+        assert_eq!(lock_secs(6, 5), Some(120));
+        assert_eq!(lock_secs(8, 5), Some(480));
+        assert_eq!(lock_secs(50, 5), Some(3600));
+        assert_eq!(lock_secs(i64::MAX, 5), Some(3600));
+    }
+
+    #[test]
+    fn an_account_locks_after_five_failures_whether_or_not_it_exists() {
+        let store = MemoryStore::default();
+        let keys = Keys::new(" Nobody@Example.com ", Some("203.0.113.9"));
+        for i in 0..4 {
+            block_on(record_failure(&store, &keys, 100 + i)).unwrap();
+            assert_eq!(block_on(locked_for(&store, &keys, 100 + i)).unwrap(), None);
+        }
+        block_on(record_failure(&store, &keys, 104)).unwrap();
+        assert_eq!(block_on(locked_for(&store, &keys, 104)).unwrap(), Some(60));
+        // The same account spelled differently is the same counter.
+        let same = Keys::new("nobody@example.com", None);
+        assert!(block_on(locked_for(&store, &same, 110)).unwrap().is_some());
+        // Another account from the same address is not locked yet.
+        let other = Keys::new("other@example.com", Some("203.0.113.9"));
+        assert_eq!(block_on(locked_for(&store, &other, 110)).unwrap(), None);
+        assert_eq!(
+            block_on(locked_for(&store, &same, 164)).unwrap(),
+            None,
+            "the lock ends"
+        );
+    }
+
+    #[test]
+    fn an_address_locks_after_twenty_failures_across_accounts() {
+        let store = MemoryStore::default();
+        for i in 0..IP_THRESHOLD {
+            let keys = Keys::new(&format!("user{i}@example.com"), Some("198.51.100.7"));
+            block_on(record_failure(&store, &keys, 100)).unwrap();
+        }
+        let fresh = Keys::new("fresh@example.com", Some("198.51.100.7"));
+        assert_eq!(block_on(locked_for(&store, &fresh, 101)).unwrap(), Some(59));
+        let elsewhere = Keys::new("fresh@example.com", Some("192.0.2.1"));
+        assert_eq!(block_on(locked_for(&store, &elsewhere, 101)).unwrap(), None);
+    }
+
+    #[test]
+    fn success_clears_the_account_not_the_address_and_quiet_windows_reset() {
+        let store = MemoryStore::default();
+        let keys = Keys::new("ada@example.com", Some("192.0.2.5"));
+        for _ in 0..3 {
+            block_on(record_failure(&store, &keys, 100)).unwrap();
+        }
+        block_on(record_success(&store, &keys)).unwrap();
+        assert!(!store.throttle.borrow().contains_key(&keys.account));
+        assert_eq!(
+            store.throttle.borrow()[keys.ip.as_ref().unwrap()].failures,
+            3
+        );
+        block_on(record_failure(&store, &keys, 100 + WINDOW_SECS)).unwrap();
+        assert_eq!(
+            store.throttle.borrow()[keys.ip.as_ref().unwrap()].failures,
+            1,
+            "new window"
+        );
+    }
+}
