@@ -494,6 +494,18 @@ mod tests {
     }
 
     #[test]
+    fn a_storage_outage_is_a_page_never_a_redirect() {
+        let s = store_with(app(AppType::Spa));
+        s.fail.set(true);
+        match run(&s, with(&[])) {
+            Err(AuthorizeError::Page { failure, .. }) => {
+                assert_eq!(failure.error, OAuthError::TemporarilyUnavailable)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn other_errors_redirect_with_state() {
         let s = store_with(app(AppType::Spa));
         let cases: [(&[Change], OAuthError); 8] = [

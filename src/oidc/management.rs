@@ -642,6 +642,16 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_insert_stores_nothing_and_hands_out_no_secret() {
+        let store = MemoryStore::default();
+        store.fail_on.borrow_mut().push("insert_application");
+        let err = create(&store, json!({"name": "B", "type": "traditional"})).unwrap_err();
+        assert_eq!(err.error, OAuthError::TemporarilyUnavailable);
+        assert!(!err.to_json().to_string().contains("client_secret"));
+        assert!(store.apps.borrow().is_empty());
+    }
+
+    #[test]
     fn public_apps_get_none() {
         let store = MemoryStore::default();
         let v = create(

@@ -362,6 +362,25 @@ mod tests {
     }
 
     #[test]
+    fn a_storage_failure_during_rotation_leaves_the_old_token_working() {
+        let (store, t0) = setup(AppType::Spa, |_| {});
+        store.fail_on.borrow_mut().push("rotate_refresh");
+        let err = use_token(&store, &t0, None, 10).unwrap_err();
+        assert_eq!(err.error, OAuthError::TemporarilyUnavailable);
+        assert_eq!(store.refresh.borrow().len(), 1, "no successor stored");
+        assert!(store
+            .refresh
+            .borrow()
+            .values()
+            .all(|r| r.consumed_at.is_none()));
+        store.fail_on.borrow_mut().clear();
+        assert!(use_token(&store, &t0, None, 11)
+            .unwrap()
+            .refresh_token
+            .is_some());
+    }
+
+    #[test]
     fn another_clients_token_and_unknown_tokens_are_invalid_grant() {
         let (store, t0) = setup(AppType::Traditional, |_| {});
         store.apps.borrow_mut()[0].client_id = "someone-else".into();

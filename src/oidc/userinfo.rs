@@ -203,6 +203,14 @@ mod tests {
     }
 
     #[test]
+    fn a_storage_outage_is_temporarily_unavailable_not_an_invalid_token() {
+        let s = store();
+        s.fail.set(true);
+        let err = call(&s, &token("openid", ISS)).unwrap_err();
+        assert_eq!(err.error, OAuthError::TemporarilyUnavailable);
+    }
+
+    #[test]
     fn bearer_parsing() {
         assert_eq!(bearer_token(Some("Bearer abc"), None).unwrap(), "abc");
         assert_eq!(bearer_token(Some("bearer  abc "), None).unwrap(), "abc");

@@ -70,7 +70,7 @@ impl Store for MemoryStore {
     }
 
     async fn insert_application(&self, app: &Application) -> StoreResult<()> {
-        self.check()?;
+        self.op("insert_application")?;
         self.apps.borrow_mut().push(app.clone());
         Ok(())
     }
@@ -263,7 +263,7 @@ impl Store for MemoryStore {
         new: &RefreshRecord,
         now: i64,
     ) -> StoreResult<bool> {
-        self.check()?;
+        self.op("rotate_refresh")?;
         let mut tokens = self.refresh.borrow_mut();
         match tokens.get_mut(old_hash) {
             Some(old)
