@@ -25,9 +25,12 @@ impl Signer for NoKeys {
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     for typ in [jwt::ID_TOKEN_TYP, jwt::ACCESS_TOKEN_TYP] {
-        let hint = futures_executor::block_on(jwt::decode_hint::<serde_json::Value>(&NoKeys, &text, typ));
+        let hint =
+            futures_executor::block_on(jwt::decode_hint::<serde_json::Value>(&NoKeys, &text, typ));
         assert!(hint.is_err(), "an unsigned token verified");
-        let now = futures_executor::block_on(jwt::decode_verified::<serde_json::Value>(&NoKeys, &text, typ, 0));
+        let now = futures_executor::block_on(jwt::decode_verified::<serde_json::Value>(
+            &NoKeys, &text, typ, 0,
+        ));
         assert!(now.is_err(), "an unsigned token verified");
     }
     let _ = client_auth::presented(&Params::default(), Some(&text));

@@ -8,7 +8,15 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let params = Params::parse(&text);
     let again = Params::parse(&params.to_query());
-    for name in ["client_id", "redirect_uri", "scope", "state", "code", "code_verifier", ""] {
+    for name in [
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code",
+        "code_verifier",
+        "",
+    ] {
         // Repeats and empties behave the same after a round trip.
         assert_eq!(
             params.get(name).map(|v| v.map(str::to_string)).ok(),

@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         // A stored pattern parses again to itself.
-        assert_eq!(parse_redirect_pattern(p.as_str(), true).ok().as_ref(), Some(&p));
+        assert_eq!(
+            parse_redirect_pattern(p.as_str(), true).ok().as_ref(),
+            Some(&p)
+        );
         for loopback in [false, true] {
             let matched = p.matches(candidate, loopback);
             let lower = candidate.to_ascii_lowercase();
