@@ -23,6 +23,11 @@ impl D1Store {
     fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.db.prepare(sql).bind(args).map_err(err)
     }
+
+    /// Runs one writing statement.
+    async fn exec(&self, sql: &str, args: &[JsValue]) -> StoreResult<worker::D1Result> {
+        self.stmt(sql, args)?.run().await.map_err(err)
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -363,16 +368,14 @@ impl Store for D1Store {
     async fn insert_application(&self, a: &Application) -> StoreResult<()> {
         let n = APP_COLUMNS.split(',').count();
         let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
-        self.stmt(
+        self.exec(
             &format!(
                 "INSERT INTO applications ({APP_COLUMNS}) VALUES ({})",
                 placeholders.join(", ")
             ),
             &app_values(a),
-        )?
-        .run()
-        .await
-        .map_err(err)?;
+        )
+        .await?;
         Ok(())
     }
 
@@ -387,29 +390,25 @@ impl Store for D1Store {
             .map(|(i, c)| format!("{c} = ?{}", i + 1))
             .collect();
         let result = self
-            .stmt(
+            .exec(
                 &format!(
                     "UPDATE applications SET {} WHERE client_id = ?1",
                     sets.join(", ")
                 ),
                 &app_values(a),
-            )?
-            .run()
-            .await
-            .map_err(err)?;
+            )
+            .await?;
         Ok(changes(&result) > 0)
     }
 
     async fn delete_application(&self, client_id: &str) -> StoreResult<bool> {
         // Codes go with it (ON DELETE CASCADE), so they cannot be redeemed afterwards.
         let result = self
-            .stmt(
+            .exec(
                 "DELETE FROM applications WHERE client_id = ?1",
                 &[text(client_id)],
-            )?
-            .run()
-            .await
-            .map_err(err)?;
+            )
+            .await?;
         Ok(changes(&result) > 0)
     }
 
@@ -472,30 +471,24 @@ impl Store for D1Store {
     }
 
     async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
-        self.stmt(
+        self.exec(
             "UPDATE login_throttle SET locked_until = max(locked_until, ?2) WHERE throttle_key = ?1",
             &[text(key), int(until)],
-        )?
-        .run()
-        .await
-        .map_err(err)?;
+        ).await?;
         Ok(())
     }
 
     async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        self.stmt(
+        self.exec(
             "DELETE FROM login_throttle WHERE throttle_key = ?1",
             &[text(key)],
-        )?
-        .run()
-        .await
-        .map_err(err)?;
+        )
+        .await?;
         Ok(())
     }
 
     async fn insert_user(&self, u: &User) -> StoreResult<Inserted> {
-        let result = self
-            .stmt(
+        let result = self.exec(
                 &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"),
                 &[
                     text(&u.id),
@@ -505,10 +498,7 @@ impl Store for D1Store {
                     text(&u.password_hash),
                     int(u.created_at),
                 ],
-            )?
-            .run()
-            .await
-            .map_err(err)?;
+            ).await?;
         Ok(if changes(&result) > 0 {
             Inserted::Yes
         } else {
@@ -559,14 +549,11 @@ impl Store for D1Store {
         scope: &str,
         now: i64,
     ) -> StoreResult<()> {
-        self.stmt(
+        self.exec(
             "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
              ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
             &[text(user_id), text(client_id), text(scope), int(now)],
-        )?
-        .run()
-        .await
-        .map_err(err)?;
+        ).await?;
         Ok(())
     }
 
@@ -594,19 +581,17 @@ impl Store for D1Store {
 
     async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
         let result = self
-            .stmt(
+            .exec(
                 "DELETE FROM consents WHERE user_id = ?1 AND client_id = ?2",
                 &[text(user_id), text(client_id)],
-            )?
-            .run()
-            .await
-            .map_err(err)?;
+            )
+            .await?;
         Ok(changes(&result) > 0)
     }
 
     async fn insert_code(&self, c: &CodeRecord) -> StoreResult<()> {
         let claims = serde_json::to_string(&c.claims).map_err(err)?;
-        self.stmt(
+        self.exec(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
              code_challenge, auth_time, claims, created_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -623,10 +608,7 @@ impl Store for D1Store {
                 int(c.created_at),
                 int(c.expires_at),
             ],
-        )?
-        .run()
-        .await
-        .map_err(err)?;
+        ).await?;
         Ok(())
     }
 
@@ -743,25 +725,21 @@ impl Store for D1Store {
         now: i64,
     ) -> StoreResult<bool> {
         let result = self
-            .stmt(
+            .exec(
                 "UPDATE refresh_tokens SET expires_at = ?2 WHERE token_hash = ?1 \
                  AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?3",
                 &[text(token_hash), int(expires_at), int(now)],
-            )?
-            .run()
-            .await
-            .map_err(err)?;
+            )
+            .await?;
         Ok(changes(&result) > 0)
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
-        self.stmt(
+        self.exec(
             "UPDATE refresh_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
             &[text(grant_id), int(now)],
-        )?
-        .run()
-        .await
-        .map_err(err)?;
+        )
+        .await?;
         Ok(())
     }
 
@@ -779,13 +757,10 @@ impl Store for D1Store {
 
     async fn insert_key_if_slot_free(&self, k: &StoredKey) -> StoreResult<()> {
         // The partial unique index on (alg, status) turns a lost race into a no-op.
-        self.stmt(
+        self.exec(
             &format!("INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"),
             &key_values(k),
-        )?
-        .run()
-        .await
-        .map_err(err)?;
+        ).await?;
         Ok(())
     }
 
