@@ -1,4 +1,5 @@
-//! Form and query parsing (RFC 6749 §3.1): never panics, and re-encoding keeps every value.
+//! Form and query parsing (RFC 6749 §3.1): never panics, re-encoding keeps every
+//! value, and the strict parser agrees with the lenient one wherever it accepts.
 #![no_main]
 
 use edge_oidc::oidc::params::Params;
@@ -7,6 +8,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let params = Params::parse(&text);
+    // The strict parser either refuses or agrees with the lenient one.
+    if let Ok(strict) = Params::from_wire(&text) {
+        assert_eq!(strict, params, "from_wire disagrees with parse");
+    }
     let again = Params::parse(&params.to_query());
     for name in [
         "client_id",

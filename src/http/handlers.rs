@@ -142,6 +142,12 @@ fn media_type(req: &Request) -> String {
         .to_ascii_lowercase()
 }
 
+/// RFC 6749 §3.1: the query component, strictly decoded.
+fn query_params(req: &Request) -> Result<Params, Failure> {
+    let url = req.url().map_err(Failure::server)?;
+    Params::from_wire(url.query().unwrap_or(""))
+}
+
 /// RFC 6749 §4.1.3 and §3.2: parameters come form-encoded.
 async fn read_form(req: &mut Request) -> Result<Params, Failure> {
     if media_type(req) != "application/x-www-form-urlencoded" {
@@ -149,7 +155,7 @@ async fn read_form(req: &mut Request) -> Result<Params, Failure> {
             "the Content-Type must be application/x-www-form-urlencoded",
         ));
     }
-    Ok(Params::parse(&read_body(req).await?))
+    Params::from_wire(&read_body(req).await?)
 }
 
 pub fn method_not_allowed(allowed: &'static str) -> Reply {
@@ -378,8 +384,10 @@ pub async fn authorize(ctx: &Ctx, req: &mut Request) -> Reply {
             Err(f) => return error_page(&f),
         }
     } else {
-        let query = req.url().ok().and_then(|u| u.query().map(str::to_string));
-        Params::parse(query.as_deref().unwrap_or(""))
+        match query_params(req) {
+            Ok(p) => p,
+            Err(f) => return error_page(&f),
+        }
     };
     let store = match ctx.store() {
         Ok(s) => s,
@@ -622,7 +630,7 @@ pub async fn userinfo(ctx: &Ctx, req: &mut Request) -> Reply {
     };
     let reply = match result {
         Ok(body) => Reply::json(200, &body).header("Cache-Control", "no-store"),
-        Err(f) => Reply::error(&f),
+        Err(f) => Reply::resource_error(&f),
     };
     let allowed = cors_allowed(ctx, app.as_ref(), origin.as_deref()).await;
     cors::actual(reply, origin.as_deref(), allowed)
@@ -726,8 +734,10 @@ pub async fn logout(ctx: &Ctx, req: &mut Request) -> Reply {
             Err(f) => return error_page(&f),
         }
     } else {
-        let query = req.url().ok().and_then(|u| u.query().map(str::to_string));
-        (Params::parse(query.as_deref().unwrap_or("")), false)
+        match query_params(req) {
+            Ok(p) => (p, false),
+            Err(f) => return error_page(&f),
+        }
     };
     let store = match ctx.store() {
         Ok(s) => s,
@@ -899,7 +909,7 @@ fn admin_check(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
     })?;
     let presented = header(req, "Authorization")
         .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
-        .ok_or_else(|| Failure::invalid_token("a Bearer token is required"))?;
+        .ok_or_else(|| Failure::missing_token("a Bearer token is required"))?;
     if ct_eq(presented.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
@@ -940,13 +950,12 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
     let method = req.method();
     let result: Result<(u16, Option<Value>), Failure> = match (rest.split_once('/'), rest) {
         (None, "applications") => match method {
-            Method::Get => {
-                let query = req.url().ok().and_then(|u| u.query().map(str::to_string));
-                let query = Params::parse(query.as_deref().unwrap_or(""));
-                management::list_applications(&store, &query)
+            Method::Get => match query_params(req) {
+                Ok(query) => management::list_applications(&store, &query)
                     .await
-                    .map(|v| (200, Some(v)))
-            }
+                    .map(|v| (200, Some(v))),
+                Err(f) => Err(f),
+            },
             Method::Post => match read_json(req).await {
                 Ok(body) => {
                     management::create_application(&store, &SystemClock, &SystemRandom, &body)

@@ -34,7 +34,10 @@ impl Reply {
             // form); the referrer would leak the authorization request.
             .header(
                 "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+                format!(
+                    "default-src 'none'; style-src {}; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+                    super::pages::style_csp_source()
+                ),
             )
             .header("X-Frame-Options", "DENY")
             .header("Referrer-Policy", "no-referrer")
@@ -61,19 +64,25 @@ impl Reply {
                     r#"Basic realm="token", charset="UTF-8""#,
                 );
             }
+            OAuthError::InvalidToken if f.no_credentials => {
+                r = r.header("WWW-Authenticate", "Bearer");
+            }
             OAuthError::InvalidToken | OAuthError::InsufficientScope => {
-                r = r.header(
-                    "WWW-Authenticate",
-                    format!(
-                        r#"Bearer error="{}", error_description="{}""#,
-                        f.error.as_str(),
-                        f.description.replace(['"', '\\'], "'")
-                    ),
-                );
+                r = r.header("WWW-Authenticate", bearer_challenge(f));
             }
             _ => {}
         }
         r
+    }
+
+    /// An error from a protected resource (RFC 6750 §3): every failure carries the Bearer
+    /// challenge, `invalid_request` included.
+    pub fn resource_error(f: &Failure) -> Self {
+        let r = Self::error(f);
+        if r.get_header("WWW-Authenticate").is_some() || f.status() >= 500 {
+            return r;
+        }
+        r.header("WWW-Authenticate", bearer_challenge(f))
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -92,6 +101,14 @@ impl Reply {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+}
+
+fn bearer_challenge(f: &Failure) -> String {
+    format!(
+        r#"Bearer error="{}", error_description="{}""#,
+        f.error.as_str(),
+        f.description.replace(['"', '\\'], "'")
+    )
 }
 
 #[cfg(test)]
@@ -116,5 +133,26 @@ mod tests {
             r.get_header("WWW-Authenticate"),
             Some(r#"Bearer error="invalid_token", error_description="bad 'token'""#)
         );
+    }
+
+    #[test]
+    fn a_request_without_credentials_gets_a_bare_challenge() {
+        let r = Reply::error(&Failure::missing_token("an access token is required"));
+        assert_eq!(r.status, 401);
+        assert_eq!(r.get_header("WWW-Authenticate"), Some("Bearer"));
+    }
+
+    #[test]
+    fn a_resource_error_always_challenges() {
+        let r = Reply::resource_error(&Failure::invalid_request("the token is repeated"));
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.get_header("WWW-Authenticate"),
+            Some(r#"Bearer error="invalid_request", error_description="the token is repeated""#)
+        );
+        let r = Reply::resource_error(&Failure::missing_token("none"));
+        assert_eq!(r.get_header("WWW-Authenticate"), Some("Bearer"));
+        let r = Reply::resource_error(&Failure::server("boom"));
+        assert_eq!(r.get_header("WWW-Authenticate"), None);
     }
 }

@@ -112,6 +112,9 @@ impl std::fmt::Display for OAuthError {
 pub struct Failure {
     pub error: OAuthError,
     pub description: Cow<'static, str>,
+    /// RFC 6750 §3.1: a request that carried no credentials at all gets a bare
+    /// `WWW-Authenticate: Bearer` challenge, without an error code.
+    pub no_credentials: bool,
 }
 
 impl Failure {
@@ -119,6 +122,15 @@ impl Failure {
         Self {
             error,
             description: description.into(),
+            no_credentials: false,
+        }
+    }
+
+    /// `invalid_token` for a request that presented no token (RFC 6750 §3.1).
+    pub fn missing_token(description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            no_credentials: true,
+            ..Self::new(OAuthError::InvalidToken, description)
         }
     }
 

@@ -16,6 +16,26 @@ impl Params {
         )
     }
 
+    /// Parses parameters as they arrive from a client, refusing what `parse` would silently
+    /// repair: a `%` not followed by two hex digits, and escapes that decode to invalid UTF-8
+    /// (RFC 6749 Appendix B: the octets are UTF-8). Both answer `invalid_request`, so a
+    /// mangled `redirect_uri` or `code_verifier` is named as such rather than compared after
+    /// lossy replacement.
+    pub fn from_wire(encoded: &str) -> Result<Self, Failure> {
+        let mut pairs = Vec::new();
+        for part in encoded.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let name = decode(k).map_err(|e| {
+                Failure::invalid_request(format!("a parameter name {}", e.description))
+            })?;
+            let value = decode(v).map_err(|e| {
+                Failure::invalid_request(format!("the {} parameter {}", name, e.description))
+            })?;
+            pairs.push((name, value));
+        }
+        Ok(Self(pairs))
+    }
+
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
@@ -56,6 +76,30 @@ impl Params {
     }
 }
 
+fn decode(s: &str) -> Result<String, Failure> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| Failure::invalid_request("has a malformed percent-escape"))?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| Failure::invalid_request("is not valid UTF-8"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +128,33 @@ mod tests {
         assert_eq!(
             again.get("redirect_uri").unwrap(),
             Some("https://a.example/cb?x=1")
+        );
+    }
+
+    #[test]
+    fn from_wire_decodes_like_parse_when_well_formed() {
+        let q = "scope=openid+email&redirect_uri=https%3A%2F%2Fa.example%2Fcb%3Fx%3D1&n=%C3%A9&&e=";
+        assert_eq!(Params::from_wire(q).unwrap(), Params::parse(q));
+    }
+
+    #[test]
+    fn from_wire_refuses_broken_escapes_and_bad_utf8() {
+        for bad in [
+            "a=%zz",
+            "a=%4",
+            "a=%",
+            "a=%+f",
+            "b=%E2%28%A1",
+            "%FF=1",
+            "a=%C3",
+        ] {
+            let e = Params::from_wire(bad).unwrap_err();
+            assert_eq!(e.error, OAuthError::InvalidRequest, "{bad}");
+        }
+        let e = Params::from_wire("redirect_uri=%FF").unwrap_err();
+        assert_eq!(
+            e.description,
+            "the redirect_uri parameter is not valid UTF-8"
         );
     }
 

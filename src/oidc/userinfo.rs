@@ -29,7 +29,7 @@ pub fn bearer_token<'a>(
         (Some(_), Some(_)) => Err(Failure::invalid_request(
             "send the access token in one place only (RFC 6750 §2)",
         )),
-        (None, None) => Err(Failure::invalid_token("an access token is required")),
+        (None, None) => Err(Failure::missing_token("an access token is required")),
     }
 }
 

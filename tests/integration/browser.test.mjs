@@ -170,6 +170,15 @@ test('demo SPA: log in through the login page in Chromium and see the user', { t
       await email.waitFor({ state: 'visible' });
       await password.waitFor({ state: 'visible' });
       assert.equal(await password.getAttribute('type'), 'password');
+      // The CSP allows the inline style block by its hash only: a wrong hash would leave the
+      // button unstyled (and report a violation, checked at the end).
+      assert.doesNotMatch(csp, /unsafe-inline/, `CSP: ${csp}`);
+      const button = page.getByRole('button', { name: 'Continue' });
+      assert.equal(
+        await button.evaluate((b) => getComputedStyle(b).backgroundColor),
+        'rgb(38, 86, 217)',
+        'the page style applies under the CSP',
+      );
       await email.fill(user.email);
       await password.fill(user.password);
       await mkdir(SCREENSHOT_DIR, { recursive: true });
