@@ -176,4 +176,19 @@ mod tests {
     fn every_offered_scope_is_described() {
         assert_eq!(describe("openid profile email unknown").len(), 3);
     }
+
+    #[test]
+    fn a_failed_save_keeps_the_earlier_consent() {
+        let store = MemoryStore::default();
+        let clock = FixedClock::at(5);
+        block_on(grant(&store, &clock, "u1", "app1", "openid")).unwrap();
+        store.fail_on.borrow_mut().push("save_consent");
+        let e = block_on(grant(&store, &clock, "u1", "app1", "openid email")).unwrap_err();
+        assert_eq!(
+            e.error,
+            crate::oidc::error::OAuthError::TemporarilyUnavailable
+        );
+        let scope = block_on(store.consent("u1", "app1")).unwrap().unwrap();
+        assert_eq!(scope, "openid");
+    }
 }

@@ -393,4 +393,18 @@ mod tests {
         block_on(delete(&store, id, token)).unwrap();
         assert!(store.apps.borrow().is_empty());
     }
+
+    #[test]
+    fn a_failed_insert_hands_out_no_client_and_stores_nothing() {
+        let store = MemoryStore::default();
+        store.fail_on.borrow_mut().push("insert_application");
+        let e = reg(&store, json!({"redirect_uris": ["https://rp.example/cb"]})).unwrap_err();
+        assert_eq!(e.error, OAuthError::TemporarilyUnavailable);
+        assert!(store.apps.borrow().is_empty());
+        assert!(
+            !e.description.contains("injected"),
+            "no internals: {}",
+            e.description
+        );
+    }
 }

@@ -250,4 +250,25 @@ mod tests {
         .unwrap();
         assert_eq!(expired["active"], false);
     }
+
+    #[test]
+    fn a_storage_failure_while_revoking_is_temporarily_unavailable_and_revokes_nothing() {
+        let (store, _, spa, token) = setup();
+        store.fail_on.borrow_mut().push("revoke_grant");
+        let e = block_on(revoke(&store, &FixedClock::at(10), &spa, &params(&token))).unwrap_err();
+        assert_eq!(e.error, OAuthError::TemporarilyUnavailable);
+        assert!(store
+            .refresh
+            .borrow()
+            .values()
+            .all(|r| r.revoked_at.is_none()));
+        // Retried once storage is back, the revocation happens.
+        store.fail_on.borrow_mut().clear();
+        block_on(revoke(&store, &FixedClock::at(11), &spa, &params(&token))).unwrap();
+        assert!(store
+            .refresh
+            .borrow()
+            .values()
+            .all(|r| r.revoked_at == Some(11)));
+    }
 }

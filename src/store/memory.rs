@@ -180,7 +180,7 @@ impl Store for MemoryStore {
         scope: &str,
         now: i64,
     ) -> StoreResult<()> {
-        self.check()?;
+        self.op("save_consent")?;
         let mut consents = self.consents.borrow_mut();
         let key = (user_id.to_string(), client_id.to_string());
         let created_at = consents.get(&key).map(|c| c.created_at).unwrap_or(now);
@@ -296,7 +296,7 @@ impl Store for MemoryStore {
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
-        self.check()?;
+        self.op("revoke_grant")?;
         for t in self.refresh.borrow_mut().values_mut() {
             if t.grant_id == grant_id && t.revoked_at.is_none() {
                 t.revoked_at = Some(now);

@@ -94,7 +94,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts the Worker. Returns { origin, adminToken, output(), stop(), d1Query(sql) }.
  * d1Query runs SQL on the same local D1 the server uses (for tests that age or inspect rows).
  */
-export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, vars = {} } = {}) {
+export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, vars = {}, logLevel = 'warn' } = {}) {
   if (process.env.HARNESS_ORIGIN) {
     const origin = process.env.HARNESS_ORIGIN.replace(/\/$/, '');
     return {
@@ -173,7 +173,8 @@ export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, 
         '--ip', '127.0.0.1',
         '--port', String(port),
         '--persist-to', stateDir,
-        '--log-level', 'warn',
+        // `warn` keeps the output small; the log test asks for everything (`debug`).
+        '--log-level', logLevel,
         '--show-interactive-dev-session=false',
         // Exposes /__scheduled so tests can fire the cron trigger.
         '--test-scheduled',
