@@ -60,7 +60,7 @@ mod entry {
             }
             _ => h::not_found(),
         };
-        h::into_response(reply)
+        h::into_response(ctx.metered(reply))
     }
 
     #[event(scheduled)]

@@ -19,6 +19,7 @@ use crate::oidc::{
 use crate::runtime::{Clock, SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
 use crate::store::kv::KvSessions;
+use crate::store::meter::Meter;
 use crate::store::{SessionStore, Store, DB_BINDING, SESSIONS_BINDING};
 
 const SESSION_COOKIE: &str = "oidc_session";
@@ -28,6 +29,7 @@ const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 const KEY_ENCRYPTION_SECRET: &str = "KEY_ENCRYPTION_SECRET";
 const PASSWORD_ITERATIONS: &str = "PASSWORD_ITERATIONS";
 const REGISTRATION_ENABLED: &str = "REGISTRATION_ENABLED";
+const STORAGE_METER: &str = "STORAGE_METER";
 const REGISTRATION_INITIAL_ACCESS_TOKEN: &str = "REGISTRATION_INITIAL_ACCESS_TOKEN";
 
 /// Per-request facts every handler needs.
@@ -36,6 +38,8 @@ pub struct Ctx {
     /// Whether the browser talks https to us (decides `Secure` and `__Host-` cookies).
     pub secure: bool,
     pub env: Env,
+    /// Storage calls of this request, reported when the `STORAGE_METER` var is on.
+    pub meter: Meter,
 }
 
 impl Ctx {
@@ -50,20 +54,21 @@ impl Ctx {
             issuer: configured.unwrap_or_else(|| url.origin().ascii_serialization()),
             secure: url.scheme() == "https",
             env,
+            meter: Meter::default(),
         })
     }
 
     fn store(&self) -> Result<D1Store, Failure> {
         self.env
             .d1(DB_BINDING)
-            .map(D1Store::new)
+            .map(|db| D1Store::new(db, self.meter.clone()))
             .map_err(|e| Failure::server(format!("binding {DB_BINDING}: {e}")))
     }
 
     fn sessions(&self) -> Result<KvSessions, Failure> {
         self.env
             .kv(SESSIONS_BINDING)
-            .map(KvSessions::new)
+            .map(|kv| KvSessions::new(kv, self.meter.clone()))
             .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))
     }
 
@@ -94,6 +99,18 @@ impl Ctx {
 
     fn cookie_name(&self, base: &str) -> String {
         cookies::name(base, self.secure)
+    }
+
+    /// Adds `X-Storage-Calls` (for the benchmark) when the `STORAGE_METER` var is on.
+    pub fn metered(&self, reply: Reply) -> Reply {
+        if self
+            .var(STORAGE_METER)
+            .is_some_and(|v| matches!(v.trim(), "true" | "1"))
+        {
+            reply.header("X-Storage-Calls", self.meter.header())
+        } else {
+            reply
+        }
     }
 }
 
@@ -817,7 +834,7 @@ pub async fn scheduled(env: Env) {
             .map_err(|_| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
         let store = env
             .d1(DB_BINDING)
-            .map(D1Store::new)
+            .map(|db| D1Store::new(db, Meter::default()))
             .map_err(|e| Failure::server(format!("binding {DB_BINDING}: {e}")))?;
         webcrypto::rotate(&store, &secret).await
     }

@@ -1,9 +1,13 @@
 //! The `Store` trait on D1. Only bound parameters; list-valued columns are JSON text.
 
+use std::cell::RefCell;
+
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
+use super::cache::{TtlCache, APP_TTL_SECS};
+use super::meter::Meter;
 use super::{AppQuery, Inserted, Store, StoreError, StoreResult};
 use crate::model::{
     AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, ThrottleState,
@@ -13,15 +17,32 @@ use crate::oidc::jwt::SigningAlg;
 
 pub struct D1Store {
     db: D1Database,
+    meter: Meter,
 }
 
 impl D1Store {
-    pub fn new(db: D1Database) -> Self {
-        Self { db }
+    pub fn new(db: D1Database, meter: Meter) -> Self {
+        Self { db, meter }
     }
 
+    /// A statement sent on its own: one round trip.
     fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+        self.meter.d1(1);
+        self.member(sql, args)
+    }
+
+    /// A statement that goes out in a batch (counted by `batch`).
+    fn member(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.db.prepare(sql).bind(args).map_err(err)
+    }
+
+    /// One round trip, one transaction.
+    async fn batch(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+    ) -> StoreResult<Vec<worker::D1Result>> {
+        self.meter.d1(statements.len() as u32);
+        self.db.batch(statements).await.map_err(err)
     }
 
     /// Runs one writing statement.
@@ -322,8 +343,29 @@ fn changes(result: &worker::D1Result) -> usize {
         .unwrap_or(0)
 }
 
+thread_local! {
+    /// Applications by client id, and CORS answers by origin: see `store::cache`.
+    static APPS: RefCell<TtlCache<Application>> = RefCell::new(TtlCache::new(APP_TTL_SECS));
+    static ORIGINS: RefCell<TtlCache<bool>> = RefCell::new(TtlCache::new(APP_TTL_SECS));
+}
+
+fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// After a write to `applications` through this isolate: its copy of that application and
+/// every CORS answer (any application may have allowed or stopped allowing an origin).
+fn forget_application(client_id: &str) {
+    APPS.with(|c| c.borrow_mut().remove(client_id));
+    ORIGINS.with(|c| c.borrow_mut().clear());
+}
+
 impl Store for D1Store {
     async fn application(&self, client_id: &str) -> StoreResult<Option<Application>> {
+        let now = now_secs();
+        if let Some(app) = APPS.with(|c| c.borrow().get(client_id, now)) {
+            return Ok(Some(app));
+        }
         let row: Option<AppRow> = self
             .stmt(
                 &format!("SELECT {APP_COLUMNS} FROM applications WHERE client_id = ?1"),
@@ -332,7 +374,22 @@ impl Store for D1Store {
             .first(None)
             .await
             .map_err(err)?;
-        row.map(Application::try_from).transpose()
+        let app = row.map(Application::try_from).transpose()?;
+        // Unknown ids are not cached: they would let anyone fill the cache.
+        if let Some(app) = &app {
+            APPS.with(|c| c.borrow_mut().put(client_id, app.clone(), now));
+        }
+        Ok(app)
+    }
+
+    async fn any_application_allows_origin(&self, origin: &str) -> StoreResult<bool> {
+        let now = now_secs();
+        if let Some(allowed) = ORIGINS.with(|c| c.borrow().get(origin, now)) {
+            return Ok(allowed);
+        }
+        let allowed = super::scan_origins(self, origin).await?;
+        ORIGINS.with(|c| c.borrow_mut().put(origin, allowed, now));
+        Ok(allowed)
     }
 
     async fn list_applications(&self, q: &AppQuery) -> StoreResult<Vec<Application>> {
@@ -376,6 +433,7 @@ impl Store for D1Store {
             &app_values(a),
         )
         .await?;
+        forget_application(&a.client_id);
         Ok(())
     }
 
@@ -398,6 +456,7 @@ impl Store for D1Store {
                 &app_values(a),
             )
             .await?;
+        forget_application(&a.client_id);
         Ok(changes(&result) > 0)
     }
 
@@ -409,6 +468,7 @@ impl Store for D1Store {
                 &[text(client_id)],
             )
             .await?;
+        forget_application(client_id);
         Ok(changes(&result) > 0)
     }
 
@@ -657,7 +717,7 @@ impl Store for D1Store {
             let mut args = refresh_values(r)?;
             args.push(text(code_hash));
             args.push(int(now));
-            statements.push(self.stmt(
+            statements.push(self.member(
                 "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, \
                  claims, created_at, expires_at, grant_expires_at) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM \
@@ -665,7 +725,7 @@ impl Store for D1Store {
                 &args,
             )?);
         }
-        statements.push(self.stmt(
+        statements.push(self.member(
             "UPDATE authorization_codes SET consumed_at = ?2, grant_id = ?3 \
              WHERE code_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
             &[
@@ -674,7 +734,7 @@ impl Store for D1Store {
                 opt_text(refresh.map(|r| r.grant_id.as_str())),
             ],
         )?);
-        let results = self.db.batch(statements).await.map_err(err)?;
+        let results = self.batch(statements).await?;
         Ok(results.last().map(changes).unwrap_or(0) > 0)
     }
 
@@ -702,19 +762,19 @@ impl Store for D1Store {
         let mut insert_args = refresh_values(new)?;
         insert_args.push(text(old_hash));
         insert_args.push(int(now));
-        let insert = self.stmt(
+        let insert = self.member(
             "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, claims, \
              created_at, expires_at, grant_expires_at) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM refresh_tokens \
              WHERE token_hash = ?11 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?12)",
             &insert_args,
         )?;
-        let consume = self.stmt(
+        let consume = self.member(
             "UPDATE refresh_tokens SET consumed_at = ?2 WHERE token_hash = ?1 \
              AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?2",
             &[text(old_hash), int(now)],
         )?;
-        let results = self.db.batch(vec![insert, consume]).await.map_err(err)?;
+        let results = self.batch(vec![insert, consume]).await?;
         Ok(results.get(1).map(changes).unwrap_or(0) > 0)
     }
 
@@ -777,20 +837,20 @@ impl Store for D1Store {
         // at the same time (a second rotation simply rotates once more).
         let alg = text(&new_next.alg);
         let statements = vec![
-            self.stmt(
+            self.member(
                 "UPDATE signing_keys SET status = 'retired', retired_at = ?2 WHERE alg = ?1 AND status = 'current'",
                 &[alg.clone(), int(now)],
             )?,
-            self.stmt(
+            self.member(
                 "UPDATE signing_keys SET status = 'current' WHERE alg = ?1 AND status = 'next'",
                 &[alg],
             )?,
-            self.stmt(
+            self.member(
                 &format!("INSERT INTO signing_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 &key_values(new_next),
             )?,
         ];
-        self.db.batch(statements).await.map_err(err)?;
+        self.batch(statements).await?;
         Ok(())
     }
 

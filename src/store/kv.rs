@@ -3,6 +3,7 @@
 
 use worker::kv::KvStore;
 
+use super::meter::Meter;
 use super::{SessionStore, StoreError, StoreResult};
 use crate::model::Session;
 
@@ -11,11 +12,12 @@ const KV_MIN_TTL: u64 = 60;
 
 pub struct KvSessions {
     kv: KvStore,
+    meter: Meter,
 }
 
 impl KvSessions {
-    pub fn new(kv: KvStore) -> Self {
-        Self { kv }
+    pub fn new(kv: KvStore, meter: Meter) -> Self {
+        Self { kv, meter }
     }
 }
 
@@ -35,6 +37,7 @@ impl SessionStore for KvSessions {
         ttl_secs: u64,
     ) -> StoreResult<()> {
         let value = serde_json::to_string(session).map_err(err)?;
+        self.meter.kv();
         self.kv
             .put(&key(id_hash), value)
             .map_err(err)?
@@ -45,6 +48,7 @@ impl SessionStore for KvSessions {
     }
 
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        self.meter.kv();
         self.kv
             .get(&key(id_hash))
             .json::<Session>()
@@ -53,6 +57,7 @@ impl SessionStore for KvSessions {
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.meter.kv();
         self.kv.delete(&key(id_hash)).await.map_err(err)
     }
 }

@@ -1,12 +1,14 @@
 //! Storage traits. D1 holds everything that must be durable or single-use; KV holds only
 //! login sessions, which tolerate its eventual consistency.
 
+pub mod cache;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(test)]
 pub mod memory;
+pub mod meter;
 
 use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
@@ -84,22 +86,7 @@ pub trait Store {
 
     /// Whether any application allows `origin`: CORS preflights carry no client id.
     async fn any_application_allows_origin(&self, origin: &str) -> StoreResult<bool> {
-        let mut query = AppQuery {
-            limit: 200,
-            ..AppQuery::default()
-        };
-        loop {
-            let page = self.list_applications(&query).await?;
-            if page.iter().any(|a| a.allows_origin(origin)) {
-                return Ok(true);
-            }
-            match page.last() {
-                Some(last) if page.len() == query.limit => {
-                    query.after = Some((last.created_at, last.client_id.clone()))
-                }
-                _ => return Ok(false),
-            }
-        }
+        scan_origins(self, origin).await
     }
 
     /// The failed-login counters under `keys` that exist.
@@ -187,4 +174,24 @@ pub trait SessionStore {
         -> StoreResult<()>;
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+}
+
+/// Pages through every application until one allows `origin`.
+pub async fn scan_origins<S: Store + ?Sized>(store: &S, origin: &str) -> StoreResult<bool> {
+    let mut query = AppQuery {
+        limit: 200,
+        ..AppQuery::default()
+    };
+    loop {
+        let page = store.list_applications(&query).await?;
+        if page.iter().any(|a| a.allows_origin(origin)) {
+            return Ok(true);
+        }
+        match page.last() {
+            Some(last) if page.len() == query.limit => {
+                query.after = Some((last.created_at, last.client_id.clone()))
+            }
+            _ => return Ok(false),
+        }
+    }
 }

@@ -227,7 +227,7 @@ export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, 
       );
       return JSON.parse(out.slice(out.indexOf('[')))[0].results;
     };
-    return { origin, adminToken, output: () => output, stop, d1Query };
+    return { origin, adminToken, keySecret, output: () => output, stop, d1Query, pid: child.pid, stateDir };
   } catch (err) {
     await stop();
     throw err;
