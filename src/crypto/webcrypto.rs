@@ -214,7 +214,8 @@ thread_local! {
     static SIGNING_KEYS: RefCell<Vec<LoadedKey>> = const { RefCell::new(Vec::new()) };
     /// Verification keys by kid, with the algorithm their stored row names, from D1 on demand.
     static VERIFY_KEYS: RefCell<Vec<(String, SigningAlg, JsValue)>> = const { RefCell::new(Vec::new()) };
-    static JWKS: RefCell<Option<(Value, i64)>> = const { RefCell::new(None) };
+    /// The serialized JWKS and when it was read: served as is while fresh.
+    static JWKS: RefCell<Option<(String, i64)>> = const { RefCell::new(None) };
 }
 
 fn forget_cached_keys() {
@@ -413,27 +414,36 @@ pub async fn rotate(store: &impl Store, secret: &str) -> Result<String, Failure>
     Ok(current.kid)
 }
 
-/// The JWKS document (RFC 7517 §5): next, current and recently retired keys of every
-/// algorithm. Cached per isolate for `KEY_CACHE_SECS`.
-pub async fn jwks(store: &impl Store, clock: &impl Clock) -> Result<Value, Failure> {
+/// The cached JWKS body while it is fresh: no storage, no serialization.
+pub fn cached_jwks(clock: &impl Clock) -> Option<String> {
     let now = clock.now();
-    if let Some((doc, at)) = JWKS.with(|j| j.borrow().clone()) {
-        if now - at < KEY_CACHE_SECS {
-            return Ok(doc);
-        }
+    JWKS.with(|j| {
+        j.borrow()
+            .as_ref()
+            .filter(|(_, at)| now - at < KEY_CACHE_SECS)
+            .map(|(body, _)| body.clone())
+    })
+}
+
+/// The JWKS document (RFC 7517 §5), serialized: next, current and recently retired keys of
+/// every algorithm. Cached per isolate for `KEY_CACHE_SECS`.
+pub async fn jwks(store: &impl Store, clock: &impl Clock) -> Result<String, Failure> {
+    if let Some(body) = cached_jwks(clock) {
+        return Ok(body);
     }
+    let now = clock.now();
     let keys: Vec<Value> = store
         .published_keys(now - RETIRED_PUBLISH_SECS)
         .await?
         .iter()
         .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
         .collect();
-    let doc = serde_json::json!({ "keys": keys });
+    let body = serde_json::json!({ "keys": keys }).to_string();
     // An empty set is not cached: the first signing request creates the keys.
     if !keys.is_empty() {
-        JWKS.with(|j| *j.borrow_mut() = Some((doc.clone(), now)));
+        JWKS.with(|j| *j.borrow_mut() = Some((body.clone(), now)));
     }
-    Ok(doc)
+    Ok(body)
 }
 
 impl<S: Store> Signer for WebCryptoSigner<'_, S> {

@@ -40,21 +40,55 @@ pub struct Ctx {
     pub env: Env,
     /// Storage calls of this request, reported when the `STORAGE_METER` var is on.
     pub meter: Meter,
+    settings: Settings,
+}
+
+/// The deployment's vars. They cannot change during an isolate's life (a new value is a new
+/// deployment, hence new isolates), and a missing var costs a JS exception to find out, so
+/// they are read once per isolate rather than on every request.
+#[derive(Clone)]
+struct Settings {
+    issuer: Option<String>,
+    registration_enabled: bool,
+    storage_meter: bool,
+    password_iterations: Option<String>,
+}
+
+thread_local! {
+    static SETTINGS: std::cell::OnceCell<Settings> = const { std::cell::OnceCell::new() };
+}
+
+fn settings(env: &Env) -> Settings {
+    SETTINGS.with(|s| {
+        s.get_or_init(|| {
+            let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
+            let flag = |name: &str| var(name).is_some_and(|v| matches!(v.trim(), "true" | "1"));
+            Settings {
+                issuer: var("ISSUER")
+                    .map(|v| v.trim_end_matches('/').to_string())
+                    .filter(|v| !v.is_empty()),
+                registration_enabled: flag(REGISTRATION_ENABLED),
+                storage_meter: flag(STORAGE_METER),
+                password_iterations: var(PASSWORD_ITERATIONS),
+            }
+        })
+        .clone()
+    })
 }
 
 impl Ctx {
     pub fn new(req: &Request, env: Env) -> Result<Self, Failure> {
         let url = req.url().map_err(Failure::server)?;
-        let configured = env
-            .var("ISSUER")
-            .ok()
-            .map(|v| v.to_string().trim_end_matches('/').to_string())
-            .filter(|v| !v.is_empty());
+        let settings = settings(&env);
         Ok(Self {
-            issuer: configured.unwrap_or_else(|| url.origin().ascii_serialization()),
+            issuer: settings
+                .issuer
+                .clone()
+                .unwrap_or_else(|| url.origin().ascii_serialization()),
             secure: url.scheme() == "https",
             env,
             meter: Meter::default(),
+            settings,
         })
     }
 
@@ -70,10 +104,6 @@ impl Ctx {
             .kv(SESSIONS_BINDING)
             .map(|kv| KvSessions::new(kv, self.meter.clone()))
             .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))
-    }
-
-    fn var(&self, name: &str) -> Option<String> {
-        self.env.var(name).ok().map(|v| v.to_string())
     }
 
     fn secret(&self, name: &str) -> Option<String> {
@@ -93,8 +123,7 @@ impl Ctx {
 
     /// Dynamic client registration is off unless the `REGISTRATION_ENABLED` var says so.
     fn registration_enabled(&self) -> bool {
-        self.var(REGISTRATION_ENABLED)
-            .is_some_and(|v| matches!(v.trim(), "true" | "1"))
+        self.settings.registration_enabled
     }
 
     fn cookie_name(&self, base: &str) -> String {
@@ -103,10 +132,7 @@ impl Ctx {
 
     /// Adds `X-Storage-Calls` (for the benchmark) when the `STORAGE_METER` var is on.
     pub fn metered(&self, reply: Reply) -> Reply {
-        if self
-            .var(STORAGE_METER)
-            .is_some_and(|v| matches!(v.trim(), "true" | "1"))
-        {
+        if self.settings.storage_meter {
             reply.header("X-Storage-Calls", self.meter.header())
         } else {
             reply
@@ -193,15 +219,41 @@ pub fn error_page(f: &Failure) -> Reply {
 
 // ---- discovery and keys ----------------------------------------------------------------
 
+thread_local! {
+    /// The serialized discovery document for (issuer, registration on): it changes only
+    /// with the deployment's settings, so an isolate builds it once.
+    static DISCOVERY: std::cell::RefCell<Option<(String, bool, String)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 pub fn discovery(ctx: &Ctx) -> Reply {
-    cors::public(Reply::json(
-        200,
-        &discovery::document(&ctx.issuer, ctx.registration_enabled()),
-    ))
-    .header("Cache-Control", "public, max-age=300")
+    let registration = ctx.registration_enabled();
+    let cached = DISCOVERY.with(|d| {
+        d.borrow()
+            .as_ref()
+            .filter(|(iss, reg, _)| *iss == ctx.issuer && *reg == registration)
+            .map(|(_, _, body)| body.clone())
+    });
+    let body = cached.unwrap_or_else(|| {
+        let body = discovery::document(&ctx.issuer, registration).to_string();
+        DISCOVERY
+            .with(|d| *d.borrow_mut() = Some((ctx.issuer.clone(), registration, body.clone())));
+        body
+    });
+    cors::public(json_body(body)).header("Cache-Control", "public, max-age=300")
+}
+
+fn json_body(body: String) -> Reply {
+    Reply::new(200)
+        .header("Content-Type", "application/json")
+        .with_body(body)
 }
 
 pub async fn jwks(ctx: &Ctx) -> Reply {
+    // Fresh in this isolate: the keys exist (an empty set is never cached), so no storage.
+    if let Some(body) = webcrypto::cached_jwks(&SystemClock) {
+        return cors::public(json_body(body)).header("Cache-Control", "public, max-age=300");
+    }
     let result = async {
         let store = ctx.store()?;
         // Make sure every algorithm's keys exist before anyone caches the JWKS, so a relying
@@ -214,14 +266,10 @@ pub async fn jwks(ctx: &Ctx) -> Reply {
     }
     .await;
     match result {
-        Ok(doc) => {
-            cors::public(Reply::json(200, &doc)).header("Cache-Control", "public, max-age=300")
-        }
+        Ok(body) => cors::public(json_body(body)).header("Cache-Control", "public, max-age=300"),
         Err(f) => cors::public(Reply::error(&f)),
     }
 }
-
-// ---- authorize and login ---------------------------------------------------------------
 
 fn authorize_error(ctx: &Ctx, e: AuthorizeError) -> Reply {
     match e {
@@ -1060,7 +1108,7 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
                 Ok(body) => management::create_user(
                     &store,
                     &WebCryptoPbkdf2,
-                    password::iterations_from(ctx.var(PASSWORD_ITERATIONS).as_deref()),
+                    password::iterations_from(ctx.settings.password_iterations.as_deref()),
                     &SystemClock,
                     &SystemRandom,
                     &body,
