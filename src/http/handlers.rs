@@ -240,19 +240,18 @@ pub fn discovery(ctx: &Ctx) -> Reply {
             .with(|d| *d.borrow_mut() = Some((ctx.issuer.clone(), registration, body.clone())));
         body
     });
-    cors::public(json_body(body)).header("Cache-Control", "public, max-age=300")
+    public_document(body)
 }
 
-fn json_body(body: String) -> Reply {
-    Reply::new(200)
-        .header("Content-Type", "application/json")
-        .with_body(body)
+/// Discovery and JWKS: public, cacheable by anyone, readable from any origin.
+fn public_document(body: String) -> Reply {
+    cors::public(Reply::json_text(200, body)).header("Cache-Control", "public, max-age=300")
 }
 
 pub async fn jwks(ctx: &Ctx) -> Reply {
     // Fresh in this isolate: the keys exist (an empty set is never cached), so no storage.
     if let Some(body) = webcrypto::cached_jwks(&SystemClock) {
-        return cors::public(json_body(body)).header("Cache-Control", "public, max-age=300");
+        return public_document(body);
     }
     let result = async {
         let store = ctx.store()?;
@@ -266,7 +265,7 @@ pub async fn jwks(ctx: &Ctx) -> Reply {
     }
     .await;
     match result {
-        Ok(body) => cors::public(json_body(body)).header("Cache-Control", "public, max-age=300"),
+        Ok(body) => public_document(body),
         Err(f) => cors::public(Reply::error(&f)),
     }
 }

