@@ -45,9 +45,10 @@ CREATE TABLE IF NOT EXISTS users (
   created_at INTEGER NOT NULL
 );
 
--- Authorization codes, stored by hash. Redeemed by one D1 batch that inserts the refresh
--- token (if any) and marks the code consumed, both only while the code is live, so exactly
--- one redemption succeeds and a failure writes nothing. The row is kept to recognise replays.
+-- Authorization codes, stored by hash. Redeemed by one D1 batch that marks the code consumed
+-- only while it is live and matches client, redirect URI and PKCE challenge, then copies the
+-- refresh token's grant from it, so exactly one redemption succeeds and a failure writes
+-- nothing. The row is kept to recognise replays.
 CREATE TABLE IF NOT EXISTS authorization_codes (
   code_hash TEXT PRIMARY KEY,
   client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,

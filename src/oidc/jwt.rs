@@ -228,6 +228,8 @@ pub mod testing {
     pub struct FakeSigner {
         pub kid: String,
         pub key: Vec<u8>,
+        /// When set, `sign` fails as WebCrypto would (for fault tests).
+        pub broken: std::cell::Cell<bool>,
     }
 
     impl Default for FakeSigner {
@@ -241,6 +243,7 @@ pub mod testing {
             Self {
                 kid: "test-key".into(),
                 key: b"test key material".to_vec(),
+                broken: std::cell::Cell::new(false),
             }
         }
 
@@ -256,6 +259,9 @@ pub mod testing {
             Ok(format!("{}-{}", self.kid, alg.as_str()))
         }
         async fn sign(&self, alg: SigningAlg, input: &[u8]) -> Result<Vec<u8>, Failure> {
+            if self.broken.get() {
+                return Err(Failure::server("injected signing failure"));
+            }
             let mut data = alg.as_str().as_bytes().to_vec();
             data.extend_from_slice(input);
             Ok(self.mac(&data))

@@ -13,10 +13,10 @@ use super::error::{Failure, OAuthError};
 use super::jwt::Signer;
 use super::params::Params;
 use super::token::{mint, Subject, TokenResponse};
-use crate::crypto::{random_token, RefreshToken};
+use crate::crypto::RefreshToken;
 use crate::model::{AppType, Application, GrantType, RefreshRecord};
 use crate::runtime::{Clock, Random};
-use crate::store::Store;
+use crate::store::{RefreshPlan, Store};
 
 /// No refresh token lives past this, counted from the grant (the first login).
 pub const GRANT_MAX_SECS: i64 = 365 * 24 * 3600;
@@ -25,14 +25,25 @@ fn ttl_secs(app: &Application) -> i64 {
     app.token_settings.refresh_token_ttl_days * 24 * 3600
 }
 
-/// Whether the code exchange should come with a refresh token.
-pub fn wanted(app: &Application, scope: &str) -> bool {
-    app.has_grant(GrantType::RefreshToken)
-        && (app.token_settings.always_issue_refresh_token
-            || scope.split(' ').any(|s| s == "offline_access"))
+/// The refresh token a code exchange stores when the application may use the grant. The
+/// store keeps it only where `RefreshPlan::applies_to` the code's scope: `offline_access`
+/// (OpenID Connect Core §11), or any scope with the application's "always issue" setting.
+pub(crate) fn plan<'a>(
+    app: &Application,
+    token_hash: &'a str,
+    now: i64,
+) -> Option<RefreshPlan<'a>> {
+    let grant_expires_at = now + GRANT_MAX_SECS;
+    app.has_grant(GrantType::RefreshToken).then(|| RefreshPlan {
+        token_hash,
+        always: app.token_settings.always_issue_refresh_token,
+        expires_at: (now + ttl_secs(app)).min(grant_expires_at),
+        grant_expires_at,
+    })
 }
 
 /// The first token of a new grant.
+#[cfg(test)]
 pub(crate) fn new_grant(
     rng: &impl Random,
     app: &Application,
@@ -43,7 +54,7 @@ pub(crate) fn new_grant(
     let grant_expires_at = now + GRANT_MAX_SECS;
     let record = RefreshRecord {
         token_hash: token.hashed(),
-        grant_id: random_token::<16>(rng)?,
+        grant_id: crate::crypto::random_token::<16>(rng)?,
         client_id: app.client_id.clone(),
         user_id: subject.user_id.to_string(),
         scope: subject.scope.to_string(),
@@ -395,13 +406,15 @@ mod tests {
     }
 
     #[test]
-    fn wanted_only_with_the_grant_and_offline_access_or_always() {
+    fn planned_only_with_the_grant_and_kept_with_offline_access_or_always() {
         let mut app = crate::oidc::testing::app(AppType::Spa);
-        assert!(wanted(&app, "openid offline_access"));
-        assert!(!wanted(&app, "openid"));
+        let p = plan(&app, "h", 0).unwrap();
+        assert!(p.applies_to("openid offline_access"));
+        assert!(!p.applies_to("openid"));
+        assert!(!p.applies_to("openid offline_accessx"));
         app.token_settings.always_issue_refresh_token = true;
-        assert!(wanted(&app, "openid"));
+        assert!(plan(&app, "h", 0).unwrap().applies_to("openid"));
         app.grant_types = vec![GrantType::AuthorizationCode];
-        assert!(!wanted(&app, "openid offline_access"));
+        assert!(plan(&app, "h", 0).is_none());
     }
 }

@@ -10,10 +10,10 @@ use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
 use super::params::Params;
 use super::pkce;
 use super::refresh;
-use crate::crypto::{random_token, AuthCode};
+use crate::crypto::{random_token, AuthCode, RefreshToken};
 use crate::model::{Application, GrantType, UserClaims};
 use crate::runtime::{Clock, Random};
-use crate::store::Store;
+use crate::store::{Redemption, Store};
 
 /// RFC 6749 §5.1 plus the OpenID Connect `id_token`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -190,50 +190,34 @@ async fn code_grant(
         ));
     }
 
-    // Read, check and sign first; write once at the end. Nothing is stored until the
-    // response is ready, so a failure anywhere leaves the code redeemable and no token
-    // half-recorded.
+    // One round trip on the way that matters: the store consumes the code only if every
+    // check below holds, and stores the refresh token with it. Only a refusal pays a second
+    // read, to say which check failed. Signing comes after the write, so a signing failure
+    // undoes the redemption and the code stays redeemable.
     let now = clock.now();
-    let invalid =
-        || Failure::invalid_grant("the authorization code is invalid, expired or already used");
-    let record = store.code(&code.hashed()).await?.ok_or_else(invalid)?;
-    if record.consumed_at.is_some() {
-        // RFC 6749 §4.1.2: a code used twice revokes what its first use gave out.
-        if let Some(grant) = &record.grant_id {
-            store.revoke_grant(grant, now).await?;
-        }
-        return Err(Failure::invalid_grant(
-            "the authorization code was already used; tokens issued with it are revoked",
-        ));
-    }
-    if record.expires_at <= now {
-        return Err(invalid());
-    }
-    if record.client_id != app.client_id {
-        return Err(Failure::invalid_grant(
-            "the authorization code was issued to another client",
-        ));
-    }
-    if record.redirect_uri != redirect_uri {
-        return Err(Failure::invalid_grant(
-            "redirect_uri does not match the authorization request",
-        ));
-    }
-    match (&record.code_challenge, verifier) {
-        (Some(challenge), Some(v)) if pkce::verify(v, challenge) => {}
-        (Some(_), Some(_)) => {
-            return Err(Failure::invalid_grant("the code_verifier does not match"))
-        }
-        (Some(_), None) => return Err(Failure::invalid_grant("the code_verifier is required")),
-        (None, None) => {}
-        // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
-        (None, Some(_)) => {
-            return Err(Failure::invalid_grant(
-                "a code_verifier was sent but the authorization request had no code_challenge",
-            ))
-        }
-    }
-
+    let challenge = verifier.map(pkce::s256);
+    let grant_id = random_token::<16>(rng)?;
+    let refresh_token = if app.has_grant(GrantType::RefreshToken) {
+        Some(RefreshToken::generate(rng)?)
+    } else {
+        None
+    };
+    let refresh_hash = refresh_token.as_ref().map(RefreshToken::hashed);
+    let redemption = Redemption {
+        code_hash: &code.hashed(),
+        client_id: &app.client_id,
+        redirect_uri,
+        challenge: challenge.as_deref(),
+        now,
+        grant_id: &grant_id,
+        refresh: refresh_hash
+            .as_deref()
+            .and_then(|hash| refresh::plan(app, hash, now)),
+    };
+    let Some(redeemed) = store.redeem_code(&redemption).await? else {
+        return Err(refusal(store, &redemption, verifier).await);
+    };
+    let record = &redeemed.code;
     let subject = Subject {
         user_id: &record.user_id,
         scope: &record.scope,
@@ -241,22 +225,63 @@ async fn code_grant(
         auth_time: record.auth_time,
         nonce: record.nonce.as_deref(),
     };
-    let mut response = mint(signer, rng, issuer, app, &subject, now).await?;
-    let refresh = if refresh::wanted(app, &record.scope) {
-        Some(refresh::new_grant(rng, app, &subject, now)?)
-    } else {
-        None
+    let mut response = match mint(signer, rng, issuer, app, &subject, now).await {
+        Ok(response) => response,
+        Err(failure) => {
+            if let Err(e) = store.unredeem_code(redemption.code_hash, &grant_id).await {
+                super::error::log_error(&format!(
+                    "token: could not restore a code after a signing failure: {e}"
+                ));
+            }
+            return Err(failure);
+        }
     };
-    // The one write: consume the code and store its refresh token together, only while the
-    // code is live, so of concurrent redemptions exactly one succeeds.
-    if !store
-        .redeem_code(&record.code_hash, now, refresh.as_ref().map(|(_, r)| r))
-        .await?
-    {
-        return Err(invalid());
+    if redeemed.refresh_stored {
+        response.refresh_token = refresh_token.map(|t| t.expose().to_string());
     }
-    response.refresh_token = refresh.map(|(token, _)| token.expose().to_string());
     Ok(response)
+}
+
+/// Why a redemption was refused (RFC 6749 §5.2 `invalid_grant`), read after the fact. A
+/// code that was already used revokes what its first use gave out (RFC 6749 §4.1.2).
+async fn refusal(store: &impl Store, r: &Redemption<'_>, verifier: Option<&str>) -> Failure {
+    let invalid =
+        || Failure::invalid_grant("the authorization code is invalid, expired or already used");
+    let record = match store.code(r.code_hash).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return invalid(),
+        Err(e) => return e.into(),
+    };
+    if record.consumed_at.is_some() {
+        if let Some(grant) = &record.grant_id {
+            if let Err(e) = store.revoke_grant(grant, r.now).await {
+                return e.into();
+            }
+        }
+        return Failure::invalid_grant(
+            "the authorization code was already used; tokens issued with it are revoked",
+        );
+    }
+    if record.expires_at <= r.now {
+        return invalid();
+    }
+    if record.client_id != r.client_id {
+        return Failure::invalid_grant("the authorization code was issued to another client");
+    }
+    if record.redirect_uri != r.redirect_uri {
+        return Failure::invalid_grant("redirect_uri does not match the authorization request");
+    }
+    match (&record.code_challenge, verifier) {
+        (Some(_), None) => Failure::invalid_grant("the code_verifier is required"),
+        // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+        (None, Some(_)) => Failure::invalid_grant(
+            "a code_verifier was sent but the authorization request had no code_challenge",
+        ),
+        (Some(challenge), Some(v)) if !pkce::verify(v, challenge) => {
+            Failure::invalid_grant("the code_verifier does not match")
+        }
+        _ => invalid(),
+    }
 }
 
 /// Standard claims by scope (OpenID Connect Core §5.4).
@@ -326,9 +351,18 @@ mod tests {
     }
 
     fn exchange(store: &MemoryStore, body: &str, now: i64) -> Result<TokenResponse, Failure> {
+        exchange_with(store, &FakeSigner::new(), body, now)
+    }
+
+    fn exchange_with(
+        store: &MemoryStore,
+        signer: &FakeSigner,
+        body: &str,
+        now: i64,
+    ) -> Result<TokenResponse, Failure> {
         block_on(handle(
             store,
-            &FakeSigner::new(),
+            signer,
             &FixedClock::at(now),
             &CountingRandom::new(),
             ISS,
@@ -548,6 +582,91 @@ mod tests {
         let ok = exchange(&store, GOOD, 1_011).unwrap();
         assert!(ok.refresh_token.is_some());
         assert_eq!(store.refresh.borrow().len(), 1);
+    }
+
+    #[test]
+    fn a_signing_failure_undoes_the_redemption() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        with_offline_access(&store);
+        let signer = FakeSigner::new();
+        signer.broken.set(true);
+        let err = exchange_with(&store, &signer, GOOD, 1_010).unwrap_err();
+        assert_eq!(err.error, OAuthError::ServerError);
+        assert!(
+            store.refresh.borrow().is_empty(),
+            "its refresh token is gone"
+        );
+        assert!(store
+            .codes
+            .borrow()
+            .values()
+            .all(|c| c.consumed_at.is_none() && c.grant_id.is_none()));
+        signer.broken.set(false);
+        let ok = exchange_with(&store, &signer, GOOD, 1_011).unwrap();
+        assert!(ok.refresh_token.is_some(), "the client's retry succeeds");
+        assert_eq!(store.refresh.borrow().len(), 1);
+    }
+
+    #[test]
+    fn when_the_undo_fails_too_the_code_stays_spent_and_hands_out_nothing() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        with_offline_access(&store);
+        store.fail_on.borrow_mut().push("unredeem_code");
+        let signer = FakeSigner::new();
+        signer.broken.set(true);
+        assert_eq!(
+            exchange_with(&store, &signer, GOOD, 1_010)
+                .unwrap_err()
+                .error,
+            OAuthError::ServerError
+        );
+        // The refresh token was stored but never given to anyone; a later replay of the
+        // code revokes it like any other.
+        signer.broken.set(false);
+        assert_eq!(
+            exchange_with(&store, &signer, GOOD, 1_011)
+                .unwrap_err()
+                .error,
+            OAuthError::InvalidGrant
+        );
+        assert!(store
+            .refresh
+            .borrow()
+            .values()
+            .all(|r| r.revoked_at.is_some()));
+    }
+
+    #[test]
+    fn refresh_tokens_follow_scope_and_grant_and_stored_ones_are_what_is_handed_out() {
+        // No offline_access: none stored, none handed out.
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        assert!(exchange(&store, GOOD, 1_010)
+            .unwrap()
+            .refresh_token
+            .is_none());
+        assert!(store.refresh.borrow().is_empty());
+        // Always-issue setting: one without offline_access.
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        store.apps.borrow_mut()[0]
+            .token_settings
+            .always_issue_refresh_token = true;
+        let t = exchange(&store, GOOD, 1_010).unwrap();
+        let handed = RefreshToken::new(t.refresh_token.unwrap()).hashed();
+        let stored = store.refresh.borrow();
+        let record = stored.get(&handed).expect("the handed-out token is stored");
+        assert_eq!(record.user_id, "u1");
+        assert_eq!(record.scope, "openid email");
+        assert_eq!(record.claims.email, "ada@example.com");
+        drop(stored);
+        // No refresh grant: none, even with offline_access.
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        with_offline_access(&store);
+        store.apps.borrow_mut()[0].grant_types = vec![GrantType::AuthorizationCode];
+        assert!(exchange(&store, GOOD, 1_010)
+            .unwrap()
+            .refresh_token
+            .is_none());
+        assert!(store.refresh.borrow().is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
-use super::{AppQuery, Inserted, Store, StoreError, StoreResult};
+use super::{AppQuery, Inserted, Redeemed, Redemption, Store, StoreError, StoreResult};
 use crate::model::{
     AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, ThrottleState,
     TokenAuthMethod, User, UserClaims,
@@ -207,6 +207,31 @@ struct CodeRow {
     expires_at: i64,
     consumed_at: Option<i64>,
     grant_id: Option<String>,
+}
+
+const CODE_COLUMNS: &str = "code_hash, client_id, user_id, redirect_uri, scope, nonce, \
+    code_challenge, auth_time, claims, created_at, expires_at, consumed_at, grant_id";
+
+impl TryFrom<CodeRow> for CodeRecord {
+    type Error = StoreError;
+
+    fn try_from(r: CodeRow) -> StoreResult<Self> {
+        Ok(CodeRecord {
+            claims: serde_json::from_str::<UserClaims>(&r.claims).map_err(err)?,
+            code_hash: r.code_hash,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            redirect_uri: r.redirect_uri,
+            scope: r.scope,
+            nonce: r.nonce,
+            code_challenge: r.code_challenge,
+            auth_time: r.auth_time,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            consumed_at: r.consumed_at,
+            grant_id: r.grant_id,
+        })
+    }
 }
 
 const REFRESH_COLUMNS: &str =
@@ -675,67 +700,87 @@ impl Store for D1Store {
     async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
         let row: Option<CodeRow> = self
             .stmt(
-                "SELECT code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
-                 auth_time, claims, created_at, expires_at, consumed_at, grant_id \
-                 FROM authorization_codes WHERE code_hash = ?1",
+                &format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = ?1"),
                 &[text(code_hash)],
             )?
             .first(None)
             .await
             .map_err(err)?;
-        row.map(|r| {
-            Ok(CodeRecord {
-                claims: serde_json::from_str::<UserClaims>(&r.claims).map_err(err)?,
-                code_hash: r.code_hash,
-                client_id: r.client_id,
-                user_id: r.user_id,
-                redirect_uri: r.redirect_uri,
-                scope: r.scope,
-                nonce: r.nonce,
-                code_challenge: r.code_challenge,
-                auth_time: r.auth_time,
-                created_at: r.created_at,
-                expires_at: r.expires_at,
-                consumed_at: r.consumed_at,
-                grant_id: r.grant_id,
-            })
-        })
-        .transpose()
+        row.map(CodeRecord::try_from).transpose()
     }
 
-    async fn redeem_code(
-        &self,
-        code_hash: &str,
-        now: i64,
-        refresh: Option<&RefreshRecord>,
-    ) -> StoreResult<bool> {
-        // One batch is one transaction, and every statement acts only while the code is
-        // live: the refresh token is stored exactly when the code is consumed, and of
-        // concurrent redemptions only the first finds the code live.
+    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>> {
+        // One batch is one transaction and one round trip. The UPDATE consumes the code only
+        // if every check of RFC 6749 §4.1.3 and RFC 7636 §4.6 holds (`IS` also matches a
+        // missing challenge to a missing verifier), so of concurrent redemptions only the
+        // first finds it live. The INSERT then copies the grant from the row this call
+        // marked, and only when its scope calls for a refresh token.
         let mut statements = Vec::with_capacity(2);
-        if let Some(r) = refresh {
-            let mut args = refresh_values(r)?;
-            args.push(text(code_hash));
-            args.push(int(now));
-            statements.push(self.member(
-                "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, \
-                 claims, created_at, expires_at, grant_expires_at) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM \
-                 authorization_codes WHERE code_hash = ?11 AND consumed_at IS NULL AND expires_at > ?12)",
-                &args,
-            )?);
-        }
         statements.push(self.member(
-            "UPDATE authorization_codes SET consumed_at = ?2, grant_id = ?3 \
-             WHERE code_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
+            &format!(
+                "UPDATE authorization_codes SET consumed_at = ?2, grant_id = ?3 \
+                 WHERE code_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2 \
+                 AND client_id = ?4 AND redirect_uri = ?5 AND code_challenge IS ?6 \
+                 RETURNING {CODE_COLUMNS}"
+            ),
             &[
-                text(code_hash),
-                int(now),
-                opt_text(refresh.map(|r| r.grant_id.as_str())),
+                text(r.code_hash),
+                int(r.now),
+                text(r.grant_id),
+                text(r.client_id),
+                text(r.redirect_uri),
+                opt_text(r.challenge),
             ],
         )?);
+        if let Some(p) = &r.refresh {
+            statements.push(self.member(
+                "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, \
+                 auth_time, claims, created_at, expires_at, grant_expires_at) \
+                 SELECT ?1, grant_id, client_id, user_id, scope, auth_time, claims, consumed_at, ?4, ?5 \
+                 FROM authorization_codes WHERE code_hash = ?2 AND grant_id = ?3 \
+                 AND (?6 = 1 OR instr(' ' || scope || ' ', ' offline_access ') > 0)",
+                &[
+                    text(p.token_hash),
+                    text(r.code_hash),
+                    text(r.grant_id),
+                    int(p.expires_at),
+                    int(p.grant_expires_at),
+                    int(i64::from(p.always)),
+                ],
+            )?);
+        }
         let results = self.batch(statements).await?;
-        Ok(results.last().map(changes).unwrap_or(0) > 0)
+        let Some(consumed) = results.first() else {
+            return Err(StoreError("D1 batch returned no results".into()));
+        };
+        let Some(row) = consumed
+            .results::<CodeRow>()
+            .map_err(err)?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Redeemed {
+            code: CodeRecord::try_from(row)?,
+            refresh_stored: results.get(1).map(changes).unwrap_or(0) > 0,
+        }))
+    }
+
+    async fn unredeem_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
+        self.batch(vec![
+            self.member(
+                "DELETE FROM refresh_tokens WHERE grant_id = ?1",
+                &[text(grant_id)],
+            )?,
+            self.member(
+                "UPDATE authorization_codes SET consumed_at = NULL, grant_id = NULL \
+                 WHERE code_hash = ?1 AND grant_id = ?2",
+                &[text(code_hash), text(grant_id)],
+            )?,
+        ])
+        .await?;
+        Ok(())
     }
 
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {

@@ -4,7 +4,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::{AppQuery, Inserted, SessionStore, Store, StoreError, StoreResult};
+use super::{
+    AppQuery, Inserted, Redeemed, Redemption, SessionStore, Store, StoreError, StoreResult,
+};
 use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
     User,
@@ -229,27 +231,63 @@ impl Store for MemoryStore {
         Ok(self.codes.borrow().get(code_hash).cloned())
     }
 
-    async fn redeem_code(
-        &self,
-        code_hash: &str,
-        now: i64,
-        refresh: Option<&RefreshRecord>,
-    ) -> StoreResult<bool> {
+    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>> {
         self.op("redeem_code")?;
         let mut codes = self.codes.borrow_mut();
-        match codes.get_mut(code_hash) {
-            Some(code) if code.consumed_at.is_none() && code.expires_at > now => {
-                code.consumed_at = Some(now);
-                code.grant_id = refresh.map(|r| r.grant_id.clone());
-                if let Some(r) = refresh {
-                    self.refresh
-                        .borrow_mut()
-                        .insert(r.token_hash.clone(), r.clone());
-                }
-                Ok(true)
-            }
-            _ => Ok(false),
+        let Some(code) = codes.get_mut(r.code_hash) else {
+            return Ok(None);
+        };
+        let live = code.consumed_at.is_none() && code.expires_at > r.now;
+        if !live
+            || code.client_id != r.client_id
+            || code.redirect_uri != r.redirect_uri
+            || code.code_challenge.as_deref() != r.challenge
+        {
+            return Ok(None);
         }
+        code.consumed_at = Some(r.now);
+        code.grant_id = Some(r.grant_id.to_string());
+        let refresh_stored = r
+            .refresh
+            .as_ref()
+            .is_some_and(|p| p.applies_to(&code.scope));
+        if let (true, Some(p)) = (refresh_stored, &r.refresh) {
+            self.refresh.borrow_mut().insert(
+                p.token_hash.to_string(),
+                RefreshRecord {
+                    token_hash: p.token_hash.to_string(),
+                    grant_id: r.grant_id.to_string(),
+                    client_id: code.client_id.clone(),
+                    user_id: code.user_id.clone(),
+                    scope: code.scope.clone(),
+                    auth_time: code.auth_time,
+                    claims: code.claims.clone(),
+                    created_at: r.now,
+                    expires_at: p.expires_at,
+                    grant_expires_at: p.grant_expires_at,
+                    consumed_at: None,
+                    revoked_at: None,
+                },
+            );
+        }
+        Ok(Some(Redeemed {
+            code: code.clone(),
+            refresh_stored,
+        }))
+    }
+
+    async fn unredeem_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
+        self.op("unredeem_code")?;
+        self.refresh
+            .borrow_mut()
+            .retain(|_, t| t.grant_id != grant_id);
+        if let Some(code) = self.codes.borrow_mut().get_mut(code_hash) {
+            if code.grant_id.as_deref() == Some(grant_id) {
+                code.consumed_at = None;
+                code.grant_id = None;
+            }
+        }
+        Ok(())
     }
 
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {

@@ -119,15 +119,16 @@ pub trait Store {
     async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()>;
     /// The code in any state (consumed, expired): the caller decides.
     async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>>;
-    /// In one transaction, and only while the code is live (unconsumed, unexpired at `now`):
-    /// stores `refresh` (if any) and marks the code consumed with its grant id. True for
-    /// exactly one of concurrent calls; false, with nothing written, for the others.
-    async fn redeem_code(
-        &self,
-        code_hash: &str,
-        now: i64,
-        refresh: Option<&RefreshRecord>,
-    ) -> StoreResult<bool>;
+    /// Consumes a code in one round trip (RFC 6749 §4.1.3, RFC 7636 §4.6): in one
+    /// transaction, and only while the code is live (unconsumed, unexpired at `now`) and
+    /// matches the client, redirect URI and PKCE challenge, marks it consumed under
+    /// `grant_id` and stores the planned refresh token when the code's scope calls for it.
+    /// `None`, with nothing written, when any condition fails; of concurrent calls at most
+    /// one gets `Some`.
+    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>>;
+    /// Undoes a redemption that could not be answered (its tokens failed to sign): deletes
+    /// the grant's refresh token and makes the code live again, if `grant_id` still marks it.
+    async fn unredeem_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()>;
 
     /// The token in any state (consumed, revoked, expired): the caller decides.
     async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
@@ -165,6 +166,46 @@ pub trait Store {
     /// Every key, newest first (for the management API; private parts stay encrypted).
     async fn all_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn published_keys(&self, retired_after: i64) -> StoreResult<Vec<StoredKey>>;
+}
+
+/// What a code redemption must match and what it writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redemption<'a> {
+    pub code_hash: &'a str,
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    /// `BASE64URL(SHA256(code_verifier))` when a verifier was sent: the stored challenge
+    /// must equal it, and a code with a challenge needs one (RFC 7636 §4.6, RFC 9700 §2.1.1).
+    pub challenge: Option<&'a str>,
+    pub now: i64,
+    /// The grant this redemption starts; it also marks the code as consumed by this call.
+    pub grant_id: &'a str,
+    pub refresh: Option<RefreshPlan<'a>>,
+}
+
+/// A refresh token to store with the redemption. Its subject, scope and claims are copied
+/// from the code row in the same statement, so the exchange needs no read first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshPlan<'a> {
+    pub token_hash: &'a str,
+    /// Store it whatever the scope; otherwise only when the scope has `offline_access`.
+    pub always: bool,
+    pub expires_at: i64,
+    pub grant_expires_at: i64,
+}
+
+impl RefreshPlan<'_> {
+    /// Whether a code with `scope` gets the token (D1's redemption says the same in SQL).
+    pub fn applies_to(&self, scope: &str) -> bool {
+        self.always || scope.split(' ').any(|s| s == "offline_access")
+    }
+}
+
+/// The consumed code, and whether its refresh token was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redeemed {
+    pub code: CodeRecord,
+    pub refresh_stored: bool,
 }
 
 /// Login sessions (KV), keyed by the hash of the session id.

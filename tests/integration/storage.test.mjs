@@ -17,7 +17,8 @@ import {
   randomToken,
 } from './helpers.mjs';
 
-const server = useServer();
+// The meter reports each response's storage calls in X-Storage-Calls (src/store/meter.rs).
+const server = useServer({ vars: { STORAGE_METER: 'true' } });
 const REDIRECT = 'https://spa.example.com/callback';
 let app;
 let jar;
@@ -53,7 +54,7 @@ test('concurrent first requests create exactly one current and one next key per 
 
 async function freshCode() {
   if (!app) {
-    app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+    app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT], allowed_origins: [new URL(REDIRECT).origin] });
     const user = await createUser(server);
     jar = new CookieJar();
     const { verifier, challenge } = pkcePair();
@@ -112,4 +113,60 @@ test('codes are stored only as hashes', async () => {
   assert.ok(rows.length > 0);
   assert.ok(rows.every((r) => r.code_hash !== c.code && /^[0-9a-f]{64}$/.test(r.code_hash)));
   await redeem(c);
+});
+
+/** `d1=2; d1_statements=4; kv=1` -> { d1: 2, d1_statements: 4, kv: 1 }. */
+function storageCalls(res) {
+  const header = res.headers.get('x-storage-calls');
+  assert.ok(header, 'the meter header is present');
+  return Object.fromEntries(header.split(';').map((p) => p.trim().split('=')).map(([k, v]) => [k, Number(v)]));
+}
+
+test('storage round trips per request stay within the budgets of issue 6', async () => {
+  const c = await freshCode();
+  const origin = new URL(REDIRECT).origin;
+  const preflight = () => fetch(`${server.origin}/token`, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  });
+  const userinfo = (token) => fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+  // Warm the isolate's caches (applications, keys, CORS answers) once.
+  const warm = await redeem(c);
+  assert.equal(warm.status, 200, warm.text);
+  await (await userinfo(warm.json.access_token)).arrayBuffer();
+  await (await preflight()).arrayBuffer();
+
+  const trips = {};
+  for (const [name, path] of [['discovery', '/.well-known/openid-configuration'], ['jwks', '/.well-known/jwks.json']]) {
+    const res = await fetch(`${server.origin}${path}`);
+    await res.arrayBuffer();
+    trips[name] = storageCalls(res);
+  }
+  const pre = await preflight();
+  await pre.arrayBuffer();
+  assert.equal(pre.headers.get('access-control-allow-origin'), origin);
+  trips.preflight = storageCalls(pre);
+
+  const { verifier, challenge } = pkcePair();
+  const a = await request(authorizeUrl(server, {
+    response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT, scope: 'openid',
+    state: randomToken(), code_challenge: challenge, code_challenge_method: 'S256',
+  }), { jar });
+  await a.arrayBuffer();
+  trips.authorize = storageCalls(a);
+  const t = await redeem({ code: locationOf(a, server.origin).searchParams.get('code'), verifier });
+  assert.equal(t.status, 200, t.text);
+  trips.token = storageCalls(t);
+  const u = await userinfo(t.json.access_token);
+  assert.equal(u.status, 200);
+  await u.arrayBuffer();
+  trips.userinfo = storageCalls(u);
+
+  const total = (s) => s.d1 + s.kv;
+  const msg = JSON.stringify(trips);
+  for (const k of ['discovery', 'jwks', 'preflight']) assert.equal(total(trips[k]), 0, `${k}: ${msg}`);
+  assert.ok(total(trips.authorize) <= 2, `authorize with a session: ${msg}`);
+  assert.equal(total(trips.token), 1, `the code exchange is one D1 batch: ${msg}`);
+  assert.ok(total(trips.userinfo) <= 1, `userinfo: ${msg}`);
+  assert.ok(total(trips.authorize) + total(trips.token) + total(trips.userinfo) <= 4, `a whole flow: ${msg}`);
 });
