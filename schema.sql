@@ -122,3 +122,24 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_per_slot ON signing_keys (alg, status)
   WHERE status IN ('current', 'next');
+
+-- The audit log (GET /api/v1/logs). No foreign keys: records outlive the applications and
+-- users they name. `id` starts with the time in milliseconds, so (created_at, id) orders
+-- records as they happened and serves as the pagination key. A scheduled trigger deletes
+-- records older than AUDIT_RETENTION_DAYS (default 30).
+CREATE TABLE IF NOT EXISTS audit_log (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  description TEXT NOT NULL,
+  client_id TEXT,
+  application_name TEXT,
+  user_id TEXT,
+  ip TEXT,
+  user_agent TEXT,
+  detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (created_at, id);
+CREATE INDEX IF NOT EXISTS audit_log_client ON audit_log (client_id, created_at);
+CREATE INDEX IF NOT EXISTS audit_log_user ON audit_log (user_id, created_at);
+CREATE INDEX IF NOT EXISTS audit_log_event ON audit_log (event, created_at);

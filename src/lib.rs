@@ -18,7 +18,7 @@ mod entry {
     use crate::http::Reply;
 
     #[event(fetch)]
-    async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    async fn fetch(mut req: Request, env: Env, wctx: Context) -> Result<Response> {
         let ctx = match Ctx::new(&req, env) {
             Ok(ctx) => ctx,
             Err(f) => return h::into_response(Reply::error(&f)),
@@ -60,11 +60,12 @@ mod entry {
             }
             _ => h::not_found(),
         };
+        ctx.flush_audit(&wctx);
         h::into_response(ctx.metered(reply))
     }
 
     #[event(scheduled)]
-    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-        h::scheduled(env).await;
+    async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        h::scheduled(env, &event.cron()).await;
     }
 }

@@ -8,6 +8,7 @@ use super::{cookies, cors, pages, Reply, MAX_BODY_BYTES};
 use crate::crypto::webcrypto::{self, WebCryptoPbkdf2, WebCryptoSigner};
 use crate::crypto::{ct_eq, password, CsrfToken};
 use crate::model::Session;
+use crate::oidc::audit::{self, Audit, Entry, Event};
 use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
 use crate::oidc::error::{Failure, OAuthError};
 use crate::oidc::jwt::{Signer, SigningAlg};
@@ -31,6 +32,10 @@ const PASSWORD_ITERATIONS: &str = "PASSWORD_ITERATIONS";
 const REGISTRATION_ENABLED: &str = "REGISTRATION_ENABLED";
 const STORAGE_METER: &str = "STORAGE_METER";
 const REGISTRATION_INITIAL_ACCESS_TOKEN: &str = "REGISTRATION_INITIAL_ACCESS_TOKEN";
+const AUDIT_RETENTION_DAYS: &str = "AUDIT_RETENTION_DAYS";
+/// The weekly trigger in wrangler.toml that rotates signing keys; the daily one only
+/// enforces the audit log's retention.
+const KEY_ROTATION_CRON: &str = "17 3 * * 1";
 
 /// Per-request facts every handler needs.
 pub struct Ctx {
@@ -40,6 +45,10 @@ pub struct Ctx {
     pub env: Env,
     /// Storage calls of this request, reported when the `STORAGE_METER` var is on.
     pub meter: Meter,
+    /// What this request did, stored after the response (see `flush_audit`).
+    pub audit: Audit,
+    /// The client's address and user agent, for the audit log.
+    origin: audit::Origin,
     settings: Settings,
 }
 
@@ -88,8 +97,46 @@ impl Ctx {
             secure: url.scheme() == "https",
             env,
             meter: Meter::default(),
+            audit: Audit::default(),
+            origin: audit::Origin {
+                // Cloudflare sets CF-Connecting-IP to the client's address (clients cannot
+                // forge it).
+                ip: header(req, "CF-Connecting-IP"),
+                user_agent: header(req, "User-Agent"),
+            },
             settings,
         })
+    }
+
+    /// Stores this request's audit entries after the response has gone
+    /// (`ctx.waitUntil`), so the log costs the client no latency and a failed write costs
+    /// it nothing (the failure is logged). Ids start with the time in milliseconds and the
+    /// entry's position, so records sort as they happened.
+    pub fn flush_audit(&self, wctx: &worker::Context) {
+        let entries = self.audit.take();
+        if entries.is_empty() {
+            return;
+        }
+        let millis = js_sys::Date::now() as i64;
+        let suffix = crate::crypto::random_id(&SystemRandom, 10).unwrap_or_default();
+        let records: Vec<audit::Record> = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let id = format!("{millis:013}{i:02}{suffix}");
+                audit::Record::from_entry(entry, id, millis / 1000, &self.origin)
+            })
+            .collect();
+        let db = match self.env.d1(DB_BINDING) {
+            Ok(db) => db,
+            Err(e) => return log_audit_failure(&e),
+        };
+        wctx.wait_until(async move {
+            let store = D1Store::new(db, Meter::default());
+            if let Err(e) = store.append_audit(&records).await {
+                log_audit_failure(&e);
+            }
+        });
     }
 
     fn store(&self) -> Result<D1Store, Failure> {
@@ -138,6 +185,10 @@ impl Ctx {
             reply
         }
     }
+}
+
+fn log_audit_failure(e: &dyn std::fmt::Display) {
+    crate::oidc::error::log_error(&format!("audit log: could not store records: {e}"));
 }
 
 pub fn into_response(reply: Reply) -> worker::Result<Response> {
@@ -520,23 +571,24 @@ pub async fn login(ctx: &Ctx, req: &mut Request) -> Reply {
         (Ok(e), Ok(p)) => (e.unwrap_or(""), p.unwrap_or("")),
         (Err(f), _) | (_, Err(f)) => return error_page(&f),
     };
-    // Cloudflare sets CF-Connecting-IP to the client's address (clients cannot forge it).
-    let client_ip = header(req, "CF-Connecting-IP");
     let attempt = login::authenticate(
         &store,
         &WebCryptoPbkdf2,
         &SystemClock,
         email,
         password,
-        client_ip.as_deref(),
+        ctx.origin.ip.as_deref(),
     )
     .await;
+    if let Some(entry) = login::audit_entry(&attempt, &valid.app, email) {
+        ctx.audit.record(entry);
+    }
     let user = match attempt {
         Ok(u) => u,
-        Err(LoginError::InvalidCredentials) => {
+        Err(LoginError::InvalidCredentials(_)) => {
             return login_page(ctx, &valid, email, Some("Invalid email or password."), 401)
         }
-        Err(LoginError::Locked(secs)) => {
+        Err(LoginError::Locked(secs, _)) => {
             let minutes = (secs + 59) / 60;
             let message = format!(
                 "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
@@ -609,6 +661,12 @@ pub async fn consent(ctx: &Ctx, req: &mut Request) -> Reply {
             {
                 return redirect_error(ctx, &valid, f);
             }
+            ctx.audit.record(
+                Entry::new(Event::ConsentGranted, "Consent given")
+                    .app(&valid.app)
+                    .user(&session.user_id)
+                    .detail("scope", valid.scope.clone()),
+            );
             finish(ctx, &store, &valid, &session, true).await
         }
         Ok(Some("deny")) => {
@@ -672,16 +730,15 @@ async fn token_inner(ctx: &Ctx, req: &mut Request) -> Result<TokenResult, Failur
     let store = ctx.store()?;
     let signer = ctx.signer(&store)?;
     let authorization = header(req, "Authorization");
-    let out = token::handle(
-        &store,
-        &signer,
-        &SystemClock,
-        &SystemRandom,
-        &ctx.issuer,
-        &params,
-        authorization.as_deref(),
-    )
-    .await;
+    let services = token::Services {
+        store: &store,
+        signer: &signer,
+        clock: &SystemClock,
+        rng: &SystemRandom,
+        issuer: &ctx.issuer,
+        audit: &ctx.audit,
+    };
+    let out = token::handle(&services, &params, authorization.as_deref()).await;
     Ok((out.app, out.result))
 }
 
@@ -741,7 +798,7 @@ async fn authenticated_client(
     let store = ctx.store()?;
     let authorization = header(req, "Authorization");
     let presented = client_auth::presented(&params, authorization.as_deref())?;
-    let app = client_auth::authenticate(&store, &presented, SystemClock.now()).await?;
+    let app = client_auth::authenticate(&store, &presented, SystemClock.now(), &ctx.audit).await?;
     Ok((store, params, app))
 }
 
@@ -846,6 +903,13 @@ pub async fn logout(ctx: &Ctx, req: &mut Request) -> Reply {
             return error_page(&f).header("Set-Cookie", clear_session_cookie(ctx));
         }
     }
+    if let Some(s) = &session {
+        let mut entry = Entry::new(Event::Logout, "Logout").user(&s.user_id);
+        if let Some(app) = &request.app {
+            entry = entry.app(app);
+        }
+        ctx.audit.record(entry);
+    }
     let reply = match logout::redirect_after(&request) {
         Some(location) => Reply::redirect(location, req.method() == Method::Post),
         None => {
@@ -873,21 +937,53 @@ async fn rotate_keys(ctx: &Ctx, store: &D1Store) -> Result<String, Failure> {
 }
 
 /// The cron trigger: rotates the signing key (see `[triggers]` in wrangler.toml).
-pub async fn scheduled(env: Env) {
+pub async fn scheduled(env: Env, cron: &str) {
+    let store = match env.d1(DB_BINDING) {
+        Ok(db) => D1Store::new(db, Meter::default()),
+        Err(e) => {
+            crate::oidc::error::log_error(&format!("scheduled: binding {DB_BINDING}: {e}"));
+            return;
+        }
+    };
+    let now = SystemClock.now();
+    // Every trigger enforces the audit log's retention; the weekly one also rotates keys.
+    let days = audit::retention_days(
+        env.var(AUDIT_RETENTION_DAYS)
+            .ok()
+            .map(|v| v.to_string())
+            .as_deref(),
+    );
+    match audit::enforce_retention(&store, now, days).await {
+        Ok(n) => worker::console_log!("audit log retention ({days} days): {n} records deleted"),
+        Err(f) => crate::oidc::error::log_error(&format!("audit log retention failed: {f}")),
+    }
+    if cron != KEY_ROTATION_CRON {
+        return;
+    }
     let result = async {
         let secret = env
             .secret(KEY_ENCRYPTION_SECRET)
             .map(|s| s.to_string())
             .map_err(|_| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))?;
-        let store = env
-            .d1(DB_BINDING)
-            .map(|db| D1Store::new(db, Meter::default()))
-            .map_err(|e| Failure::server(format!("binding {DB_BINDING}: {e}")))?;
         webcrypto::rotate(&store, &secret).await
     }
     .await;
     match result {
-        Ok(kid) => worker::console_log!("scheduled key rotation: {kid} now signs"),
+        Ok(kid) => {
+            worker::console_log!("scheduled key rotation: {kid} now signs");
+            let entry = Entry::new(Event::KeyRotated, "Signing keys rotated")
+                .detail("current_kid", kid)
+                .detail("by", "schedule");
+            let id = format!(
+                "{:013}00{}",
+                js_sys::Date::now() as i64,
+                crate::crypto::random_id(&SystemRandom, 10).unwrap_or_default()
+            );
+            let record = audit::Record::from_entry(entry, id, now, &audit::Origin::default());
+            if let Err(e) = store.append_audit(&[record]).await {
+                log_audit_failure(&e);
+            }
+        }
         Err(f) => crate::oidc::error::log_error(&format!("scheduled key rotation failed: {f}")),
     }
 }
@@ -907,6 +1003,25 @@ pub async fn register(ctx: &Ctx, req: &mut Request, client_id: Option<&str>) -> 
         Ok((status, None)) => Reply::new(status),
         Err(f) => Reply::error(&f),
     }
+}
+
+/// The audit record of a dynamic registration action (RFC 7591/7592), from its response:
+/// the client id and name only, never the secret or registration access token.
+fn registered(event: Event, info: &Value) -> Entry {
+    let mut entry = Entry::new(
+        event,
+        match event {
+            Event::ApplicationCreated => "Application registered",
+            Event::ApplicationUpdated => "Application registration updated",
+            _ => "Application registration deleted",
+        },
+    )
+    .detail("by", "registration");
+    if let Some(id) = info["client_id"].as_str() {
+        entry = entry.client(id);
+    }
+    entry.application_name = info["client_name"].as_str().map(str::to_string);
+    entry
 }
 
 async fn register_inner(
@@ -934,6 +1049,8 @@ async fn register_inner(
             let info =
                 registration::register(&store, &SystemClock, &SystemRandom, &ctx.issuer, &meta)
                     .await?;
+            ctx.audit
+                .record(registered(Event::ApplicationCreated, &info));
             Ok((201, Some(info)))
         }
         (None, _) => Err(method_not_allowed_failure("POST")),
@@ -949,10 +1066,16 @@ async fn register_inner(
                     let info =
                         registration::update(&store, &SystemClock, &ctx.issuer, id, &token, &meta)
                             .await?;
+                    ctx.audit
+                        .record(registered(Event::ApplicationUpdated, &info));
                     Ok((200, Some(info)))
                 }
                 Method::Delete => {
                     registration::delete(&store, id, &token).await?;
+                    ctx.audit.record(registered(
+                        Event::ApplicationDeleted,
+                        &json!({ "client_id": id }),
+                    ));
                     Ok((204, None))
                 }
                 _ => Err(method_not_allowed_failure("GET, PUT, DELETE")),
@@ -966,6 +1089,44 @@ fn method_not_allowed_failure(allowed: &str) -> Failure {
 }
 
 // ---- management API --------------------------------------------------------------------
+
+/// `GET /api/v1/logs`: the audit log, newest first, as JSON pages or JSON lines.
+async fn audit_logs(store: &D1Store, req: &Request) -> Reply {
+    let result = async {
+        let (query, format) = audit::parse_query(&query_params(req)?)?;
+        let (records, next) = audit::page(store, &query).await?;
+        Ok::<_, Failure>((format, records, next))
+    }
+    .await;
+    match result {
+        Ok((audit::Format::Json, records, next)) => {
+            Reply::json(200, &audit::page_json(&records, next.as_deref()))
+                .header("Cache-Control", "no-store")
+        }
+        Ok((audit::Format::Jsonl, records, next)) => {
+            let mut reply = Reply::new(200)
+                .header("Content-Type", "application/x-ndjson")
+                .header("Cache-Control", "no-store");
+            // Log shippers page on by following the cursor (RFC 8288 link).
+            if let (Some(cursor), Ok(mut url)) = (next, req.url()) {
+                let kept: Vec<(String, String)> = url
+                    .query_pairs()
+                    .filter(|(k, _)| k != "cursor")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                url.query_pairs_mut()
+                    .clear()
+                    .extend_pairs(kept)
+                    .append_pair("cursor", &cursor);
+                reply = reply
+                    .header("Link", format!("<{url}>; rel=\"next\""))
+                    .header("X-Next-Cursor", cursor);
+            }
+            reply.with_body(audit::page_jsonl(&records))
+        }
+        Err(f) => Reply::error(&f),
+    }
+}
 
 fn admin_check(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
     let expected = ctx.secret(ADMIN_TOKEN).ok_or_else(|| {
@@ -1012,6 +1173,13 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
         Err(f) => return Reply::error(&f),
     };
     let method = req.method();
+    let method_name = method.to_string();
+    if rest == "logs" {
+        return match method {
+            Method::Get => audit_logs(&store, req).await,
+            _ => method_not_allowed("GET"),
+        };
+    }
     let result: Result<(u16, Option<Value>), Failure> = match (rest.split_once('/'), rest) {
         (None, "applications") => match method {
             Method::Get => match query_params(req) {
@@ -1123,6 +1291,11 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
             "no such management resource",
         )),
     };
+    if let Ok((status, body)) = &result {
+        if let Some(entry) = management::audit_entry(&method_name, rest, *status, body.as_ref()) {
+            ctx.audit.record(entry);
+        }
+    }
     match result {
         Ok((status, Some(body))) => Reply::json(status, &body).header("Cache-Control", "no-store"),
         Ok((status, None)) => Reply::new(status),

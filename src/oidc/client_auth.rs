@@ -1,6 +1,7 @@
 //! Client authentication at the token endpoint: RFC 6749 §2.3.1 (`client_secret_basic`,
 //! `client_secret_post`) and public clients (`none`, OpenID Connect Core §9).
 
+use super::audit::{Audit, Entry, Event};
 use super::error::{Failure, OAuthError};
 use super::params::Params;
 use crate::crypto::{b64url_decode, ClientSecret};
@@ -98,11 +99,29 @@ fn form_decode(s: &str) -> String {
 /// Checks the presented credentials against the registered application. Every failure is
 /// `invalid_client`, with no hint whether the client or the secret was wrong.
 /// During a rotation's grace period the previous secret is accepted too.
+/// A refusal is noted in the audit log (a storage failure is not: it says nothing about
+/// the client).
 pub async fn authenticate(
     store: &impl Store,
     p: &Presented,
     now: i64,
+    audit: &Audit,
 ) -> Result<Application, Failure> {
+    let result = check(store, p, now).await;
+    if let Err(f) = &result {
+        if f.error == OAuthError::InvalidClient {
+            audit.record(
+                Entry::new(Event::ClientAuthFailed, "Client authentication failed")
+                    .client(&p.client_id)
+                    .detail("method", p.method.as_str())
+                    .detail("reason", f.description.clone()),
+            );
+        }
+    }
+    result
+}
+
+async fn check(store: &impl Store, p: &Presented, now: i64) -> Result<Application, Failure> {
     let refuse = || Failure::invalid_client("client authentication failed");
     let app = store.application(&p.client_id).await?.ok_or_else(refuse)?;
     if app.token_endpoint_auth_method != p.method {
@@ -160,7 +179,7 @@ mod tests {
 
     fn auth(params: &str, header: Option<&str>) -> Result<Application, Failure> {
         let p = presented(&Params::parse(params), header)?;
-        block_on(authenticate(&store(), &p, 1_000))
+        block_on(authenticate(&store(), &p, 1_000, &Audit::default()))
     }
 
     #[test]
@@ -200,13 +219,15 @@ mod tests {
             conf.previous_secret_expires_at = Some(2_000);
         }
         let p = presented(&Params::default(), Some(&basic("conf", "old"))).unwrap();
-        assert!(block_on(authenticate(&s, &p, 1_999)).is_ok());
+        assert!(block_on(authenticate(&s, &p, 1_999, &Audit::default())).is_ok());
         assert_eq!(
-            block_on(authenticate(&s, &p, 2_000)).unwrap_err().error,
+            block_on(authenticate(&s, &p, 2_000, &Audit::default()))
+                .unwrap_err()
+                .error,
             OAuthError::InvalidClient
         );
         let current = presented(&Params::default(), Some(&basic("conf", "s3cret:+/"))).unwrap();
-        assert!(block_on(authenticate(&s, &current, 5_000)).is_ok());
+        assert!(block_on(authenticate(&s, &current, 5_000, &Audit::default())).is_ok());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::error::{Failure, OAuthError};
 use super::jwt::{self, AccessTokenClaims, Signer};
 use super::params::Params;
-use super::token::TokenResponse;
+use super::token::{Services, TokenResponse};
 use crate::crypto::random_token;
 use crate::model::Application;
 use crate::runtime::{Clock, Random};
@@ -62,14 +62,18 @@ fn scope(app: &Application, params: &Params) -> Result<String, Failure> {
 
 /// `grant_type=client_credentials`, RFC 6749 §4.4.2. The client is already authenticated
 /// and has the grant (only confidential types can).
-pub async fn grant(
-    signer: &impl Signer,
-    clock: &impl Clock,
-    rng: &impl Random,
-    issuer: &str,
+pub async fn grant<S, G: Signer, C: Clock, R: Random>(
+    sv: &Services<'_, S, G, C, R>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
+    let Services {
+        signer,
+        clock,
+        rng,
+        issuer,
+        ..
+    } = *sv;
     if app.is_public() {
         return Err(Failure::new(
             OAuthError::UnauthorizedClient,
@@ -105,6 +109,7 @@ pub async fn grant(
         id_token: None,
         refresh_token: None,
         scope,
+        user_id: None,
     })
 }
 
@@ -126,14 +131,15 @@ mod tests {
     }
 
     fn run(app: &Application, body: &str) -> Result<TokenResponse, Failure> {
-        block_on(grant(
-            &FakeSigner::new(),
-            &FixedClock::at(100),
-            &CountingRandom::new(),
-            "https://id.example",
-            &Params::parse(body),
-            app,
-        ))
+        let sv = Services {
+            store: &(),
+            signer: &FakeSigner::new(),
+            clock: &FixedClock::at(100),
+            rng: &CountingRandom::new(),
+            issuer: "https://id.example",
+            audit: &crate::oidc::audit::Audit::default(),
+        };
+        block_on(grant(&sv, &Params::parse(body), app))
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The login step: credentials checked against D1, a session created in KV.
 
+use super::audit::{Entry, Event, LoginFailure};
 use super::error::Failure;
 use super::throttle;
 use crate::crypto::password::{verify_password, Pbkdf2};
 use crate::crypto::SessionId;
-use crate::model::{Session, User};
+use crate::model::{Application, Session, User};
 use crate::runtime::{Clock, Random};
 use crate::store::{SessionStore, Store};
 
@@ -14,10 +15,41 @@ pub const SESSION_TTL_SECS: i64 = 7 * 24 * 3600;
 #[derive(Debug)]
 pub enum LoginError {
     /// Wrong email or password: one message for both, so accounts cannot be enumerated.
-    InvalidCredentials,
-    /// Too many failures for this account or address: try again in this many seconds.
-    Locked(i64),
+    /// Which one it was is for the audit log only.
+    InvalidCredentials(LoginFailure),
+    /// Too many failures for this account (`Locked`) or address (`Throttled`): try again
+    /// in this many seconds.
+    Locked(i64, LoginFailure),
     Failed(Failure),
+}
+
+/// The audit record of a login attempt (none when storage failed: nothing was decided).
+/// Failed attempts keep the email typed, as Auth0's logs do, so attacks on one account
+/// can be found; never the password.
+pub fn audit_entry(
+    result: &Result<User, LoginError>,
+    app: &Application,
+    email: &str,
+) -> Option<Entry> {
+    let failed = |reason: LoginFailure| {
+        Entry::new(
+            Event::LoginFailed,
+            format!("Login failed: {}", reason.as_str().replace('_', " ")),
+        )
+        .app(app)
+        .detail("reason", reason.as_str())
+        .detail("email", email.trim().chars().take(200).collect::<String>())
+    };
+    match result {
+        Ok(user) => Some(
+            Entry::new(Event::LoginSucceeded, "Login succeeded")
+                .app(app)
+                .user(&user.id),
+        ),
+        Err(LoginError::InvalidCredentials(reason)) => Some(failed(*reason)),
+        Err(LoginError::Locked(secs, reason)) => Some(failed(*reason).detail("retry_after", *secs)),
+        Err(LoginError::Failed(_)) => None,
+    }
 }
 
 impl From<Failure> for LoginError {
@@ -38,8 +70,13 @@ pub async fn authenticate(
 ) -> Result<User, LoginError> {
     let keys = throttle::Keys::new(email, client_ip);
     let now = clock.now();
-    if let Some(secs) = throttle::locked_for(store, &keys, now).await? {
-        return Err(LoginError::Locked(secs));
+    if let Some((secs, by_address)) = throttle::locked_for(store, &keys, now).await? {
+        let reason = if by_address {
+            LoginFailure::Throttled
+        } else {
+            LoginFailure::Locked
+        };
+        return Err(LoginError::Locked(secs, reason));
     }
     let user = store
         .user_by_email(email.trim())
@@ -58,7 +95,11 @@ pub async fn authenticate(
         }
         _ => {
             throttle::record_failure(store, &keys, now).await?;
-            Err(LoginError::InvalidCredentials)
+            Err(LoginError::InvalidCredentials(if user.is_some() {
+                LoginFailure::WrongPassword
+            } else {
+                LoginFailure::UnknownUser
+            }))
         }
     }
 }
@@ -156,7 +197,7 @@ mod tests {
                 "wrong",
                 None
             )),
-            Err(LoginError::InvalidCredentials)
+            Err(LoginError::InvalidCredentials(LoginFailure::WrongPassword))
         ));
         assert!(matches!(
             block_on(authenticate(
@@ -167,7 +208,7 @@ mod tests {
                 "wrong",
                 None
             )),
-            Err(LoginError::InvalidCredentials)
+            Err(LoginError::InvalidCredentials(LoginFailure::UnknownUser))
         ));
         assert_eq!(kdf.calls.get() - before, 2, "both paths derive once");
     }
@@ -209,12 +250,21 @@ mod tests {
         for _ in 0..5 {
             assert!(matches!(
                 attempt("guess"),
-                Err(LoginError::InvalidCredentials)
+                Err(LoginError::InvalidCredentials(_))
             ));
         }
         let calls = kdf.calls.get();
         let r = attempt("correct horse");
-        assert!(matches!(r, Err(LoginError::Locked(60))), "{r:?}");
+        assert!(
+            matches!(r, Err(LoginError::Locked(60, LoginFailure::Locked))),
+            "{r:?}"
+        );
+        let app = crate::oidc::testing::app(crate::model::AppType::Spa);
+        let entry = audit_entry(&r, &app, " ada@example.com ").unwrap();
+        assert_eq!(entry.event, Event::LoginFailed);
+        assert_eq!(entry.detail["reason"], "locked");
+        assert_eq!(entry.detail["email"], "ada@example.com");
+        assert_eq!(entry.client_id.as_deref(), Some("app1"));
         assert_eq!(
             kdf.calls.get(),
             calls,
@@ -225,8 +275,84 @@ mod tests {
         // Success cleared the account's counter: one more failure is not a lock.
         assert!(matches!(
             attempt("guess"),
-            Err(LoginError::InvalidCredentials)
+            Err(LoginError::InvalidCredentials(_))
         ));
+    }
+
+    #[test]
+    fn twenty_failures_from_one_address_throttle_it_for_every_account() {
+        let kdf = FakeKdf::default();
+        let store = store_with_user(&kdf);
+        let clock = FixedClock::at(1_000);
+        for i in 0..20 {
+            let r = block_on(authenticate(
+                &store,
+                &kdf,
+                &clock,
+                &format!("user{i}@example.com"),
+                "guess",
+                Some("198.51.100.7"),
+            ));
+            assert!(matches!(
+                r,
+                Err(LoginError::InvalidCredentials(LoginFailure::UnknownUser))
+            ));
+        }
+        let r = block_on(authenticate(
+            &store,
+            &kdf,
+            &clock,
+            "ada@example.com",
+            "correct horse",
+            Some("198.51.100.7"),
+        ));
+        assert!(
+            matches!(r, Err(LoginError::Locked(_, LoginFailure::Throttled))),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn audit_entries_name_the_outcome_and_never_the_password() {
+        let kdf = FakeKdf::default();
+        let store = store_with_user(&kdf);
+        let app = crate::oidc::testing::app(crate::model::AppType::Spa);
+        let clock = FixedClock::at(1_000);
+        let ok = block_on(authenticate(
+            &store,
+            &kdf,
+            &clock,
+            "ada@example.com",
+            "correct horse",
+            None,
+        ));
+        let e = audit_entry(&ok, &app, "ada@example.com").unwrap();
+        assert_eq!(
+            (e.event, e.user_id.as_deref()),
+            (Event::LoginSucceeded, Some("u1"))
+        );
+        let bad = block_on(authenticate(
+            &store,
+            &kdf,
+            &clock,
+            "ada@example.com",
+            "hunter2",
+            None,
+        ));
+        let e = audit_entry(&bad, &app, "ada@example.com").unwrap();
+        assert_eq!(e.event, Event::LoginFailed);
+        assert_eq!(e.detail["reason"], "wrong_password");
+        assert!(!format!("{e:?}").contains("hunter2"));
+        store.fail.set(true);
+        let down = block_on(authenticate(
+            &store,
+            &kdf,
+            &clock,
+            "ada@example.com",
+            "x",
+            None,
+        ));
+        assert!(audit_entry(&down, &app, "ada@example.com").is_none());
     }
 
     #[test]

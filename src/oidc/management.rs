@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use url::Url;
 
+use super::audit::{Entry, Event};
 use super::error::{Failure, OAuthError};
 use super::jwt::SigningAlg;
 use super::params::Params;
@@ -60,6 +61,69 @@ pub fn keys_json(keys: &[crate::model::StoredKey]) -> Value {
         })
         .collect();
     json!({ "keys": list })
+}
+
+/// The audit record of a management action that succeeded (`path` is after `/api/v1/`),
+/// read from its response view: only identifiers and names, never the secret a create or
+/// rotation returns.
+pub fn audit_entry(method: &str, path: &str, status: u16, view: Option<&Value>) -> Option<Entry> {
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    let field = |name: &str| view.and_then(|v| v[name].as_str()).map(str::to_string);
+    let app = |event: Event, description: &str, client_id: Option<String>| {
+        let mut e = Entry::new(event, description);
+        if let Some(id) = client_id {
+            e = e.client(&id);
+        }
+        e.application_name = field("name");
+        e
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    let entry = match (method, parts.as_slice()) {
+        ("POST", ["applications"]) => app(
+            Event::ApplicationCreated,
+            "Application created",
+            field("client_id"),
+        )
+        .detail("type", field("type").unwrap_or_default()),
+        ("PATCH", ["applications", id]) => app(
+            Event::ApplicationUpdated,
+            "Application updated",
+            Some(id.to_string()),
+        ),
+        ("DELETE", ["applications", id]) => app(
+            Event::ApplicationDeleted,
+            "Application deleted",
+            Some(id.to_string()),
+        ),
+        ("POST", ["applications", id, "rotate-secret"]) => app(
+            Event::SecretRotated,
+            "Client secret rotated",
+            Some(id.to_string()),
+        )
+        .detail(
+            "previous_secret_expires_at",
+            view.map(|v| v["previous_secret_expires_at"].clone())
+                .unwrap_or(Value::Null),
+        ),
+        ("POST", ["users"]) => {
+            let mut e = Entry::new(Event::UserCreated, "User created");
+            if let Some(id) = field("id") {
+                e = e.user(&id);
+            }
+            e
+        }
+        ("DELETE", ["users", user, "consents", client]) => {
+            Entry::new(Event::ConsentRevoked, "Consent revoked")
+                .user(user)
+                .client(client)
+        }
+        ("POST", ["keys", "rotate"]) => Entry::new(Event::KeyRotated, "Signing keys rotated")
+            .detail("current_kid", field("current_kid").unwrap_or_default()),
+        _ => return None,
+    };
+    Some(entry.detail("by", "management_api"))
 }
 
 fn as_object(body: &Value) -> Result<&Map<String, Value>, Failure> {
@@ -799,6 +863,43 @@ mod tests {
         assert!(err.description.contains("type"));
         let err = block_on(update_application(&store, &clock, "ghost", &json!({}))).unwrap_err();
         assert_eq!(err.error, OAuthError::NotFound);
+    }
+
+    #[test]
+    fn management_actions_are_audited_without_secrets() {
+        let store = MemoryStore::default();
+        let view = create(
+            &store,
+            json!({ "name": "Shop", "type": "traditional", "redirect_uris": ["https://shop.example/cb"] }),
+        )
+        .unwrap();
+        let secret = view["client_secret"].as_str().unwrap().to_string();
+        let id = view["client_id"].as_str().unwrap().to_string();
+        let e = audit_entry("POST", "applications", 201, Some(&view)).unwrap();
+        assert_eq!(e.event, Event::ApplicationCreated);
+        assert_eq!(e.client_id.as_deref(), Some(id.as_str()));
+        assert_eq!(e.application_name.as_deref(), Some("Shop"));
+        assert!(!format!("{e:?}").contains(&secret));
+        let rotated = audit_entry(
+            "POST",
+            &format!("applications/{id}/rotate-secret"),
+            200,
+            Some(&view),
+        )
+        .unwrap();
+        assert_eq!(rotated.event, Event::SecretRotated);
+        assert!(!format!("{rotated:?}").contains(&secret));
+        let revoked = audit_entry("DELETE", "users/u1/consents/c1", 204, None).unwrap();
+        assert_eq!(
+            (
+                revoked.event,
+                revoked.user_id.as_deref(),
+                revoked.client_id.as_deref()
+            ),
+            (Event::ConsentRevoked, Some("u1"), Some("c1"))
+        );
+        assert!(audit_entry("POST", "applications", 400, None).is_none());
+        assert!(audit_entry("GET", "applications", 200, Some(&view)).is_none());
     }
 
     #[test]

@@ -9,10 +9,11 @@
 //!   whose tokens keep their absolute expiry;
 //! - presenting a rotated-out token again revokes every token of the grant.
 
+use super::audit::{Entry, Event};
 use super::error::{Failure, OAuthError};
 use super::jwt::Signer;
 use super::params::Params;
-use super::token::{mint, Subject, TokenResponse};
+use super::token::{mint, Services, Subject, TokenResponse};
 use crate::crypto::RefreshToken;
 use crate::model::{AppType, Application, GrantType, RefreshRecord};
 use crate::runtime::{Clock, Random};
@@ -95,15 +96,19 @@ fn narrowed(granted: &str, requested: Option<&str>) -> Result<String, Failure> {
 }
 
 /// `grant_type=refresh_token`, RFC 6749 §6.
-pub async fn grant(
-    store: &impl Store,
-    signer: &impl Signer,
-    clock: &impl Clock,
-    rng: &impl Random,
-    issuer: &str,
+pub async fn grant<S: Store, G: Signer, C: Clock, R: Random>(
+    sv: &Services<'_, S, G, C, R>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
+    let Services {
+        store,
+        signer,
+        clock,
+        rng,
+        issuer,
+        audit,
+    } = *sv;
     let presented = RefreshToken::new(params.require("refresh_token")?);
     let requested = params.get("scope")?;
     let now = clock.now();
@@ -122,6 +127,14 @@ pub async fn grant(
     }
     if record.consumed_at.is_some() {
         // A rotated-out token is back: someone holds a copy. End the grant for everyone.
+        audit.record(
+            Entry::new(
+                Event::RefreshTokenReused,
+                "A rotated-out refresh token was used again; the grant is revoked",
+            )
+            .app(app)
+            .user(&record.user_id),
+        );
         store.revoke_grant(&record.grant_id, now).await?;
         return Err(Failure::invalid_grant(
             "the refresh token was already used; the grant is revoked",
@@ -196,6 +209,7 @@ mod tests {
     thread_local! {
         /// One deterministic stream per test thread, so successive tokens differ.
         static RNG: CountingRandom = CountingRandom::new();
+        static AUDIT: crate::oidc::audit::Audit = crate::oidc::audit::Audit::default();
     }
 
     fn claims() -> UserClaims {
@@ -240,15 +254,17 @@ mod tests {
             body.push_str(&format!("&scope={}", s.replace(' ', "+")));
         }
         RNG.with(|rng| {
-            block_on(grant(
-                store,
-                &FakeSigner::new(),
-                &FixedClock::at(now),
-                rng,
-                "https://id.example",
-                &Params::parse(&body),
-                &app,
-            ))
+            AUDIT.with(|audit| {
+                let sv = Services {
+                    store,
+                    signer: &FakeSigner::new(),
+                    clock: &FixedClock::at(now),
+                    rng,
+                    issuer: "https://id.example",
+                    audit,
+                };
+                block_on(grant(&sv, &Params::parse(&body), &app))
+            })
         })
     }
 
@@ -264,10 +280,18 @@ mod tests {
             .refresh_token
             .unwrap();
         // The first token again: reuse. The whole grant dies, including the newest token.
+        AUDIT.with(|a| a.take());
         assert_eq!(
             use_token(&store, &t0, None, 30).unwrap_err().error,
             OAuthError::InvalidGrant
         );
+        let reuse = AUDIT.with(|a| a.take());
+        assert_eq!(reuse.len(), 1);
+        assert_eq!(
+            reuse[0].event,
+            crate::oidc::audit::Event::RefreshTokenReused
+        );
+        assert_eq!(reuse[0].user_id.as_deref(), Some("u1"));
         assert_eq!(
             use_token(&store, &t2, None, 31).unwrap_err().error,
             OAuthError::InvalidGrant

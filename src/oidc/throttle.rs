@@ -44,15 +44,20 @@ impl Keys {
     }
 }
 
-/// Seconds until the attempt may be made, when any of its counters is locked.
-pub async fn locked_for(store: &impl Store, keys: &Keys, now: i64) -> Result<Option<i64>, Failure> {
+/// Seconds until the attempt may be made, when any of its counters is locked, and whether
+/// the longest lock is the address's (rather than the account's).
+pub async fn locked_for(
+    store: &impl Store,
+    keys: &Keys,
+    now: i64,
+) -> Result<Option<(i64, bool)>, Failure> {
     let longest = store
         .throttle_states(&keys.all())
         .await?
         .iter()
-        .map(|(_, s)| s.locked_until - now)
-        .max()
-        .filter(|secs| *secs > 0);
+        .map(|(key, s)| (s.locked_until - now, *key != keys.account))
+        .max_by_key(|(secs, _)| *secs)
+        .filter(|(secs, _)| *secs > 0);
     Ok(longest)
 }
 
@@ -112,7 +117,10 @@ mod tests {
             assert_eq!(block_on(locked_for(&store, &keys, 100 + i)).unwrap(), None);
         }
         block_on(record_failure(&store, &keys, 104)).unwrap();
-        assert_eq!(block_on(locked_for(&store, &keys, 104)).unwrap(), Some(60));
+        assert_eq!(
+            block_on(locked_for(&store, &keys, 104)).unwrap(),
+            Some((60, false))
+        );
         // The same account spelled differently is the same counter.
         let same = Keys::new("nobody@example.com", None);
         assert!(block_on(locked_for(&store, &same, 110)).unwrap().is_some());
@@ -134,7 +142,10 @@ mod tests {
             block_on(record_failure(&store, &keys, 100)).unwrap();
         }
         let fresh = Keys::new("fresh@example.com", Some("198.51.100.7"));
-        assert_eq!(block_on(locked_for(&store, &fresh, 101)).unwrap(), Some(59));
+        assert_eq!(
+            block_on(locked_for(&store, &fresh, 101)).unwrap(),
+            Some((59, true))
+        );
         let elsewhere = Keys::new("fresh@example.com", Some("192.0.2.1"));
         assert_eq!(block_on(locked_for(&store, &elsewhere, 101)).unwrap(), None);
     }

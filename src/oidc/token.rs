@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::audit::{Audit, Entry, Event};
 use super::client_auth;
 use super::client_credentials;
 use super::error::{Failure, OAuthError};
@@ -26,6 +27,20 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// The user the tokens speak for (none for client credentials): for the audit log.
+    #[serde(skip)]
+    pub user_id: Option<String>,
+}
+
+/// What a grant needs besides the request: storage, keys, time, randomness, the issuer's
+/// identifier and the request's audit log.
+pub struct Services<'a, S, G, C, R> {
+    pub store: &'a S,
+    pub signer: &'a G,
+    pub clock: &'a C,
+    pub rng: &'a R,
+    pub issuer: &'a str,
+    pub audit: &'a Audit,
 }
 
 /// Whom tokens are minted for, and with what.
@@ -94,6 +109,7 @@ pub(crate) async fn mint(
         id_token,
         refresh_token: None,
         scope: subject.scope.to_string(),
+        user_id: Some(subject.user_id.to_string()),
     })
 }
 
@@ -104,17 +120,13 @@ pub struct Outcome {
     pub result: Result<TokenResponse, Failure>,
 }
 
-pub async fn handle(
-    store: &impl Store,
-    signer: &impl Signer,
-    clock: &impl Clock,
-    rng: &impl Random,
-    issuer: &str,
+pub async fn handle<S: Store, G: Signer, C: Clock, R: Random>(
+    sv: &Services<'_, S, G, C, R>,
     params: &Params,
     authorization: Option<&str>,
 ) -> Outcome {
     let app = match client_auth::presented(params, authorization) {
-        Ok(p) => client_auth::authenticate(store, &p, clock.now()).await,
+        Ok(p) => client_auth::authenticate(sv.store, &p, sv.clock.now(), sv.audit).await,
         Err(f) => Err(f),
     };
     let app = match app {
@@ -126,19 +138,15 @@ pub async fn handle(
             }
         }
     };
-    let result = grant(store, signer, clock, rng, issuer, params, &app).await;
+    let result = grant(sv, params, &app).await;
     Outcome {
         app: Some(app),
         result,
     }
 }
 
-async fn grant(
-    store: &impl Store,
-    signer: &impl Signer,
-    clock: &impl Clock,
-    rng: &impl Random,
-    issuer: &str,
+async fn grant<S: Store, G: Signer, C: Clock, R: Random>(
+    sv: &Services<'_, S, G, C, R>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
@@ -158,29 +166,43 @@ async fn grant(
             format!("this application may not use the {} grant", grant.as_str()),
         ));
     }
-    match grant {
-        GrantType::RefreshToken => {
-            refresh::grant(store, signer, clock, rng, issuer, params, app).await
+    let result = match grant {
+        GrantType::RefreshToken => refresh::grant(sv, params, app).await,
+        GrantType::ClientCredentials => client_credentials::grant(sv, params, app).await,
+        GrantType::AuthorizationCode => code_grant(sv, params, app).await,
+    };
+    if let Ok(t) = &result {
+        let mut entry = Entry::new(
+            Event::TokenIssued,
+            format!("Tokens issued ({})", grant.as_str()),
+        )
+        .app(app)
+        .detail("grant_type", grant.as_str())
+        .detail("scope", t.scope.clone())
+        .detail("id_token", t.id_token.is_some())
+        .detail("refresh_token", t.refresh_token.is_some());
+        if let Some(user) = &t.user_id {
+            entry = entry.user(user);
         }
-        GrantType::ClientCredentials => {
-            client_credentials::grant(signer, clock, rng, issuer, params, app).await
-        }
-        GrantType::AuthorizationCode => {
-            code_grant(store, signer, clock, rng, issuer, params, app).await
-        }
+        sv.audit.record(entry);
     }
+    result
 }
 
 /// RFC 6749 §4.1.3.
-async fn code_grant(
-    store: &impl Store,
-    signer: &impl Signer,
-    clock: &impl Clock,
-    rng: &impl Random,
-    issuer: &str,
+async fn code_grant<S: Store, G: Signer, C: Clock, R: Random>(
+    sv: &Services<'_, S, G, C, R>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
+    let Services {
+        store,
+        signer,
+        clock,
+        rng,
+        issuer,
+        ..
+    } = *sv;
     let code = AuthCode::new(params.require("code")?);
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.get("code_verifier")?;
@@ -215,7 +237,7 @@ async fn code_grant(
             .and_then(|hash| refresh::plan(app, hash, now)),
     };
     let Some(redeemed) = store.redeem_code(&redemption).await? else {
-        return Err(refusal(store, &redemption, verifier).await);
+        return Err(refusal(sv, app, &redemption, verifier).await);
     };
     let record = &redeemed.code;
     let subject = Subject {
@@ -244,7 +266,13 @@ async fn code_grant(
 
 /// Why a redemption was refused (RFC 6749 §5.2 `invalid_grant`), read after the fact. A
 /// code that was already used revokes what its first use gave out (RFC 6749 §4.1.2).
-async fn refusal(store: &impl Store, r: &Redemption<'_>, verifier: Option<&str>) -> Failure {
+async fn refusal<S: Store, G, C, R>(
+    sv: &Services<'_, S, G, C, R>,
+    app: &Application,
+    r: &Redemption<'_>,
+    verifier: Option<&str>,
+) -> Failure {
+    let store = sv.store;
     let invalid =
         || Failure::invalid_grant("the authorization code is invalid, expired or already used");
     let record = match store.code(r.code_hash).await {
@@ -253,6 +281,14 @@ async fn refusal(store: &impl Store, r: &Redemption<'_>, verifier: Option<&str>)
         Err(e) => return e.into(),
     };
     if record.consumed_at.is_some() {
+        sv.audit.record(
+            Entry::new(
+                Event::CodeReplayed,
+                "An authorization code was presented again; its tokens are revoked",
+            )
+            .app(app)
+            .user(&record.user_id),
+        );
         if let Some(grant) = &record.grant_id {
             if let Err(e) = store.revoke_grant(grant, r.now).await {
                 return e.into();
@@ -307,6 +343,7 @@ mod tests {
     use super::*;
     use crate::crypto::ClientSecret;
     use crate::model::{AppType, CodeRecord};
+    use crate::oidc::audit::{Audit, Event};
     use crate::oidc::jwt::testing::FakeSigner;
     use crate::runtime::testing::{CountingRandom, FixedClock};
     use crate::store::memory::MemoryStore;
@@ -360,16 +397,25 @@ mod tests {
         body: &str,
         now: i64,
     ) -> Result<TokenResponse, Failure> {
-        block_on(handle(
+        run(store, signer, body, now, &Audit::default()).result
+    }
+
+    fn run(
+        store: &MemoryStore,
+        signer: &FakeSigner,
+        body: &str,
+        now: i64,
+        audit: &Audit,
+    ) -> Outcome {
+        let sv = Services {
             store,
             signer,
-            &FixedClock::at(now),
-            &CountingRandom::new(),
-            ISS,
-            &Params::parse(body),
-            None,
-        ))
-        .result
+            clock: &FixedClock::at(now),
+            rng: &CountingRandom::new(),
+            issuer: ISS,
+            audit,
+        };
+        block_on(handle(&sv, &Params::parse(body), None))
     }
 
     const GOOD: &str = "grant_type=authorization_code&code=the-code&client_id=app1\
@@ -482,17 +528,20 @@ mod tests {
             OAuthError::InvalidGrant
         );
 
-        let out = block_on(handle(
+        let audit = Audit::default();
+        let out = run(
             &store,
             &FakeSigner::new(),
-            &FixedClock::at(1_010),
-            &CountingRandom::new(),
-            ISS,
-            &Params::parse(&GOOD.replace("client_id=app1", "client_id=ghost")),
-            None,
-        ));
+            &GOOD.replace("client_id=app1", "client_id=ghost"),
+            1_010,
+            &audit,
+        );
         assert!(out.app.is_none());
         assert_eq!(out.result.unwrap_err().error, OAuthError::InvalidClient);
+        let entries = audit.take();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].event, Event::ClientAuthFailed);
+        assert_eq!(entries[0].client_id.as_deref(), Some("ghost"));
     }
 
     #[test]
@@ -537,6 +586,38 @@ mod tests {
         let mut codes = store.codes.borrow_mut();
         let code = codes.values_mut().next().unwrap();
         code.scope = "openid email offline_access".into();
+    }
+
+    #[test]
+    fn the_audit_log_sees_issuance_and_replay_but_no_token() {
+        let store = setup(AppType::Spa, Some(CHALLENGE));
+        with_offline_access(&store);
+        let audit = Audit::default();
+        let t = run(&store, &FakeSigner::new(), GOOD, 1_010, &audit)
+            .result
+            .unwrap();
+        let issued = audit.take();
+        assert_eq!(issued.len(), 1);
+        let e = &issued[0];
+        assert_eq!(e.event, Event::TokenIssued);
+        assert_eq!(e.user_id.as_deref(), Some("u1"));
+        assert_eq!(e.application_name.as_deref(), Some("App"));
+        assert_eq!(e.detail["grant_type"], "authorization_code");
+        assert_eq!(e.detail["refresh_token"], true);
+        let text = format!("{e:?}");
+        let refresh = t.refresh_token.unwrap();
+        for secret in [
+            t.access_token.as_str(),
+            refresh.as_str(),
+            "the-code",
+            VERIFIER,
+        ] {
+            assert!(!text.contains(secret));
+        }
+        assert!(run(&store, &FakeSigner::new(), GOOD, 1_011, &audit)
+            .result
+            .is_err());
+        assert_eq!(audit.events(), [Event::CodeReplayed]);
     }
 
     #[test]

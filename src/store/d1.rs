@@ -13,6 +13,7 @@ use crate::model::{
     AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, ThrottleState,
     TokenAuthMethod, User, UserClaims,
 };
+use crate::oidc::audit::{LogQuery, Record};
 use crate::oidc::jwt::SigningAlg;
 
 pub struct D1Store {
@@ -917,4 +918,102 @@ impl Store for D1Store {
         )
         .await
     }
+
+    async fn append_audit(&self, records: &[Record]) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let statements = records
+            .iter()
+            .map(|r| {
+                self.member(
+                    "INSERT OR IGNORE INTO audit_log (id, created_at, event, description, client_id, \
+                     application_name, user_id, ip, user_agent, detail) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    &[
+                        text(&r.id),
+                        int(r.created_at),
+                        text(&r.event),
+                        text(&r.description),
+                        opt_text(r.client_id.as_deref()),
+                        opt_text(r.application_name.as_deref()),
+                        opt_text(r.user_id.as_deref()),
+                        opt_text(r.ip.as_deref()),
+                        opt_text(r.user_agent.as_deref()),
+                        text(&r.detail.to_string()),
+                    ],
+                )
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.batch(statements).await?;
+        Ok(())
+    }
+
+    async fn audit_records(&self, q: &LogQuery) -> StoreResult<Vec<Record>> {
+        // Every filter is a bound parameter that may be NULL, so the text never varies.
+        let rows: Vec<AuditRow> = self
+            .stmt(
+                "SELECT id, created_at, event, description, client_id, application_name, user_id, \
+                 ip, user_agent, detail FROM audit_log \
+                 WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR user_id = ?2) \
+                 AND (?3 IS NULL OR event = ?3) AND (?4 IS NULL OR created_at >= ?4) \
+                 AND (?5 IS NULL OR created_at < ?5) \
+                 AND (?6 IS NULL OR created_at < ?6 OR (created_at = ?6 AND id < ?7)) \
+                 ORDER BY created_at DESC, id DESC LIMIT ?8",
+                &[
+                    opt_text(q.client_id.as_deref()),
+                    opt_text(q.user_id.as_deref()),
+                    opt_text(q.event.map(|e| e.as_str())),
+                    opt_int(q.since),
+                    opt_int(q.until),
+                    opt_int(q.before.as_ref().map(|(t, _)| *t)),
+                    opt_text(q.before.as_ref().map(|(_, id)| id.as_str())),
+                    int(q.limit as i64),
+                ],
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results()
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Record {
+                detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+                id: r.id,
+                created_at: r.created_at,
+                event: r.event,
+                description: r.description,
+                client_id: r.client_id,
+                application_name: r.application_name,
+                user_id: r.user_id,
+                ip: r.ip,
+                user_agent: r.user_agent,
+            })
+            .collect())
+    }
+
+    async fn purge_audit(&self, before: i64) -> StoreResult<u64> {
+        let result = self
+            .exec(
+                "DELETE FROM audit_log WHERE created_at < ?1",
+                &[int(before)],
+            )
+            .await?;
+        Ok(changes(&result) as u64)
+    }
+}
+
+#[derive(Deserialize)]
+struct AuditRow {
+    id: String,
+    created_at: i64,
+    event: String,
+    description: String,
+    client_id: Option<String>,
+    application_name: Option<String>,
+    user_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: String,
 }

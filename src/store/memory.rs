@@ -11,6 +11,7 @@ use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
     User,
 };
+use crate::oidc::audit::{LogQuery, Record};
 use crate::oidc::jwt::SigningAlg;
 
 #[derive(Default)]
@@ -23,6 +24,7 @@ pub struct MemoryStore {
     pub throttle: RefCell<HashMap<String, ThrottleState>>,
     /// (user_id, client_id) -> consent
     pub consents: RefCell<HashMap<(String, String), Consent>>,
+    pub audit: RefCell<Vec<Record>>,
     /// When set, every call fails: for fault-injection tests.
     pub fail: std::cell::Cell<bool>,
     /// Operations that fail (by method name), to break one step of a request.
@@ -407,6 +409,34 @@ impl Store for MemoryStore {
             })
             .cloned()
             .collect())
+    }
+
+    async fn append_audit(&self, records: &[Record]) -> StoreResult<()> {
+        self.op("append_audit")?;
+        self.audit.borrow_mut().extend_from_slice(records);
+        Ok(())
+    }
+
+    async fn audit_records(&self, query: &LogQuery) -> StoreResult<Vec<Record>> {
+        self.check()?;
+        let mut out: Vec<Record> = self
+            .audit
+            .borrow()
+            .iter()
+            .filter(|r| query.matches(r))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        out.truncate(query.limit);
+        Ok(out)
+    }
+
+    async fn purge_audit(&self, before: i64) -> StoreResult<u64> {
+        self.check()?;
+        let mut audit = self.audit.borrow_mut();
+        let n = audit.len();
+        audit.retain(|r| r.created_at >= before);
+        Ok((n - audit.len()) as u64)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
     User,
 };
+use crate::oidc::audit::{LogQuery, Record};
 use crate::oidc::error::Failure;
 use crate::oidc::jwt::SigningAlg;
 
@@ -166,6 +167,13 @@ pub trait Store {
     /// Every key, newest first (for the management API; private parts stay encrypted).
     async fn all_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn published_keys(&self, retired_after: i64) -> StoreResult<Vec<StoredKey>>;
+
+    /// Appends audit records (one round trip for any number).
+    async fn append_audit(&self, records: &[Record]) -> StoreResult<()>;
+    /// Records matching `query`, newest first (`created_at`, then `id`, descending).
+    async fn audit_records(&self, query: &LogQuery) -> StoreResult<Vec<Record>>;
+    /// Deletes records created before `before`; returns how many.
+    async fn purge_audit(&self, before: i64) -> StoreResult<u64>;
 }
 
 /// What a code redemption must match and what it writes.

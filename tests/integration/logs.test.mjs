@@ -1,4 +1,4 @@
-// No secret, password or token in any log line (issue 5). The server runs with wrangler's most
+// No secret, password or token in any log line (issue 5) or audit record (issue 7). The server runs with wrangler's most
 // verbose logging, goes through every flow that handles a secret (login, failed login, code
 // exchange, refresh, introspection, revocation, userinfo, logout, secret rotation, user
 // creation), then through a storage failure that makes the Worker log an internal error while
@@ -151,4 +151,16 @@ test('every flow that handles a secret, and an internal error, log none of them'
     assert.ok(!output.includes(encodeURIComponent(value)), `the ${label} (URL-encoded) appears in the server output`);
   }
   assert.ok(!output.includes(basicAuth(app.client_id, app.client_secret).slice(6)), 'a Basic credential appears');
+
+  // The audit log (issue 7) recorded these flows, and holds none of the secrets either.
+  const rows = await server.d1Query('SELECT * FROM audit_log');
+  const events = new Set(rows.map((r) => r.event));
+  for (const e of ['user.created', 'application.created', 'login.failed', 'login.succeeded', 'token.issued',
+    'code.replayed', 'client_auth.failed', 'application.secret_rotated']) {
+    assert.ok(events.has(e), `the audit log has ${e}: ${[...events]}`);
+  }
+  const dump = JSON.stringify(rows);
+  for (const [label, value] of secrets) {
+    assert.ok(!dump.includes(value), `the ${label} appears in the audit log`);
+  }
 });
