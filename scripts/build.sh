@@ -13,6 +13,12 @@ fi
 # Local tools instead of worker-build's downloads (no internet here, and pinned versions).
 export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
+# Profiling (`make profile`): keep the Wasm name section so CPU profiles show Rust symbols.
+WASM_OPT_NAMES=()
+if [ "${WASM_NAMES:-}" = 1 ]; then
+  export CARGO_PROFILE_RELEASE_STRIP=false
+  WASM_OPT_NAMES=(-g)
+fi
 worker-build --release
 # Size (issue 6): binaryen's wasm-opt from npm (a Wasm build of it, so it runs anywhere Node
 # does). -Oz takes the module from about 1.15 MB to 0.83 MB raw (400 KB to 340 KB gzip).
@@ -20,7 +26,7 @@ worker-build --release
 # which workerd's V8 supports. Skipped, with a note, where the package is missing.
 WASM_OPT="$ROOT/node_modules/binaryen/bin/wasm-opt"
 if [ -x "$WASM_OPT" ] || [ -f "$WASM_OPT" ]; then
-  node "$WASM_OPT" -Oz --all-features build/index_bg.wasm -o build/index_bg.opt.wasm
+  node "$WASM_OPT" -Oz "${WASM_OPT_NAMES[@]}" --all-features build/index_bg.wasm -o build/index_bg.opt.wasm
   mv build/index_bg.opt.wasm build/index_bg.wasm
 else
   echo "[build] binaryen not installed: the Wasm is not size-optimized (run npm install)" >&2
