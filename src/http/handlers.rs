@@ -1107,20 +1107,19 @@ async fn audit_logs(store: &D1Store, req: &Request) -> Reply {
             let mut reply = Reply::new(200)
                 .header("Content-Type", "application/x-ndjson")
                 .header("Cache-Control", "no-store");
-            // Log shippers page on by following the cursor (RFC 8288 link).
-            if let (Some(cursor), Ok(mut url)) = (next, req.url()) {
-                let kept: Vec<(String, String)> = url
-                    .query_pairs()
-                    .filter(|(k, _)| k != "cursor")
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            // Log shippers page on by following the cursor (RFC 8288 link). The cursor is
+            // base64url, so it needs no escaping; the other parameters are kept as sent.
+            if let (Some(cursor), Ok(url)) = (next, req.url()) {
+                let mut query: Vec<&str> = url
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
                     .collect();
-                url.query_pairs_mut()
-                    .clear()
-                    .extend_pairs(kept)
-                    .append_pair("cursor", &cursor);
-                reply = reply
-                    .header("Link", format!("<{url}>; rel=\"next\""))
-                    .header("X-Next-Cursor", cursor);
+                let pair = format!("cursor={cursor}");
+                query.push(&pair);
+                let link = format!("<{}?{}>; rel=\"next\"", url.path(), query.join("&"));
+                reply = reply.header("Link", link).header("X-Next-Cursor", cursor);
             }
             reply.with_body(audit::page_jsonl(&records))
         }

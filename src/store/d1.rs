@@ -951,7 +951,9 @@ impl Store for D1Store {
 
     async fn audit_records(&self, q: &LogQuery) -> StoreResult<Vec<Record>> {
         // Every filter is a bound parameter that may be NULL, so the text never varies.
-        let rows: Vec<AuditRow> = self
+        // Rows as JSON values rather than a derived row type: one deserializer the Wasm
+        // already has, instead of a new one (size budget of issue 6).
+        let rows: Vec<serde_json::Value> = self
             .stmt(
                 "SELECT id, created_at, event, description, client_id, application_name, user_id, \
                  ip, user_agent, detail FROM audit_log \
@@ -976,19 +978,23 @@ impl Store for D1Store {
             .map_err(err)?
             .results()
             .map_err(err)?;
+        let text = |row: &serde_json::Value, k: &str| row[k].as_str().map(str::to_string);
         Ok(rows
-            .into_iter()
+            .iter()
             .map(|r| Record {
-                detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
-                id: r.id,
-                created_at: r.created_at,
-                event: r.event,
-                description: r.description,
-                client_id: r.client_id,
-                application_name: r.application_name,
-                user_id: r.user_id,
-                ip: r.ip,
-                user_agent: r.user_agent,
+                id: text(r, "id").unwrap_or_default(),
+                created_at: r["created_at"].as_i64().unwrap_or(0),
+                event: text(r, "event").unwrap_or_default(),
+                description: text(r, "description").unwrap_or_default(),
+                client_id: text(r, "client_id"),
+                application_name: text(r, "application_name"),
+                user_id: text(r, "user_id"),
+                ip: text(r, "ip"),
+                user_agent: text(r, "user_agent"),
+                detail: r["detail"]
+                    .as_str()
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .unwrap_or(serde_json::Value::Null),
             })
             .collect())
     }
@@ -1002,18 +1008,4 @@ impl Store for D1Store {
             .await?;
         Ok(changes(&result) as u64)
     }
-}
-
-#[derive(Deserialize)]
-struct AuditRow {
-    id: String,
-    created_at: i64,
-    event: String,
-    description: String,
-    client_id: Option<String>,
-    application_name: Option<String>,
-    user_id: Option<String>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    detail: String,
 }

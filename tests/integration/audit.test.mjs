@@ -192,7 +192,7 @@ test('JSON-lines export pages by the Link header', async () => {
   assert.equal(lines.length, 2);
   const link = res.headers.get('link');
   assert.match(link, /rel="next"/);
-  const next = new URL(link.match(/<([^>]+)>/)[1]);
+  const next = new URL(link.match(/<([^>]+)>/)[1], server.origin);
   assert.equal(next.searchParams.get('format'), 'jsonl');
   const res2 = await fetch(`${server.origin}${next.pathname}${next.search}`, {
     headers: { authorization: `Bearer ${server.adminToken}` },
