@@ -42,8 +42,13 @@ CREATE TABLE IF NOT EXISTS users (
   email_verified INTEGER NOT NULL DEFAULT 0,
   -- pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>
   password_hash TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  -- Space-separated roles; `admin` may use the dashboard and the admin scope.
+  roles TEXT NOT NULL DEFAULT '',
+  -- Set when an administrator disables the account.
+  disabled_at INTEGER
 );
+CREATE INDEX IF NOT EXISTS users_created ON users (created_at, id);
 
 -- Authorization codes, stored by hash. Redeemed by one D1 batch that marks the code consumed
 -- only while it is live and matches client, redirect URI and PKCE challenge, then copies the

@@ -13,7 +13,12 @@ if [ ! -f .dev.vars ]; then
   chmod 600 .dev.vars
   echo "[dev] wrote .dev.vars with fresh local secrets"
 fi
+if ! grep -q '^DASHBOARD_ADMIN_PASSWORD=' .dev.vars; then
+  # The dashboard administrator's local password (read by scripts/seed.mjs only).
+  printf 'DASHBOARD_ADMIN_PASSWORD=%s\n' "$(node -e 'console.log(require("crypto").randomBytes(12).toString("base64url"))')" >> .dev.vars
+fi
 ADMIN_TOKEN="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)"
+ADMIN_PASSWORD="$(sed -n 's/^DASHBOARD_ADMIN_PASSWORD=//p' .dev.vars)"
 
 echo "[dev] applying schema.sql to the local D1"
 "${WRANGLER[@]}" d1 execute DB --local --file schema.sql >/dev/null
@@ -27,7 +32,7 @@ for _ in $(seq 1 600); do
   kill -0 $WRANGLER_PID 2>/dev/null || { echo "[dev] wrangler dev exited"; exit 1; }
   sleep 0.5
 done
-if ! node scripts/seed.mjs "$ORIGIN" "$ADMIN_TOKEN"; then
+if ! node scripts/seed.mjs "$ORIGIN" "$ADMIN_TOKEN" "$ADMIN_PASSWORD"; then
   echo "[dev] seeding failed. If this checkout ran an older version before, the local D1 may"
   echo "[dev] predate schema.sql: stop, run 'rm -rf .wrangler/state', and 'make dev' again."
 fi

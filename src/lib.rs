@@ -54,6 +54,8 @@ mod entry {
                 let id = p.trim_start_matches("/register/").to_string();
                 h::register(&ctx, &mut req, Some(&id)).await
             }
+            ("/admin/config", Method::Get) => h::admin_config(&ctx).await,
+            ("/admin/config", _) => h::method_not_allowed("GET"),
             (p, _) if p.starts_with("/api/v1/") => {
                 let rest = p.trim_start_matches("/api/v1/").to_string();
                 h::management(&ctx, &mut req, &rest).await

@@ -292,9 +292,27 @@ pub struct User {
     pub email_verified: bool,
     pub password_hash: String,
     pub created_at: i64,
+    /// Roles granted to the user; only `ADMIN_ROLE` means anything today.
+    pub roles: Vec<String>,
+    /// When an administrator disabled the account: it cannot log in, and sessions,
+    /// codes and refresh tokens stop working.
+    pub disabled_at: Option<i64>,
 }
 
+/// The role that may use the dashboard and get the `admin` scope.
+pub const ADMIN_ROLE: &str = "admin";
+/// Roles the management API accepts.
+pub const KNOWN_ROLES: &[&str] = &[ADMIN_ROLE];
+
 impl User {
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == ADMIN_ROLE)
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+
     pub fn claims(&self) -> UserClaims {
         UserClaims {
             email: self.email.clone(),

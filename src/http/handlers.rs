@@ -10,12 +10,14 @@ use crate::crypto::{ct_eq, password, CsrfToken};
 use crate::model::Session;
 use crate::oidc::audit::{self, Audit, Entry, Event};
 use crate::oidc::authorize::{self, AuthorizeError, Next, ValidRequest};
+use crate::oidc::dashboard::Principal;
 use crate::oidc::error::{Failure, OAuthError};
 use crate::oidc::jwt::{Signer, SigningAlg};
 use crate::oidc::login::{self, LoginError, SESSION_TTL_SECS};
 use crate::oidc::params::Params;
 use crate::oidc::{
-    client_auth, consent, discovery, logout, management, registration, revocation, token, userinfo,
+    client_auth, consent, dashboard, discovery, logout, management, registration, revocation,
+    token, userinfo, users,
 };
 use crate::runtime::{Clock, SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
@@ -597,6 +599,10 @@ pub async fn login(ctx: &Ctx, req: &mut Request) -> Reply {
             return login_page(ctx, &valid, email, Some(&message), 429)
                 .header("Retry-After", secs.to_string());
         }
+        Err(LoginError::Disabled(_)) => {
+            let message = "This account is disabled. Ask an administrator to enable it.";
+            return login_page(ctx, &valid, email, Some(message), 403);
+        }
         Err(LoginError::Failed(f)) => return error_page(&f),
     };
     let kv = match ctx.sessions() {
@@ -1127,20 +1133,121 @@ async fn audit_logs(store: &D1Store, req: &Request) -> Reply {
     }
 }
 
-fn admin_check(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
-    let expected = ctx.secret(ADMIN_TOKEN).ok_or_else(|| {
-        Failure::invalid_token("the management API is disabled: set the ADMIN_TOKEN secret")
-    })?;
+/// The management API takes the `ADMIN_TOKEN` secret or a dashboard access token with the
+/// `admin` scope (see `dashboard::authenticate`).
+async fn admin_check(ctx: &Ctx, req: &Request, store: &D1Store) -> Result<Principal, Failure> {
     let presented = header(req, "Authorization")
         .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
         .ok_or_else(|| Failure::missing_token("a Bearer token is required"))?;
-    if ct_eq(presented.as_bytes(), expected.as_bytes()) {
-        Ok(())
-    } else {
-        Err(Failure::invalid_token(
-            "the token is not valid for the management API",
-        ))
+    let signer = ctx.signer(store)?;
+    dashboard::authenticate(
+        store,
+        &signer,
+        &SystemClock,
+        &ctx.issuer,
+        ctx.secret(ADMIN_TOKEN).as_deref(),
+        &presented,
+    )
+    .await
+}
+
+/// `GET /admin/config`: what the dashboard's script needs to sign in. Creates the
+/// dashboard's application on first use, and rewrites it when the issuer changed.
+pub async fn admin_config(ctx: &Ctx) -> Reply {
+    let result = async {
+        let store = ctx.store()?;
+        let existing = store.application(dashboard::CLIENT_ID).await?;
+        match existing {
+            Some(app) if dashboard::is_current(&app, &ctx.issuer) => {}
+            Some(app) => {
+                let mut fresh = dashboard::application(&ctx.issuer, SystemClock.now());
+                fresh.created_at = app.created_at;
+                store.update_application(&fresh).await?;
+            }
+            None => {
+                let app = dashboard::application(&ctx.issuer, SystemClock.now());
+                // A parallel first request may have inserted it: that is fine.
+                if let Err(e) = store.insert_application(&app).await {
+                    if store.application(dashboard::CLIENT_ID).await?.is_none() {
+                        return Err(Failure::from(e));
+                    }
+                }
+            }
+        }
+        Ok::<_, Failure>(dashboard::config_json(&ctx.issuer))
     }
+    .await;
+    match result {
+        Ok(body) => Reply::json(200, &body).header("Cache-Control", "no-store"),
+        Err(f) => Reply::error(&f),
+    }
+}
+
+/// `/api/v1/users` and `/api/v1/users/{id}` (consents are handled with the rest); `None`
+/// for any other path.
+async fn manage_users(
+    ctx: &Ctx,
+    req: &mut Request,
+    store: &D1Store,
+    rest: &str,
+    by: &str,
+) -> Option<Reply> {
+    let path = rest.strip_prefix("users")?;
+    let id = match path {
+        "" => None,
+        p if p.len() > 1 && !p[1..].contains('/') && p.starts_with('/') => Some(&p[1..]),
+        _ => return None,
+    };
+    let iterations = password::iterations_from(ctx.settings.password_iterations.as_deref());
+    let method = req.method();
+    let result: Result<(u16, Value, Option<Entry>), Failure> = match (id, method) {
+        (None, Method::Get) => match query_params(req) {
+            Ok(q) => users::list_users(store, &q).await.map(|v| (200, v, None)),
+            Err(f) => Err(f),
+        },
+        (None, Method::Post) => match read_json(req).await {
+            Ok(body) => users::create_user(
+                store,
+                &WebCryptoPbkdf2,
+                iterations,
+                &SystemClock,
+                &SystemRandom,
+                &body,
+            )
+            .await
+            .map(|v| {
+                let entry = management::audit_entry("POST", "users", 201, Some(&v));
+                (201, v, entry)
+            }),
+            Err(f) => Err(f),
+        },
+        (None, _) => return Some(method_not_allowed("GET, POST")),
+        (Some(id), Method::Get) => users::get_user(store, id).await.map(|v| (200, v, None)),
+        (Some(id), Method::Patch) => match read_json(req).await {
+            Ok(body) => users::update_user(
+                store,
+                &WebCryptoPbkdf2,
+                iterations,
+                &SystemClock,
+                &SystemRandom,
+                id,
+                &body,
+            )
+            .await
+            .map(|u| (200, u.view, Some(u.entry))),
+            Err(f) => Err(f),
+        },
+        (Some(_), _) => return Some(method_not_allowed("GET, PATCH")),
+    };
+    Some(match result {
+        Ok((status, view, entry)) => {
+            if let Some(entry) = entry {
+                ctx.audit.record(entry.detail("by", by));
+            }
+            Reply::json(status, &view).header("Cache-Control", "no-store")
+        }
+        Err(f) => Reply::error(&f),
+    })
 }
 
 async fn read_json(req: &mut Request) -> Result<Value, Failure> {
@@ -1164,14 +1271,30 @@ async fn optional_json(req: &mut Request) -> Result<Value, Failure> {
 
 /// `/api/v1/...`: applications and users, Bearer `ADMIN_TOKEN`.
 pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
-    if let Err(f) = admin_check(ctx, req) {
-        return Reply::error(&f);
-    }
     let store = match ctx.store() {
         Ok(s) => s,
         Err(f) => return Reply::error(&f),
     };
+    let principal = match admin_check(ctx, req, &store).await {
+        Ok(p) => p,
+        Err(f) => return Reply::error(&f),
+    };
+    let by = match &principal {
+        Principal::AdminToken => "admin_token".to_string(),
+        Principal::User(id) => format!("user:{id}"),
+    };
     let method = req.method();
+    // The dashboard's own application is the provider's: changing it could lock
+    // administrators out.
+    let own_app = format!("applications/{}", dashboard::CLIENT_ID);
+    if (rest == own_app || rest.starts_with(&format!("{own_app}/"))) && method != Method::Get {
+        return Reply::error(&Failure::invalid_request(
+            "the dashboard's application is managed by the provider and cannot be changed",
+        ));
+    }
+    if let Some(reply) = manage_users(ctx, req, &store, rest, &by).await {
+        return reply;
+    }
     let method_name = method.to_string();
     if rest == "logs" {
         return match method {
@@ -1269,22 +1392,6 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
             },
             _ => return method_not_allowed("POST"),
         },
-        (None, "users") => match method {
-            Method::Post => match read_json(req).await {
-                Ok(body) => management::create_user(
-                    &store,
-                    &WebCryptoPbkdf2,
-                    password::iterations_from(ctx.settings.password_iterations.as_deref()),
-                    &SystemClock,
-                    &SystemRandom,
-                    &body,
-                )
-                .await
-                .map(|v| (201, Some(v))),
-                Err(f) => Err(f),
-            },
-            _ => return method_not_allowed("POST"),
-        },
         _ => Err(Failure::new(
             OAuthError::NotFound,
             "no such management resource",
@@ -1292,7 +1399,7 @@ pub async fn management(ctx: &Ctx, req: &mut Request, rest: &str) -> Reply {
     };
     if let Ok((status, body)) = &result {
         if let Some(entry) = management::audit_entry(&method_name, rest, *status, body.as_ref()) {
-            ctx.audit.record(entry);
+            ctx.audit.record(entry.detail("by", by.as_str()));
         }
     }
     match result {

@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use super::dashboard;
 use super::discovery::SCOPES;
 use super::error::{Failure, OAuthError};
 use super::params::Params;
@@ -186,7 +187,9 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
     // RFC 6749 §3.3: scopes this provider does not offer are left out of the grant.
     let mut granted: Vec<&str> = Vec::new();
     for s in requested.split(' ') {
-        if SCOPES.contains(&s) && !granted.contains(&s) {
+        let offered = SCOPES.contains(&s)
+            || (s == dashboard::ADMIN_SCOPE && dashboard::may_request_admin(&app.client_id));
+        if offered && !granted.contains(&s) {
             granted.push(s);
         }
     }
@@ -325,12 +328,22 @@ pub async fn issue_code(
 ) -> Result<String, AuthorizeError> {
     let code = AuthCode::generate(rng).map_err(|f| req.error(f))?;
     let now = clock.now();
+    // Roles are read only when the admin scope is asked for (the dashboard's sign-in).
+    let scope = if dashboard::has_admin_scope(&req.scope) {
+        let user = store
+            .user_by_id(&session.user_id)
+            .await
+            .map_err(|e| req.error(e.into()))?;
+        dashboard::grantable_scope(&req.scope, user.as_ref())
+    } else {
+        req.scope.clone()
+    };
     let record = CodeRecord {
         code_hash: code.hashed(),
         client_id: req.app.client_id.clone(),
         user_id: session.user_id.clone(),
         redirect_uri: req.redirect_uri.clone(),
-        scope: req.scope.clone(),
+        scope,
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         auth_time: session.auth_time,
@@ -340,10 +353,16 @@ pub async fn issue_code(
         consumed_at: None,
         grant_id: None,
     };
-    store
+    let stored = store
         .insert_code(&record)
         .await
         .map_err(|e| req.error(e.into()))?;
+    if !stored {
+        return Err(req.error(Failure::new(
+            OAuthError::AccessDenied,
+            "the account is disabled",
+        )));
+    }
     Ok(redirect_with(
         &req.redirect_uri,
         &[

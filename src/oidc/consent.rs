@@ -43,16 +43,22 @@ pub fn required(
     granted: Option<&str>,
     scope: &str,
 ) -> bool {
-    if is_loopback_redirect(redirect_uri) {
+    if untrusted_loopback(app, redirect_uri) {
         return true;
     }
     !app.first_party && (prompt_consent || !covers(granted, scope))
 }
 
+/// A loopback redirect could reach any local program (RFC 8252 §8.6), except the
+/// dashboard's: the provider pins it to its own origin, so the code never leaves it.
+fn untrusted_loopback(app: &Application, redirect_uri: &str) -> bool {
+    is_loopback_redirect(redirect_uri) && app.client_id != super::dashboard::CLIENT_ID
+}
+
 /// Whether looking up a stored consent can change the answer (saves a D1 read for
 /// first-party applications).
 pub fn lookup_needed(app: &Application, redirect_uri: &str) -> bool {
-    !app.first_party && !is_loopback_redirect(redirect_uri)
+    !app.first_party && !untrusted_loopback(app, redirect_uri)
 }
 
 /// What each scope means, in words for the consent screen.
@@ -158,6 +164,16 @@ mod tests {
         assert!(required(&app, uri, false, Some("openid"), "openid email"));
         assert!(required(&app, uri, true, Some("openid email"), "openid"));
         assert!(lookup_needed(&app, uri));
+    }
+
+    #[test]
+    fn only_the_dashboard_skips_the_loopback_consent() {
+        let dashboard = crate::oidc::dashboard::application("http://127.0.0.1:8787", 0);
+        let uri = "http://127.0.0.1:8787/admin/";
+        assert!(!required(&dashboard, uri, false, None, "openid admin"));
+        let mut other = dashboard.clone();
+        other.client_id = "lookalike".into();
+        assert!(required(&other, uri, false, None, "openid"));
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum LoginError {
     /// Too many failures for this account (`Locked`) or address (`Throttled`): try again
     /// in this many seconds.
     Locked(i64, LoginFailure),
+    /// The right password for an account an administrator disabled (the user id, for the
+    /// audit log). Said plainly: whoever knows the password may know the account exists.
+    Disabled(String),
     Failed(Failure),
 }
 
@@ -48,6 +51,7 @@ pub fn audit_entry(
         ),
         Err(LoginError::InvalidCredentials(reason)) => Some(failed(*reason)),
         Err(LoginError::Locked(secs, reason)) => Some(failed(*reason).detail("retry_after", *secs)),
+        Err(LoginError::Disabled(id)) => Some(failed(LoginFailure::Disabled).user(id)),
         Err(LoginError::Failed(_)) => None,
     }
 }
@@ -89,6 +93,7 @@ pub async fn authenticate(
     )
     .await?;
     match user {
+        Some(user) if ok && user.is_disabled() => Err(LoginError::Disabled(user.id)),
         Some(user) if ok => {
             throttle::record_success(store, &keys).await?;
             Ok(user)
@@ -163,6 +168,8 @@ mod tests {
             email_verified: true,
             password_hash: hash,
             created_at: 0,
+            roles: vec![],
+            disabled_at: None,
         });
         store
     }
@@ -181,6 +188,37 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(user.id, "u1");
+    }
+
+    #[test]
+    fn a_disabled_account_cannot_log_in_even_with_the_right_password() {
+        let kdf = FakeKdf::default();
+        let store = store_with_user(&kdf);
+        store.users.borrow_mut()[0].disabled_at = Some(500);
+        let attempt = |pw: &str| {
+            block_on(authenticate(
+                &store,
+                &kdf,
+                &FixedClock::at(1_000),
+                "ada@example.com",
+                pw,
+                None,
+            ))
+        };
+        let right = attempt("correct horse");
+        assert!(matches!(&right, Err(LoginError::Disabled(id)) if id == "u1"));
+        let entry = audit_entry(
+            &right,
+            &crate::oidc::testing::app(crate::model::AppType::Spa),
+            "ada@example.com",
+        )
+        .unwrap();
+        assert_eq!(entry.event, Event::LoginFailed);
+        // A wrong password says nothing about the account's state.
+        assert!(matches!(
+            attempt("wrong"),
+            Err(LoginError::InvalidCredentials(LoginFailure::WrongPassword))
+        ));
     }
 
     #[test]

@@ -10,11 +10,10 @@ use super::error::{Failure, OAuthError};
 use super::jwt::SigningAlg;
 use super::params::Params;
 use super::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
-use crate::crypto::password::{hash_password, Pbkdf2};
 use crate::crypto::{b64url, b64url_decode, random_id, ClientSecret};
-use crate::model::{AppType, Application, GrantType, TokenAuthMethod, TokenSettings, User};
+use crate::model::{AppType, Application, GrantType, TokenAuthMethod, TokenSettings};
 use crate::runtime::{Clock, Random};
-use crate::store::{AppQuery, Inserted, Store};
+use crate::store::{AppQuery, Store};
 
 const MAX_NAME: usize = 200;
 const MAX_DESCRIPTION: usize = 2_000;
@@ -126,21 +125,21 @@ pub fn audit_entry(method: &str, path: &str, status: u16, view: Option<&Value>) 
     Some(entry.detail("by", "management_api"))
 }
 
-fn as_object(body: &Value) -> Result<&Map<String, Value>, Failure> {
+pub(super) fn as_object(body: &Value) -> Result<&Map<String, Value>, Failure> {
     body.as_object()
         .ok_or_else(|| Failure::invalid_request("the body must be a JSON object"))
 }
 
 /// Collects every problem with a request body, so one answer names every rejected field.
 #[derive(Default)]
-struct Problems(Vec<String>);
+pub(super) struct Problems(Vec<String>);
 
 impl Problems {
-    fn add(&mut self, field: &str, problem: impl std::fmt::Display) {
+    pub(super) fn add(&mut self, field: &str, problem: impl std::fmt::Display) {
         self.0.push(format!("{field}: {problem}"));
     }
 
-    fn into_result(self) -> Result<(), Failure> {
+    pub(super) fn into_result(self) -> Result<(), Failure> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -149,7 +148,7 @@ impl Problems {
     }
 }
 
-fn string_field(
+pub(super) fn string_field(
     obj: &Map<String, Value>,
     field: &str,
     max: usize,
@@ -169,7 +168,11 @@ fn string_field(
     }
 }
 
-fn bool_field(obj: &Map<String, Value>, field: &str, problems: &mut Problems) -> Option<bool> {
+pub(super) fn bool_field(
+    obj: &Map<String, Value>,
+    field: &str,
+    problems: &mut Problems,
+) -> Option<bool> {
     match obj.get(field)? {
         Value::Bool(b) => Some(*b),
         _ => {
@@ -589,92 +592,19 @@ pub async fn list_applications(store: &impl Store, query: &Params) -> Result<Val
     Ok(json!({ "applications": list, "next_cursor": next }))
 }
 
-fn encode_cursor(created_at: i64, client_id: &str) -> String {
+pub(super) fn encode_cursor(created_at: i64, client_id: &str) -> String {
     b64url(format!("{created_at}:{client_id}").as_bytes())
 }
 
-fn decode_cursor(c: &str) -> Option<(i64, String)> {
+pub(super) fn decode_cursor(c: &str) -> Option<(i64, String)> {
     let raw = String::from_utf8(b64url_decode(c)?).ok()?;
     let (t, id) = raw.split_once(':')?;
     Some((t.parse().ok()?, id.to_string()))
 }
 
-pub async fn create_user(
-    store: &impl Store,
-    kdf: &impl Pbkdf2,
-    iterations: u32,
-    clock: &impl Clock,
-    rng: &impl Random,
-    body: &Value,
-) -> Result<Value, Failure> {
-    let obj = as_object(body)?;
-    let mut p = Problems::default();
-    for key in obj.keys() {
-        if !["email", "password", "name", "email_verified"].contains(&key.as_str()) {
-            p.add(key, "unknown field");
-        }
-    }
-    let email = string_field(obj, "email", 254, &mut p)
-        .flatten()
-        .filter(|e| is_plausible_email(e));
-    if email.is_none() {
-        p.add("email", "a valid email address is required");
-    }
-    let password = match obj.get("password") {
-        Some(Value::String(pw)) if (8..=1024).contains(&pw.chars().count()) => Some(pw.clone()),
-        _ => {
-            p.add("password", "8 to 1024 characters required");
-            None
-        }
-    };
-    let name = string_field(obj, "name", MAX_NAME, &mut p)
-        .flatten()
-        .filter(|n| !n.is_empty());
-    let email_verified = bool_field(obj, "email_verified", &mut p).unwrap_or(false);
-    p.into_result()?;
-    let (Some(email), Some(password)) = (email, password) else {
-        return Err(Failure::invalid_request("email and password are required"));
-    };
-    let user = User {
-        id: random_id(rng, 24)?,
-        email,
-        name,
-        email_verified,
-        password_hash: hash_password(kdf, rng, &password, iterations).await?,
-        created_at: clock.now(),
-    };
-    match store.insert_user(&user).await? {
-        Inserted::Yes => Ok(json!({
-            "id": user.id,
-            "email": user.email,
-            "name": user.name,
-            "email_verified": user.email_verified,
-            "created_at": user.created_at,
-        })),
-        Inserted::Conflict => Err(Failure::new(
-            OAuthError::Conflict,
-            "a user with this email exists already",
-        )),
-    }
-}
-
-fn is_plausible_email(e: &str) -> bool {
-    match e.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::password::testing::FakeKdf;
     use crate::runtime::testing::{CountingRandom, FixedClock};
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
@@ -900,37 +830,5 @@ mod tests {
         );
         assert!(audit_entry("POST", "applications", 400, None).is_none());
         assert!(audit_entry("GET", "applications", 200, Some(&view)).is_none());
-    }
-
-    #[test]
-    fn users_are_created_once_per_email() {
-        let store = MemoryStore::default();
-        let kdf = FakeKdf::default();
-        let run = |body: Value| {
-            block_on(create_user(
-                &store,
-                &kdf,
-                20_000,
-                &FixedClock::at(1),
-                &CountingRandom::new(),
-                &body,
-            ))
-        };
-        let v = run(json!({"email": "ada@example.com", "password": "correct horse"})).unwrap();
-        assert!(v.get("password_hash").is_none());
-        assert_eq!(
-            run(json!({"email": "ADA@example.com", "password": "correct horse"}))
-                .unwrap_err()
-                .error,
-            OAuthError::Conflict
-        );
-        assert!(run(json!({"email": "nope", "password": "correct horse"}))
-            .unwrap_err()
-            .description
-            .contains("email"));
-        assert!(run(json!({"email": "b@example.com", "password": "short"}))
-            .unwrap_err()
-            .description
-            .contains("password"));
     }
 }

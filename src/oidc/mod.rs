@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod consent;
+pub mod dashboard;
 pub mod discovery;
 pub mod error;
 pub mod jwt;
@@ -21,6 +22,7 @@ pub mod throttle;
 pub mod token;
 pub mod uri_pattern;
 pub mod userinfo;
+pub mod users;
 
 #[cfg(test)]
 pub mod testing {

@@ -103,6 +103,9 @@ async fn userinfo(
         .user_by_id(&claims.sub)
         .await?
         .ok_or_else(|| Failure::invalid_token("the user no longer exists"))?;
+    if user.is_disabled() {
+        return Err(Failure::invalid_token("the account is disabled"));
+    }
     let mut body =
         serde_json::to_value(profile_claims(&user.claims(), &scopes)).map_err(Failure::server)?;
     body["sub"] = json!(user.id);
@@ -155,6 +158,8 @@ mod tests {
             email_verified: true,
             password_hash: String::new(),
             created_at: 0,
+            roles: vec![],
+            disabled_at: None,
         });
         s
     }

@@ -8,7 +8,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
-use super::{AppQuery, Inserted, Redeemed, Redemption, Store, StoreError, StoreResult};
+use super::{AppQuery, Inserted, Redeemed, Redemption, Store, StoreError, StoreResult, UserQuery};
 use crate::model::{
     AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, ThrottleState,
     TokenAuthMethod, User, UserClaims,
@@ -176,6 +176,8 @@ struct UserRow {
     email_verified: i64,
     password_hash: String,
     created_at: i64,
+    roles: String,
+    disabled_at: Option<i64>,
 }
 
 impl From<UserRow> for User {
@@ -187,11 +189,14 @@ impl From<UserRow> for User {
             email_verified: r.email_verified != 0,
             password_hash: r.password_hash,
             created_at: r.created_at,
+            roles: r.roles.split_whitespace().map(str::to_string).collect(),
+            disabled_at: r.disabled_at,
         }
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, email_verified, password_hash, created_at";
+const USER_COLUMNS: &str =
+    "id, email, name, email_verified, password_hash, created_at, roles, disabled_at";
 
 #[derive(Deserialize)]
 struct CodeRow {
@@ -575,7 +580,7 @@ impl Store for D1Store {
 
     async fn insert_user(&self, u: &User) -> StoreResult<Inserted> {
         let result = self.exec(
-                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"),
+                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"),
                 &[
                     text(&u.id),
                     text(&u.email),
@@ -583,6 +588,8 @@ impl Store for D1Store {
                     int(u.email_verified as i64),
                     text(&u.password_hash),
                     int(u.created_at),
+                    text(&u.roles.join(" ")),
+                    opt_int(u.disabled_at),
                 ],
             ).await?;
         Ok(if changes(&result) > 0 {
@@ -614,6 +621,63 @@ impl Store for D1Store {
             .await
             .map_err(err)?;
         Ok(row.map(User::from))
+    }
+
+    async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {
+        let (before_t, before_id) = match &q.before {
+            Some((t, id)) => (int(*t), text(id)),
+            None => (JsValue::NULL, JsValue::NULL),
+        };
+        let rows: Vec<UserRow> = self
+            .stmt(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users \
+                     WHERE (?1 IS NULL OR instr(lower(email), lower(?1)) > 0 \
+                            OR instr(lower(coalesce(name, '')), lower(?1)) > 0) \
+                     AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
+                     ORDER BY created_at DESC, id DESC LIMIT ?4"
+                ),
+                &[
+                    opt_text(q.contains.as_deref()),
+                    before_t,
+                    before_id,
+                    int(q.limit as i64),
+                ],
+            )?
+            .all()
+            .await
+            .map_err(err)?
+            .results()
+            .map_err(err)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    async fn update_user(&self, u: &User) -> StoreResult<bool> {
+        let update = self.member(
+            "UPDATE users SET name = ?2, email_verified = ?3, roles = ?4, password_hash = ?5, \
+             disabled_at = ?6 WHERE id = ?1",
+            &[
+                text(&u.id),
+                opt_text(u.name.as_deref()),
+                int(u.email_verified as i64),
+                text(&u.roles.join(" ")),
+                text(&u.password_hash),
+                opt_int(u.disabled_at),
+            ],
+        )?;
+        let mut statements = vec![update];
+        if u.is_disabled() {
+            statements.push(self.member(
+                "DELETE FROM refresh_tokens WHERE user_id = ?1",
+                &[text(&u.id)],
+            )?);
+            statements.push(self.member(
+                "DELETE FROM authorization_codes WHERE user_id = ?1 AND consumed_at IS NULL",
+                &[text(&u.id)],
+            )?);
+        }
+        let results = self.batch(statements).await?;
+        Ok(results.first().map(changes).unwrap_or(0) > 0)
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
@@ -675,12 +739,14 @@ impl Store for D1Store {
         Ok(changes(&result) > 0)
     }
 
-    async fn insert_code(&self, c: &CodeRecord) -> StoreResult<()> {
+    async fn insert_code(&self, c: &CodeRecord) -> StoreResult<bool> {
         let claims = serde_json::to_string(&c.claims).map_err(err)?;
-        self.exec(
+        // The disabled check rides in the INSERT: no extra round trip for authorize.
+        let result = self.exec(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
              code_challenge, auth_time, claims, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE NOT EXISTS \
+             (SELECT 1 FROM users WHERE id = ?3 AND disabled_at IS NOT NULL)",
             &[
                 text(&c.code_hash),
                 text(&c.client_id),
@@ -695,7 +761,7 @@ impl Store for D1Store {
                 int(c.expires_at),
             ],
         ).await?;
-        Ok(())
+        Ok(changes(&result) > 0)
     }
 
     async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {

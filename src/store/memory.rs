@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::{
     AppQuery, Inserted, Redeemed, Redemption, SessionStore, Store, StoreError, StoreResult,
+    UserQuery,
 };
 use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
@@ -168,6 +169,42 @@ impl Store for MemoryStore {
         Ok(self.users.borrow().iter().find(|u| u.id == id).cloned())
     }
 
+    async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {
+        self.check()?;
+        let mut users: Vec<User> = self
+            .users
+            .borrow()
+            .iter()
+            .filter(|u| q.matches(u))
+            .cloned()
+            .collect();
+        users.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        users.truncate(q.limit);
+        Ok(users)
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        self.op("update_user")?;
+        let mut users = self.users.borrow_mut();
+        let Some(slot) = users.iter_mut().find(|u| u.id == user.id) else {
+            return Ok(false);
+        };
+        slot.name = user.name.clone();
+        slot.email_verified = user.email_verified;
+        slot.roles = user.roles.clone();
+        slot.password_hash = user.password_hash.clone();
+        slot.disabled_at = user.disabled_at;
+        if user.is_disabled() {
+            self.refresh
+                .borrow_mut()
+                .retain(|_, r| r.user_id != user.id);
+            self.codes
+                .borrow_mut()
+                .retain(|_, c| c.user_id != user.id || c.consumed_at.is_some());
+        }
+        Ok(true)
+    }
+
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
         self.check()?;
         Ok(self
@@ -220,12 +257,20 @@ impl Store for MemoryStore {
             .is_some())
     }
 
-    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()> {
+    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<bool> {
         self.check()?;
+        let disabled = self
+            .users
+            .borrow()
+            .iter()
+            .any(|u| u.id == code.user_id && u.is_disabled());
+        if disabled {
+            return Ok(false);
+        }
         self.codes
             .borrow_mut()
             .insert(code.code_hash.clone(), code.clone());
-        Ok(())
+        Ok(true)
     }
 
     async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {

@@ -48,6 +48,33 @@ pub enum Inserted {
     Conflict,
 }
 
+/// A page of the user list, newest first: a search, keyset position, size.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    /// Case-insensitive substring of the email or the name.
+    pub contains: Option<String>,
+    /// Start after (older than) this `(created_at, id)`.
+    pub before: Option<(i64, String)>,
+    pub limit: usize,
+}
+
+impl UserQuery {
+    pub fn matches(&self, u: &User) -> bool {
+        let found = self.contains.as_deref().is_none_or(|q| {
+            let q = q.to_lowercase();
+            u.email.to_lowercase().contains(&q)
+                || u.name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase().contains(&q))
+        });
+        let after_cursor = self
+            .before
+            .as_ref()
+            .is_none_or(|(t, id)| (u.created_at, u.id.as_str()) < (*t, id.as_str()));
+        found && after_cursor
+    }
+}
+
 /// A page of the application list: filters, keyset position, size.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AppQuery {
@@ -102,6 +129,11 @@ pub trait Store {
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>>;
+    /// Writes the user's name, `email_verified`, roles, password hash and `disabled_at`.
+    /// When `disabled_at` is set, the same transaction deletes the user's refresh tokens
+    /// and unredeemed codes, so nothing issued before keeps working. False: no such user.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
 
     /// The scope a user has granted an application, if any.
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
@@ -117,7 +149,9 @@ pub trait Store {
     /// False when there was nothing to revoke.
     async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
 
-    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<()>;
+    /// Stores the code unless its user is disabled (checked in the same statement, so a
+    /// session of a disabled user gets no code). False: the user is disabled.
+    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<bool>;
     /// The code in any state (consumed, expired): the caller decides.
     async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>>;
     /// Consumes a code in one round trip (RFC 6749 §4.1.3, RFC 7636 §4.6): in one

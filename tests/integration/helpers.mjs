@@ -145,7 +145,9 @@ export async function createUser(server, fields = {}) {
   const api = managementApi(server);
   const password = fields.password ?? `pw-${randomToken(12)}`;
   const email = fields.email ?? `user-${randomToken(6).toLowerCase()}@example.com`;
-  const r = await api('POST', '/users', { email, password, name: fields.name ?? 'Test User' });
+  const body = { email, password, name: fields.name ?? 'Test User' };
+  if (fields.roles) body.roles = fields.roles;
+  const r = await api('POST', '/users', body);
   assert.equal(r.status, 201, `create user: ${r.status} ${r.text}`);
   return { ...r.json, password };
 }

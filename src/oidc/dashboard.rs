@@ -1,0 +1,265 @@
+//! The admin dashboard's sign-in (issue 8). The dashboard at `/admin/` is an ordinary
+//! first-party SPA client of this provider (authorization code + PKCE, RFC 7636); what makes
+//! it special is the `admin` scope, granted only to it and only to users with the admin
+//! role, and accepted by the management API in place of `ADMIN_TOKEN`.
+
+use serde_json::{json, Value};
+
+use super::error::{Failure, OAuthError};
+use super::jwt::{self, AccessTokenClaims, Signer};
+use crate::crypto::ct_eq;
+use crate::model::{AppType, Application, User};
+use crate::runtime::Clock;
+use crate::store::Store;
+
+/// The dashboard's application (created by the provider; not editable through the API).
+pub const CLIENT_ID: &str = "edge-oidc-admin";
+/// The scope that lets an access token use the management API.
+pub const ADMIN_SCOPE: &str = "admin";
+const PATH: &str = "/admin/";
+const SCOPE: &str = "openid profile email admin";
+/// Dashboard tokens are powerful: shorter-lived than the default hour.
+const ACCESS_TOKEN_TTL: i64 = 1800;
+
+/// The dashboard's application as `issuer` needs it: a public SPA whose only redirect and
+/// post-logout URI is the dashboard itself.
+pub fn application(issuer: &str, now: i64) -> Application {
+    let mut app = Application::new(
+        CLIENT_ID.into(),
+        "Admin dashboard".into(),
+        AppType::Spa,
+        now,
+    );
+    let home = format!("{issuer}{PATH}");
+    app.description = "The provider's own dashboard (built in).".into();
+    app.home_url = Some(home.clone());
+    app.redirect_uris = vec![home.clone()];
+    app.post_logout_redirect_uris = vec![home];
+    app.first_party = true;
+    app.token_settings.access_token_ttl = ACCESS_TOKEN_TTL;
+    app
+}
+
+/// Whether the stored application still fits `issuer` (the issuer can change with the
+/// `ISSUER` var); when not, the caller rewrites it.
+pub fn is_current(app: &Application, issuer: &str) -> bool {
+    let want = application(issuer, app.created_at);
+    app.app_type == want.app_type
+        && app.redirect_uris == want.redirect_uris
+        && app.post_logout_redirect_uris == want.post_logout_redirect_uris
+        && app.first_party
+        && app.grant_types == want.grant_types
+}
+
+/// What the dashboard's script needs to start its sign-in.
+pub fn config_json(issuer: &str) -> Value {
+    let home = format!("{issuer}{PATH}");
+    json!({
+        "issuer": issuer,
+        "client_id": CLIENT_ID,
+        "redirect_uri": home,
+        "post_logout_redirect_uri": home,
+        "scope": SCOPE,
+    })
+}
+
+/// Whether `client_id` may ask for the `admin` scope at all.
+pub fn may_request_admin(client_id: &str) -> bool {
+    client_id == CLIENT_ID
+}
+
+/// RFC 6749 §3.3: the server may grant less than was asked. `admin` stays in `scope` only
+/// for an enabled user with the admin role.
+pub fn grantable_scope(scope: &str, user: Option<&User>) -> String {
+    let admin = user.is_some_and(|u| u.is_admin() && !u.is_disabled());
+    scope
+        .split(' ')
+        .filter(|s| admin || *s != ADMIN_SCOPE)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn has_admin_scope(scope: &str) -> bool {
+    scope.split(' ').any(|s| s == ADMIN_SCOPE)
+}
+
+/// Who is calling the management API.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    /// The `ADMIN_TOKEN` secret (automation, the seed script).
+    AdminToken,
+    /// A dashboard access token of this user.
+    User(String),
+}
+
+/// Accepts the `ADMIN_TOKEN` secret or a dashboard access token (RFC 6750) whose user is
+/// still an enabled admin: roles are read again on every call, so removing the role or
+/// disabling the account takes effect at once, not when the token expires.
+pub async fn authenticate(
+    store: &impl Store,
+    signer: &impl Signer,
+    clock: &impl Clock,
+    issuer: &str,
+    admin_token: Option<&str>,
+    presented: &str,
+) -> Result<Principal, Failure> {
+    if admin_token.is_some_and(|t| ct_eq(presented.as_bytes(), t.as_bytes())) {
+        return Ok(Principal::AdminToken);
+    }
+    let invalid = || Failure::invalid_token("the token is not valid for the management API");
+    // Anything that is not a JWS is a wrong ADMIN_TOKEN; skip the signature work.
+    if presented.split('.').count() != 3 {
+        return Err(invalid());
+    }
+    let claims = jwt::decode_verified::<AccessTokenClaims>(
+        signer,
+        presented,
+        jwt::ACCESS_TOKEN_TYP,
+        clock.now(),
+    )
+    .await
+    .map_err(|_| invalid())?
+    .custom;
+    if claims.iss != issuer || claims.aud != issuer || claims.client_id != CLIENT_ID {
+        return Err(invalid());
+    }
+    if !has_admin_scope(&claims.scope) {
+        return Err(Failure::new(
+            OAuthError::InsufficientScope,
+            "the token lacks the admin scope",
+        ));
+    }
+    match store.user_by_id(&claims.sub).await? {
+        Some(u) if u.is_admin() && !u.is_disabled() => Ok(Principal::User(u.id)),
+        Some(u) if u.is_disabled() => Err(Failure::invalid_token("the account is disabled")),
+        Some(_) => Err(Failure::new(
+            OAuthError::InsufficientScope,
+            "the user is no longer an administrator",
+        )),
+        None => Err(Failure::invalid_token("the user no longer exists")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ADMIN_ROLE;
+    use crate::oidc::jwt::testing::FakeSigner;
+    use crate::oidc::jwt::{claims, encode, SigningAlg, ACCESS_TOKEN_TYP};
+    use crate::runtime::testing::FixedClock;
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+
+    const ISS: &str = "https://id.example";
+
+    fn user(id: &str, admin: bool) -> User {
+        User {
+            id: id.into(),
+            email: format!("{id}@example.com"),
+            name: None,
+            email_verified: true,
+            password_hash: String::new(),
+            created_at: 0,
+            roles: if admin {
+                vec![ADMIN_ROLE.into()]
+            } else {
+                vec![]
+            },
+            disabled_at: None,
+        }
+    }
+
+    fn token(signer: &FakeSigner, sub: &str, client_id: &str, scope: &str) -> String {
+        let c = claims(
+            AccessTokenClaims {
+                iss: ISS.into(),
+                sub: sub.into(),
+                aud: ISS.into(),
+                client_id: client_id.into(),
+                scope: scope.into(),
+                jti: "j".into(),
+            },
+            100,
+            600,
+        );
+        block_on(encode(signer, SigningAlg::Rs256, ACCESS_TOKEN_TYP, &c)).unwrap()
+    }
+
+    fn auth(store: &MemoryStore, signer: &FakeSigner, t: &str) -> Result<Principal, Failure> {
+        block_on(authenticate(
+            store,
+            signer,
+            &FixedClock::at(200),
+            ISS,
+            Some("the-admin-token"),
+            t,
+        ))
+    }
+
+    #[test]
+    fn admin_scope_is_granted_only_to_enabled_admins() {
+        let scope = "openid email admin";
+        assert_eq!(grantable_scope(scope, None), "openid email");
+        assert_eq!(
+            grantable_scope(scope, Some(&user("a", false))),
+            "openid email"
+        );
+        assert_eq!(grantable_scope(scope, Some(&user("a", true))), scope);
+        let mut disabled = user("a", true);
+        disabled.disabled_at = Some(1);
+        assert_eq!(grantable_scope(scope, Some(&disabled)), "openid email");
+        assert!(may_request_admin(CLIENT_ID));
+        assert!(!may_request_admin("some-other-app"));
+    }
+
+    #[test]
+    fn the_management_api_takes_the_admin_token_or_an_admin_users_dashboard_token() {
+        let store = MemoryStore::default();
+        store.users.borrow_mut().push(user("boss", true));
+        store.users.borrow_mut().push(user("pleb", false));
+        let signer = FakeSigner::new();
+        assert_eq!(
+            auth(&store, &signer, "the-admin-token"),
+            Ok(Principal::AdminToken)
+        );
+        let err = |r: Result<Principal, Failure>| r.unwrap_err().error;
+        assert_eq!(
+            err(auth(&store, &signer, "the-admin-tokem")),
+            OAuthError::InvalidToken
+        );
+        let good = token(&signer, "boss", CLIENT_ID, "openid admin");
+        assert_eq!(
+            auth(&store, &signer, &good),
+            Ok(Principal::User("boss".into()))
+        );
+        // Another application's token, even with the scope string in it.
+        let other = token(&signer, "boss", "app1", "openid admin");
+        assert_eq!(err(auth(&store, &signer, &other)), OAuthError::InvalidToken);
+        let no_scope = token(&signer, "boss", CLIENT_ID, "openid");
+        assert_eq!(
+            err(auth(&store, &signer, &no_scope)),
+            OAuthError::InsufficientScope
+        );
+        // Roles are read again: a demoted or disabled admin's token stops working.
+        let demoted = token(&signer, "pleb", CLIENT_ID, "openid admin");
+        assert_eq!(
+            err(auth(&store, &signer, &demoted)),
+            OAuthError::InsufficientScope
+        );
+        store.users.borrow_mut()[0].disabled_at = Some(150);
+        assert_eq!(err(auth(&store, &signer, &good)), OAuthError::InvalidToken);
+        let ghost = token(&signer, "nobody", CLIENT_ID, "openid admin");
+        assert_eq!(err(auth(&store, &signer, &ghost)), OAuthError::InvalidToken);
+    }
+
+    #[test]
+    fn the_dashboard_application_follows_the_issuer() {
+        let app = application(ISS, 5);
+        assert!(app.has_redirect_uri("https://id.example/admin/"));
+        assert!(!app.has_redirect_uri("https://evil.example/admin/"));
+        assert!(app.is_public() && app.first_party);
+        assert!(is_current(&app, ISS));
+        assert!(!is_current(&app, "https://new.example"));
+        assert_eq!(config_json(ISS)["client_id"], CLIENT_ID);
+    }
+}

@@ -1,0 +1,493 @@
+//! Users in the management API (issue 8): create, list and search, read, update, disable,
+//! reset a password. Password hashes never leave this module's views.
+
+use serde_json::{json, Map, Value};
+
+use super::audit::{Entry, Event};
+use super::error::{Failure, OAuthError};
+use super::management::{
+    as_object, bool_field, decode_cursor, encode_cursor, string_field, Problems,
+};
+use super::params::Params;
+use crate::crypto::password::{hash_password, Pbkdf2};
+use crate::crypto::random_id;
+use crate::model::{User, KNOWN_ROLES};
+use crate::runtime::{Clock, Random};
+use crate::store::{Inserted, Store, UserQuery};
+
+const MAX_NAME: usize = 200;
+const MAX_EMAIL: usize = 254;
+
+/// The management API's view of a user.
+pub fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "email": u.email,
+        "name": u.name,
+        "email_verified": u.email_verified,
+        "roles": u.roles,
+        "disabled": u.is_disabled(),
+        "disabled_at": u.disabled_at,
+        "created_at": u.created_at,
+    })
+}
+
+fn password_field(obj: &Map<String, Value>, p: &mut Problems) -> Option<String> {
+    match obj.get("password")? {
+        Value::String(pw) if (8..=1024).contains(&pw.chars().count()) => Some(pw.clone()),
+        _ => {
+            p.add("password", "8 to 1024 characters required");
+            None
+        }
+    }
+}
+
+fn roles_field(obj: &Map<String, Value>, p: &mut Problems) -> Option<Vec<String>> {
+    let v = obj.get("roles")?;
+    let Some(list) = v.as_array() else {
+        p.add("roles", "must be an array of strings");
+        return None;
+    };
+    let mut roles: Vec<String> = Vec::new();
+    for r in list {
+        match r.as_str() {
+            Some(r) if KNOWN_ROLES.contains(&r) => {
+                if !roles.iter().any(|x| x == r) {
+                    roles.push(r.to_string());
+                }
+            }
+            _ => {
+                p.add("roles", format!("known roles: {}", KNOWN_ROLES.join(", ")));
+                return None;
+            }
+        }
+    }
+    Some(roles)
+}
+
+fn check_fields(obj: &Map<String, Value>, allowed: &[&str], p: &mut Problems) {
+    for key in obj.keys() {
+        if !allowed.contains(&key.as_str()) {
+            p.add(key, "unknown field");
+        }
+    }
+}
+
+pub async fn create_user(
+    store: &impl Store,
+    kdf: &impl Pbkdf2,
+    iterations: u32,
+    clock: &impl Clock,
+    rng: &impl Random,
+    body: &Value,
+) -> Result<Value, Failure> {
+    let obj = as_object(body)?;
+    let mut p = Problems::default();
+    check_fields(
+        obj,
+        &["email", "password", "name", "email_verified", "roles"],
+        &mut p,
+    );
+    let email = string_field(obj, "email", MAX_EMAIL, &mut p)
+        .flatten()
+        .filter(|e| is_plausible_email(e));
+    if email.is_none() {
+        p.add("email", "a valid email address is required");
+    }
+    let password = password_field(obj, &mut p);
+    if !obj.contains_key("password") {
+        p.add("password", "8 to 1024 characters required");
+    }
+    let name = string_field(obj, "name", MAX_NAME, &mut p)
+        .flatten()
+        .filter(|n| !n.is_empty());
+    let email_verified = bool_field(obj, "email_verified", &mut p).unwrap_or(false);
+    let roles = roles_field(obj, &mut p).unwrap_or_default();
+    p.into_result()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(Failure::invalid_request("email and password are required"));
+    };
+    let user = User {
+        id: random_id(rng, 24)?,
+        email,
+        name,
+        email_verified,
+        password_hash: hash_password(kdf, rng, &password, iterations).await?,
+        created_at: clock.now(),
+        roles,
+        disabled_at: None,
+    };
+    match store.insert_user(&user).await? {
+        Inserted::Yes => Ok(user_json(&user)),
+        Inserted::Conflict => Err(Failure::new(
+            OAuthError::Conflict,
+            "a user with this email exists already",
+        )),
+    }
+}
+
+/// `GET /api/v1/users?q=&limit=&cursor=`: newest first, keyset pagination.
+pub async fn list_users(store: &impl Store, query: &Params) -> Result<Value, Failure> {
+    let limit = match query.get("limit")? {
+        None => 50,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=200).contains(&n) => n,
+            _ => return Err(Failure::invalid_request("limit: 1 to 200")),
+        },
+    };
+    let before = match query.get("cursor")? {
+        None => None,
+        Some(c) => {
+            Some(decode_cursor(c).ok_or_else(|| Failure::invalid_request("cursor: not valid"))?)
+        }
+    };
+    let contains = query
+        .get("q")?
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| q.chars().take(MAX_EMAIL).collect());
+    let mut users = store
+        .list_users(&UserQuery {
+            contains,
+            before,
+            limit: limit + 1,
+        })
+        .await?;
+    let next = if users.len() > limit {
+        users.truncate(limit);
+        users.last().map(|u| encode_cursor(u.created_at, &u.id))
+    } else {
+        None
+    };
+    let list: Vec<Value> = users.iter().map(user_json).collect();
+    Ok(json!({ "users": list, "next_cursor": next }))
+}
+
+pub async fn get_user(store: &impl Store, id: &str) -> Result<Value, Failure> {
+    match store.user_by_id(id).await? {
+        Some(u) => Ok(user_json(&u)),
+        None => Err(Failure::new(OAuthError::NotFound, "no such user")),
+    }
+}
+
+/// What an update did, for the audit log.
+#[derive(Debug)]
+pub struct Updated {
+    pub view: Value,
+    pub entry: Entry,
+}
+
+/// `PATCH /api/v1/users/{id}`: name, `email_verified`, roles, `disabled`, and `password`
+/// (an administrator's password reset). Disabling also ends the user's refresh tokens and
+/// pending codes (see `Store::update_user`).
+pub async fn update_user(
+    store: &impl Store,
+    kdf: &impl Pbkdf2,
+    iterations: u32,
+    clock: &impl Clock,
+    rng: &impl Random,
+    id: &str,
+    body: &Value,
+) -> Result<Updated, Failure> {
+    let obj = as_object(body)?;
+    let mut p = Problems::default();
+    check_fields(
+        obj,
+        &["name", "email_verified", "roles", "disabled", "password"],
+        &mut p,
+    );
+    let name = string_field(obj, "name", MAX_NAME, &mut p);
+    let email_verified = bool_field(obj, "email_verified", &mut p);
+    let roles = roles_field(obj, &mut p);
+    let disabled = bool_field(obj, "disabled", &mut p);
+    let password = password_field(obj, &mut p);
+    p.into_result()?;
+    let mut user = store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| Failure::new(OAuthError::NotFound, "no such user"))?;
+    let was_disabled = user.is_disabled();
+    let mut changed: Vec<&str> = Vec::new();
+    if let Some(name) = name {
+        user.name = name.filter(|n| !n.is_empty());
+        changed.push("name");
+    }
+    if let Some(v) = email_verified {
+        user.email_verified = v;
+        changed.push("email_verified");
+    }
+    if let Some(roles) = roles {
+        user.roles = roles;
+        changed.push("roles");
+    }
+    if let Some(d) = disabled {
+        user.disabled_at = match (d, user.disabled_at) {
+            (true, Some(t)) => Some(t),
+            (true, None) => Some(clock.now()),
+            (false, _) => None,
+        };
+        changed.push("disabled");
+    }
+    if let Some(pw) = password {
+        user.password_hash = hash_password(kdf, rng, &pw, iterations).await?;
+        changed.push("password");
+    }
+    if !store.update_user(&user).await? {
+        return Err(Failure::new(OAuthError::NotFound, "no such user"));
+    }
+    let entry = match (was_disabled, user.is_disabled()) {
+        (false, true) => Entry::new(Event::UserDisabled, "User disabled"),
+        (true, false) => Entry::new(Event::UserUpdated, "User enabled"),
+        _ if changed == ["password"] => Entry::new(Event::UserUpdated, "Password reset"),
+        _ => Entry::new(Event::UserUpdated, "User updated"),
+    }
+    .user(&user.id)
+    .detail("fields", changed.join(" "));
+    Ok(Updated {
+        view: user_json(&user),
+        entry,
+    })
+}
+
+fn is_plausible_email(e: &str) -> bool {
+    match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::password::testing::FakeKdf;
+    use crate::model::{CodeRecord, RefreshRecord, UserClaims};
+    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::store::memory::MemoryStore;
+    use futures_executor::block_on;
+
+    fn create(store: &MemoryStore, body: Value) -> Result<Value, Failure> {
+        block_on(create_user(
+            store,
+            &FakeKdf::default(),
+            20_000,
+            &FixedClock::at(1),
+            &CountingRandom::new(),
+            &body,
+        ))
+    }
+
+    fn update(store: &MemoryStore, id: &str, body: Value) -> Result<Updated, Failure> {
+        block_on(update_user(
+            store,
+            &FakeKdf::default(),
+            20_000,
+            &FixedClock::at(50),
+            &CountingRandom::new(),
+            id,
+            &body,
+        ))
+    }
+
+    fn list(store: &MemoryStore, query: &str) -> Value {
+        block_on(list_users(store, &Params::parse(query))).unwrap()
+    }
+
+    #[test]
+    fn users_are_created_once_per_email() {
+        let store = MemoryStore::default();
+        let v = create(
+            &store,
+            json!({"email": "ada@example.com", "password": "correct horse"}),
+        )
+        .unwrap();
+        assert!(v.get("password_hash").is_none());
+        assert_eq!(v["roles"], json!([]));
+        assert_eq!(v["disabled"], false);
+        let err = |body| create(&store, body).unwrap_err();
+        assert_eq!(
+            err(json!({"email": "ADA@example.com", "password": "correct horse"})).error,
+            OAuthError::Conflict
+        );
+        assert!(err(json!({"email": "nope", "password": "correct horse"}))
+            .description
+            .contains("email"));
+        assert!(err(json!({"email": "b@example.com", "password": "short"}))
+            .description
+            .contains("password"));
+        assert!(err(json!({"email": "b@example.com"}))
+            .description
+            .contains("password"));
+        assert!(err(
+            json!({"email": "b@example.com", "password": "correct horse", "roles": ["root"]})
+        )
+        .description
+        .contains("roles"));
+        let admin = create(
+            &store,
+            json!({"email": "boss@example.com", "password": "correct horse", "roles": ["admin"]}),
+        )
+        .unwrap();
+        assert_eq!(admin["roles"], json!(["admin"]));
+    }
+
+    #[test]
+    fn the_list_is_newest_first_searchable_and_paged() {
+        let store = MemoryStore::default();
+        for (i, (email, name)) in [
+            ("ada@example.com", "Ada Lovelace"),
+            ("grace@example.com", "Grace Hopper"),
+            ("alan@example.org", "Alan Turing"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            store.users.borrow_mut().push(User {
+                id: format!("u{i}"),
+                email: email.to_string(),
+                name: Some(name.to_string()),
+                email_verified: false,
+                password_hash: String::new(),
+                created_at: 10 + i as i64,
+                roles: vec![],
+                disabled_at: None,
+            });
+        }
+        let emails = |v: &Value| -> Vec<String> {
+            v["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["email"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let all = list(&store, "");
+        assert_eq!(
+            emails(&all),
+            ["alan@example.org", "grace@example.com", "ada@example.com"]
+        );
+        assert_eq!(all["next_cursor"], Value::Null);
+        assert_eq!(emails(&list(&store, "q=HOPPER")), ["grace@example.com"]);
+        assert_eq!(emails(&list(&store, "q=example.com")).len(), 2);
+        let first = list(&store, "limit=2");
+        assert_eq!(emails(&first).len(), 2);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let rest = list(&store, &format!("limit=2&cursor={cursor}"));
+        assert_eq!(emails(&rest), ["ada@example.com"]);
+        assert_eq!(rest["next_cursor"], Value::Null);
+        assert!(block_on(list_users(&store, &Params::parse("limit=0"))).is_err());
+        assert!(block_on(list_users(&store, &Params::parse("cursor=%%"))).is_err());
+    }
+
+    #[test]
+    fn disabling_ends_refresh_tokens_and_pending_codes_and_is_audited() {
+        let store = MemoryStore::default();
+        let id = create(
+            &store,
+            json!({"email": "ada@example.com", "password": "correct horse"}),
+        )
+        .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let claims = UserClaims {
+            email: "ada@example.com".into(),
+            email_verified: false,
+            name: None,
+        };
+        let code = CodeRecord {
+            code_hash: "c".into(),
+            client_id: "app1".into(),
+            user_id: id.clone(),
+            redirect_uri: "https://app.example/cb".into(),
+            scope: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            auth_time: 1,
+            claims: claims.clone(),
+            created_at: 1,
+            expires_at: 100,
+            consumed_at: None,
+            grant_id: None,
+        };
+        assert!(block_on(store.insert_code(&code)).unwrap());
+        store.refresh.borrow_mut().insert(
+            "r".into(),
+            RefreshRecord {
+                token_hash: "r".into(),
+                grant_id: "g".into(),
+                client_id: "app1".into(),
+                user_id: id.clone(),
+                scope: "openid offline_access".into(),
+                auth_time: 1,
+                claims,
+                created_at: 1,
+                expires_at: 1000,
+                grant_expires_at: 1000,
+                consumed_at: None,
+                revoked_at: None,
+            },
+        );
+        let done = update(&store, &id, json!({"disabled": true})).unwrap();
+        assert_eq!(done.view["disabled"], true);
+        assert_eq!(done.view["disabled_at"], 50);
+        assert_eq!(done.entry.event, Event::UserDisabled);
+        assert!(store.refresh.borrow().is_empty());
+        assert!(store.codes.borrow().is_empty());
+        // No new code for the disabled user's session either.
+        assert!(!block_on(store.insert_code(&code)).unwrap());
+
+        let enabled = update(&store, &id, json!({"disabled": false})).unwrap();
+        assert_eq!(enabled.view["disabled"], false);
+        assert_eq!(enabled.entry.event, Event::UserUpdated);
+        assert!(block_on(store.insert_code(&code)).unwrap());
+    }
+
+    #[test]
+    fn updates_check_every_field_and_reset_the_password_hash() {
+        let store = MemoryStore::default();
+        let id = create(
+            &store,
+            json!({"email": "ada@example.com", "password": "correct horse"}),
+        )
+        .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let before = store.users.borrow()[0].password_hash.clone();
+        let reset = update(&store, &id, json!({"password": "battery staple"})).unwrap();
+        assert_eq!(reset.entry.description, "Password reset");
+        assert!(reset.view.get("password_hash").is_none());
+        assert_ne!(store.users.borrow()[0].password_hash, before);
+        assert!(!reset
+            .entry
+            .detail
+            .values()
+            .any(|v| v.to_string().contains("battery")));
+
+        let named = update(&store, &id, json!({"name": "Ada", "roles": ["admin"]})).unwrap();
+        assert_eq!(named.view["name"], "Ada");
+        assert_eq!(named.view["roles"], json!(["admin"]));
+
+        let bad = update(
+            &store,
+            &id,
+            json!({"password": "x", "roles": "admin", "email": "new@example.com"}),
+        )
+        .unwrap_err();
+        for field in ["password", "roles", "email"] {
+            assert!(bad.description.contains(field), "{}", bad.description);
+        }
+        assert_eq!(
+            update(&store, "nobody", json!({"name": "x"}))
+                .unwrap_err()
+                .error,
+            OAuthError::NotFound
+        );
+    }
+}
