@@ -1,0 +1,246 @@
+// Reusable pieces for browser tests that log in through the example SPA (examples/spa/), which
+// runs on its own origin and talks to the provider cross-origin with oauth4webapi:
+//
+//   const spa = await startExampleSpa();                 // { origin, port, close() }
+//   // an application of type spa with redirect_uris [`${spa.origin}/`] and
+//   // allowed_origins [spa.origin] (management API or the dashboard)
+//   const { claims, userinfo } = await loginWithExampleSpa(page, {
+//     spaOrigin: spa.origin, issuer: server.origin, clientId, email, password,
+//   });
+//
+// Also: launchChromium() (Debian's /usr/bin/chromium through playwright-core; throws when it
+// is missing, so a test fails rather than skips), recordNetwork(page) (every request, CORS
+// preflights included, which Playwright itself hides), and
+// runExampleSpaLogin() for tests that expect the login to fail.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+import { startSpaServer } from '../../examples/spa/serve.mjs';
+import { freePort } from './harness.mjs';
+
+export { startSpaServer };
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The example SPA's static server on a free port of 127.0.0.1. */
+export async function startExampleSpa() {
+  return startSpaServer({ port: await freePort(), host: '127.0.0.1' });
+}
+
+/** Headless Chromium as in browser.test.mjs. Throws (does not skip) when it is missing. */
+export async function launchChromium() {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}. The browser tests need it: run ` +
+        '`bash scripts/install-chromium.sh` (apt-get install chromium), or set CHROMIUM_PATH.',
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: !process.env.BROWSER_HEADED,
+    timeout: 60_000,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Records the page's network exchanges through the DevTools protocol, because Playwright's
+ * page.on('request'/'response') never shows CORS preflights. Resolves with an object whose
+ * `exchanges` array fills in as the page runs: { type ('Preflight', 'Fetch', 'Document', ...),
+ * method, url, status, headers (lower-case names), failure }.
+ */
+export async function recordNetwork(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const byId = new Map();
+  const exchanges = [];
+  cdp.on('Network.requestWillBeSent', (e) => {
+    const prev = byId.get(e.requestId);
+    if (prev && e.redirectResponse) {
+      // A redirect reuses the request id: the earlier hop keeps its own entry and status.
+      prev.status = e.redirectResponse.status;
+      prev.headers = lowerKeys(e.redirectResponse.headers);
+    }
+    const x = { id: e.requestId, type: e.type, method: e.request.method, url: e.request.url, status: undefined, headers: {}, failure: undefined };
+    byId.set(e.requestId, x);
+    exchanges.push(x);
+  });
+  cdp.on('Network.responseReceived', (e) => {
+    const x = byId.get(e.requestId);
+    if (!x) return;
+    x.type = e.type ?? x.type;
+    x.status = e.response.status;
+    x.headers = lowerKeys(e.response.headers);
+  });
+  cdp.on('Network.loadingFailed', (e) => {
+    const x = byId.get(e.requestId);
+    if (!x) return;
+    x.failure = [e.errorText, e.corsErrorStatus?.corsError, e.blockedReason].filter(Boolean).join(' ');
+  });
+  await cdp.send('Network.enable');
+  return {
+    exchanges,
+    /** Preflights (OPTIONS with the Preflight type) to a path of the given origin. */
+    preflights(origin, path) {
+      return exchanges.filter((x) => {
+        if (x.method !== 'OPTIONS') return false;
+        const u = new URL(x.url);
+        return u.origin === origin && (path === undefined || u.pathname === path);
+      });
+    },
+    describe() {
+      return exchanges
+        .map((x) => `${x.status ?? '---'} ${x.method} ${x.url} [${x.type}]` +
+          `${x.headers['access-control-allow-origin'] ? ` ACAO=${x.headers['access-control-allow-origin']}` : ''}` +
+          `${x.failure ? ` FAILED ${x.failure}` : ''}`)
+        .join('\n  ');
+    },
+    detach: () => cdp.detach().catch(() => {}),
+  };
+}
+
+function lowerKeys(headers) {
+  return Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs fn on the page; a navigation in between ("context destroyed") counts as undefined. */
+async function safely(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err.name === 'TimeoutError' || /context was destroyed|navigat|frame was detached/i.test(err.message)) {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+async function bodyText(page) {
+  return (await safely(() => page.locator('body').innerText({ timeout: 2000 }))) ?? '';
+}
+
+/**
+ * Drives a login through the example SPA: opens it with ?issuer=&client_id=, presses
+ * "Log in", signs in on the provider's login page (if it shows one), answers the consent
+ * page (if any; loopback redirect URIs always get one) and waits until the SPA shows either
+ * "Signed in as ..." or an error. Does not throw for a failed login; throws only when the
+ * flow gets stuck somewhere else (with the page's URL and text).
+ *
+ * Returns { signedIn, status, error, claims, userinfo, url, steps }.
+ */
+export async function runExampleSpaLogin(
+  page,
+  { spaOrigin, issuer, clientId, email, password, consent = 'allow', timeout = 60_000 },
+) {
+  const steps = [];
+  const spa = new URL(spaOrigin).origin;
+  const provider = new URL(issuer).origin;
+  const start = new URL('/', spa);
+  start.searchParams.set('issuer', issuer);
+  start.searchParams.set('client_id', clientId);
+  await page.goto(start.href);
+  steps.push(`opened ${start.href}`);
+
+  // The app moves the query into the inputs (and sessionStorage) and clears the address bar.
+  const issuerInput = page.getByLabel('Issuer', { exact: true });
+  const clientInput = page.getByLabel('Client ID', { exact: true });
+  await waitFor(async () => (await issuerInput.inputValue()) === issuer, 'the Issuer input to hold the issuer', timeout);
+  assert.equal(await clientInput.inputValue(), clientId, 'the Client ID input holds the client id');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  steps.push('clicked Log in');
+
+  let submittedLogin = false;
+  let answeredConsent = false;
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `example SPA login did not finish within ${timeout} ms; steps: ${steps.join(' -> ')}\n` +
+          `url: ${page.url()}\npage text:\n${(await bodyText(page)).slice(0, 1500)}`,
+      );
+    }
+    const url = new URL(page.url());
+    if (url.origin === spa) {
+      // One look at the current document, without waiting: it may be navigating away.
+      const state = await safely(() =>
+        page.evaluate(() => {
+          const status = document.getElementById('status');
+          const error = document.getElementById('error');
+          if (!status || !error) return null;
+          return { status: status.textContent.trim(), error: error.textContent.trim() };
+        }),
+      );
+      if (state?.error) {
+        steps.push(`SPA error: ${state.error}`);
+        return { signedIn: false, ...state, claims: undefined, userinfo: undefined, url: page.url(), steps };
+      }
+      if (state && /^Signed in as /.test(state.status)) {
+        const claims = JSON.parse(await page.locator('#claims').textContent());
+        const userinfo = JSON.parse(await page.locator('#userinfo').textContent());
+        steps.push(state.status);
+        return { signedIn: true, ...state, claims, userinfo, url: page.url(), steps };
+      }
+    } else if (url.origin === provider) {
+      const emailInput = page.locator('input[name="email"]');
+      const allow = page.getByRole('button', { name: consent === 'deny' ? 'Deny' : 'Allow' });
+      if (await safely(() => emailInput.isVisible())) {
+        if (submittedLogin) {
+          // The form came back after a submission: wrong credentials or similar.
+          throw new Error(
+            `the provider showed its login form again after signing in as ${email}; page text:\n` +
+              (await bodyText(page)).slice(0, 1500),
+          );
+        }
+        await emailInput.fill(email);
+        await page.locator('input[name="password"]').fill(password);
+        await page.getByRole('button', { name: 'Continue' }).click();
+        submittedLogin = true;
+        steps.push(`submitted the login form at ${url.pathname}`);
+        await safely(() => page.waitForLoadState('load'));
+        continue;
+      }
+      if (!answeredConsent && (await safely(() => allow.isVisible()))) {
+        await allow.click();
+        answeredConsent = true;
+        steps.push(`${consent === 'deny' ? 'denied' : 'allowed'} consent at ${url.pathname}`);
+        await safely(() => page.waitForLoadState('load'));
+        continue;
+      }
+    }
+    await sleep(100);
+  }
+}
+
+/**
+ * Logs in through the example SPA (see runExampleSpaLogin) and insists that it worked:
+ * throws with the SPA's error otherwise. Returns { status, claims, userinfo }.
+ */
+export async function loginWithExampleSpa(page, options) {
+  const out = await runExampleSpaLogin(page, options);
+  if (!out.signedIn) {
+    throw new Error(
+      `the example SPA did not sign in: ${out.error || out.status}\nsteps: ${out.steps.join(' -> ')}`,
+    );
+  }
+  return out;
+}
+
+async function waitFor(check, what, timeout) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await safely(check)) return;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
