@@ -1,0 +1,867 @@
+// The admin dashboard: a code + PKCE (S256) single-page app for this provider's own
+// management API. No libraries, no build step, no third-party requests. The access token
+// (with the `admin` scope) and the ID token (for logout) live in sessionStorage only.
+
+const PENDING = 'edge-oidc-admin.pending'; // { state, nonce, verifier, back } during sign-in
+const SESSION = 'edge-oidc-admin.session'; // { access_token, id_token, scope, expires_at, email, sub }
+const ss = sessionStorage;
+
+const TYPES = [
+  ['traditional', 'Traditional web', 'Server-rendered app with a backend that keeps a secret.'],
+  ['spa', 'Single-page app', 'Runs in the browser, uses PKCE, no secret.'],
+  ['native', 'Native', 'Mobile or desktop app, PKCE, custom-scheme or loopback redirects.'],
+  ['m2m', 'Machine-to-machine', 'A backend service calling APIs with client credentials, no users.'],
+];
+const TYPE_LABEL = Object.fromEntries(TYPES.map(([t, l]) => [t, l]));
+const CONFIDENTIAL = new Set(['traditional', 'm2m']);
+const GRANTS = {
+  traditional: ['authorization_code', 'refresh_token', 'client_credentials'],
+  spa: ['authorization_code', 'refresh_token'],
+  native: ['authorization_code', 'refresh_token'],
+  m2m: ['client_credentials'],
+};
+const GRANT_LABEL = {
+  authorization_code: 'Authorization code',
+  refresh_token: 'Refresh token',
+  client_credentials: 'Client credentials',
+};
+// The event names of src/oidc/audit.rs.
+const EVENTS = [
+  'login.succeeded', 'login.failed', 'logout', 'consent.granted', 'consent.revoked',
+  'token.issued', 'refresh_token.reused', 'code.replayed', 'client_auth.failed',
+  'application.created', 'application.updated', 'application.deleted',
+  'application.secret_rotated', 'user.created', 'user.updated', 'user.disabled', 'key.rotated',
+];
+
+let config; // GET /admin/config
+let disco; // the discovery document
+let session = JSON.parse(ss.getItem(SESSION) ?? 'null');
+let signInError = '';
+let issued = null; // { client_id, secret } just returned by create or rotate: shown once
+let created = null; // the create response, so the settings pane needs no second request
+
+const $ = (id) => document.getElementById(id);
+const main = $('main');
+
+// ---- small DOM helpers ----
+
+/** Creates an element. Props: on* listeners; value/checked/textContent as properties;
+ * everything else as attributes (true: present, false/null: absent). */
+function h(tag, props, ...kids) {
+  const el = document.createElement(tag);
+  let value;
+  for (const [k, v] of Object.entries(props ?? {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'value') value = v;
+    else if (k === 'checked' || k === 'textContent') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  el.append(...kids.flat(9).filter((k) => k != null && k !== false));
+  if (value !== undefined) el.value = value;
+  return el;
+}
+
+let uid = 0;
+const nextId = (p = 'f') => `${p}${++uid}`;
+
+/** A labelled control with an optional hint (linked with aria-describedby). */
+function field(label, control, hint) {
+  control.id ||= nextId();
+  const kids = [h('label', { for: control.id }, label)];
+  if (control.type === 'checkbox' || control.type === 'radio') kids.unshift(control);
+  else kids.push(control);
+  if (hint) {
+    const hid = `${control.id}-hint`;
+    control.setAttribute('aria-describedby', hid);
+    kids.push(h('p', { class: 'hint', id: hid }, hint));
+  }
+  return h('div', { class: control.type === 'checkbox' ? 'check' : 'field' }, kids);
+}
+
+const errorBox = () => h('p', { class: 'error', role: 'alert', hidden: true });
+function showError(box, e) {
+  box.textContent = e ? (e.message ?? String(e)) : '';
+  box.hidden = !e;
+}
+
+let toastTimer;
+function toast(text) {
+  const t = $('toast');
+  t.textContent = text;
+  t.classList.add('on');
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => t.classList.remove('on'), 2500);
+}
+
+async function copy(text, what) {
+  const back = document.activeElement;
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const t = h('textarea', { class: 'sr', readonly: true, value: text });
+    document.body.append(t);
+    t.select();
+    document.execCommand('copy');
+    t.remove();
+    back?.focus();
+  }
+  toast(`Copied ${what}`);
+}
+
+const copyButton = (text, what, label) =>
+  h('button', { type: 'button', class: 'secondary small', 'aria-label': label, onclick: () => copy(text(), what) }, 'Copy');
+
+const lines = (text) => text.split('\n').map((s) => s.trim()).filter(Boolean);
+const fmtTime = (secs) => (secs ? new Date(secs * 1000).toLocaleString() : '');
+const timeEl = (secs) => h('time', { datetime: new Date(secs * 1000).toISOString() }, fmtTime(secs));
+
+/** A modal <dialog>: `run` does the work; an error stays in the dialog, success closes it. */
+function openDialog({ title, body = [], confirm, danger, run }) {
+  const opener = document.activeElement;
+  const err = errorBox();
+  const ok = h('button', { type: 'submit', class: danger ? 'danger' : '' }, confirm);
+  const dlg = h('dialog', { 'aria-labelledby': 'dlg-title' },
+    h('form', {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        ok.disabled = true;
+        try {
+          await run(dlg);
+          dlg.close();
+        } catch (x) {
+          if (x !== SIGNED_OUT) showError(err, x);
+        } finally {
+          ok.disabled = false;
+        }
+      },
+    },
+    h('h2', { id: 'dlg-title' }, title),
+    body, err,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', autofocus: !body.some((b) => b.querySelector?.('input')), onclick: () => dlg.close() }, 'Cancel'),
+      ok)));
+  // The opener hides while the dialog is open, so only one "Delete" / "Rotate" button is exposed.
+  opener?.classList.add('vh');
+  dlg.addEventListener('close', () => {
+    dlg.remove();
+    opener?.classList.remove('vh');
+    if (opener?.isConnected) opener.focus();
+  });
+  document.body.append(dlg);
+  dlg.showModal();
+  return dlg;
+}
+
+// ---- OIDC sign-in (code + PKCE S256) ----
+
+function b64url(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+const random = () => b64url(crypto.getRandomValues(new Uint8Array(32)));
+async function s256(text) {
+  return b64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
+}
+/** A JWT's payload, for display only: the signature is not checked here. */
+function jwtPayload(jwt) {
+  try {
+    const bin = atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'));
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+  } catch {
+    return {};
+  }
+}
+
+async function getJson(url) {
+  const r = await fetch(url, { headers: { accept: 'application/json' } });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.json();
+}
+
+async function signIn() {
+  const pending = { state: random(), nonce: random(), verifier: random(), back: location.hash };
+  ss.setItem(PENDING, JSON.stringify(pending));
+  const url = new URL(disco.authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: config.client_id,
+    redirect_uri: config.redirect_uri,
+    scope: config.scope,
+    state: pending.state,
+    nonce: pending.nonce,
+    code_challenge: await s256(pending.verifier),
+    code_challenge_method: 'S256',
+  });
+  location.assign(url);
+}
+
+async function handleCallback(p) {
+  const pending = JSON.parse(ss.getItem(PENDING) ?? 'null');
+  ss.removeItem(PENDING);
+  // The code and state leave the address bar (and the history) right away.
+  history.replaceState(null, '', location.pathname + (pending?.back || '#/applications'));
+  if (!pending || p.get('state') !== pending.state) {
+    throw new Error('This sign-in response does not match a request from this tab. Sign in again.');
+  }
+  if (p.has('iss') && p.get('iss') !== config.issuer) throw new Error(`Unexpected issuer ${p.get('iss')}.`);
+  if (p.has('error')) throw new Error(p.get('error_description') || p.get('error'));
+  const res = await fetch(disco.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: p.get('code'),
+      redirect_uri: config.redirect_uri,
+      client_id: config.client_id,
+      code_verifier: pending.verifier,
+    }),
+  });
+  const t = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(t.error_description || t.error || `Token request failed: HTTP ${res.status}`);
+  const claims = jwtPayload(t.id_token);
+  if (claims.nonce !== pending.nonce) throw new Error('The ID token does not carry this sign-in’s nonce.');
+  session = {
+    access_token: t.access_token,
+    id_token: t.id_token,
+    scope: t.scope ?? jwtPayload(t.access_token).scope ?? '',
+    expires_at: Date.now() + (t.expires_in ?? 3600) * 1000,
+    email: claims.email || claims.name || claims.sub,
+    sub: claims.sub,
+  };
+  ss.setItem(SESSION, JSON.stringify(session));
+}
+
+function signOut() {
+  const idToken = session?.id_token;
+  session = null;
+  ss.removeItem(SESSION);
+  const url = new URL(disco?.end_session_endpoint || '/logout', location.origin);
+  url.search = new URLSearchParams({
+    ...(idToken ? { id_token_hint: idToken } : {}),
+    post_logout_redirect_uri: config.post_logout_redirect_uri,
+    client_id: config.client_id,
+  });
+  location.assign(url);
+}
+
+const SIGNED_OUT = new Error('signed out');
+function dropSession(message) {
+  session = null;
+  ss.removeItem(SESSION);
+  signInError = message;
+  route();
+}
+
+/** Calls the management API; an error carries the API's error_description. */
+async function api(path, method = 'GET', body) {
+  if (!session || Date.now() > session.expires_at) {
+    dropSession('Your session has ended. Sign in again.');
+    throw SIGNED_OUT;
+  }
+  const headers = { authorization: `Bearer ${session.access_token}`, accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/api/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.status === 401) {
+    dropSession('Your session has ended. Sign in again.');
+    throw SIGNED_OUT;
+  }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) throw new Error(data?.error_description || data?.error || `HTTP ${res.status}`);
+  return data;
+}
+
+const isAdmin = () => (session?.scope ?? '').split(' ').includes('admin');
+
+// ---- views ----
+
+function page(title, ...kids) {
+  main.replaceChildren(h('h1', { tabindex: '-1' }, title), ...kids);
+}
+
+function renderSignIn() {
+  const err = errorBox();
+  showError(err, signInError && new Error(signInError));
+  main.replaceChildren(h('section', { class: 'card narrow' },
+    h('h1', { tabindex: '-1' }, 'Admin dashboard'),
+    h('p', {}, 'Manage applications, users and the audit log of this OpenID Connect provider. Sign in with an administrator account.'),
+    err,
+    h('button', { type: 'button', onclick: () => signIn().catch((e) => showError(err, e)) }, 'Sign in')));
+}
+
+function renderNotAdmin() {
+  main.replaceChildren(h('section', { class: 'card narrow' },
+    h('h1', { tabindex: '-1' }, 'This account is not an administrator'),
+    h('p', {}, `You are signed in as ${session.email}, which lacks the admin role. Sign out and sign in with an administrator account.`),
+    h('button', { type: 'button', onclick: signOut }, 'Sign out')));
+}
+
+/** A "Load more" pager: `load(cursor)` appends one page and returns the next cursor. */
+function pager(load, err) {
+  let cursor = null;
+  const btn = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
+  const run = async (first) => {
+    btn.disabled = true;
+    try {
+      cursor = await load(first ? null : cursor);
+      btn.hidden = !cursor;
+      showError(err, null);
+    } catch (e) {
+      if (e !== SIGNED_OUT) showError(err, e);
+    } finally {
+      btn.disabled = false;
+    }
+  };
+  btn.addEventListener('click', () => run(false));
+  return { btn, reload: () => run(true) };
+}
+
+// Applications
+
+function viewApplications() {
+  const err = errorBox();
+  const body = h('tbody');
+  const empty = h('p', { class: 'muted', hidden: true }, 'No applications yet.');
+  const more = pager(async (cursor) => {
+    const data = await api(`applications?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (!cursor) body.replaceChildren();
+    for (const a of data.applications) {
+      body.append(h('tr', {},
+        h('td', {}, h('a', { href: `#/applications/${encodeURIComponent(a.client_id)}` }, a.name)),
+        h('td', {}, TYPE_LABEL[a.type] ?? a.type),
+        h('td', {}, h('code', {}, a.client_id))));
+    }
+    empty.hidden = body.children.length > 0;
+    return data.next_cursor;
+  }, err);
+  const slot = h('div');
+  const createBtn = h('button', {
+    type: 'button',
+    onclick: () => {
+      createBtn.hidden = true;
+      slot.replaceChildren(createForm(() => {
+        slot.replaceChildren();
+        createBtn.hidden = false;
+        createBtn.focus();
+      }));
+      slot.querySelector('input:checked').focus();
+    },
+  }, 'Create application');
+  page('Applications', h('div', { class: 'bar' }, createBtn), slot, err,
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Client ID'))), body),
+    empty, more.btn);
+  more.reload();
+}
+
+function createForm(cancel) {
+  const err = errorBox();
+  const name = h('input', { required: true, autocomplete: 'off', maxlength: '200' });
+  const picker = h('fieldset', { class: 'types' }, h('legend', {}, 'Application type'),
+    TYPES.map(([value, label, about], i) => {
+      const id = `type-${value}`;
+      return h('div', { class: 'type' },
+        h('input', { type: 'radio', name: 'type', id, value, checked: i === 0, 'aria-describedby': `${id}-about` }),
+        h('label', { for: id }, label),
+        h('p', { id: `${id}-about`, class: 'hint' }, about));
+    }));
+  const form = h('form', {
+    class: 'card',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const type = form.querySelector('input[name=type]:checked').value;
+      try {
+        const app = await api('applications', 'POST', { name: name.value.trim(), type });
+        created = app;
+        if (app.client_secret) issued = { client_id: app.client_id, secret: app.client_secret };
+        location.hash = `#/applications/${encodeURIComponent(app.client_id)}`;
+      } catch (x) {
+        if (x !== SIGNED_OUT) showError(err, x);
+      }
+    },
+  },
+  h('h2', {}, 'New application'), picker, field('Name', name), err,
+  h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create'), h('button', { type: 'button', class: 'secondary', onclick: cancel }, 'Cancel')));
+  return form;
+}
+
+async function viewApplication(clientId) {
+  const err = errorBox();
+  page('Application', err);
+  let app = created?.client_id === clientId ? created : null;
+  const secret = issued?.client_id === clientId ? issued.secret : null;
+  created = issued = null; // a secret is shown once: not again after leaving this pane
+  try {
+    app ??= await api(`applications/${encodeURIComponent(clientId)}`);
+  } catch (e) {
+    if (e !== SIGNED_OUT) showError(err, e);
+    return;
+  }
+  if (location.hash.split('?')[0] !== `#/applications/${encodeURIComponent(clientId)}`) return;
+  const focus = document.activeElement === document.body || main.contains(document.activeElement);
+  renderApplication(app, secret, focus);
+}
+
+function renderApplication(app, secret, focus) {
+  const id = encodeURIComponent(app.client_id);
+  const confidential = CONFIDENTIAL.has(app.type);
+  const title = h('h1', { tabindex: '-1' }, app.name);
+  const cid = h('input', { id: 'client-id', readonly: true, value: app.client_id, spellcheck: 'false' });
+
+  // Client secret: shown once, right after create or rotate.
+  const secretArea = h('div', { class: 'secret' });
+  const drawSecret = () => {
+    const kids = [h('h2', {}, 'Client secret')];
+    if (!confidential) {
+      kids.push(h('p', { class: 'muted' }, 'A public client has no secret: it proves itself with PKCE.'));
+    } else {
+      if (secret) {
+        const input = h('input', { id: 'client-secret', type: 'password', readonly: true, value: secret, spellcheck: 'false', autocomplete: 'off' });
+        const reveal = h('button', {
+          type: 'button',
+          class: 'secondary small',
+          'aria-pressed': 'false',
+          onclick: () => {
+            const show = input.type === 'password';
+            input.type = show ? 'text' : 'password';
+            reveal.setAttribute('aria-pressed', String(show));
+          },
+        }, 'Reveal');
+        kids.push(h('label', { for: input.id, class: 'sr' }, 'Client secret'),
+          h('div', { class: 'copyrow' }, input, reveal, copyButton(() => secret, 'client secret', 'Copy client secret')),
+          h('p', { class: 'notice' }, 'Copy it now: it is stored hashed and cannot be shown again. If it is lost, rotate the secret.'));
+      } else {
+        kids.push(h('p', { class: 'muted' }, 'Stored hashed: it cannot be shown again. Rotate it to issue a new one.'));
+      }
+      if (app.previous_secret_expires_at) {
+        kids.push(h('p', { class: 'hint' }, 'The previous secret keeps working until ', timeEl(app.previous_secret_expires_at), '.'));
+      }
+      kids.push(h('button', { type: 'button', class: 'secondary small', onclick: rotate }, 'Rotate secret'));
+    }
+    secretArea.replaceChildren(...kids);
+  };
+  const rotate = () => {
+    const grace = h('select', {},
+      [['0', 'No: it stops working now'], ['3600', '1 hour'], ['86400', '1 day'], ['604800', '7 days']]
+        .map(([v, l]) => h('option', { value: v }, l)));
+    openDialog({
+      title: 'Rotate the client secret?',
+      body: [h('p', {}, `A new secret is issued for ${app.name}. Services that use the current one fail once it stops working.`),
+        field('Keep the current secret working for', grace)],
+      confirm: 'Rotate',
+      danger: true,
+      run: async () => {
+        const r = await api(`applications/${id}/rotate-secret`, 'POST', { grace_period_seconds: Number(grace.value) });
+        secret = r.client_secret;
+        app.previous_secret_expires_at = r.previous_secret_expires_at;
+        drawSecret();
+        toast('New client secret issued');
+        secretArea.querySelector('#client-secret')?.focus();
+      },
+    });
+  };
+  drawSecret();
+
+  // Settings form.
+  const ts = app.token_settings ?? {};
+  const f = {
+    name: h('input', { required: true, value: app.name, maxlength: '200' }),
+    description: h('textarea', { rows: '2', value: app.description ?? '' }),
+    home_url: h('input', { type: 'url', value: app.home_url ?? '', placeholder: 'https://app.example.com' }),
+    redirect_uris: h('textarea', { rows: '3', spellcheck: 'false', value: (app.redirect_uris ?? []).join('\n') }),
+    post_logout_redirect_uris: h('textarea', { rows: '2', spellcheck: 'false', value: (app.post_logout_redirect_uris ?? []).join('\n') }),
+    allowed_origins: h('textarea', { rows: '2', spellcheck: 'false', value: (app.allowed_origins ?? []).join('\n') }),
+    cors_from_redirect_uris: h('input', { type: 'checkbox', checked: !!app.cors_from_redirect_uris }),
+    first_party: h('input', { type: 'checkbox', checked: !!app.first_party }),
+    id_token_ttl: h('input', { type: 'number', min: '60', max: '86400', required: true, value: ts.id_token_ttl }),
+    access_token_ttl: h('input', { type: 'number', min: '60', max: '86400', required: true, value: ts.access_token_ttl }),
+    refresh_token_ttl_days: h('input', { type: 'number', min: '1', max: '365', required: true, value: ts.refresh_token_ttl_days }),
+    always_issue_refresh_token: h('input', { type: 'checkbox', checked: !!ts.always_issue_refresh_token }),
+    rotate_refresh_token: h('input', { type: 'checkbox', checked: !!ts.rotate_refresh_token }),
+    alg: h('select', {}, ['RS256', 'ES256', 'EdDSA'].map((a) => h('option', {}, a))),
+    auth: h('select', {}, ['client_secret_basic', 'client_secret_post'].map((a) => h('option', {}, a))),
+    audiences: h('textarea', { rows: '2', spellcheck: 'false', value: (app.allowed_audiences ?? []).join('\n') }),
+    scopes: h('input', { spellcheck: 'false', value: (app.allowed_scopes ?? []).join(' ') }),
+  };
+  f.alg.value = app.id_token_signed_response_alg ?? 'RS256';
+  f.auth.value = app.token_endpoint_auth_method;
+  const grants = Object.fromEntries(GRANTS[app.type].map((g) => [g, h('input', { type: 'checkbox', checked: (app.grant_types ?? []).includes(g) })]));
+  const hasCc = () => grants.client_credentials?.checked;
+  const warnings = h('div', { class: 'warning', role: 'status' });
+  const drawWarnings = (list) => {
+    warnings.replaceChildren(...(list?.length ? [h('strong', {}, 'Warning'), h('ul', {}, list.map((w) => h('li', {}, w)))] : []));
+    warnings.hidden = !list?.length;
+  };
+  drawWarnings(app.warnings);
+  const status = h('span', { class: 'saved', role: 'status' });
+  const err = errorBox();
+  const redirectHint = app.type === 'native'
+    ? 'One per line. Private-use schemes (com.example.app:/callback) and loopback (http://127.0.0.1/callback, any port) work.'
+    : 'One per line, matched exactly. Wildcards (https://*.example.com/cb, https://host/path/*) work but are not recommended.';
+  const ccBox = h('fieldset', {}, h('legend', {}, 'Client credentials'),
+    field('Allowed audiences', f.audiences, 'APIs (resource URIs) this application may get tokens for, one per line.'),
+    field('Allowed scopes', f.scopes, 'Separated by spaces.'));
+  const syncCc = () => { ccBox.hidden = !hasCc(); };
+  syncCc();
+  grants.client_credentials?.addEventListener('change', syncCc);
+
+  const form = h('form', {
+    class: 'card settings',
+    novalidate: true,
+    oninput: () => { status.textContent = ''; },
+    onsubmit: async (e) => {
+      e.preventDefault();
+      status.textContent = '';
+      const body = {
+        name: f.name.value.trim(),
+        description: f.description.value.trim(),
+        home_url: f.home_url.value.trim() || null,
+        redirect_uris: lines(f.redirect_uris.value),
+        post_logout_redirect_uris: lines(f.post_logout_redirect_uris.value),
+        allowed_origins: lines(f.allowed_origins.value),
+        cors_from_redirect_uris: f.cors_from_redirect_uris.checked,
+        first_party: f.first_party.checked,
+        grant_types: Object.keys(grants).filter((g) => grants[g].checked),
+        id_token_signed_response_alg: f.alg.value,
+        token_settings: {
+          id_token_ttl: Number(f.id_token_ttl.value),
+          access_token_ttl: Number(f.access_token_ttl.value),
+          refresh_token_ttl_days: Number(f.refresh_token_ttl_days.value),
+          always_issue_refresh_token: f.always_issue_refresh_token.checked,
+          rotate_refresh_token: f.rotate_refresh_token.checked,
+        },
+      };
+      if (confidential) body.token_endpoint_auth_method = f.auth.value;
+      if (hasCc()) {
+        body.allowed_audiences = lines(f.audiences.value);
+        body.allowed_scopes = f.scopes.value.split(/\s+/).filter(Boolean);
+      }
+      const save = form.querySelector('button[type=submit]');
+      save.disabled = true;
+      try {
+        const r = await api(`applications/${id}`, 'PATCH', body);
+        Object.assign(app, r);
+        title.textContent = r.name;
+        drawWarnings(r.warnings);
+        showError(err, null);
+        status.textContent = 'Saved';
+      } catch (x) {
+        if (x !== SIGNED_OUT) showError(err, x);
+      } finally {
+        save.disabled = false;
+      }
+    },
+  },
+  h('h2', {}, 'Settings'),
+  field('Name', f.name, 'Shown on the login and consent pages.'),
+  field('Description', f.description),
+  field('Home URL', f.home_url, 'Error pages link back here.'),
+  h('fieldset', {}, h('legend', {}, 'URIs'),
+    field('Redirect URIs', f.redirect_uris, redirectHint),
+    field('Post-logout redirect URIs', f.post_logout_redirect_uris, 'Where users may be sent after logout. One per line.'),
+    field('Allowed origins', f.allowed_origins, 'Browser origins that may call the token and userinfo endpoints (CORS). One per line.'),
+    field('Same as redirect URIs', f.cors_from_redirect_uris, 'Also allow the origins of the redirect URIs.')),
+  h('fieldset', {}, h('legend', {}, 'Grant types'),
+    Object.entries(grants).map(([g, input]) => field(GRANT_LABEL[g], input))),
+  ccBox,
+  h('fieldset', {}, h('legend', {}, 'Tokens'),
+    h('div', { class: 'cols' },
+      field('ID token lifetime (seconds)', f.id_token_ttl),
+      field('Access token lifetime (seconds)', f.access_token_ttl),
+      field('Refresh token lifetime (days)', f.refresh_token_ttl_days),
+      field('ID token signing algorithm', f.alg),
+      confidential && field('Client authentication', f.auth)),
+    field('Always issue a refresh token', f.always_issue_refresh_token, 'Even when the offline_access scope is not requested.'),
+    field('Rotate refresh tokens', f.rotate_refresh_token, 'Each use returns a new one; reusing an old one revokes the grant.')),
+  field('First-party', f.first_party, 'A trusted application: users are not asked for consent (loopback redirects always ask).'),
+  err,
+  h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save'), status));
+
+  // Endpoints from the discovery document.
+  const endpoints = [
+    ['Discovery', `${disco.issuer}/.well-known/openid-configuration`],
+    ['Authorize', disco.authorization_endpoint],
+    ['Token', disco.token_endpoint],
+    ['UserInfo', disco.userinfo_endpoint],
+    ['End session', disco.end_session_endpoint],
+    ['JWKS', disco.jwks_uri],
+  ].filter(([, url]) => url);
+  const endpointBox = h('section', { class: 'card' }, h('h2', {}, 'Endpoints'),
+    h('dl', { class: 'endpoints' }, endpoints.map(([label, url]) => [
+      h('dt', {}, label),
+      h('dd', {}, h('code', {}, url), copyButton(() => url, `${label} URL`, `Copy ${label} URL`)),
+    ])));
+
+  const del = h('button', {
+    type: 'button',
+    class: 'danger',
+    onclick: () => openDialog({
+      title: `Delete ${app.name}?`,
+      body: [h('p', {}, 'Its client ID stops working at once. This cannot be undone.')],
+      confirm: 'Delete',
+      danger: true,
+      run: async () => {
+        await api(`applications/${id}`, 'DELETE');
+        toast(`Deleted ${app.name}`);
+        location.hash = '#/applications';
+      },
+    }),
+  }, 'Delete application');
+
+  // The dashboard's own application: the API refuses changes to it.
+  const builtIn = app.client_id === config.client_id;
+  main.replaceChildren(
+    builtIn && h('p', { class: 'notice' }, 'This is the dashboard’s own application: the provider manages it, and it cannot be changed here.'),
+    h('div', { class: 'bar' }, title, h('span', { class: 'badge' }, TYPE_LABEL[app.type] ?? app.type)),
+    h('section', { class: 'card creds' },
+      h('div', {}, h('h2', {}, 'Credentials'),
+        h('div', { class: 'field' }, h('label', { for: cid.id }, 'Client ID'), h('div', { class: 'copyrow' }, cid, copyButton(() => app.client_id, 'client ID'))),
+        h('p', { class: 'hint' }, h('a', { href: `#/logs?client_id=${id}` }, 'Audit records of this application'))),
+      secretArea),
+    warnings,
+    h('div', { class: 'split' }, form, h('aside', {}, endpointBox,
+      h('section', { class: 'card' }, h('h2', {}, 'Danger zone'), h('p', { class: 'hint' }, 'Deleting removes the application and its consents.'), del))));
+  if (builtIn) {
+    for (const el of form.elements) el.disabled = true;
+    secretArea.hidden = del.parentElement.hidden = true;
+  }
+  if (focus) title.focus();
+}
+
+// Users
+
+function viewUsers() {
+  const err = errorBox();
+  const body = h('tbody');
+  const empty = h('p', { class: 'muted', hidden: true }, 'No users found.');
+  const q = h('input', { type: 'search', id: 'user-search', placeholder: 'Email or name', autocomplete: 'off' });
+  const more = pager(async (cursor) => {
+    const params = new URLSearchParams({ limit: '50' });
+    if (q.value.trim()) params.set('q', q.value.trim());
+    if (cursor) params.set('cursor', cursor);
+    const data = await api(`users?${params}`);
+    if (!cursor) body.replaceChildren();
+    for (const u of data.users) body.append(userRow(u));
+    empty.hidden = body.children.length > 0;
+    return data.next_cursor;
+  }, err);
+  let timer;
+  const search = h('form', {
+    role: 'search',
+    class: 'bar',
+    onsubmit: (e) => { e.preventDefault(); clearTimeout(timer); more.reload(); },
+  }, field('Search', q), h('button', { type: 'submit', class: 'secondary' }, 'Search'));
+  q.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(more.reload, 300); });
+
+  const f = {
+    email: h('input', { type: 'email', required: true, autocomplete: 'off', spellcheck: 'false' }),
+    password: h('input', { type: 'password', required: true, autocomplete: 'new-password' }),
+    name: h('input', { autocomplete: 'off' }),
+    admin: h('input', { type: 'checkbox' }),
+  };
+  const cerr = errorBox();
+  const cstatus = h('span', { class: 'saved', role: 'status' });
+  const create = h('form', {
+    class: 'card',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      cstatus.textContent = '';
+      const body = { email: f.email.value.trim(), password: f.password.value };
+      if (f.name.value.trim()) body.name = f.name.value.trim();
+      if (f.admin.checked) body.roles = ['admin'];
+      try {
+        const u = await api('users', 'POST', body);
+        create.reset();
+        showError(cerr, null);
+        cstatus.textContent = `Created ${u.email}`;
+        more.reload();
+      } catch (x) {
+        if (x !== SIGNED_OUT) showError(cerr, x);
+      }
+    },
+  },
+  h('h2', {}, 'New user'),
+  h('div', { class: 'cols' }, field('Email', f.email), field('Password', f.password), field('Name', f.name)),
+  field('Administrator', f.admin, 'Can sign in to this dashboard and use the management API.'),
+  cerr, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create user'), cstatus));
+
+  page('Users', create, search, err,
+    h('table', {}, h('thead', {}, h('tr', {}, ['Email', 'Name', 'Roles', 'Status', 'Created', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))), body),
+    empty, more.btn);
+  more.reload();
+}
+
+function userRow(u) {
+  const self = u.id === session?.sub;
+  const row = h('tr', {},
+    h('td', {}, u.email, self ? h('span', { class: 'badge' }, 'you') : null),
+    h('td', {}, u.name ?? ''),
+    h('td', {}, (u.roles ?? []).join(', ')),
+    h('td', {}, h('span', { class: u.disabled ? 'badge bad' : 'badge ok' }, u.disabled ? 'Disabled' : 'Active')),
+    h('td', {}, timeEl(u.created_at)),
+    h('td', { class: 'row-actions' },
+      h('button', {
+        type: 'button',
+        class: 'secondary small',
+        disabled: self && !u.disabled,
+        title: self ? 'You cannot disable your own account here' : null,
+        onclick: async (e) => {
+          const btn = e.currentTarget;
+          btn.disabled = true;
+          try {
+            const nu = await api(`users/${encodeURIComponent(u.id)}`, 'PATCH', { disabled: !u.disabled });
+            const fresh = userRow(nu);
+            row.replaceWith(fresh);
+            fresh.querySelector('td.row-actions button').focus();
+            toast(`${nu.email} ${nu.disabled ? 'disabled' : 'enabled'}`);
+          } catch (x) {
+            if (x !== SIGNED_OUT) toast(x.message);
+            btn.disabled = false;
+          }
+        },
+      }, u.disabled ? 'Enable' : 'Disable'),
+      h('button', { type: 'button', class: 'secondary small', onclick: () => resetPassword(u) }, 'Reset password')));
+  return row;
+}
+
+function resetPassword(u) {
+  const pw = h('input', { type: 'password', required: true, autocomplete: 'new-password', autofocus: true });
+  openDialog({
+    title: `Reset the password of ${u.email}`,
+    body: [field('New password', pw, 'The user signs in with it from now on.')],
+    confirm: 'Set password',
+    run: async () => {
+      await api(`users/${encodeURIComponent(u.id)}`, 'PATCH', { password: pw.value });
+      toast(`Password of ${u.email} changed`);
+    },
+  });
+}
+
+// Logs
+
+function viewLogs(query) {
+  const err = errorBox();
+  const body = h('tbody');
+  const empty = h('p', { class: 'muted', hidden: true }, 'No records match.');
+  const toLocal = (v) => {
+    if (!v) return '';
+    const d = new Date(/^\d+$/.test(v) ? Number(v) * 1000 : v);
+    return Number.isNaN(d.getTime()) ? '' : new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  };
+  const f = {
+    event: h('select', {}, h('option', { value: '' }, 'All events'), EVENTS.map((e) => h('option', {}, e))),
+    client_id: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'client_id', value: query.get('client_id') ?? '' }),
+    user_id: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'user id', value: query.get('user_id') ?? '' }),
+    since: h('input', { type: 'datetime-local', value: toLocal(query.get('since')) }),
+    until: h('input', { type: 'datetime-local', value: toLocal(query.get('until')) }),
+  };
+  f.event.value = EVENTS.includes(query.get('event')) ? query.get('event') : '';
+  const filters = () => {
+    const p = new URLSearchParams();
+    for (const k of ['event', 'client_id', 'user_id']) if (f[k].value.trim()) p.set(k, f[k].value.trim());
+    for (const k of ['since', 'until']) {
+      if (f[k].value) p.set(k, String(Math.floor(new Date(f[k].value).getTime() / 1000)));
+    }
+    return p;
+  };
+  const more = pager(async (cursor) => {
+    const p = filters();
+    p.set('limit', '50');
+    if (cursor) p.set('cursor', cursor);
+    const data = await api(`logs?${p}`);
+    if (!cursor) body.replaceChildren();
+    for (const r of data.logs ?? data.records ?? []) body.append(...logRows(r));
+    empty.hidden = body.children.length > 0;
+    return data.next_cursor;
+  }, err);
+  const form = h('form', {
+    class: 'card filters',
+    onsubmit: (e) => {
+      e.preventDefault();
+      const p = filters();
+      history.replaceState(null, '', `#/logs${String(p) ? `?${p}` : ''}`);
+      more.reload();
+    },
+  },
+  field('Event', f.event), field('Application', f.client_id), field('User', f.user_id),
+  field('Since', f.since), field('Until', f.until),
+  h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply')));
+  page('Logs', form, err,
+    h('table', { class: 'logs' }, h('thead', {}, h('tr', {}, ['Time', 'Event', 'Description', 'Application', 'User', 'IP', ''].map((c) => h('th', { scope: 'col' }, c)))), body),
+    empty, more.btn);
+  more.reload();
+}
+
+function logRows(r) {
+  const bad = /failed|reused|replayed|deleted|disabled/.test(r.event);
+  const detailId = nextId('log');
+  const info = { id: r.id, user_agent: r.user_agent, client_id: r.client_id, user_id: r.user_id, detail: r.detail };
+  const details = h('tr', { id: detailId, class: 'details', hidden: true },
+    h('td', { colspan: '7' }, h('pre', {}, JSON.stringify(info, null, 2))));
+  const toggle = h('button', {
+    type: 'button',
+    class: 'secondary small',
+    'aria-expanded': 'false',
+    'aria-controls': detailId,
+    onclick: () => {
+      details.hidden = !details.hidden;
+      toggle.setAttribute('aria-expanded', String(!details.hidden));
+    },
+  }, 'Details');
+  const row = h('tr', {},
+    h('td', { class: 'nowrap' }, timeEl(r.created_at)),
+    h('td', {}, h('span', { class: bad ? 'badge bad' : 'badge' }, r.event)),
+    h('td', {}, r.description ?? ''),
+    h('td', {}, r.client_id ? h('a', { href: `#/applications/${encodeURIComponent(r.client_id)}` }, r.application_name || r.client_id) : ''),
+    h('td', {}, r.user_id ? h('code', {}, r.user_id) : ''),
+    h('td', {}, r.ip ?? ''),
+    h('td', {}, toggle));
+  return [row, details];
+}
+
+// ---- routing ----
+
+function route(focus) {
+  const signedIn = !!session && Date.now() < session.expires_at && isAdmin();
+  $('nav').hidden = !signedIn;
+  $('who').hidden = !session;
+  $('signout').hidden = !signedIn;
+  $('email').textContent = session?.email ?? '';
+  if (!session) return renderSignIn();
+  if (!isAdmin()) return renderNotAdmin();
+  const [path, qs] = location.hash.slice(1).split('?');
+  const parts = path.split('/').filter(Boolean);
+  for (const a of $('nav').querySelectorAll('a')) {
+    if (a.getAttribute('href') === `#/${parts[0]}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (parts[0] === 'applications' && parts[1]) viewApplication(decodeURIComponent(parts[1]));
+  else if (parts[0] === 'applications') viewApplications();
+  else if (parts[0] === 'users') viewUsers();
+  else if (parts[0] === 'logs') viewLogs(new URLSearchParams(qs));
+  else return location.replace('#/applications');
+  if (focus) main.querySelector('h1')?.focus();
+}
+
+async function start() {
+  $('signout').addEventListener('click', signOut);
+  [config, disco] = await Promise.all([getJson('/admin/config'), getJson('/.well-known/openid-configuration')]);
+  const p = new URLSearchParams(location.search);
+  if (p.has('code') || p.has('error')) {
+    try {
+      await handleCallback(p);
+    } catch (e) {
+      signInError = e.message;
+    }
+  }
+  if (session && Date.now() > session.expires_at) {
+    session = null;
+    ss.removeItem(SESSION);
+  }
+  addEventListener('hashchange', () => route(true));
+  route(false);
+}
+
+start().catch((e) => {
+  main.replaceChildren(h('section', { class: 'card narrow' }, h('h1', {}, 'The dashboard could not start'), h('p', { class: 'error', role: 'alert' }, e.message)));
+});
