@@ -113,8 +113,7 @@ const copyButton = (text, what, label) =>
   h('button', { type: 'button', class: 'secondary small', 'aria-label': label, onclick: () => copy(text(), what) }, 'Copy');
 
 const lines = (text) => text.split('\n').map((s) => s.trim()).filter(Boolean);
-const fmtTime = (secs) => (secs ? new Date(secs * 1000).toLocaleString() : '');
-const timeEl = (secs) => h('time', { datetime: new Date(secs * 1000).toISOString() }, fmtTime(secs));
+const timeEl = (secs) => h('time', { datetime: new Date(secs * 1000).toISOString() }, new Date(secs * 1000).toLocaleString());
 
 /** A modal <dialog>: `run` does the work; an error stays in the dialog, success closes it. */
 function openDialog({ title, body = [], confirm, danger, run }) {
@@ -297,14 +296,22 @@ function renderNotAdmin() {
     h('button', { type: 'button', onclick: signOut }, 'Sign out')));
 }
 
-/** A "Load more" pager: `load(cursor)` appends one page and returns the next cursor. */
-function pager(load, err) {
+/** A "Load more" pager over `body`: `load(cursor)` gives [rows, next cursor]. A reload
+ * (new filters) wins over any page still in flight. */
+function pager(load, body, empty, err) {
   let cursor = null;
+  let seq = 0;
   const btn = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
   const run = async (first) => {
+    const mine = ++seq;
     btn.disabled = true;
     try {
-      cursor = await load(first ? null : cursor);
+      const [rows, next] = await load(first ? null : cursor);
+      if (mine !== seq) return;
+      if (first) body.replaceChildren();
+      body.append(...rows.flat());
+      empty.hidden = body.children.length > 0;
+      cursor = next;
       btn.hidden = !cursor;
       showError(err, null);
     } catch (e) {
@@ -325,16 +332,11 @@ function viewApplications() {
   const empty = h('p', { class: 'muted', hidden: true }, 'No applications yet.');
   const more = pager(async (cursor) => {
     const data = await api(`applications?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (!cursor) body.replaceChildren();
-    for (const a of data.applications) {
-      body.append(h('tr', {},
-        h('td', {}, h('a', { href: `#/applications/${encodeURIComponent(a.client_id)}` }, a.name)),
-        h('td', {}, TYPE_LABEL[a.type] ?? a.type),
-        h('td', {}, h('code', {}, a.client_id))));
-    }
-    empty.hidden = body.children.length > 0;
-    return data.next_cursor;
-  }, err);
+    return [data.applications.map((a) => h('tr', {},
+      h('td', {}, h('a', { href: `#/applications/${encodeURIComponent(a.client_id)}` }, a.name)),
+      h('td', {}, TYPE_LABEL[a.type] ?? a.type),
+      h('td', {}, h('code', {}, a.client_id)))), data.next_cursor];
+  }, body, empty, err);
   const slot = h('div');
   const createBtn = h('button', {
     type: 'button',
@@ -442,7 +444,7 @@ function renderApplication(app, secret, focus) {
   };
   const rotate = () => {
     const grace = h('select', {},
-      [['0', 'No: it stops working now'], ['3600', '1 hour'], ['86400', '1 day'], ['604800', '7 days']]
+      [['0', 'No time: it stops now'], ['3600', '1 hour'], ['86400', '1 day'], ['604800', '7 days']]
         .map(([v, l]) => h('option', { value: v }, l)));
     openDialog({
       title: 'Rotate the client secret?',
@@ -456,7 +458,7 @@ function renderApplication(app, secret, focus) {
         app.previous_secret_expires_at = r.previous_secret_expires_at;
         drawSecret();
         toast('New client secret issued');
-        secretArea.querySelector('#client-secret')?.focus();
+        setTimeout(() => $('client-secret')?.focus()); // once the dialog has closed
       },
     });
   };
@@ -640,11 +642,8 @@ function viewUsers() {
     if (q.value.trim()) params.set('q', q.value.trim());
     if (cursor) params.set('cursor', cursor);
     const data = await api(`users?${params}`);
-    if (!cursor) body.replaceChildren();
-    for (const u of data.users) body.append(userRow(u));
-    empty.hidden = body.children.length > 0;
-    return data.next_cursor;
-  }, err);
+    return [data.users.map(userRow), data.next_cursor];
+  }, body, empty, err);
   let timer;
   const search = h('form', {
     role: 'search',
@@ -743,17 +742,12 @@ function viewLogs(query) {
   const err = errorBox();
   const body = h('tbody');
   const empty = h('p', { class: 'muted', hidden: true }, 'No records match.');
-  const toLocal = (v) => {
-    if (!v) return '';
-    const d = new Date(/^\d+$/.test(v) ? Number(v) * 1000 : v);
-    return Number.isNaN(d.getTime()) ? '' : new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
-  };
   const f = {
     event: h('select', {}, h('option', { value: '' }, 'All events'), EVENTS.map((e) => h('option', {}, e))),
     client_id: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'client_id', value: query.get('client_id') ?? '' }),
     user_id: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'user id', value: query.get('user_id') ?? '' }),
-    since: h('input', { type: 'datetime-local', value: toLocal(query.get('since')) }),
-    until: h('input', { type: 'datetime-local', value: toLocal(query.get('until')) }),
+    since: h('input', { type: 'datetime-local' }),
+    until: h('input', { type: 'datetime-local' }),
   };
   f.event.value = EVENTS.includes(query.get('event')) ? query.get('event') : '';
   const filters = () => {
@@ -769,17 +763,16 @@ function viewLogs(query) {
     p.set('limit', '50');
     if (cursor) p.set('cursor', cursor);
     const data = await api(`logs?${p}`);
-    if (!cursor) body.replaceChildren();
-    for (const r of data.logs ?? data.records ?? []) body.append(...logRows(r));
-    empty.hidden = body.children.length > 0;
-    return data.next_cursor;
-  }, err);
+    return [(data.logs ?? data.records ?? []).map(logRows), data.next_cursor];
+  }, body, empty, err);
   const form = h('form', {
     class: 'card filters',
     onsubmit: (e) => {
       e.preventDefault();
       const p = filters();
-      history.replaceState(null, '', `#/logs${String(p) ? `?${p}` : ''}`);
+      p.delete('since');
+      p.delete('until');
+      history.replaceState(null, '', `#/logs${String(p) ? `?${p}` : ''}`); // a link to these filters
       more.reload();
     },
   },
