@@ -806,7 +806,8 @@ function logRows(r) {
     h('td', {}, h('span', { class: bad ? 'badge bad' : 'badge' }, r.event)),
     h('td', {}, r.description ?? ''),
     h('td', {}, r.client_id ? h('a', { href: `#/applications/${encodeURIComponent(r.client_id)}` }, r.application_name || r.client_id) : ''),
-    h('td', {}, r.user_id ? h('code', {}, r.user_id) : ''),
+    // Long ids are cut short here; Details shows the whole one.
+    h('td', {}, r.user_id ? h('code', { title: r.user_id }, r.user_id.length > 10 ? `${r.user_id.slice(0, 8)}…` : r.user_id) : ''),
     h('td', {}, r.ip ?? ''),
     h('td', {}, toggle));
   return [row, details];
