@@ -613,7 +613,8 @@ function renderApplication(app, secret, focus) {
   // The dashboard's own application: the API refuses changes to it.
   const builtIn = app.client_id === config.client_id;
   main.replaceChildren(
-    builtIn && h('p', { class: 'notice' }, 'This is the dashboard’s own application: the provider manages it, and it cannot be changed here.'),
+    // replaceChildren, unlike h(), would print a bare `false`.
+    ...(builtIn ? [h('p', { class: 'notice' }, 'This is the dashboard’s own application: the provider manages it, and it cannot be changed here.')] : []),
     h('div', { class: 'bar' }, title, h('span', { class: 'badge' }, TYPE_LABEL[app.type] ?? app.type)),
     h('section', { class: 'card creds' },
       h('div', {}, h('h2', {}, 'Credentials'),

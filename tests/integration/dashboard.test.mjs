@@ -1,0 +1,228 @@
+// The admin dashboard (issue 8) in headless Chromium: an administrator signs in at /admin/
+// through the provider's own login (code + PKCE), creates a single-page application through
+// the UI and sets its redirect URI and allowed origin; then the example SPA
+// (examples/spa/, oauth4webapi) on another origin logs a user in with that application,
+// which exercises the CORS answers the dashboard configured. A user without the admin role
+// is turned away. The users and logs views are checked against the API.
+//
+// Chromium: as in browser.test.mjs (CHROMIUM_PATH); missing, this file FAILS. Screenshots
+// of the main views go to SCREENSHOT_DIR (default: a temp dir; `SCREENSHOT_DIR=docs/screenshots`
+// refreshes the README's).
+
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { REPO_ROOT, useServer } from './harness.mjs';
+import { createUser, managementApi } from './helpers.mjs';
+import { launchChromium, loginWithExampleSpa, startExampleSpa } from './spa.mjs';
+
+const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR
+  ? resolve(REPO_ROOT, process.env.SCREENSHOT_DIR)
+  : join(tmpdir(), 'edge-oidc-screenshots');
+const STEP_TIMEOUT_MS = 30_000;
+
+const server = useServer();
+let browserPromise;
+let spaPromise;
+
+before(() => {
+  browserPromise = launchChromium();
+  spaPromise = startExampleSpa();
+  for (const p of [browserPromise, spaPromise]) p.catch(() => {});
+});
+
+after(async () => {
+  const browser = await browserPromise?.catch(() => null);
+  await browser?.close();
+  const spa = await spaPromise?.catch(() => null);
+  await spa?.close();
+});
+
+async function newPage() {
+  const browser = await browserPromise;
+  const context = await browser.newContext({ viewport: { width: 1200, height: 820 } });
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+  const page = await context.newPage();
+  const log = [];
+  const problems = [];
+  page.on('pageerror', (err) => {
+    problems.push(`uncaught: ${err.message}`);
+    log.push(`pageerror ${err.message}`);
+  });
+  page.on('console', (msg) => log.push(`console.${msg.type()} ${msg.text()}`));
+  page.on('requestfailed', (r) => log.push(`requestfailed ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => log.push(`${r.status()} ${r.request().method()} ${r.url()}`));
+  // Third-party requests would break "works without third-party requests".
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['http:', 'https:'].includes(u.protocol)) return;
+    if (u.origin !== server.origin && !u.hostname.startsWith('127.0.0.1')) problems.push(`third-party request: ${r.url()}`);
+  });
+  return { context, page, log, problems };
+}
+
+async function withDiagnostics(name, { page, log }, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    let shot = '';
+    try {
+      await mkdir(SCREENSHOT_DIR, { recursive: true });
+      const path = join(SCREENSHOT_DIR, `failed-${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      shot = `\nscreenshot: ${path}`;
+    } catch {
+      /* page gone */
+    }
+    const extra = `\nurl: ${page.url()}${shot}\nbrowser log:\n  ${log.slice(-80).join('\n  ')}\nserver output (tail):\n${server.output().slice(-2000)}`;
+    err.message += extra;
+    if (err.stack) err.stack += extra;
+    throw err;
+  }
+}
+
+async function shoot(page, name) {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, name), fullPage: true });
+}
+
+/** Opens /admin/, presses Sign in and logs in through the provider's form. */
+async function signIn(page, user) {
+  await page.goto(`${server.origin}/admin/`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('input[name="email"]').fill(user.email);
+  await page.locator('input[name="password"]').fill(user.password);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL((u) => u.pathname === '/admin/' && !u.searchParams.has('code'));
+}
+
+test('an administrator creates an SPA in the dashboard, and the example SPA on another origin logs in with it', async () => {
+  await server.ready;
+  const spa = await spaPromise;
+  const admin = await createUser(server, { name: 'Grace Admin', roles: ['admin'] });
+  const user = await createUser(server, { name: 'Ada Lovelace' });
+  const session = await newPage();
+  const { page, problems } = session;
+  let clientId;
+  await withDiagnostics('dashboard-create', session, async () => {
+    await signIn(page, admin);
+    await page.getByRole('link', { name: 'Applications' }).click();
+    await page.getByRole('button', { name: 'Create application' }).click();
+    await page.getByLabel('Single-page app').check();
+    await shoot(page, 'dashboard-create.png');
+    const name = `Example SPA ${Date.now()}`;
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+
+    // The settings pane of the new application.
+    const idField = page.getByLabel('Client ID', { exact: true });
+    await idField.waitFor();
+    await assertEventually(async () => (await idField.inputValue()).length > 0, 'a client id in the settings pane');
+    clientId = await idField.inputValue();
+    await page.getByLabel('Redirect URIs', { exact: true }).fill(`${spa.origin}/`);
+    await page.getByLabel('Post-logout redirect URIs', { exact: true }).fill(`${spa.origin}/`);
+    await page.getByLabel('Allowed origins', { exact: true }).fill(spa.origin);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    // Nothing stray (a bare "false" once sat above the title).
+    assert.doesNotMatch(await page.locator('main').innerText(), /^\s*(false|true|undefined|null)\s*$/m);
+    await shoot(page, 'dashboard-application.png');
+
+    const stored = await managementApi(server)('GET', `/applications/${clientId}`);
+    assert.equal(stored.status, 200, stored.text);
+    assert.equal(stored.json.name, name);
+    assert.equal(stored.json.type, 'spa');
+    assert.deepEqual(stored.json.redirect_uris, [`${spa.origin}/`]);
+    assert.deepEqual(stored.json.allowed_origins, [spa.origin]);
+
+    await page.getByRole('link', { name: 'Applications' }).click();
+    await page.getByText(name).first().waitFor();
+    await shoot(page, 'dashboard-applications.png');
+  });
+
+  // A different browser context: no provider session, a real login through the SPA.
+  const other = await newPage();
+  await withDiagnostics('dashboard-spa-login', other, async () => {
+    const out = await loginWithExampleSpa(other.page, {
+      spaOrigin: spa.origin,
+      issuer: server.origin,
+      clientId,
+      email: user.email,
+      password: user.password,
+    });
+    assert.equal(out.claims.sub, user.id);
+    assert.equal(out.claims.aud, clientId);
+    assert.equal(out.userinfo.sub, user.id);
+  });
+
+  await withDiagnostics('dashboard-users-logs', session, async () => {
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByLabel('Search').fill(user.email);
+    await page.getByText(user.email).first().waitFor();
+    await shoot(page, 'dashboard-users.png');
+    await page.getByRole('link', { name: 'Logs' }).click();
+    // The SPA's login is in the log the dashboard shows, with the new application's name.
+    const issued = page.getByRole('row').filter({ hasText: 'token.issued' }).filter({ hasText: 'Example SPA' });
+    await issued.first().waitFor();
+    await shoot(page, 'dashboard-logs.png');
+  });
+  assert.deepEqual(problems, [], 'no page errors and no third-party requests');
+  await session.context.close();
+  await other.context.close();
+});
+
+test('a user without the admin role is told so and gets no access', async () => {
+  await server.ready;
+  const plain = await createUser(server);
+  const session = await newPage();
+  await withDiagnostics('dashboard-not-admin', session, async () => {
+    await signIn(session.page, plain);
+    await session.page.getByText('This account is not an administrator').waitFor();
+    assert.equal(await session.page.getByRole('link', { name: 'Users' }).count(), 0);
+  });
+  await session.context.close();
+});
+
+test('users are created, disabled and enabled in the dashboard', async () => {
+  await server.ready;
+  const admin = await createUser(server, { roles: ['admin'] });
+  const session = await newPage();
+  const { page } = session;
+  const email = `made-in-ui-${Date.now()}@example.com`;
+  await withDiagnostics('dashboard-users', session, async () => {
+    await signIn(page, admin);
+    await page.getByRole('link', { name: 'Users' }).click();
+    // The create form is always shown on the users view.
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByLabel('Password', { exact: true }).fill('a long enough password');
+    await page.getByLabel('Name', { exact: true }).fill('Made In UI');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const row = page.getByRole('row').filter({ hasText: email });
+    await row.waitFor();
+    const api = managementApi(server);
+    const found = await api('GET', `/users?q=${encodeURIComponent(email)}`);
+    assert.equal(found.json.users.length, 1, found.text);
+    const id = found.json.users[0].id;
+
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByRole('button', { name: 'Enable' }).waitFor();
+    assert.equal((await api('GET', `/users/${id}`)).json.disabled, true);
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await row.getByRole('button', { name: 'Disable' }).waitFor();
+    assert.equal((await api('GET', `/users/${id}`)).json.disabled, false);
+  });
+  await session.context.close();
+});
+
+async function assertEventually(check, what, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
