@@ -693,6 +693,22 @@ function viewUsers() {
 
 function userRow(u) {
   const self = u.id === session?.sub;
+  const admin = (u.roles ?? []).includes('admin');
+  const patch = async (e, body, message) => {
+    const btn = e.currentTarget;
+    const index = [...btn.parentElement.children].indexOf(btn);
+    btn.disabled = true;
+    try {
+      const nu = await api(`users/${encodeURIComponent(u.id)}`, 'PATCH', body);
+      const fresh = userRow(nu);
+      row.replaceWith(fresh);
+      fresh.querySelectorAll('td.row-actions button')[index]?.focus();
+      toast(message(nu));
+    } catch (x) {
+      if (x !== SIGNED_OUT) toast(x.message);
+      btn.disabled = false;
+    }
+  };
   const row = h('tr', {},
     h('td', {}, u.email, self ? h('span', { class: 'badge' }, 'you') : null),
     h('td', {}, u.name ?? ''),
@@ -705,21 +721,20 @@ function userRow(u) {
         class: 'secondary small',
         disabled: self && !u.disabled,
         title: self ? 'You cannot disable your own account here' : null,
-        onclick: async (e) => {
-          const btn = e.currentTarget;
-          btn.disabled = true;
-          try {
-            const nu = await api(`users/${encodeURIComponent(u.id)}`, 'PATCH', { disabled: !u.disabled });
-            const fresh = userRow(nu);
-            row.replaceWith(fresh);
-            fresh.querySelector('td.row-actions button').focus();
-            toast(`${nu.email} ${nu.disabled ? 'disabled' : 'enabled'}`);
-          } catch (x) {
-            if (x !== SIGNED_OUT) toast(x.message);
-            btn.disabled = false;
-          }
-        },
+        onclick: (e) => patch(e, { disabled: !u.disabled }, (nu) => `${nu.email} ${nu.disabled ? 'disabled' : 'enabled'}`),
       }, u.disabled ? 'Enable' : 'Disable'),
+      h('button', {
+        type: 'button',
+        class: 'secondary small',
+        // Removing one's own role would lock this session out of the dashboard.
+        disabled: self && admin,
+        title: self && admin ? 'You cannot remove your own administrator role here' : null,
+        onclick: (e) => patch(
+          e,
+          { roles: admin ? (u.roles ?? []).filter((r) => r !== 'admin') : [...(u.roles ?? []), 'admin'] },
+          (nu) => `${nu.email} ${(nu.roles ?? []).includes('admin') ? 'is now an administrator' : 'is no longer an administrator'}`,
+        ),
+      }, admin ? 'Remove admin' : 'Make admin'),
       h('button', { type: 'button', class: 'secondary small', onclick: () => resetPassword(u) }, 'Reset password')));
   return row;
 }

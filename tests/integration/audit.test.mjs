@@ -135,7 +135,7 @@ test('management actions are recorded without the secrets they return', async ()
     'application.deleted', 'application.updated', 'application.secret_rotated', 'application.created',
   ]);
   assert.equal(records.at(-1).application_name, 'Audited Web');
-  assert.ok(records.every((r) => r.detail.by === 'management_api'));
+  assert.ok(records.every((r) => r.detail.by === 'admin_token'), 'done with ADMIN_TOKEN');
   const text = JSON.stringify(records);
   assert.ok(!text.includes(created.client_secret) && !text.includes(rotated.json.client_secret));
   const users = await logs({ event: 'user.created', user_id: user.id }, (j) => j.logs.length === 1);

@@ -103,7 +103,10 @@ async function withDiagnostics(name, { page, log }, fn) {
     } catch {
       /* page gone */
     }
-    err.message += `\nurl: ${page.url()}${shot}\nbrowser log:\n  ${log.join('\n  ')}\nserver output (tail):\n${server.output().slice(-3000)}`;
+    const extra = `\nurl: ${page.url()}${shot}\nbrowser log:\n  ${log.join('\n  ')}\nserver output (tail):\n${server.output().slice(-3000)}`;
+    err.message += extra;
+    // The reporter prints the stack, which was written with the old message.
+    if (err.stack) err.stack += extra;
     throw err;
   }
 }

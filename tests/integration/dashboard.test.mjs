@@ -157,6 +157,15 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     assert.equal(out.claims.sub, user.id);
     assert.equal(out.claims.aud, clientId);
     assert.equal(out.userinfo.sub, user.id);
+    // The SPA redirects to a loopback address, so the user was asked and allowed: audited.
+    const api = managementApi(server);
+    let granted;
+    for (let i = 0; i < 40 && !granted; i++) {
+      const r = await api('GET', `/logs?event=consent.granted&client_id=${clientId}`);
+      granted = r.json?.logs?.find((l) => l.user_id === user.id);
+      if (!granted) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(granted, 'a consent.granted record for the SPA and the user');
   });
 
   await withDiagnostics('dashboard-users-logs', session, async () => {
@@ -187,7 +196,7 @@ test('a user without the admin role is told so and gets no access', async () => 
   await session.context.close();
 });
 
-test('users are created, disabled and enabled in the dashboard', async () => {
+test('users are created, disabled, enabled, made admin and given a new password in the dashboard', async () => {
   await server.ready;
   const admin = await createUser(server, { roles: ['admin'] });
   const session = await newPage();
@@ -214,6 +223,23 @@ test('users are created, disabled and enabled in the dashboard', async () => {
     await row.getByRole('button', { name: 'Enable' }).click();
     await row.getByRole('button', { name: 'Disable' }).waitFor();
     assert.equal((await api('GET', `/users/${id}`)).json.disabled, false);
+
+    await row.getByRole('button', { name: 'Make admin' }).click();
+    await row.getByRole('button', { name: 'Remove admin' }).waitFor();
+    assert.deepEqual((await api('GET', `/users/${id}`)).json.roles, ['admin']);
+    await row.getByRole('button', { name: 'Remove admin' }).click();
+    await row.getByRole('button', { name: 'Make admin' }).waitFor();
+    assert.deepEqual((await api('GET', `/users/${id}`)).json.roles, []);
+
+    // Reset password: the new one signs in to the dashboard's login (as a non-admin).
+    await row.getByRole('button', { name: 'Reset password' }).click();
+    await page.getByLabel('New password', { exact: true }).fill('the reset password');
+    await page.getByRole('button', { name: 'Set password', exact: true }).click();
+    await page.getByText(`Password of ${email} changed`).waitFor();
+    const other = await newPage();
+    await signIn(other.page, { email, password: 'the reset password' });
+    await other.page.getByText('This account is not an administrator').waitFor();
+    await other.context.close();
   });
   await session.context.close();
 });
