@@ -1139,13 +1139,21 @@ async fn admin_check(ctx: &Ctx, req: &Request, store: &D1Store) -> Result<Princi
     let presented = header(req, "Authorization")
         .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
         .ok_or_else(|| Failure::missing_token("a Bearer token is required"))?;
+    let admin_token = ctx.secret(ADMIN_TOKEN);
+    // ADMIN_TOKEN works even where signing is misconfigured (it needs no key).
+    if admin_token
+        .as_deref()
+        .is_some_and(|t| ct_eq(presented.as_bytes(), t.as_bytes()))
+    {
+        return Ok(Principal::AdminToken);
+    }
     let signer = ctx.signer(store)?;
     dashboard::authenticate(
         store,
         &signer,
         &SystemClock,
         &ctx.issuer,
-        ctx.secret(ADMIN_TOKEN).as_deref(),
+        admin_token.as_deref(),
         &presented,
     )
     .await
