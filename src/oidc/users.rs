@@ -282,6 +282,16 @@ mod tests {
         ))
     }
 
+    /// Creates ada@example.com; returns her id.
+    fn create_ada(store: &MemoryStore) -> String {
+        let v = create(
+            store,
+            json!({"email": "ada@example.com", "password": "correct horse"}),
+        )
+        .unwrap();
+        v["id"].as_str().unwrap().to_string()
+    }
+
     fn update(store: &MemoryStore, id: &str, body: Value) -> Result<Updated, Failure> {
         block_on(update_user(
             store,
@@ -387,14 +397,7 @@ mod tests {
     #[test]
     fn disabling_ends_refresh_tokens_and_pending_codes_and_is_audited() {
         let store = MemoryStore::default();
-        let id = create(
-            &store,
-            json!({"email": "ada@example.com", "password": "correct horse"}),
-        )
-        .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = create_ada(&store);
         let claims = UserClaims {
             email: "ada@example.com".into(),
             email_verified: false,
@@ -451,14 +454,7 @@ mod tests {
     #[test]
     fn updates_check_every_field_and_reset_the_password_hash() {
         let store = MemoryStore::default();
-        let id = create(
-            &store,
-            json!({"email": "ada@example.com", "password": "correct horse"}),
-        )
-        .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = create_ada(&store);
         let before = store.users.borrow()[0].password_hash.clone();
         let reset = update(&store, &id, json!({"password": "battery staple"})).unwrap();
         assert_eq!(reset.entry.description, "Password reset");

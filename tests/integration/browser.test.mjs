@@ -10,21 +10,14 @@
 //                   repo clean; `SCREENSHOT_DIR=docs/screenshots` refreshes the README's)
 //   BROWSER_HEADED=1  show the window (needs a display)
 
-import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
 
-import { REPO_ROOT, useServer } from './harness.mjs';
+import { useServer } from './harness.mjs';
 import { createApp, createUser } from './helpers.mjs';
-
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR
-  ? resolve(REPO_ROOT, process.env.SCREENSHOT_DIR)
-  : join(tmpdir(), 'edge-oidc-screenshots');
+import { SCREENSHOT_DIR, launchChromium, withDiagnostics } from './spa.mjs';
 const STEP_TIMEOUT_MS = 30_000;
 
 const server = useServer();
@@ -34,7 +27,7 @@ let browserPromise;
 
 before(() => {
   // Launch in parallel with wrangler's start-up; the tests await it (and fail with its error).
-  browserPromise = launchBrowser();
+  browserPromise = launchChromium();
   browserPromise.catch(() => {}); // reported by each test that awaits it
 });
 
@@ -42,30 +35,6 @@ after(async () => {
   const browser = await browserPromise?.catch(() => null);
   await browser?.close();
 });
-
-async function launchBrowser() {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}. The browser test needs it: run ` +
-        '`bash scripts/install-chromium.sh` (apt-get install chromium), or set CHROMIUM_PATH.',
-    );
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: !process.env.BROWSER_HEADED,
-    timeout: 60_000,
-    // Playwright gives each launch a fresh temporary profile (--user-data-dir) of its own.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
 
 /** A fresh context (no cookies, no storage) and page, with diagnostics collected. */
 async function newPage() {
@@ -89,27 +58,7 @@ async function newPage() {
   return { context, page, problems, log };
 }
 
-/** Runs fn; on failure, adds the page's log and a screenshot path to the error. */
-async function withDiagnostics(name, { page, log }, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    let shot = '';
-    try {
-      await mkdir(SCREENSHOT_DIR, { recursive: true });
-      const path = join(SCREENSHOT_DIR, `failed-${name}.png`);
-      await page.screenshot({ path, fullPage: true });
-      shot = `\nscreenshot: ${path}`;
-    } catch {
-      /* page gone */
-    }
-    const extra = `\nurl: ${page.url()}${shot}\nbrowser log:\n  ${log.join('\n  ')}\nserver output (tail):\n${server.output().slice(-3000)}`;
-    err.message += extra;
-    // The reporter prints the stack, which was written with the old message.
-    if (err.stack) err.stack += extra;
-    throw err;
-  }
-}
+const diagnose = (name, session, fn) => withDiagnostics(name, session, fn, { server });
 
 async function setUp() {
   await server.ready;
@@ -155,7 +104,7 @@ test('demo SPA: log in through the login page in Chromium and see the user', { t
   const session = await newPage();
   const { page, context, problems } = session;
   try {
-    await withDiagnostics('login', session, async () => {
+    await diagnose('login', session, async () => {
       const authorize = await openLoginPage(page, origin, app.client_id);
 
       // The login page: a 200 HTML page that must never be framed.
@@ -235,7 +184,7 @@ test('demo SPA: a wrong password shows an error and does not redirect', { timeou
   const session = await newPage();
   const { page, context, problems } = session;
   try {
-    await withDiagnostics('wrong-password', session, async () => {
+    await diagnose('wrong-password', session, async () => {
       const authorize = await openLoginPage(page, origin, app.client_id);
       assert.equal(authorize.status(), 200);
       await page.locator('input[name="email"]').fill(user.email);

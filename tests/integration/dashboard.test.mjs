@@ -11,17 +11,13 @@
 
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { REPO_ROOT, useServer } from './harness.mjs';
+import { useServer } from './harness.mjs';
 import { createUser, managementApi } from './helpers.mjs';
-import { launchChromium, loginWithExampleSpa, startExampleSpa } from './spa.mjs';
+import { SCREENSHOT_DIR, launchChromium, loginWithExampleSpa, startExampleSpa, withDiagnostics } from './spa.mjs';
 
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR
-  ? resolve(REPO_ROOT, process.env.SCREENSHOT_DIR)
-  : join(tmpdir(), 'edge-oidc-screenshots');
 const STEP_TIMEOUT_MS = 30_000;
 
 const server = useServer();
@@ -65,25 +61,7 @@ async function newPage() {
   return { context, page, log, problems };
 }
 
-async function withDiagnostics(name, { page, log }, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    let shot = '';
-    try {
-      await mkdir(SCREENSHOT_DIR, { recursive: true });
-      const path = join(SCREENSHOT_DIR, `failed-${name}.png`);
-      await page.screenshot({ path, fullPage: true });
-      shot = `\nscreenshot: ${path}`;
-    } catch {
-      /* page gone */
-    }
-    const extra = `\nurl: ${page.url()}${shot}\nbrowser log:\n  ${log.slice(-80).join('\n  ')}\nserver output (tail):\n${server.output().slice(-2000)}`;
-    err.message += extra;
-    if (err.stack) err.stack += extra;
-    throw err;
-  }
-}
+const diagnose = (name, session, fn) => withDiagnostics(name, session, fn, { server });
 
 async function shoot(page, name) {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
@@ -108,7 +86,7 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
   const session = await newPage();
   const { page, problems } = session;
   let clientId;
-  await withDiagnostics('dashboard-create', session, async () => {
+  await diagnose('dashboard-create', session, async () => {
     await signIn(page, admin);
     await page.getByRole('link', { name: 'Applications' }).click();
     await page.getByRole('button', { name: 'Create application' }).click();
@@ -146,7 +124,7 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
 
   // A different browser context: no provider session, a real login through the SPA.
   const other = await newPage();
-  await withDiagnostics('dashboard-spa-login', other, async () => {
+  await diagnose('dashboard-spa-login', other, async () => {
     const out = await loginWithExampleSpa(other.page, {
       spaOrigin: spa.origin,
       issuer: server.origin,
@@ -168,7 +146,7 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     assert.ok(granted, 'a consent.granted record for the SPA and the user');
   });
 
-  await withDiagnostics('dashboard-users-logs', session, async () => {
+  await diagnose('dashboard-users-logs', session, async () => {
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByLabel('Search').fill(user.email);
     await page.getByText(user.email).first().waitFor();
@@ -188,7 +166,7 @@ test('a user without the admin role is told so and gets no access', async () => 
   await server.ready;
   const plain = await createUser(server);
   const session = await newPage();
-  await withDiagnostics('dashboard-not-admin', session, async () => {
+  await diagnose('dashboard-not-admin', session, async () => {
     await signIn(session.page, plain);
     await session.page.getByText('This account is not an administrator').waitFor();
     assert.equal(await session.page.getByRole('link', { name: 'Users' }).count(), 0);
@@ -202,7 +180,7 @@ test('users are created, disabled, enabled, made admin and given a new password 
   const session = await newPage();
   const { page } = session;
   const email = `made-in-ui-${Date.now()}@example.com`;
-  await withDiagnostics('dashboard-users', session, async () => {
+  await diagnose('dashboard-users', session, async () => {
     await signIn(page, admin);
     await page.getByRole('link', { name: 'Users' }).click();
     // The create form is always shown on the users view.

@@ -9,18 +9,19 @@
 // missing this file FAILS, it does not skip. SCREENSHOT_DIR: where failure screenshots go.
 
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { REPO_ROOT, useServer } from './harness.mjs';
+import { useServer } from './harness.mjs';
 import { createApp, createUser, managementApi } from './helpers.mjs';
-import { launchChromium, loginWithExampleSpa, recordNetwork, runExampleSpaLogin, startExampleSpa } from './spa.mjs';
+import {
+  launchChromium,
+  loginWithExampleSpa,
+  recordNetwork,
+  runExampleSpaLogin,
+  startExampleSpa,
+  withDiagnostics,
+} from './spa.mjs';
 
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR
-  ? resolve(REPO_ROOT, process.env.SCREENSHOT_DIR)
-  : join(tmpdir(), 'edge-oidc-screenshots');
 const STEP_TIMEOUT_MS = 30_000;
 
 const server = useServer();
@@ -73,33 +74,12 @@ async function newSession() {
   return { context, page, log, pageErrors, responses, network };
 }
 
-/** Runs fn; on failure adds the page URL, a screenshot, the browser's log and network. */
-async function withDiagnostics(name, session, fn) {
-  const { page, log, network } = session;
-  try {
-    await fn();
-  } catch (err) {
-    let shot = '';
-    try {
-      await mkdir(SCREENSHOT_DIR, { recursive: true });
-      const path = join(SCREENSHOT_DIR, `failed-spa-${name}.png`);
-      await page.screenshot({ path, fullPage: true });
-      shot = `\nscreenshot: ${path}`;
-    } catch {
-      /* page gone */
-    }
-    const extra =
-      `\nurl: ${page.url()}${shot}` +
-      `\nbrowser log:\n  ${log.join('\n  ')}` +
-      `\nnetwork (DevTools protocol, with preflights):\n  ${network.describe()}` +
-      `\nserver output (tail):\n${server.output().slice(-3000)}`;
-    err.message += extra;
-    // The test reporter prints err.stack, which assert and Playwright errors have already
-    // rendered with the old message: add the diagnostics there too.
-    if (typeof err.stack === 'string' && !err.stack.includes(extra)) err.stack += `\n${extra}`;
-    throw err;
-  }
-}
+/** withDiagnostics (spa.mjs) with this file's prefix and its network record. */
+const diagnose = (name, session, fn) =>
+  withDiagnostics(`spa-${name}`, session, fn, {
+    server,
+    more: () => `network (DevTools protocol, with preflights):\n  ${session.network.describe()}`,
+  });
 
 const isPath = (x, origin, path) => {
   const u = new URL(x.url);
@@ -122,7 +102,7 @@ test('example SPA on another origin: logs in with oauth4webapi, CORS allows its 
   const session = await newSession();
   const { page, context, network } = session;
   try {
-    await withDiagnostics('login', session, async () => {
+    await diagnose('login', session, async () => {
       const out = await loginWithExampleSpa(page, {
         spaOrigin: spa.origin,
         issuer: server.origin,
@@ -227,7 +207,7 @@ test('example SPA on an origin the application does not allow: the token respons
   const session = await newSession();
   const { page, context, network } = session;
   try {
-    await withDiagnostics('cors-blocked', session, async () => {
+    await diagnose('cors-blocked', session, async () => {
       const out = await runExampleSpaLogin(page, {
         spaOrigin: stranger.origin,
         issuer: server.origin,

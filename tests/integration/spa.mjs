@@ -15,14 +15,51 @@
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { startSpaServer } from '../../examples/spa/serve.mjs';
-import { freePort } from './harness.mjs';
+import { REPO_ROOT, freePort } from './harness.mjs';
 
 export { startSpaServer };
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Where screenshots go: SCREENSHOT_DIR (relative to the repo), else a temp dir. */
+export const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR
+  ? resolve(REPO_ROOT, process.env.SCREENSHOT_DIR)
+  : join(tmpdir(), 'edge-oidc-screenshots');
+
+/**
+ * Runs fn; on failure adds the page's URL, a screenshot (failed-<name>.png), the browser
+ * log, `more()` (e.g. a network record) and the tail of the server's output to the error.
+ */
+export async function withDiagnostics(name, { page, log }, fn, { server, more } = {}) {
+  try {
+    await fn();
+  } catch (err) {
+    let shot = '';
+    try {
+      await mkdir(SCREENSHOT_DIR, { recursive: true });
+      const path = join(SCREENSHOT_DIR, `failed-${name}.png`);
+      await page.screenshot({ path, fullPage: true });
+      shot = `\nscreenshot: ${path}`;
+    } catch {
+      /* page gone */
+    }
+    const extra =
+      `\nurl: ${page.url()}${shot}\nbrowser log:\n  ${log.join('\n  ')}` +
+      (more ? `\n${more()}` : '') +
+      (server ? `\nserver output (tail):\n${server.output().slice(-3000)}` : '');
+    err.message += extra;
+    // The test reporter prints err.stack, which assert and Playwright errors have already
+    // rendered with the old message: add the diagnostics there too.
+    if (typeof err.stack === 'string' && !err.stack.includes(extra)) err.stack += `\n${extra}`;
+    throw err;
+  }
+}
 
 /** The example SPA's static server on a free port of 127.0.0.1. */
 export async function startExampleSpa() {
