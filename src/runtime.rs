@@ -1,6 +1,6 @@
 //! The clock and the random source, injected so protocol logic is deterministic under test.
 
-use crate::oidc::error::Failure;
+use crate::error::Failure;
 
 /// Seconds since the Unix epoch.
 pub trait Clock {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use edge_oidc::oidc::client_auth;
-use edge_oidc::oidc::error::Failure;
+use edge_oidc::error::Failure;
 use edge_oidc::oidc::jwt::{self, Signer, SigningAlg};
 use edge_oidc::oidc::params::Params;
 use libfuzzer_sys::fuzz_target;

@@ -1,7 +1,7 @@
 //! CORS origin patterns: never panics; `null` and anything with a path never match.
 #![no_main]
 
-use edge_oidc::oidc::uri_pattern::parse_origin_pattern;
+use edge_oidc::model::uri_pattern::parse_origin_pattern;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! pattern. An encoded dot in the query is ordinary data (`?email=a%2eb`) and may match.
 #![no_main]
 
-use edge_oidc::oidc::uri_pattern::parse_redirect_pattern;
+use edge_oidc::model::uri_pattern::parse_redirect_pattern;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

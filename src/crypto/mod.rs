@@ -10,7 +10,7 @@ pub mod webcrypto;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use sha2::{Digest, Sha256};
 
-use crate::oidc::error::Failure;
+use crate::error::Failure;
 use crate::runtime::Random;
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
@@ -138,6 +138,14 @@ secret_newtype!(
 secret_newtype!(
     /// A refresh token (RFC 6749 §1.5).
     RefreshToken
+);
+secret_newtype!(
+    /// The `ADMIN_TOKEN` secret: a Bearer token for the management API.
+    AdminToken
+);
+secret_newtype!(
+    /// An RFC 7591 §3 initial access token that gates dynamic registration.
+    InitialAccessToken
 );
 
 #[cfg(test)]

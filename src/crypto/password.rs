@@ -3,7 +3,7 @@
 //! work factor can be raised later without invalidating existing hashes.
 
 use super::{b64url, b64url_decode, ct_eq};
-use crate::oidc::error::Failure;
+use crate::error::Failure;
 use crate::runtime::Random;
 
 /// Workers' WebCrypto refuses PBKDF2 above 100,000 iterations, so this is the most the

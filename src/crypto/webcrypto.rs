@@ -12,9 +12,10 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::password::Pbkdf2;
 use super::{b64url, b64url_decode, random_token, sha256};
+use crate::error::Failure;
+use crate::model::SigningAlg;
 use crate::model::{KeyStatus, StoredKey};
-use crate::oidc::error::Failure;
-use crate::oidc::jwt::{Signer, SigningAlg};
+use crate::oidc::jwt::Signer;
 use crate::runtime::{Clock, Random, SystemClock, SystemRandom};
 use crate::store::Store;
 
@@ -225,17 +226,22 @@ fn forget_cached_keys() {
 
 /// Signing through WebCrypto with the provider's current key of each algorithm, loaded when
 /// first needed; verification with any published key.
-pub struct WebCryptoSigner<'a, S: Store> {
-    store: &'a S,
-    secret: String,
+pub struct WebCryptoSigner<S: Store> {
+    store: S,
+    /// `KEY_ENCRYPTION_SECRET`; without it nothing can be signed (verifying needs only
+    /// the public keys).
+    secret: Option<String>,
 }
 
-impl<'a, S: Store> WebCryptoSigner<'a, S> {
-    pub fn new(store: &'a S, secret: &str) -> Self {
-        Self {
-            store,
-            secret: secret.to_string(),
-        }
+impl<S: Store> WebCryptoSigner<S> {
+    pub fn new(store: S, secret: Option<String>) -> Self {
+        Self { store, secret }
+    }
+
+    fn secret(&self) -> Result<&str, Failure> {
+        self.secret
+            .as_deref()
+            .ok_or_else(|| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))
     }
 
     /// The current `alg` key: from the isolate cache, else from D1, else newly generated
@@ -252,7 +258,7 @@ impl<'a, S: Store> WebCryptoSigner<'a, S> {
             Some(k) => k,
             None => {
                 for status in [KeyStatus::Current, KeyStatus::Next] {
-                    let fresh = generate(&self.secret, alg, status).await?;
+                    let fresh = generate(self.secret()?, alg, status).await?;
                     self.store.insert_key_if_slot_free(&fresh).await?;
                 }
                 JWKS.with(|j| *j.borrow_mut() = None);
@@ -264,7 +270,7 @@ impl<'a, S: Store> WebCryptoSigner<'a, S> {
         };
         let key = LoadedKey {
             alg,
-            private: import_private(&self.secret, &stored, alg).await?,
+            private: import_private(self.secret()?, &stored, alg).await?,
             kid: stored.kid,
             loaded_at: now,
         };
@@ -391,8 +397,8 @@ async fn import_private(
 /// Rotates every algorithm in use: the published `next` key starts signing, the current one
 /// is retired (still published for `RETIRED_PUBLISH_SECS`), and a new `next` is announced.
 /// Returns the RS256 kid that now signs access tokens.
-pub async fn rotate(store: &impl Store, secret: &str) -> Result<String, Failure> {
-    let signer = WebCryptoSigner::new(store, secret);
+async fn rotate<S: Store>(signer: &WebCryptoSigner<S>) -> Result<String, Failure> {
+    let (store, secret) = (&signer.store, signer.secret()?);
     // A fresh deployment has no keys yet: RS256 always exists once anything is signed.
     signer.current(SigningAlg::Rs256).await?;
     for alg in SigningAlg::ALL {
@@ -415,7 +421,7 @@ pub async fn rotate(store: &impl Store, secret: &str) -> Result<String, Failure>
 }
 
 /// The cached JWKS body while it is fresh: no storage, no serialization.
-pub fn cached_jwks(clock: &impl Clock) -> Option<String> {
+fn cached_jwks(clock: &impl Clock) -> Option<String> {
     let now = clock.now();
     JWKS.with(|j| {
         j.borrow()
@@ -427,7 +433,7 @@ pub fn cached_jwks(clock: &impl Clock) -> Option<String> {
 
 /// The JWKS document (RFC 7517 §5), serialized: next, current and recently retired keys of
 /// every algorithm. Cached per isolate for `KEY_CACHE_SECS`.
-pub async fn jwks(store: &impl Store, clock: &impl Clock) -> Result<String, Failure> {
+async fn published_jwks(store: &impl Store, clock: &impl Clock) -> Result<String, Failure> {
     if let Some(body) = cached_jwks(clock) {
         return Ok(body);
     }
@@ -446,9 +452,24 @@ pub async fn jwks(store: &impl Store, clock: &impl Clock) -> Result<String, Fail
     Ok(body)
 }
 
-impl<S: Store> Signer for WebCryptoSigner<'_, S> {
+impl<S: Store> Signer for WebCryptoSigner<S> {
     async fn kid(&self, alg: SigningAlg) -> Result<String, Failure> {
         Ok(self.current(alg).await?.kid)
+    }
+
+    async fn jwks(&self) -> Result<String, Failure> {
+        // Fresh in this isolate: the keys exist (an empty set is never cached), so no storage.
+        if let Some(body) = cached_jwks(&SystemClock) {
+            return Ok(body);
+        }
+        for alg in SigningAlg::ALL {
+            self.kid(alg).await?;
+        }
+        published_jwks(&self.store, &SystemClock).await
+    }
+
+    async fn rotate(&self) -> Result<String, Failure> {
+        rotate(self).await
     }
 
     async fn sign(&self, alg: SigningAlg, input: &[u8]) -> Result<Vec<u8>, Failure> {

@@ -1,14 +1,92 @@
-//! Mapping between HTTP and the protocol logic. `reply`, `cookies`, `cors` and `pages`
-//! are plain Rust; `handlers` is the workerd glue.
+//! HTTP, as plain data: a `Request` in, a `Reply` out, one file per surface. Each surface
+//! only extracts what the protocol needs, calls `oidc`, and renders; `router` is the whole
+//! routing table. Nothing here touches the Workers runtime: that is the adapter's
+//! (`crate::wasm`), so every route is tested natively (`router`'s tests).
 
+mod authorize;
 pub mod cookies;
 pub mod cors;
-#[cfg(target_arch = "wasm32")]
-pub mod handlers;
+mod dashboard;
+mod discovery;
+mod logout;
+mod management;
 pub mod pages;
+mod registration;
 pub mod reply;
+pub mod request;
+mod router;
+#[cfg(test)]
+mod tests;
+mod token;
+mod userinfo;
 
 pub use reply::Reply;
+pub use request::{Body, Method, Request};
+pub use router::route;
+
+use crate::crypto::{ct_eq, CsrfToken};
+use crate::error::{Failure, OAuthError};
+use crate::oidc::params::Params;
+use crate::runtime::Random;
 
 /// Bodies larger than this are refused before parsing: no OAuth request comes close.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const SESSION_COOKIE: &str = "oidc_session";
+const CSRF_COOKIE: &str = "oidc_csrf";
+const CSRF_TTL_SECS: i64 = 3600;
+const CSRF_FAILED: &str =
+    "the form expired or did not come from this site; return to the application and start again";
+
+pub fn method_not_allowed(allowed: &'static str) -> Reply {
+    let f = Failure::invalid_request(format!("method not allowed; use {allowed}"));
+    let mut r = Reply::error(&f).header("Allow", allowed);
+    r.status = 405;
+    r
+}
+
+pub fn not_found() -> Reply {
+    Reply::error(&Failure::new(OAuthError::NotFound, "no such endpoint"))
+}
+
+/// An HTML error page: never a redirect (the target may not be trusted).
+pub fn error_page(f: &Failure) -> Reply {
+    let status = if f.status() >= 500 { f.status() } else { 400 };
+    Reply::html(status, pages::error(f.error.as_str(), &f.description, None))
+}
+
+fn cookie_name(req: &Request, base: &str) -> String {
+    cookies::name(base, req.https())
+}
+
+fn cookie<'a>(req: &'a Request, base: &str) -> Option<&'a str> {
+    cookies::get(req.header("Cookie"), &cookie_name(req, base))
+}
+
+/// A fresh CSRF token for a form, and the cookie that pairs with it (double submit).
+fn new_csrf(req: &Request, rng: &impl Random) -> Result<(CsrfToken, String), Failure> {
+    let csrf = CsrfToken::generate(rng)?;
+    let cookie = cookies::set(
+        &cookie_name(req, CSRF_COOKIE),
+        csrf.expose(),
+        CSRF_TTL_SECS,
+        req.https(),
+    );
+    Ok((csrf, cookie))
+}
+
+/// The form carried a CSRF token equal to its cookie.
+fn csrf_ok(req: &Request, form: &Params) -> bool {
+    let from_cookie = cookie(req, CSRF_COOKIE);
+    let from_form = form.get("csrf_token").ok().flatten();
+    matches!((from_cookie, from_form), (Some(c), Some(f)) if ct_eq(c.as_bytes(), f.as_bytes()))
+}
+
+fn clear_cookie(req: &Request, base: &str) -> String {
+    cookies::set(&cookie_name(req, base), "", 0, req.https())
+}
+
+/// A JSON answer that must not be cached (RFC 6749 §5.1).
+fn no_store(status: u16, body: &serde_json::Value) -> Reply {
+    Reply::json(status, body).header("Cache-Control", "no-store")
+}

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::oidc::error::{Failure, OAuthError};
+use crate::error::{Failure, OAuthError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {

@@ -7,263 +7,17 @@
 //! Descriptions are built from fixed text and identifiers, and `detail` from values that
 //! are not secret (grant types, reasons, scopes).
 
-use std::cell::RefCell;
+use serde_json::{json, Value};
 
-use serde_json::{json, Map, Value};
-
-use super::error::Failure;
 use super::params::Params;
-use crate::crypto::{b64url, b64url_decode};
-use crate::model::Application;
+use crate::error::Failure;
+pub use crate::model::audit::*;
 use crate::store::Store;
 
 /// How long records are kept unless `AUDIT_RETENTION_DAYS` says otherwise.
 pub const DEFAULT_RETENTION_DAYS: i64 = 30;
-const MAX_USER_AGENT: usize = 400;
-const MAX_DETAIL_BYTES: usize = 2_000;
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 1_000;
-
-macro_rules! events {
-    ($($variant:ident => $wire:literal,)+) => {
-        /// The kinds of record; the wire names are what `GET /api/v1/logs?event=` takes.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Event { $($variant,)+ }
-
-        impl Event {
-            pub const ALL: &'static [Event] = &[$(Event::$variant,)+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Event::$variant => $wire,)+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($wire => Some(Event::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
-events! {
-    LoginSucceeded => "login.succeeded",
-    LoginFailed => "login.failed",
-    Logout => "logout",
-    ConsentGranted => "consent.granted",
-    ConsentRevoked => "consent.revoked",
-    TokenIssued => "token.issued",
-    RefreshTokenReused => "refresh_token.reused",
-    CodeReplayed => "code.replayed",
-    ClientAuthFailed => "client_auth.failed",
-    ApplicationCreated => "application.created",
-    ApplicationUpdated => "application.updated",
-    ApplicationDeleted => "application.deleted",
-    SecretRotated => "application.secret_rotated",
-    UserCreated => "user.created",
-    UserUpdated => "user.updated",
-    UserDisabled => "user.disabled",
-    KeyRotated => "key.rotated",
-}
-
-/// Why a login failed, as the log shows it (the user only ever sees one message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginFailure {
-    UnknownUser,
-    WrongPassword,
-    /// The account's failure counter is locked.
-    Locked,
-    /// The client address's failure counter is locked.
-    Throttled,
-    Disabled,
-}
-
-impl LoginFailure {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UnknownUser => "unknown_user",
-            Self::WrongPassword => "wrong_password",
-            Self::Locked => "locked",
-            Self::Throttled => "throttled",
-            Self::Disabled => "disabled",
-        }
-    }
-}
-
-/// One thing that happened, as protocol code knows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub event: Event,
-    pub description: String,
-    pub client_id: Option<String>,
-    pub application_name: Option<String>,
-    pub user_id: Option<String>,
-    pub detail: Map<String, Value>,
-}
-
-impl Entry {
-    pub fn new(event: Event, description: impl Into<String>) -> Self {
-        Self {
-            event,
-            description: description.into(),
-            client_id: None,
-            application_name: None,
-            user_id: None,
-            detail: Map::new(),
-        }
-    }
-
-    pub fn app(mut self, app: &Application) -> Self {
-        self.client_id = Some(app.client_id.clone());
-        self.application_name = Some(app.name.clone());
-        self
-    }
-
-    /// For a client id that may name no application (a failed authentication).
-    pub fn client(mut self, client_id: &str) -> Self {
-        self.client_id = Some(client_id.chars().take(200).collect());
-        self
-    }
-
-    pub fn user(mut self, user_id: &str) -> Self {
-        self.user_id = Some(user_id.to_string());
-        self
-    }
-
-    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.detail.insert(key.to_string(), value.into());
-        self
-    }
-}
-
-/// The entries of one request. A `RefCell`: an isolate runs one task at a time.
-#[derive(Debug, Default)]
-pub struct Audit(RefCell<Vec<Entry>>);
-
-impl Audit {
-    pub fn record(&self, entry: Entry) {
-        self.0.borrow_mut().push(entry);
-    }
-
-    pub fn take(&self) -> Vec<Entry> {
-        std::mem::take(&mut self.0.borrow_mut())
-    }
-
-    #[cfg(test)]
-    pub fn events(&self) -> Vec<Event> {
-        self.0.borrow().iter().map(|e| e.event).collect()
-    }
-}
-
-/// A stored record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Record {
-    pub id: String,
-    /// Unix seconds.
-    pub created_at: i64,
-    pub event: String,
-    pub description: String,
-    pub client_id: Option<String>,
-    pub application_name: Option<String>,
-    pub user_id: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub detail: Value,
-}
-
-/// Where a request came from: `CF-Connecting-IP` and `User-Agent`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Origin {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl Record {
-    pub fn from_entry(entry: Entry, id: String, now: i64, origin: &Origin) -> Self {
-        let mut detail = Value::Object(entry.detail);
-        if detail.to_string().len() > MAX_DETAIL_BYTES {
-            detail = json!({ "truncated": true });
-        }
-        Self {
-            id,
-            created_at: now,
-            event: entry.event.as_str().to_string(),
-            description: entry.description,
-            client_id: entry.client_id,
-            application_name: entry.application_name,
-            user_id: entry.user_id,
-            ip: origin.ip.clone(),
-            user_agent: origin
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
-            detail,
-        }
-    }
-
-    /// The API's view: the record with its time also as RFC 3339. Built by hand rather than
-    /// derived: a derived `Serialize` into a `Value` costs the Wasm several KB.
-    pub fn to_json(&self) -> Value {
-        let time = chrono::DateTime::from_timestamp(self.created_at, 0).map(|t| {
-            use chrono::{Datelike, Timelike};
-            // chrono's formatting needs its `alloc` feature; this is the one place we print.
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        });
-        json!({
-            "id": self.id,
-            "time": time,
-            "created_at": self.created_at,
-            "event": self.event,
-            "description": self.description,
-            "client_id": self.client_id,
-            "application_name": self.application_name,
-            "user_id": self.user_id,
-            "ip": self.ip,
-            "user_agent": self.user_agent,
-            "detail": self.detail,
-        })
-    }
-}
-
-/// Filters and position of `GET /api/v1/logs`, newest first.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogQuery {
-    pub client_id: Option<String>,
-    pub user_id: Option<String>,
-    pub event: Option<Event>,
-    /// Inclusive, unix seconds.
-    pub since: Option<i64>,
-    /// Exclusive, unix seconds.
-    pub until: Option<i64>,
-    /// Continue after this `(created_at, id)`, going back in time.
-    pub before: Option<(i64, String)>,
-    pub limit: usize,
-}
-
-impl LogQuery {
-    pub fn matches(&self, r: &Record) -> bool {
-        self.client_id
-            .as_ref()
-            .is_none_or(|c| r.client_id.as_ref() == Some(c))
-            && self
-                .user_id
-                .as_ref()
-                .is_none_or(|u| r.user_id.as_ref() == Some(u))
-            && self.event.is_none_or(|e| r.event == e.as_str())
-            && self.since.is_none_or(|t| r.created_at >= t)
-            && self.until.is_none_or(|t| r.created_at < t)
-            && self
-                .before
-                .as_ref()
-                .is_none_or(|(t, id)| (r.created_at, &r.id) < (*t, id))
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -310,16 +64,6 @@ fn parse_time(field: &str, v: &str) -> Result<i64, Failure> {
         .ok_or_else(bad)
 }
 
-fn encode_cursor(created_at: i64, id: &str) -> String {
-    b64url(format!("{created_at}.{id}").as_bytes())
-}
-
-fn decode_cursor(c: &str) -> Option<(i64, String)> {
-    let raw = String::from_utf8(b64url_decode(c)?).ok()?;
-    let (t, id) = raw.split_once('.')?;
-    Some((t.parse().ok()?, id.to_string()))
-}
-
 /// Reads the query string of `GET /api/v1/logs`.
 pub fn parse_query(params: &Params) -> Result<(LogQuery, Format), Failure> {
     let text = |name: &str| -> Result<Option<String>, Failure> {
@@ -350,7 +94,7 @@ pub fn parse_query(params: &Params) -> Result<(LogQuery, Format), Failure> {
     let before = match text("cursor")? {
         None => None,
         Some(c) => Some(
-            decode_cursor(&c)
+            super::cursor::decode(&c)
                 .ok_or_else(|| Failure::invalid_request("cursor is not one this API gave out"))?,
         ),
     };
@@ -396,7 +140,9 @@ pub async fn page(
     let more = records.len() > query.limit;
     records.truncate(query.limit);
     let next = if more {
-        records.last().map(|r| encode_cursor(r.created_at, &r.id))
+        records
+            .last()
+            .map(|r| super::cursor::encode(r.created_at, &r.id))
     } else {
         None
     };
@@ -440,6 +186,7 @@ pub async fn enforce_retention(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::audit::MAX_USER_AGENT;
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
 
@@ -488,7 +235,7 @@ mod tests {
             let (page, next) = block_on(page(&store, &query)).unwrap();
             seen.extend(page.iter().map(|r| r.id.clone()));
             match next {
-                Some(c) => query.before = decode_cursor(&c),
+                Some(c) => query.before = crate::oidc::cursor::decode(&c),
                 None => break,
             }
         }
@@ -519,11 +266,7 @@ mod tests {
             "format=xml",
         ] {
             let err = parse_query(&Params::parse(q)).unwrap_err();
-            assert_eq!(
-                err.error,
-                crate::oidc::error::OAuthError::InvalidRequest,
-                "{q}"
-            );
+            assert_eq!(err.error, crate::error::OAuthError::InvalidRequest, "{q}");
         }
         let (q, format) =
             parse_query(&Params::parse("since=2026-01-01T00:00:00Z&format=jsonl")).unwrap();

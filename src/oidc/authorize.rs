@@ -5,10 +5,10 @@ use url::Url;
 
 use super::dashboard;
 use super::discovery::SCOPES;
-use super::error::{Failure, OAuthError};
 use super::params::Params;
 use super::pkce;
 use crate::crypto::AuthCode;
+use crate::error::{Failure, OAuthError};
 use crate::model::{Application, CodeRecord, GrantType, Session};
 use crate::runtime::{Clock, Random};
 use crate::store::Store;
@@ -83,7 +83,7 @@ pub struct ValidRequest {
 }
 
 impl ValidRequest {
-    fn error(&self, failure: Failure) -> AuthorizeError {
+    pub fn error(&self, failure: Failure) -> AuthorizeError {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: self.redirect_uri.clone(),
             state: self.state.clone(),

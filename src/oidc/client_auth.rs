@@ -1,11 +1,13 @@
 //! Client authentication at the token endpoint: RFC 6749 §2.3.1 (`client_secret_basic`,
 //! `client_secret_post`) and public clients (`none`, OpenID Connect Core §9).
 
-use super::audit::{Audit, Entry, Event};
-use super::error::{Failure, OAuthError};
+use super::audit::{Entry, Event};
 use super::params::Params;
+use super::services::{Deps, Services};
 use crate::crypto::{b64url_decode, ClientSecret};
+use crate::error::{Failure, OAuthError};
 use crate::model::{Application, TokenAuthMethod};
+use crate::runtime::Clock;
 use crate::store::Store;
 
 /// Credentials as presented, before they are checked.
@@ -96,18 +98,27 @@ fn form_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Reads the credentials from the form and the `Authorization` header and checks them
+/// (RFC 6749 §2.3.1), as the token, revocation and introspection endpoints do.
+pub async fn authenticate_request<D: Deps>(
+    svc: &Services<'_, D>,
+    params: &Params,
+    authorization: Option<&str>,
+) -> Result<Application, Failure> {
+    authenticate(svc, &presented(params, authorization)?).await
+}
+
 /// Checks the presented credentials against the registered application. Every failure is
 /// `invalid_client`, with no hint whether the client or the secret was wrong.
 /// During a rotation's grace period the previous secret is accepted too.
 /// A refusal is noted in the audit log (a storage failure is not: it says nothing about
 /// the client).
-pub async fn authenticate(
-    store: &impl Store,
+pub async fn authenticate<D: Deps>(
+    svc: &Services<'_, D>,
     p: &Presented,
-    now: i64,
-    audit: &Audit,
 ) -> Result<Application, Failure> {
-    let result = check(store, p, now).await;
+    let audit = svc.audit;
+    let result = check(svc.store, p, svc.clock.now()).await;
     if let Err(f) = &result {
         if f.error == OAuthError::InvalidClient {
             audit.record(
@@ -153,6 +164,10 @@ async fn check(store: &impl Store, p: &Presented, now: i64) -> Result<Applicatio
 mod tests {
     use super::*;
     use crate::model::AppType;
+    use crate::oidc::audit::Audit;
+    use crate::oidc::jwt::testing::FakeSigner;
+    use crate::oidc::services::testing::{services, ISSUER};
+    use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
     use base64ct::{Base64, Encoding};
     use futures_executor::block_on;
@@ -177,9 +192,17 @@ mod tests {
         )
     }
 
+    fn authn(s: &MemoryStore, p: &Presented, now: i64) -> Result<Application, Failure> {
+        let (signer, clock, audit) = (FakeSigner::new(), FixedClock::at(now), Audit::default());
+        block_on(authenticate(
+            &services(s, &signer, &clock, ISSUER, &audit),
+            p,
+        ))
+    }
+
     fn auth(params: &str, header: Option<&str>) -> Result<Application, Failure> {
         let p = presented(&Params::parse(params), header)?;
-        block_on(authenticate(&store(), &p, 1_000, &Audit::default()))
+        authn(&store(), &p, 1_000)
     }
 
     #[test]
@@ -219,15 +242,13 @@ mod tests {
             conf.previous_secret_expires_at = Some(2_000);
         }
         let p = presented(&Params::default(), Some(&basic("conf", "old"))).unwrap();
-        assert!(block_on(authenticate(&s, &p, 1_999, &Audit::default())).is_ok());
+        assert!(authn(&s, &p, 1_999).is_ok());
         assert_eq!(
-            block_on(authenticate(&s, &p, 2_000, &Audit::default()))
-                .unwrap_err()
-                .error,
+            authn(&s, &p, 2_000).unwrap_err().error,
             OAuthError::InvalidClient
         );
         let current = presented(&Params::default(), Some(&basic("conf", "s3cret:+/"))).unwrap();
-        assert!(block_on(authenticate(&s, &current, 5_000, &Audit::default())).is_ok());
+        assert!(authn(&s, &current, 5_000).is_ok());
     }
 
     #[test]

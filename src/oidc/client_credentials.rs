@@ -2,13 +2,14 @@
 //! access token for one of the application's allowed APIs, with at most its allowed scopes.
 //! No ID token and no refresh token: there is no user, and the client can simply ask again.
 
-use super::error::{Failure, OAuthError};
-use super::jwt::{self, AccessTokenClaims, Signer};
+use super::jwt::{self, AccessTokenClaims};
+use super::mint::TokenResponse;
 use super::params::Params;
-use super::token::{Services, TokenResponse};
+use super::services::{Deps, Services};
 use crate::crypto::random_token;
+use crate::error::{Failure, OAuthError};
 use crate::model::Application;
-use crate::runtime::{Clock, Random};
+use crate::runtime::Clock;
 
 /// The API the token is for: `resource` (RFC 8707) or Auth0's `audience`, which must be one
 /// of the application's `allowed_audiences`; with none named, the only allowed one.
@@ -62,8 +63,8 @@ fn scope(app: &Application, params: &Params) -> Result<String, Failure> {
 
 /// `grant_type=client_credentials`, RFC 6749 §4.4.2. The client is already authenticated
 /// and has the grant (only confidential types can).
-pub async fn grant<S, G: Signer, C: Clock, R: Random>(
-    sv: &Services<'_, S, G, C, R>,
+pub async fn grant<D: Deps>(
+    sv: &Services<'_, D>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
@@ -118,7 +119,9 @@ mod tests {
     use super::*;
     use crate::model::AppType;
     use crate::oidc::jwt::testing::FakeSigner;
-    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::oidc::services::testing::services;
+    use crate::runtime::testing::FixedClock;
+    use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
     use jwt_compact::Claims;
 
@@ -131,14 +134,13 @@ mod tests {
     }
 
     fn run(app: &Application, body: &str) -> Result<TokenResponse, Failure> {
-        let sv = Services {
-            store: &(),
-            signer: &FakeSigner::new(),
-            clock: &FixedClock::at(100),
-            rng: &CountingRandom::new(),
-            issuer: "https://id.example",
-            audit: &crate::oidc::audit::Audit::default(),
-        };
+        let (store, signer, clock) = (
+            MemoryStore::default(),
+            FakeSigner::new(),
+            FixedClock::at(100),
+        );
+        let audit = crate::oidc::audit::Audit::default();
+        let sv = services(&store, &signer, &clock, "https://id.example", &audit);
         block_on(grant(&sv, &Params::parse(body), app))
     }
 

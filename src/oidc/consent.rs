@@ -5,7 +5,7 @@
 
 use url::{Host, Url};
 
-use super::error::Failure;
+use crate::error::Failure;
 use crate::model::Application;
 use crate::runtime::Clock;
 use crate::store::Store;
@@ -200,10 +200,7 @@ mod tests {
         block_on(grant(&store, &clock, "u1", "app1", "openid")).unwrap();
         store.fail_on.borrow_mut().push("save_consent");
         let e = block_on(grant(&store, &clock, "u1", "app1", "openid email")).unwrap_err();
-        assert_eq!(
-            e.error,
-            crate::oidc::error::OAuthError::TemporarilyUnavailable
-        );
+        assert_eq!(e.error, crate::error::OAuthError::TemporarilyUnavailable);
         let scope = block_on(store.consent("u1", "app1")).unwrap().unwrap();
         assert_eq!(scope, "openid");
     }

@@ -5,9 +5,10 @@
 
 use serde_json::{json, Value};
 
-use super::error::{Failure, OAuthError};
-use super::jwt::{self, AccessTokenClaims, Signer};
-use crate::crypto::ct_eq;
+use super::jwt::{self, AccessTokenClaims};
+use super::services::{Deps, Services};
+use crate::crypto::AdminToken;
+use crate::error::{Failure, OAuthError};
 use crate::model::{AppType, Application, User};
 use crate::runtime::Clock;
 use crate::store::Store;
@@ -92,18 +93,58 @@ pub enum Principal {
     User(String),
 }
 
+impl Principal {
+    /// Who acted, as the audit log's `detail.by` says it.
+    pub fn by(&self) -> String {
+        match self {
+            Principal::AdminToken => "admin_token".to_string(),
+            Principal::User(id) => format!("user:{id}"),
+        }
+    }
+}
+
+/// Creates the dashboard's application on first use, and rewrites it when the issuer
+/// changed. `true` when it wrote.
+pub async fn ensure_application<D: Deps>(svc: &Services<'_, D>) -> Result<bool, Failure> {
+    let (store, issuer, now) = (svc.store, svc.issuer, svc.clock.now());
+    match store.application(CLIENT_ID).await? {
+        Some(app) if is_current(&app, issuer) => Ok(false),
+        Some(app) => {
+            let mut fresh = application(issuer, now);
+            fresh.created_at = app.created_at;
+            store.update_application(&fresh).await?;
+            Ok(true)
+        }
+        None => {
+            // A parallel first request may have inserted it: that is fine.
+            if let Err(e) = store.insert_application(&application(issuer, now)).await {
+                if store.application(CLIENT_ID).await?.is_none() {
+                    return Err(Failure::from(e));
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
 /// Accepts the `ADMIN_TOKEN` secret or a dashboard access token (RFC 6750) whose user is
 /// still an enabled admin: roles are read again on every call, so removing the role or
 /// disabling the account takes effect at once, not when the token expires.
-pub async fn authenticate(
-    store: &impl Store,
-    signer: &impl Signer,
-    clock: &impl Clock,
-    issuer: &str,
-    admin_token: Option<&str>,
-    presented: &str,
+/// `presented` is the request's Bearer token, if any.
+pub async fn authenticate<D: Deps>(
+    svc: &Services<'_, D>,
+    presented: Option<&str>,
 ) -> Result<Principal, Failure> {
-    if admin_token.is_some_and(|t| ct_eq(presented.as_bytes(), t.as_bytes())) {
+    let (store, signer, clock, issuer) = (svc.store, svc.signer, svc.clock, svc.issuer);
+    let presented =
+        presented.ok_or_else(|| Failure::missing_token("a Bearer token is required"))?;
+    // ADMIN_TOKEN works even where signing is misconfigured (it needs no key).
+    if svc
+        .settings
+        .admin_token
+        .as_ref()
+        .is_some_and(|t| *t == AdminToken::new(presented))
+    {
         return Ok(Principal::AdminToken);
     }
     let invalid = || Failure::invalid_token("the token is not valid for the management API");
@@ -146,6 +187,8 @@ mod tests {
     use crate::model::ADMIN_ROLE;
     use crate::oidc::jwt::testing::FakeSigner;
     use crate::oidc::jwt::{claims, encode, SigningAlg, ACCESS_TOKEN_TYP};
+    use crate::oidc::services::testing::{services, test_settings};
+    use crate::oidc::services::Settings;
     use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
@@ -186,14 +229,14 @@ mod tests {
     }
 
     fn auth(store: &MemoryStore, signer: &FakeSigner, t: &str) -> Result<Principal, Failure> {
-        block_on(authenticate(
-            store,
-            signer,
-            &FixedClock::at(200),
-            ISS,
-            Some("the-admin-token"),
-            t,
-        ))
+        let (clock, audit) = (FixedClock::at(200), crate::oidc::audit::Audit::default());
+        let mut svc = services(store, signer, &clock, ISS, &audit);
+        let settings = Settings {
+            admin_token: Some(AdminToken::new("the-admin-token")),
+            ..test_settings()
+        };
+        svc.settings = &settings;
+        block_on(authenticate(&svc, Some(t)))
     }
 
     #[test]

@@ -9,41 +9,13 @@ use jwt_compact::{Claims, Header, TimeOptions, UntrustedToken};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::crypto::{b64url, sha256};
-use crate::oidc::error::Failure;
+use crate::error::Failure;
 
 /// RFC 9068 §2.1: distinguishes access tokens from ID tokens signed by the same key.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub const ID_TOKEN_TYP: &str = "JWT";
 
-/// The JWS algorithms this provider signs with (RFC 7518 §3, RFC 8037 §3.1). Access tokens
-/// are always RS256, which every resource server library verifies; an application may ask
-/// for its ID tokens in ES256 or EdDSA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum SigningAlg {
-    #[default]
-    #[serde(rename = "RS256")]
-    Rs256,
-    #[serde(rename = "ES256")]
-    Es256,
-    #[serde(rename = "EdDSA")]
-    EdDsa,
-}
-
-impl SigningAlg {
-    pub const ALL: [SigningAlg; 3] = [Self::Rs256, Self::Es256, Self::EdDsa];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rs256 => "RS256",
-            Self::Es256 => "ES256",
-            Self::EdDsa => "EdDSA",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
+pub use crate::model::SigningAlg;
 
 /// Signs and verifies with the provider's keys.
 #[allow(async_fn_in_trait)]
@@ -51,6 +23,13 @@ pub trait Signer {
     /// The `kid` of the key that signs with `alg` now.
     async fn kid(&self, alg: SigningAlg) -> Result<String, Failure>;
     async fn sign(&self, alg: SigningAlg, signing_input: &[u8]) -> Result<Vec<u8>, Failure>;
+    /// The JWK Set to publish (RFC 7517 §5): the keys that sign now, will sign next, or
+    /// signed tokens that may still be alive. Every algorithm's keys exist before it is
+    /// answered, so a relying party never meets a `kid` newer than its cached copy.
+    async fn jwks(&self) -> Result<String, Failure>;
+    /// Rotates every algorithm's keys (next signs, current retires); returns the RS256
+    /// `kid` that now signs.
+    async fn rotate(&self) -> Result<String, Failure>;
     /// `Ok(false)` for a bad signature, a `kid` this provider does not know, or a key whose
     /// algorithm is not `alg` (no algorithm confusion: the key decides, not the header).
     async fn verify(
@@ -258,6 +237,16 @@ pub mod testing {
         async fn kid(&self, alg: SigningAlg) -> Result<String, Failure> {
             Ok(format!("{}-{}", self.kid, alg.as_str()))
         }
+        async fn jwks(&self) -> Result<String, Failure> {
+            let keys: Vec<serde_json::Value> = SigningAlg::ALL
+                .iter()
+                .map(|a| serde_json::json!({ "kid": format!("{}-{}", self.kid, a.as_str()), "alg": a.as_str() }))
+                .collect();
+            Ok(serde_json::json!({ "keys": keys }).to_string())
+        }
+        async fn rotate(&self) -> Result<String, Failure> {
+            self.kid(SigningAlg::Rs256).await
+        }
         async fn sign(&self, alg: SigningAlg, input: &[u8]) -> Result<Vec<u8>, Failure> {
             if self.broken.get() {
                 return Err(Failure::server("injected signing failure"));
@@ -284,7 +273,7 @@ pub mod testing {
 mod tests {
     use super::testing::FakeSigner;
     use super::*;
-    use crate::oidc::error::OAuthError;
+    use crate::error::OAuthError;
     use futures_executor::block_on;
 
     fn access(now: i64) -> Claims<AccessTokenClaims> {

@@ -1,10 +1,10 @@
 //! The login step: credentials checked against D1, a session created in KV.
 
 use super::audit::{Entry, Event, LoginFailure};
-use super::error::Failure;
 use super::throttle;
 use crate::crypto::password::{verify_password, Pbkdf2};
 use crate::crypto::SessionId;
+use crate::error::Failure;
 use crate::model::{Application, Session, User};
 use crate::runtime::{Clock, Random};
 use crate::store::{SessionStore, Store};

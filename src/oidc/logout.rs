@@ -4,11 +4,14 @@
 //! Every error is a page, never a redirect: a logout request is often unauthenticated, and
 //! an unchecked redirect here would be an open redirector.
 
-use super::error::Failure;
-use super::jwt::{self, IdTokenClaims, Signer};
+use super::audit::{Entry, Event};
+use super::jwt::{self, IdTokenClaims};
 use super::params::Params;
+use super::services::{Deps, Services};
+use crate::crypto::SessionId;
+use crate::error::Failure;
 use crate::model::{Application, Session};
-use crate::store::Store;
+use crate::store::{SessionStore, Store};
 
 /// A checked logout request.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,12 +25,11 @@ pub struct LogoutRequest {
     pub hint_sub: Option<String>,
 }
 
-pub async fn validate(
-    store: &impl Store,
-    signer: &impl Signer,
-    issuer: &str,
+pub async fn validate<D: Deps>(
+    svc: &Services<'_, D>,
     params: &Params,
 ) -> Result<LogoutRequest, Failure> {
+    let (store, signer, issuer) = (svc.store, svc.signer, svc.issuer);
     let mut hint_sub = None;
     let mut hint_client = None;
     if let Some(hint) = params.get("id_token_hint")? {
@@ -98,6 +100,30 @@ pub fn needs_confirmation(req: &LogoutRequest, session: Option<&Session>) -> boo
     }
 }
 
+/// Ends the session behind the cookie's value and records the logout. KV deletes reach
+/// other locations within about a minute; the cleared cookie ends the session in this
+/// browser at once (see README, "Logout and KV").
+pub async fn end_session<D: Deps>(
+    svc: &Services<'_, D>,
+    session_id: Option<&str>,
+    req: &LogoutRequest,
+    session: Option<&Session>,
+) -> Result<(), Failure> {
+    if let Some(id) = session_id {
+        svc.sessions
+            .delete_session(&SessionId::new(id).hashed())
+            .await?;
+    }
+    if let Some(s) = session {
+        let mut entry = Entry::new(Event::Logout, "Logout").user(&s.user_id);
+        if let Some(app) = &req.app {
+            entry = entry.app(app);
+        }
+        svc.audit.record(entry);
+    }
+    Ok(())
+}
+
 /// Where to send the user afterwards, with `state` (§3); `None` shows the signed-out page.
 pub fn redirect_after(req: &LogoutRequest) -> Option<String> {
     let uri = req.post_logout_redirect_uri.as_ref()?;
@@ -114,8 +140,8 @@ pub fn redirect_after(req: &LogoutRequest) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::OAuthError;
     use crate::model::{AppType, UserClaims};
-    use crate::oidc::error::OAuthError;
     use crate::oidc::jwt::{testing::FakeSigner, ProfileClaims};
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
@@ -155,7 +181,13 @@ mod tests {
     }
 
     fn run(s: &MemoryStore, q: &str) -> Result<LogoutRequest, Failure> {
-        block_on(validate(s, &FakeSigner::new(), ISS, &Params::parse(q)))
+        let (signer, clock, audit) = (
+            FakeSigner::new(),
+            crate::runtime::testing::FixedClock::at(0),
+            crate::oidc::audit::Audit::default(),
+        );
+        let svc = crate::oidc::services::testing::services(s, &signer, &clock, ISS, &audit);
+        block_on(validate(&svc, &Params::parse(q)))
     }
 
     fn session(user: &str) -> Session {

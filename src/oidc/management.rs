@@ -6,13 +6,15 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use super::audit::{Entry, Event};
-use super::error::{Failure, OAuthError};
+use super::jwt::Signer;
 use super::jwt::SigningAlg;
 use super::params::Params;
-use super::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
-use crate::crypto::{b64url, b64url_decode, random_id, ClientSecret};
+use super::services::{Deps, Services};
+use crate::crypto::{random_id, ClientSecret};
+use crate::error::{Failure, OAuthError};
+use crate::model::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
 use crate::model::{AppType, Application, GrantType, TokenAuthMethod, TokenSettings};
-use crate::runtime::{Clock, Random};
+use crate::runtime::Clock;
 use crate::store::{AppQuery, Store};
 
 const MAX_NAME: usize = 200;
@@ -62,68 +64,16 @@ pub fn keys_json(keys: &[crate::model::StoredKey]) -> Value {
     json!({ "keys": list })
 }
 
-/// The audit record of a management action that succeeded (`path` is after `/api/v1/`),
-/// read from its response view: only identifiers and names, never the secret a create or
-/// rotation returns.
-pub fn audit_entry(method: &str, path: &str, status: u16, view: Option<&Value>) -> Option<Entry> {
-    if !(200..300).contains(&status) {
-        return None;
-    }
-    let field = |name: &str| view.and_then(|v| v[name].as_str()).map(str::to_string);
-    let app = |event: Event, description: &str, client_id: Option<String>| {
-        let mut e = Entry::new(event, description);
-        if let Some(id) = client_id {
-            e = e.client(&id);
-        }
-        e.application_name = field("name");
-        e
-    };
-    let parts: Vec<&str> = path.split('/').collect();
-    let entry = match (method, parts.as_slice()) {
-        ("POST", ["applications"]) => app(
-            Event::ApplicationCreated,
-            "Application created",
-            field("client_id"),
-        )
-        .detail("type", field("type").unwrap_or_default()),
-        ("PATCH", ["applications", id]) => app(
-            Event::ApplicationUpdated,
-            "Application updated",
-            Some(id.to_string()),
-        ),
-        ("DELETE", ["applications", id]) => app(
-            Event::ApplicationDeleted,
-            "Application deleted",
-            Some(id.to_string()),
-        ),
-        ("POST", ["applications", id, "rotate-secret"]) => app(
-            Event::SecretRotated,
-            "Client secret rotated",
-            Some(id.to_string()),
-        )
-        .detail(
-            "previous_secret_expires_at",
-            view.map(|v| v["previous_secret_expires_at"].clone())
-                .unwrap_or(Value::Null),
-        ),
-        ("POST", ["users"]) => {
-            let mut e = Entry::new(Event::UserCreated, "User created");
-            if let Some(id) = field("id") {
-                e = e.user(&id);
-            }
-            e
-        }
-        ("DELETE", ["users", user, "consents", client]) => {
-            Entry::new(Event::ConsentRevoked, "Consent revoked")
-                .user(user)
-                .client(client)
-        }
-        ("POST", ["keys", "rotate"]) => Entry::new(Event::KeyRotated, "Signing keys rotated")
-            .detail("current_kid", field("current_kid").unwrap_or_default()),
-        _ => return None,
-    };
-    // The caller adds who acted (`by`): only it knows the credential.
-    Some(entry)
+/// A management change that succeeded: the response's view, and its audit record (the
+/// HTTP layer adds who acted, `by`: only it knows the credential).
+#[derive(Debug)]
+pub struct Done {
+    pub view: Value,
+    pub entry: Entry,
+}
+
+fn app_entry(event: Event, description: &str, app: &Application) -> Entry {
+    Entry::new(event, description).app(app)
 }
 
 pub(super) fn as_object(body: &Value) -> Result<&Map<String, Value>, Failure> {
@@ -441,12 +391,11 @@ fn with_warnings(mut view: Value, warnings: Vec<String>) -> Value {
 }
 
 /// Creates an application; returns its JSON view with the secret, shown only this once.
-pub async fn create_application(
-    store: &impl Store,
-    clock: &impl Clock,
-    rng: &impl Random,
+pub async fn create_application<D: Deps>(
+    svc: &Services<'_, D>,
     body: &Value,
-) -> Result<Value, Failure> {
+) -> Result<Done, Failure> {
+    let (store, clock, rng) = (svc.store, svc.clock, svc.rng);
     let obj = as_object(body)?;
     let app_type = match obj
         .get("type")
@@ -476,15 +425,77 @@ pub async fn create_application(
     if let Some(secret) = secret {
         view["client_secret"] = json!(secret.expose());
     }
-    Ok(view)
+    let entry = app_entry(Event::ApplicationCreated, "Application created", &app)
+        .detail("type", app.app_type.as_str());
+    Ok(Done { view, entry })
 }
 
-pub async fn update_application(
-    store: &impl Store,
-    clock: &impl Clock,
+/// `GET /api/v1/applications/{id}`.
+pub async fn get_application<D: Deps>(
+    svc: &Services<'_, D>,
+    client_id: &str,
+) -> Result<Value, Failure> {
+    match svc.store.application(client_id).await? {
+        Some(app) => Ok(app_json(&app)),
+        None => Err(Failure::new(OAuthError::NotFound, "no such application")),
+    }
+}
+
+/// `DELETE /api/v1/applications/{id}`: the application, and by cascade its codes and
+/// refresh tokens.
+pub async fn delete_application<D: Deps>(
+    svc: &Services<'_, D>,
+    client_id: &str,
+) -> Result<Entry, Failure> {
+    if !svc.store.delete_application(client_id).await? {
+        return Err(Failure::new(OAuthError::NotFound, "no such application"));
+    }
+    Ok(Entry::new(Event::ApplicationDeleted, "Application deleted").client(client_id))
+}
+
+/// `GET /api/v1/users/{id}/consents`.
+pub async fn list_consents<D: Deps>(
+    svc: &Services<'_, D>,
+    user_id: &str,
+) -> Result<Value, Failure> {
+    let list = svc.store.list_consents(user_id).await?;
+    Ok(json!({ "consents": list }))
+}
+
+/// `DELETE /api/v1/users/{id}/consents/{client_id}`: the user is asked again next time.
+pub async fn revoke_consent<D: Deps>(
+    svc: &Services<'_, D>,
+    user_id: &str,
+    client_id: &str,
+) -> Result<Entry, Failure> {
+    if !svc.store.delete_consent(user_id, client_id).await? {
+        return Err(Failure::new(OAuthError::NotFound, "no such consent"));
+    }
+    Ok(Entry::new(Event::ConsentRevoked, "Consent revoked")
+        .user(user_id)
+        .client(client_id))
+}
+
+/// `GET /api/v1/keys`.
+pub async fn list_keys<D: Deps>(svc: &Services<'_, D>) -> Result<Value, Failure> {
+    Ok(keys_json(&svc.store.all_keys().await?))
+}
+
+/// `POST /api/v1/keys/rotate`: the next key starts signing (see `Signer::rotate`).
+pub async fn rotate_keys<D: Deps>(svc: &Services<'_, D>) -> Result<Done, Failure> {
+    let kid = svc.signer.rotate().await?;
+    Ok(Done {
+        view: json!({ "current_kid": kid }),
+        entry: Entry::new(Event::KeyRotated, "Signing keys rotated").detail("current_kid", kid),
+    })
+}
+
+pub async fn update_application<D: Deps>(
+    svc: &Services<'_, D>,
     client_id: &str,
     body: &Value,
-) -> Result<Value, Failure> {
+) -> Result<Done, Failure> {
+    let (store, clock) = (svc.store, svc.clock);
     let obj = as_object(body)?;
     let mut app = store
         .application(client_id)
@@ -495,7 +506,10 @@ pub async fn update_application(
     if !store.update_application(&app).await? {
         return Err(Failure::new(OAuthError::NotFound, "no such application"));
     }
-    Ok(with_warnings(app_json(&app), warnings))
+    Ok(Done {
+        view: with_warnings(app_json(&app), warnings),
+        entry: app_entry(Event::ApplicationUpdated, "Application updated", &app),
+    })
 }
 
 /// The longest grace period a rotated secret may keep working.
@@ -503,13 +517,12 @@ pub const MAX_SECRET_GRACE_SECS: i64 = 30 * 24 * 3600;
 
 /// Issues a new client secret. With `grace_period_seconds` the old one keeps working that
 /// long, so a backend fleet can roll over without failed token requests.
-pub async fn rotate_secret(
-    store: &impl Store,
-    clock: &impl Clock,
-    rng: &impl Random,
+pub async fn rotate_secret<D: Deps>(
+    svc: &Services<'_, D>,
     client_id: &str,
     body: &Value,
-) -> Result<Value, Failure> {
+) -> Result<Done, Failure> {
+    let (store, clock, rng) = (svc.store, svc.clock, svc.rng);
     let grace = match body.get("grace_period_seconds") {
         None | Some(Value::Null) => 0,
         Some(v) => match v.as_i64() {
@@ -551,11 +564,17 @@ pub async fn rotate_secret(
     }
     let mut view = app_json(&app);
     view["client_secret"] = json!(secret.expose());
-    Ok(view)
+    let entry = app_entry(Event::SecretRotated, "Client secret rotated", &app)
+        .detail("previous_secret_expires_at", app.previous_secret_expires_at);
+    Ok(Done { view, entry })
 }
 
 /// One page of applications, oldest first, with an opaque cursor for the next page.
-pub async fn list_applications(store: &impl Store, query: &Params) -> Result<Value, Failure> {
+pub async fn list_applications<D: Deps>(
+    svc: &Services<'_, D>,
+    query: &Params,
+) -> Result<Value, Failure> {
+    let store = svc.store;
     let limit = match query.get("limit")? {
         None => 50,
         Some(l) => match l.parse::<usize>() {
@@ -571,9 +590,10 @@ pub async fn list_applications(store: &impl Store, query: &Params) -> Result<Val
     };
     let after = match query.get("cursor")? {
         None => None,
-        Some(c) => {
-            Some(decode_cursor(c).ok_or_else(|| Failure::invalid_request("cursor: not valid"))?)
-        }
+        Some(c) => Some(
+            super::cursor::decode(c)
+                .ok_or_else(|| Failure::invalid_request("cursor: not valid"))?,
+        ),
     };
     let filter = AppQuery {
         app_type,
@@ -585,7 +605,7 @@ pub async fn list_applications(store: &impl Store, query: &Params) -> Result<Val
     let next = if apps.len() > limit {
         apps.truncate(limit);
         apps.last()
-            .map(|a| encode_cursor(a.created_at, &a.client_id))
+            .map(|a| super::cursor::encode(a.created_at, &a.client_id))
     } else {
         None
     };
@@ -593,28 +613,24 @@ pub async fn list_applications(store: &impl Store, query: &Params) -> Result<Val
     Ok(json!({ "applications": list, "next_cursor": next }))
 }
 
-pub(super) fn encode_cursor(created_at: i64, client_id: &str) -> String {
-    b64url(format!("{created_at}:{client_id}").as_bytes())
-}
-
-pub(super) fn decode_cursor(c: &str) -> Option<(i64, String)> {
-    let raw = String::from_utf8(b64url_decode(c)?).ok()?;
-    let (t, id) = raw.split_once(':')?;
-    Some((t.parse().ok()?, id.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::oidc::audit::Audit;
+    use crate::oidc::jwt::testing::FakeSigner;
+    use crate::oidc::services::testing::{services, ISSUER};
+    use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
 
     fn create(store: &MemoryStore, body: Value) -> Result<Value, Failure> {
+        create_done(store, body).map(|d| d.view)
+    }
+
+    fn create_done(store: &MemoryStore, body: Value) -> Result<Done, Failure> {
+        let (signer, clock, audit) = (FakeSigner::new(), FixedClock::at(5), Audit::default());
         block_on(create_application(
-            store,
-            &FixedClock::at(5),
-            &CountingRandom::new(),
+            &services(store, &signer, &clock, ISSUER, &audit),
             &body,
         ))
     }
@@ -773,54 +789,54 @@ mod tests {
         )
         .unwrap();
         let id = v["client_id"].as_str().unwrap();
-        let clock = FixedClock::at(9);
+        let (signer, clock, audit) = (FakeSigner::new(), FixedClock::at(9), Audit::default());
+        let svc = services(&store, &signer, &clock, ISSUER, &audit);
         let out = block_on(update_application(
-            &store,
-            &clock,
+            &svc,
             id,
             &json!({"redirect_uris": ["https://a.example/cb"]}),
         ))
-        .unwrap();
+        .unwrap()
+        .view;
         assert_eq!(out["description"], "d");
         assert_eq!(out["redirect_uris"], json!(["https://a.example/cb"]));
         assert_eq!(out["updated_at"], 9);
-        let err = block_on(update_application(
-            &store,
-            &clock,
-            id,
-            &json!({"type": "m2m"}),
-        ))
-        .unwrap_err();
+        let err = block_on(update_application(&svc, id, &json!({"type": "m2m"}))).unwrap_err();
         assert!(err.description.contains("type"));
-        let err = block_on(update_application(&store, &clock, "ghost", &json!({}))).unwrap_err();
+        let err = block_on(update_application(&svc, "ghost", &json!({}))).unwrap_err();
         assert_eq!(err.error, OAuthError::NotFound);
     }
 
     #[test]
     fn management_actions_are_audited_without_secrets() {
         let store = MemoryStore::default();
-        let view = create(
+        let done = create_done(
             &store,
             json!({ "name": "Shop", "type": "traditional", "redirect_uris": ["https://shop.example/cb"] }),
         )
         .unwrap();
-        let secret = view["client_secret"].as_str().unwrap().to_string();
-        let id = view["client_id"].as_str().unwrap().to_string();
-        let e = audit_entry("POST", "applications", 201, Some(&view)).unwrap();
+        let secret = done.view["client_secret"].as_str().unwrap().to_string();
+        let id = done.view["client_id"].as_str().unwrap().to_string();
+        let e = done.entry;
         assert_eq!(e.event, Event::ApplicationCreated);
         assert_eq!(e.client_id.as_deref(), Some(id.as_str()));
         assert_eq!(e.application_name.as_deref(), Some("Shop"));
         assert!(!format!("{e:?}").contains(&secret));
-        let rotated = audit_entry(
-            "POST",
-            &format!("applications/{id}/rotate-secret"),
-            200,
-            Some(&view),
-        )
+        let (signer, clock, audit) = (FakeSigner::new(), FixedClock::at(9), Audit::default());
+        let svc = services(&store, &signer, &clock, ISSUER, &audit);
+        let rotated = block_on(rotate_secret(
+            &svc,
+            &id,
+            &json!({"grace_period_seconds": 60}),
+        ))
         .unwrap();
-        assert_eq!(rotated.event, Event::SecretRotated);
-        assert!(!format!("{rotated:?}").contains(&secret));
-        let revoked = audit_entry("DELETE", "users/u1/consents/c1", 204, None).unwrap();
+        let new_secret = rotated.view["client_secret"].as_str().unwrap();
+        assert_eq!(rotated.entry.event, Event::SecretRotated);
+        assert_eq!(rotated.entry.detail["previous_secret_expires_at"], 69);
+        assert!(!format!("{:?}", rotated.entry).contains(&secret));
+        assert!(!format!("{:?}", rotated.entry).contains(new_secret));
+        block_on(store.save_consent("u1", "c1", "openid", 1)).unwrap();
+        let revoked = block_on(revoke_consent(&svc, "u1", "c1")).unwrap();
         assert_eq!(
             (
                 revoked.event,
@@ -829,7 +845,13 @@ mod tests {
             ),
             (Event::ConsentRevoked, Some("u1"), Some("c1"))
         );
-        assert!(audit_entry("POST", "applications", 400, None).is_none());
-        assert!(audit_entry("GET", "applications", 200, Some(&view)).is_none());
+        assert_eq!(
+            block_on(revoke_consent(&svc, "u1", "c1"))
+                .unwrap_err()
+                .error,
+            OAuthError::NotFound
+        );
+        // Nothing is recorded by the operations themselves: the caller adds `by` and records.
+        assert!(audit.take().is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! Form and query parameters with the rules of RFC 6749 §3.1 and §3.2: a parameter sent
 //! without a value is treated as omitted, and none may be repeated.
 
-use super::error::Failure;
+use crate::error::Failure;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Params(Vec<(String, String)>);
@@ -103,7 +103,7 @@ fn decode(s: &str) -> Result<String, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oidc::error::OAuthError;
+    use crate::error::OAuthError;
 
     #[test]
     fn empty_values_are_absent_and_repeats_are_refused() {

@@ -10,13 +10,13 @@
 //! - presenting a rotated-out token again revokes every token of the grant.
 
 use super::audit::{Entry, Event};
-use super::error::{Failure, OAuthError};
-use super::jwt::Signer;
+use super::mint::{mint, Subject, TokenResponse};
 use super::params::Params;
-use super::token::{mint, Services, Subject, TokenResponse};
+use super::services::{Deps, Services};
 use crate::crypto::RefreshToken;
+use crate::error::{Failure, OAuthError};
 use crate::model::{AppType, Application, GrantType, RefreshRecord};
-use crate::runtime::{Clock, Random};
+use crate::runtime::Clock;
 use crate::store::{RefreshPlan, Store};
 
 /// No refresh token lives past this, counted from the grant (the first login).
@@ -46,7 +46,7 @@ pub(crate) fn plan<'a>(
 /// The first token of a new grant.
 #[cfg(test)]
 pub(crate) fn new_grant(
-    rng: &impl Random,
+    rng: &impl crate::runtime::Random,
     app: &Application,
     subject: &Subject<'_>,
     now: i64,
@@ -96,8 +96,8 @@ fn narrowed(granted: &str, requested: Option<&str>) -> Result<String, Failure> {
 }
 
 /// `grant_type=refresh_token`, RFC 6749 §6.
-pub async fn grant<S: Store, G: Signer, C: Clock, R: Random>(
-    sv: &Services<'_, S, G, C, R>,
+pub async fn grant<D: Deps>(
+    sv: &Services<'_, D>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
@@ -108,6 +108,7 @@ pub async fn grant<S: Store, G: Signer, C: Clock, R: Random>(
         rng,
         issuer,
         audit,
+        ..
     } = *sv;
     let presented = RefreshToken::new(params.require("refresh_token")?);
     let requested = params.get("scope")?;
@@ -200,6 +201,7 @@ mod tests {
     use super::*;
     use crate::model::UserClaims;
     use crate::oidc::jwt::testing::FakeSigner;
+    use crate::oidc::services::testing::services_with_rng;
     use crate::runtime::testing::{CountingRandom, FixedClock};
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
@@ -255,14 +257,9 @@ mod tests {
         }
         RNG.with(|rng| {
             AUDIT.with(|audit| {
-                let sv = Services {
-                    store,
-                    signer: &FakeSigner::new(),
-                    clock: &FixedClock::at(now),
-                    rng,
-                    issuer: "https://id.example",
-                    audit,
-                };
+                let (signer, clock) = (FakeSigner::new(), FixedClock::at(now));
+                let sv =
+                    services_with_rng(store, &signer, &clock, rng, "https://id.example", audit);
                 block_on(grant(&sv, &Params::parse(&body), &app))
             })
         })

@@ -6,13 +6,15 @@
 
 use serde_json::{json, Map, Value};
 
-use super::error::{Failure, OAuthError};
+use super::audit::{Entry, Event};
 use super::jwt::SigningAlg;
 use super::management::apply_settings;
-use super::uri_pattern::parse_redirect_pattern;
+use super::services::{Deps, Services};
 use crate::crypto::{random_id, ClientSecret, RegistrationToken};
+use crate::error::{Failure, OAuthError};
+use crate::model::uri_pattern::parse_redirect_pattern;
 use crate::model::{AppType, Application, GrantType, TokenAuthMethod};
-use crate::runtime::{Clock, Random};
+use crate::runtime::Clock;
 use crate::store::Store;
 
 fn metadata_error(description: impl Into<std::borrow::Cow<'static, str>>) -> Failure {
@@ -165,14 +167,19 @@ fn client_information(app: &Application, issuer: &str) -> Value {
     })
 }
 
+/// The audit record of a registration action: identifiers and the name only, never the
+/// secret or the registration access token.
+fn registered(event: Event, description: &str, client_id: &str, name: Option<&str>) -> Entry {
+    let mut entry = Entry::new(event, description)
+        .client(client_id)
+        .detail("by", "registration");
+    entry.application_name = name.map(str::to_string);
+    entry
+}
+
 /// `POST /register`.
-pub async fn register(
-    store: &impl Store,
-    clock: &impl Clock,
-    rng: &impl Random,
-    issuer: &str,
-    meta: &Value,
-) -> Result<Value, Failure> {
+pub async fn register<D: Deps>(svc: &Services<'_, D>, meta: &Value) -> Result<Value, Failure> {
+    let (store, clock, rng, issuer) = (svc.store, svc.clock, svc.rng, svc.issuer);
     let (app_type, settings) = to_settings(meta)?;
     let mut app = Application::new(random_id(rng, 24)?, String::new(), app_type, clock.now());
     apply_settings(&mut app, &settings, false).map_err(registration_error)?;
@@ -185,6 +192,12 @@ pub async fn register(
     app.client_secret_hash = secret.as_ref().map(ClientSecret::hashed);
     app.registration_token_hash = Some(token.hashed());
     store.insert_application(&app).await?;
+    svc.audit.record(registered(
+        Event::ApplicationCreated,
+        "Application registered",
+        &app.client_id,
+        Some(&app.name),
+    ));
     let mut info = client_information(&app, issuer);
     info["registration_access_token"] = json!(token.expose());
     if let Some(secret) = secret {
@@ -212,26 +225,24 @@ async fn authorized(
 }
 
 /// `GET /register/{client_id}`, RFC 7592 §2.1.
-pub async fn read(
-    store: &impl Store,
-    issuer: &str,
+pub async fn read<D: Deps>(
+    svc: &Services<'_, D>,
     client_id: &str,
     token: &str,
 ) -> Result<Value, Failure> {
-    let app = authorized(store, client_id, token).await?;
-    Ok(client_information(&app, issuer))
+    let app = authorized(svc.store, client_id, token).await?;
+    Ok(client_information(&app, svc.issuer))
 }
 
 /// `PUT /register/{client_id}`, RFC 7592 §2.2: the body replaces the metadata; omitted
 /// fields return to their defaults. The client id and type cannot change.
-pub async fn update(
-    store: &impl Store,
-    clock: &impl Clock,
-    issuer: &str,
+pub async fn update<D: Deps>(
+    svc: &Services<'_, D>,
     client_id: &str,
     token: &str,
     meta: &Value,
 ) -> Result<Value, Failure> {
+    let (store, clock, issuer) = (svc.store, svc.clock, svc.issuer);
     let app = authorized(store, client_id, token).await?;
     if meta.get("client_id").and_then(Value::as_str) != Some(client_id) {
         return Err(Failure::invalid_request(
@@ -257,31 +268,48 @@ pub async fn update(
     if !store.update_application(&updated).await? {
         return Err(Failure::invalid_token("the client no longer exists"));
     }
+    svc.audit.record(registered(
+        Event::ApplicationUpdated,
+        "Application registration updated",
+        &updated.client_id,
+        Some(&updated.name),
+    ));
     Ok(client_information(&updated, issuer))
 }
 
 /// `DELETE /register/{client_id}`, RFC 7592 §2.3.
-pub async fn delete(store: &impl Store, client_id: &str, token: &str) -> Result<(), Failure> {
-    authorized(store, client_id, token).await?;
-    store.delete_application(client_id).await?;
+pub async fn delete<D: Deps>(
+    svc: &Services<'_, D>,
+    client_id: &str,
+    token: &str,
+) -> Result<(), Failure> {
+    authorized(svc.store, client_id, token).await?;
+    svc.store.delete_application(client_id).await?;
+    svc.audit.record(registered(
+        Event::ApplicationDeleted,
+        "Application registration deleted",
+        client_id,
+        None,
+    ));
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::oidc::audit::Audit;
+    use crate::oidc::jwt::testing::FakeSigner;
+    use crate::oidc::services::testing::services;
+    use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
 
     const ISS: &str = "https://id.example";
 
     fn reg(store: &MemoryStore, meta: Value) -> Result<Value, Failure> {
+        let (signer, clock, audit) = (FakeSigner::new(), FixedClock::at(7), Audit::default());
         block_on(register(
-            store,
-            &FixedClock::at(7),
-            &CountingRandom::new(),
-            ISS,
+            &services(store, &signer, &clock, ISS, &audit),
             &meta,
         ))
     }
@@ -368,30 +396,35 @@ mod tests {
         .unwrap();
         let id = info["client_id"].as_str().unwrap();
         let token = info["registration_access_token"].as_str().unwrap();
+        let (signer, clock, audit) = (FakeSigner::new(), FixedClock::at(9), Audit::default());
+        let svc = services(&store, &signer, &clock, ISS, &audit);
         assert_eq!(
-            block_on(read(&store, ISS, id, "wrong")).unwrap_err().error,
+            block_on(read(&svc, id, "wrong")).unwrap_err().error,
             OAuthError::InvalidToken
         );
         assert_eq!(
-            block_on(read(&store, ISS, "ghost", token))
-                .unwrap_err()
-                .error,
+            block_on(read(&svc, "ghost", token)).unwrap_err().error,
             OAuthError::InvalidToken
         );
         assert_eq!(
-            block_on(read(&store, ISS, id, token)).unwrap()["client_name"],
+            block_on(read(&svc, id, token)).unwrap()["client_name"],
             "RP"
         );
-        let updated = block_on(update(&store, &FixedClock::at(9), ISS, id, token,
+        let updated = block_on(update(&svc, id, token,
             &json!({"client_id": id, "redirect_uris": ["https://rp.example/cb2"], "client_name": "RP2"}))).unwrap();
         assert_eq!(updated["redirect_uris"], json!(["https://rp.example/cb2"]));
         let secret_hash = store.apps.borrow()[0].client_secret_hash.clone();
         assert!(secret_hash.is_some(), "the secret survives an update");
-        let err = block_on(update(&store, &FixedClock::at(9), ISS, id, token,
+        let err = block_on(update(&svc, id, token,
             &json!({"client_id": id, "redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "none"}))).unwrap_err();
         assert_eq!(err.error, OAuthError::InvalidClientMetadata);
-        block_on(delete(&store, id, token)).unwrap();
+        block_on(delete(&svc, id, token)).unwrap();
         assert!(store.apps.borrow().is_empty());
+        let events: Vec<Event> = audit.take().iter().map(|e| e.event).collect();
+        assert_eq!(
+            events,
+            [Event::ApplicationUpdated, Event::ApplicationDeleted]
+        );
     }
 
     #[test]

@@ -8,10 +8,11 @@
 use jwt_compact::Claims;
 use serde_json::{json, Value};
 
-use super::error::{Failure, OAuthError};
 use super::jwt::{self, AccessTokenClaims, Signer};
 use super::params::Params;
+use super::services::{Deps, Services};
 use crate::crypto::RefreshToken;
+use crate::error::{Failure, OAuthError};
 use crate::model::Application;
 use crate::runtime::Clock;
 use crate::store::Store;
@@ -32,12 +33,12 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// `POST /revoke`, RFC 7009 §2.1. `Ok(())` is the 200 of §2.2, also for unknown tokens.
-pub async fn revoke(
-    store: &impl Store,
-    clock: &impl Clock,
+pub async fn revoke<D: Deps>(
+    svc: &Services<'_, D>,
     app: &Application,
     params: &Params,
 ) -> Result<(), Failure> {
+    let (store, clock) = (svc.store, svc.clock);
     let token = params.require("token")?;
     let hint = params.get("token_type_hint")?;
     if hint == Some("access_token") || looks_like_jwt(token) {
@@ -64,14 +65,12 @@ pub async fn revoke(
 
 /// `POST /introspect`, RFC 7662 §2. Any authenticated confidential client (a resource
 /// server) may introspect access tokens; refresh tokens only by the client they belong to.
-pub async fn introspect(
-    store: &impl Store,
-    signer: &impl Signer,
-    clock: &impl Clock,
-    issuer: &str,
+pub async fn introspect<D: Deps>(
+    svc: &Services<'_, D>,
     app: &Application,
     params: &Params,
 ) -> Result<Value, Failure> {
+    let (store, signer, clock, issuer) = (svc.store, svc.signer, svc.clock, svc.issuer);
     if app.is_public() {
         return Err(Failure::invalid_client(
             "introspection is for confidential clients (resource servers)",
@@ -128,12 +127,27 @@ pub async fn introspect(
 mod tests {
     use super::*;
     use crate::model::{AppType, UserClaims};
+    use crate::oidc::audit::Audit;
     use crate::oidc::jwt::testing::FakeSigner;
+    use crate::oidc::mint::Subject;
     use crate::oidc::refresh::new_grant;
-    use crate::oidc::token::Subject;
+    use crate::oidc::services::testing::services;
     use crate::runtime::testing::{CountingRandom, FixedClock};
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
+
+    fn svc_<'a>(
+        store: &'a MemoryStore,
+        clock: &'a FixedClock,
+    ) -> crate::oidc::services::Services<'a, crate::oidc::services::testing::FakeDeps> {
+        services(
+            store,
+            Box::leak(Box::default()),
+            clock,
+            ISS,
+            Box::leak(Box::default()),
+        )
+    }
 
     const ISS: &str = "https://id.example";
 
@@ -173,23 +187,23 @@ mod tests {
         let (store, conf, spa, token) = setup();
         let clock = FixedClock::at(10);
         assert_eq!(
-            block_on(revoke(&store, &clock, &conf, &params(&token)))
+            block_on(revoke(&svc_(&store, &clock), &conf, &params(&token)))
                 .unwrap_err()
                 .error,
             OAuthError::InvalidGrant,
             "only the owner revokes"
         );
-        block_on(revoke(&store, &clock, &spa, &params(&token))).unwrap();
+        block_on(revoke(&svc_(&store, &clock), &spa, &params(&token))).unwrap();
         assert!(store
             .refresh
             .borrow()
             .values()
             .all(|r| r.revoked_at == Some(10)));
         // Unknown tokens are a quiet success (RFC 7009 §2.2).
-        block_on(revoke(&store, &clock, &spa, &params("unknown"))).unwrap();
+        block_on(revoke(&svc_(&store, &clock), &spa, &params("unknown"))).unwrap();
         let access = Params::from_pairs([("token", "a.b.c")]);
         assert_eq!(
-            block_on(revoke(&store, &clock, &spa, &access))
+            block_on(revoke(&svc_(&store, &clock), &spa, &access))
                 .unwrap_err()
                 .error,
             OAuthError::UnsupportedTokenType
@@ -202,7 +216,11 @@ mod tests {
         let signer = FakeSigner::new();
         let clock = FixedClock::at(10);
         let run = |app: &Application, t: &str| {
-            block_on(introspect(&store, &signer, &clock, ISS, app, &params(t)))
+            block_on(introspect(
+                &services(&store, &signer, &clock, ISS, &Audit::default()),
+                app,
+                &params(t),
+            ))
         };
         assert_eq!(
             run(&spa, &token).unwrap_err().error,
@@ -240,10 +258,7 @@ mod tests {
         assert_eq!(run(&conf, "garbage.token.here").unwrap()["active"], false);
         let later = FixedClock::at(1_000);
         let expired = block_on(introspect(
-            &store,
-            &signer,
-            &later,
-            ISS,
+            &services(&store, &signer, &later, ISS, &Audit::default()),
             &conf,
             &params(&at),
         ))
@@ -255,7 +270,12 @@ mod tests {
     fn a_storage_failure_while_revoking_is_temporarily_unavailable_and_revokes_nothing() {
         let (store, _, spa, token) = setup();
         store.fail_on.borrow_mut().push("revoke_grant");
-        let e = block_on(revoke(&store, &FixedClock::at(10), &spa, &params(&token))).unwrap_err();
+        let e = block_on(revoke(
+            &svc_(&store, &FixedClock::at(10)),
+            &spa,
+            &params(&token),
+        ))
+        .unwrap_err();
         assert_eq!(e.error, OAuthError::TemporarilyUnavailable);
         assert!(store
             .refresh
@@ -264,7 +284,12 @@ mod tests {
             .all(|r| r.revoked_at.is_none()));
         // Retried once storage is back, the revocation happens.
         store.fail_on.borrow_mut().clear();
-        block_on(revoke(&store, &FixedClock::at(11), &spa, &params(&token))).unwrap();
+        block_on(revoke(
+            &svc_(&store, &FixedClock::at(11)),
+            &spa,
+            &params(&token),
+        ))
+        .unwrap();
         assert!(store
             .refresh
             .borrow()

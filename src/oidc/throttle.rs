@@ -6,8 +6,8 @@
 //! exists, and a locked attempt gets the same answer either way, so the throttle tells an
 //! attacker nothing about which accounts exist.
 
-use super::error::Failure;
 use crate::crypto::{hex, sha256};
+use crate::error::Failure;
 use crate::store::Store;
 
 /// Failures count within this window; a quiet window starts the count again.

@@ -1,117 +1,20 @@
 //! The token endpoint, `authorization_code` grant: RFC 6749 §4.1.3-§4.1.4 and §5,
 //! RFC 7636 §4.5-§4.6, OpenID Connect Core §3.1.3.
 
-use serde::Serialize;
-
-use super::audit::{Audit, Entry, Event};
+use super::audit::{Entry, Event};
 use super::client_auth;
 use super::client_credentials;
-use super::error::{Failure, OAuthError};
-use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
+pub use super::mint::TokenResponse;
+use super::mint::{mint, Subject};
 use super::params::Params;
 use super::pkce;
 use super::refresh;
+use super::services::{Deps, Services};
 use crate::crypto::{random_token, AuthCode, RefreshToken};
-use crate::model::{Application, GrantType, UserClaims};
-use crate::runtime::{Clock, Random};
+use crate::error::{Failure, OAuthError};
+use crate::model::{Application, GrantType};
+use crate::runtime::Clock;
 use crate::store::{Redemption, Store};
-
-/// RFC 6749 §5.1 plus the OpenID Connect `id_token`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    pub scope: String,
-    /// The user the tokens speak for (none for client credentials): for the audit log.
-    #[serde(skip)]
-    pub user_id: Option<String>,
-}
-
-/// What a grant needs besides the request: storage, keys, time, randomness, the issuer's
-/// identifier and the request's audit log.
-pub struct Services<'a, S, G, C, R> {
-    pub store: &'a S,
-    pub signer: &'a G,
-    pub clock: &'a C,
-    pub rng: &'a R,
-    pub issuer: &'a str,
-    pub audit: &'a Audit,
-}
-
-/// Whom tokens are minted for, and with what.
-pub(crate) struct Subject<'a> {
-    pub user_id: &'a str,
-    pub scope: &'a str,
-    pub claims: &'a UserClaims,
-    pub auth_time: i64,
-    pub nonce: Option<&'a str>,
-}
-
-/// An access token (RFC 9068) and, for `openid`, an ID token (OpenID Connect Core §2),
-/// with the application's lifetimes.
-pub(crate) async fn mint(
-    signer: &impl Signer,
-    rng: &impl Random,
-    issuer: &str,
-    app: &Application,
-    subject: &Subject<'_>,
-    now: i64,
-) -> Result<TokenResponse, Failure> {
-    let scopes: Vec<&str> = subject.scope.split(' ').collect();
-    let access = jwt::claims(
-        AccessTokenClaims {
-            iss: issuer.to_string(),
-            sub: subject.user_id.to_string(),
-            aud: issuer.to_string(),
-            client_id: app.client_id.clone(),
-            scope: subject.scope.to_string(),
-            jti: random_token::<16>(rng)?,
-        },
-        now,
-        app.token_settings.access_token_ttl,
-    );
-    let access_token = jwt::encode(
-        signer,
-        jwt::SigningAlg::Rs256,
-        jwt::ACCESS_TOKEN_TYP,
-        &access,
-    )
-    .await?;
-    let id_alg = app.id_token_signed_response_alg;
-    let id_token = if scopes.contains(&"openid") {
-        let id = jwt::claims(
-            IdTokenClaims {
-                iss: issuer.to_string(),
-                sub: subject.user_id.to_string(),
-                aud: app.client_id.clone(),
-                auth_time: subject.auth_time,
-                nonce: subject.nonce.map(str::to_string),
-                at_hash: jwt::at_hash(&access_token, id_alg),
-                azp: None,
-                profile: profile_claims(subject.claims, &scopes),
-            },
-            now,
-            app.token_settings.id_token_ttl,
-        );
-        Some(jwt::encode(signer, id_alg, jwt::ID_TOKEN_TYP, &id).await?)
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: app.token_settings.access_token_ttl,
-        id_token,
-        refresh_token: None,
-        scope: subject.scope.to_string(),
-        user_id: Some(subject.user_id.to_string()),
-    })
-}
 
 /// The result, plus the authenticated application when there is one: CORS at the token
 /// endpoint answers for the application that authenticated, on errors too.
@@ -120,13 +23,13 @@ pub struct Outcome {
     pub result: Result<TokenResponse, Failure>,
 }
 
-pub async fn handle<S: Store, G: Signer, C: Clock, R: Random>(
-    sv: &Services<'_, S, G, C, R>,
+pub async fn handle<D: Deps>(
+    sv: &Services<'_, D>,
     params: &Params,
     authorization: Option<&str>,
 ) -> Outcome {
     let app = match client_auth::presented(params, authorization) {
-        Ok(p) => client_auth::authenticate(sv.store, &p, sv.clock.now(), sv.audit).await,
+        Ok(p) => client_auth::authenticate(sv, &p).await,
         Err(f) => Err(f),
     };
     let app = match app {
@@ -145,8 +48,8 @@ pub async fn handle<S: Store, G: Signer, C: Clock, R: Random>(
     }
 }
 
-async fn grant<S: Store, G: Signer, C: Clock, R: Random>(
-    sv: &Services<'_, S, G, C, R>,
+async fn grant<D: Deps>(
+    sv: &Services<'_, D>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
@@ -190,8 +93,8 @@ async fn grant<S: Store, G: Signer, C: Clock, R: Random>(
 }
 
 /// RFC 6749 §4.1.3.
-async fn code_grant<S: Store, G: Signer, C: Clock, R: Random>(
-    sv: &Services<'_, S, G, C, R>,
+async fn code_grant<D: Deps>(
+    sv: &Services<'_, D>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
@@ -251,7 +154,7 @@ async fn code_grant<S: Store, G: Signer, C: Clock, R: Random>(
         Ok(response) => response,
         Err(failure) => {
             if let Err(e) = store.unredeem_code(redemption.code_hash, &grant_id).await {
-                super::error::log_error(&format!(
+                crate::error::log_error(&format!(
                     "token: could not restore a code after a signing failure: {e}"
                 ));
             }
@@ -266,8 +169,8 @@ async fn code_grant<S: Store, G: Signer, C: Clock, R: Random>(
 
 /// Why a redemption was refused (RFC 6749 §5.2 `invalid_grant`), read after the fact. A
 /// code that was already used revokes what its first use gave out (RFC 6749 §4.1.2).
-async fn refusal<S: Store, G, C, R>(
-    sv: &Services<'_, S, G, C, R>,
+async fn refusal<D: Deps>(
+    sv: &Services<'_, D>,
     app: &Application,
     r: &Redemption<'_>,
     verifier: Option<&str>,
@@ -320,20 +223,6 @@ async fn refusal<S: Store, G, C, R>(
     }
 }
 
-/// Standard claims by scope (OpenID Connect Core §5.4).
-pub fn profile_claims(claims: &UserClaims, scopes: &[&str]) -> ProfileClaims {
-    let mut out = ProfileClaims::default();
-    if scopes.contains(&"email") {
-        out.email = Some(claims.email.clone());
-        out.email_verified = Some(claims.email_verified);
-    }
-    if scopes.contains(&"profile") {
-        out.name = claims.name.clone();
-        out.preferred_username = Some(claims.email.clone());
-    }
-    out
-}
-
 fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
@@ -342,10 +231,13 @@ fn truncate(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::crypto::ClientSecret;
+    use crate::model::UserClaims;
     use crate::model::{AppType, CodeRecord};
     use crate::oidc::audit::{Audit, Event};
     use crate::oidc::jwt::testing::FakeSigner;
-    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::oidc::jwt::{self, IdTokenClaims};
+    use crate::oidc::services::testing::services;
+    use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
     use jwt_compact::Claims;
@@ -407,14 +299,8 @@ mod tests {
         now: i64,
         audit: &Audit,
     ) -> Outcome {
-        let sv = Services {
-            store,
-            signer,
-            clock: &FixedClock::at(now),
-            rng: &CountingRandom::new(),
-            issuer: ISS,
-            audit,
-        };
+        let clock = FixedClock::at(now);
+        let sv = services(store, signer, &clock, ISS, audit);
         block_on(handle(&sv, &Params::parse(body), None))
     }
 

@@ -2,9 +2,10 @@
 
 use serde_json::{json, Value};
 
-use super::error::Failure;
-use super::jwt::{self, AccessTokenClaims, Signer};
-use super::token::profile_claims;
+use super::jwt::{self, AccessTokenClaims};
+use super::mint::profile_claims;
+use super::services::{Deps, Services};
+use crate::error::Failure;
 use crate::model::Application;
 use crate::runtime::Clock;
 use crate::store::Store;
@@ -39,13 +40,8 @@ pub struct Outcome {
     pub result: Result<Value, Failure>,
 }
 
-pub async fn handle(
-    store: &impl Store,
-    signer: &impl Signer,
-    clock: &impl Clock,
-    issuer: &str,
-    token: &str,
-) -> Outcome {
+pub async fn handle<D: Deps>(svc: &Services<'_, D>, token: &str) -> Outcome {
+    let (store, signer, clock, issuer) = (svc.store, svc.signer, svc.clock, svc.issuer);
     let claims = match jwt::decode_verified::<AccessTokenClaims>(
         signer,
         token,
@@ -95,7 +91,7 @@ async fn userinfo(
     let scopes: Vec<&str> = claims.scope.split(' ').collect();
     if !scopes.contains(&"openid") {
         return Err(Failure::new(
-            super::error::OAuthError::InsufficientScope,
+            crate::error::OAuthError::InsufficientScope,
             "the token lacks the openid scope",
         ));
     }
@@ -115,8 +111,8 @@ async fn userinfo(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::OAuthError;
     use crate::model::{AppType, User};
-    use crate::oidc::error::OAuthError;
     use crate::oidc::jwt::testing::FakeSigner;
     use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
@@ -165,11 +161,10 @@ mod tests {
     }
 
     fn call(s: &MemoryStore, t: &str) -> Result<Value, Failure> {
+        let (signer, clock) = (FakeSigner::new(), FixedClock::at(1_100));
+        let audit = crate::oidc::audit::Audit::default();
         block_on(handle(
-            s,
-            &FakeSigner::new(),
-            &FixedClock::at(1_100),
-            ISS,
+            &crate::oidc::services::testing::services(s, &signer, &clock, ISS, &audit),
             t,
         ))
         .result

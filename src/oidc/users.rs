@@ -4,15 +4,14 @@
 use serde_json::{json, Map, Value};
 
 use super::audit::{Entry, Event};
-use super::error::{Failure, OAuthError};
-use super::management::{
-    as_object, bool_field, decode_cursor, encode_cursor, string_field, Problems,
-};
+use super::management::{as_object, bool_field, string_field, Done, Problems};
 use super::params::Params;
-use crate::crypto::password::{hash_password, Pbkdf2};
+use super::services::{Deps, Services};
+use crate::crypto::password::hash_password;
 use crate::crypto::random_id;
+use crate::error::{Failure, OAuthError};
 use crate::model::{User, KNOWN_ROLES};
-use crate::runtime::{Clock, Random};
+use crate::runtime::Clock;
 use crate::store::{Inserted, Store, UserQuery};
 
 const MAX_NAME: usize = 200;
@@ -73,14 +72,9 @@ fn check_fields(obj: &Map<String, Value>, allowed: &[&str], p: &mut Problems) {
     }
 }
 
-pub async fn create_user(
-    store: &impl Store,
-    kdf: &impl Pbkdf2,
-    iterations: u32,
-    clock: &impl Clock,
-    rng: &impl Random,
-    body: &Value,
-) -> Result<Value, Failure> {
+pub async fn create_user<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result<Done, Failure> {
+    let (store, kdf, clock, rng) = (svc.store, svc.kdf, svc.clock, svc.rng);
+    let iterations = svc.settings.password_iterations;
     let obj = as_object(body)?;
     let mut p = Problems::default();
     check_fields(
@@ -118,7 +112,10 @@ pub async fn create_user(
         disabled_at: None,
     };
     match store.insert_user(&user).await? {
-        Inserted::Yes => Ok(user_json(&user)),
+        Inserted::Yes => Ok(Done {
+            view: user_json(&user),
+            entry: Entry::new(Event::UserCreated, "User created").user(&user.id),
+        }),
         Inserted::Conflict => Err(Failure::new(
             OAuthError::Conflict,
             "a user with this email exists already",
@@ -127,7 +124,8 @@ pub async fn create_user(
 }
 
 /// `GET /api/v1/users?q=&limit=&cursor=`: newest first, keyset pagination.
-pub async fn list_users(store: &impl Store, query: &Params) -> Result<Value, Failure> {
+pub async fn list_users<D: Deps>(svc: &Services<'_, D>, query: &Params) -> Result<Value, Failure> {
+    let store = svc.store;
     let limit = match query.get("limit")? {
         None => 50,
         Some(l) => match l.parse::<usize>() {
@@ -137,9 +135,10 @@ pub async fn list_users(store: &impl Store, query: &Params) -> Result<Value, Fai
     };
     let before = match query.get("cursor")? {
         None => None,
-        Some(c) => {
-            Some(decode_cursor(c).ok_or_else(|| Failure::invalid_request("cursor: not valid"))?)
-        }
+        Some(c) => Some(
+            super::cursor::decode(c)
+                .ok_or_else(|| Failure::invalid_request("cursor: not valid"))?,
+        ),
     };
     let contains = query
         .get("q")?
@@ -155,7 +154,9 @@ pub async fn list_users(store: &impl Store, query: &Params) -> Result<Value, Fai
         .await?;
     let next = if users.len() > limit {
         users.truncate(limit);
-        users.last().map(|u| encode_cursor(u.created_at, &u.id))
+        users
+            .last()
+            .map(|u| super::cursor::encode(u.created_at, &u.id))
     } else {
         None
     };
@@ -163,32 +164,24 @@ pub async fn list_users(store: &impl Store, query: &Params) -> Result<Value, Fai
     Ok(json!({ "users": list, "next_cursor": next }))
 }
 
-pub async fn get_user(store: &impl Store, id: &str) -> Result<Value, Failure> {
+pub async fn get_user<D: Deps>(svc: &Services<'_, D>, id: &str) -> Result<Value, Failure> {
+    let store = svc.store;
     match store.user_by_id(id).await? {
         Some(u) => Ok(user_json(&u)),
         None => Err(Failure::new(OAuthError::NotFound, "no such user")),
     }
 }
 
-/// What an update did, for the audit log.
-#[derive(Debug)]
-pub struct Updated {
-    pub view: Value,
-    pub entry: Entry,
-}
-
 /// `PATCH /api/v1/users/{id}`: name, `email_verified`, roles, `disabled`, and `password`
 /// (an administrator's password reset). Disabling also ends the user's refresh tokens and
 /// pending codes (see `Store::update_user`).
-pub async fn update_user(
-    store: &impl Store,
-    kdf: &impl Pbkdf2,
-    iterations: u32,
-    clock: &impl Clock,
-    rng: &impl Random,
+pub async fn update_user<D: Deps>(
+    svc: &Services<'_, D>,
     id: &str,
     body: &Value,
-) -> Result<Updated, Failure> {
+) -> Result<Done, Failure> {
+    let (store, kdf, clock, rng) = (svc.store, svc.kdf, svc.clock, svc.rng);
+    let iterations = svc.settings.password_iterations;
     let obj = as_object(body)?;
     let mut p = Problems::default();
     check_fields(
@@ -243,7 +236,7 @@ pub async fn update_user(
     }
     .user(&user.id)
     .detail("fields", changed.join(" "));
-    Ok(Updated {
+    Ok(Done {
         view: user_json(&user),
         entry,
     })
@@ -265,21 +258,25 @@ fn is_plausible_email(e: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::password::testing::FakeKdf;
     use crate::model::{CodeRecord, RefreshRecord, UserClaims};
-    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::oidc::services::testing::{services, FakeDeps};
+    use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
 
-    fn create(store: &MemoryStore, body: Value) -> Result<Value, Failure> {
-        block_on(create_user(
+    fn svc<'a>(store: &'a MemoryStore, now: i64) -> Services<'a, FakeDeps> {
+        let clock = Box::leak(Box::new(FixedClock::at(now)));
+        services(
             store,
-            &FakeKdf::default(),
-            20_000,
-            &FixedClock::at(1),
-            &CountingRandom::new(),
-            &body,
-        ))
+            Box::leak(Box::default()),
+            clock,
+            "https://id.example",
+            Box::leak(Box::default()),
+        )
+    }
+
+    fn create(store: &MemoryStore, body: Value) -> Result<Value, Failure> {
+        block_on(create_user(&svc(store, 1), &body)).map(|d| d.view)
     }
 
     /// Creates ada@example.com; returns her id.
@@ -292,20 +289,12 @@ mod tests {
         v["id"].as_str().unwrap().to_string()
     }
 
-    fn update(store: &MemoryStore, id: &str, body: Value) -> Result<Updated, Failure> {
-        block_on(update_user(
-            store,
-            &FakeKdf::default(),
-            20_000,
-            &FixedClock::at(50),
-            &CountingRandom::new(),
-            id,
-            &body,
-        ))
+    fn update(store: &MemoryStore, id: &str, body: Value) -> Result<Done, Failure> {
+        block_on(update_user(&svc(store, 50), id, &body))
     }
 
     fn list(store: &MemoryStore, query: &str) -> Value {
-        block_on(list_users(store, &Params::parse(query))).unwrap()
+        block_on(list_users(&svc(store, 0), &Params::parse(query))).unwrap()
     }
 
     #[test]
@@ -390,8 +379,8 @@ mod tests {
         let rest = list(&store, &format!("limit=2&cursor={cursor}"));
         assert_eq!(emails(&rest), ["ada@example.com"]);
         assert_eq!(rest["next_cursor"], Value::Null);
-        assert!(block_on(list_users(&store, &Params::parse("limit=0"))).is_err());
-        assert!(block_on(list_users(&store, &Params::parse("cursor=%%"))).is_err());
+        assert!(block_on(list_users(&svc(&store, 0), &Params::parse("limit=0"))).is_err());
+        assert!(block_on(list_users(&svc(&store, 0), &Params::parse("cursor=%%"))).is_err());
     }
 
     #[test]

@@ -9,21 +9,29 @@ use worker::{D1Database, D1PreparedStatement};
 use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
 use super::{AppQuery, Inserted, Redeemed, Redemption, Store, StoreError, StoreResult, UserQuery};
+use crate::model::audit::{LogQuery, Record};
+use crate::model::SigningAlg;
 use crate::model::{
     AppType, Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, ThrottleState,
     TokenAuthMethod, User, UserClaims,
 };
-use crate::oidc::audit::{LogQuery, Record};
-use crate::oidc::jwt::SigningAlg;
 
+/// A handle on the database: cheap to clone (the signer keeps one of its own).
+#[derive(Clone)]
 pub struct D1Store {
-    db: D1Database,
+    db: std::rc::Rc<D1Database>,
     meter: Meter,
+    /// The request's time (the injected clock's), for the isolate cache's freshness.
+    now: i64,
 }
 
 impl D1Store {
-    pub fn new(db: D1Database, meter: Meter) -> Self {
-        Self { db, meter }
+    pub fn new(db: D1Database, meter: Meter, now: i64) -> Self {
+        Self {
+            db: std::rc::Rc::new(db),
+            meter,
+            now,
+        }
     }
 
     /// A statement sent on its own: one round trip.
@@ -375,25 +383,18 @@ fn changes(result: &worker::D1Result) -> usize {
 }
 
 thread_local! {
-    /// Applications by client id, and CORS answers by origin: see `store::cache`.
+    /// Applications by client id: see `store::cache`.
     static APPS: RefCell<TtlCache<Application>> = RefCell::new(TtlCache::new(APP_TTL_SECS));
-    static ORIGINS: RefCell<TtlCache<bool>> = RefCell::new(TtlCache::new(APP_TTL_SECS));
 }
 
-fn now_secs() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
-}
-
-/// After a write to `applications` through this isolate: its copy of that application and
-/// every CORS answer (any application may have allowed or stopped allowing an origin).
+/// After a write to `applications` through this isolate: its copy of that application.
 fn forget_application(client_id: &str) {
     APPS.with(|c| c.borrow_mut().remove(client_id));
-    ORIGINS.with(|c| c.borrow_mut().clear());
 }
 
 impl Store for D1Store {
     async fn application(&self, client_id: &str) -> StoreResult<Option<Application>> {
-        let now = now_secs();
+        let now = self.now;
         if let Some(app) = APPS.with(|c| c.borrow().get(client_id, now)) {
             return Ok(Some(app));
         }
@@ -411,16 +412,6 @@ impl Store for D1Store {
             APPS.with(|c| c.borrow_mut().put(client_id, app.clone(), now));
         }
         Ok(app)
-    }
-
-    async fn any_application_allows_origin(&self, origin: &str) -> StoreResult<bool> {
-        let now = now_secs();
-        if let Some(allowed) = ORIGINS.with(|c| c.borrow().get(origin, now)) {
-            return Ok(allowed);
-        }
-        let allowed = super::scan_origins(self, origin).await?;
-        ORIGINS.with(|c| c.borrow_mut().put(origin, allowed, now));
-        Ok(allowed)
     }
 
     async fn list_applications(&self, q: &AppQuery) -> StoreResult<Vec<Application>> {

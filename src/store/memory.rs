@@ -8,12 +8,12 @@ use super::{
     AppQuery, Inserted, Redeemed, Redemption, SessionStore, Store, StoreError, StoreResult,
     UserQuery,
 };
+use crate::model::audit::{LogQuery, Record};
+use crate::model::SigningAlg;
 use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
     User,
 };
-use crate::oidc::audit::{LogQuery, Record};
-use crate::oidc::jwt::SigningAlg;
 
 #[derive(Default)]
 pub struct MemoryStore {

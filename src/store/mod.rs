@@ -10,13 +10,13 @@ pub mod kv;
 pub mod memory;
 pub mod meter;
 
+use crate::error::Failure;
+use crate::model::audit::{LogQuery, Record};
+use crate::model::SigningAlg;
 use crate::model::{
     Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
     User,
 };
-use crate::oidc::audit::{LogQuery, Record};
-use crate::oidc::error::Failure;
-use crate::oidc::jwt::SigningAlg;
 
 /// The D1 binding's name in wrangler.toml.
 pub const DB_BINDING: &str = "DB";
@@ -111,11 +111,6 @@ pub trait Store {
     async fn update_application(&self, app: &Application) -> StoreResult<bool>;
     /// Deletes the application and, by cascade, its codes; false when it did not exist.
     async fn delete_application(&self, client_id: &str) -> StoreResult<bool>;
-
-    /// Whether any application allows `origin`: CORS preflights carry no client id.
-    async fn any_application_allows_origin(&self, origin: &str) -> StoreResult<bool> {
-        scan_origins(self, origin).await
-    }
 
     /// The failed-login counters under `keys` that exist.
     async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>>;
@@ -257,24 +252,4 @@ pub trait SessionStore {
         -> StoreResult<()>;
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
-}
-
-/// Pages through every application until one allows `origin`.
-pub async fn scan_origins<S: Store + ?Sized>(store: &S, origin: &str) -> StoreResult<bool> {
-    let mut query = AppQuery {
-        limit: 200,
-        ..AppQuery::default()
-    };
-    loop {
-        let page = store.list_applications(&query).await?;
-        if page.iter().any(|a| a.allows_origin(origin)) {
-            return Ok(true);
-        }
-        match page.last() {
-            Some(last) if page.len() == query.limit => {
-                query.after = Some((last.created_at, last.client_id.clone()))
-            }
-            _ => return Ok(false),
-        }
-    }
 }

@@ -2,8 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::oidc::jwt::SigningAlg;
-use crate::oidc::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
+pub mod audit;
+mod signing;
+pub mod uri_pattern;
+
+pub use signing::SigningAlg;
+use uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
 
 /// The four application types users know from Auth0 and Logto.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

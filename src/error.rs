@@ -191,6 +191,13 @@ pub fn log_error(message: &str) {
     eprintln!("{message}");
 }
 
+pub fn log_info(message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    worker::console_log!("{}", message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("{message}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,184 @@
+//! The authorize sequence shared by `/authorize`, the login form and the consent form
+//! (OpenID Connect Core §3.1.2.1-§3.1.2.5): which step comes next given the session and
+//! the stored consent, the sign-in itself, the consent decision, and the code at the end.
+//! The HTTP layer only renders what these return.
+
+use super::audit::{Entry, Event};
+use super::authorize::{self, AuthorizeError, Next, ValidRequest};
+use super::consent;
+use super::login::{self, LoginError};
+use super::params::Params;
+use super::services::{Deps, Services};
+use crate::crypto::SessionId;
+use crate::error::Failure;
+use crate::model::Session;
+use crate::runtime::Clock;
+use crate::store::{SessionStore, Store};
+
+/// What the browser sees next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Back to the application with a code (RFC 6749 §4.1.2): the location.
+    Code(String),
+    ShowLogin,
+    ShowConsent,
+}
+
+/// The authorization request a login or consent form carries, validated afresh: the
+/// form's hidden field is as untrusted as the original query.
+pub async fn carried_request<D: Deps>(
+    svc: &Services<'_, D>,
+    form: &Params,
+) -> Result<ValidRequest, AuthorizeError> {
+    let params = match form.get("auth_request") {
+        Ok(Some(r)) => Params::parse(r),
+        Ok(None) => {
+            return Err(AuthorizeError::page(Failure::invalid_request(
+                "the auth_request field is missing",
+            )))
+        }
+        Err(f) => return Err(AuthorizeError::page(f)),
+    };
+    authorize::validate(svc.store, params).await
+}
+
+/// The live session behind the session cookie's value, if any.
+pub async fn session<D: Deps>(
+    svc: &Services<'_, D>,
+    cookie: Option<&str>,
+) -> Result<Option<Session>, Failure> {
+    login::current_session(svc.sessions, svc.clock, cookie).await
+}
+
+/// Whether this user must be asked before `valid.app` gets a code (one D1 read, and only
+/// for third-party applications).
+pub async fn consent_needed<D: Deps>(
+    svc: &Services<'_, D>,
+    valid: &ValidRequest,
+    session: &Session,
+) -> Result<bool, Failure> {
+    let granted = if consent::lookup_needed(&valid.app, &valid.redirect_uri) {
+        svc.store
+            .consent(&session.user_id, &valid.app.client_id)
+            .await?
+    } else {
+        None
+    };
+    Ok(consent::required(
+        &valid.app,
+        &valid.redirect_uri,
+        valid.prompt_consent,
+        granted.as_deref(),
+        &valid.scope,
+    ))
+}
+
+/// Issues the code: the success redirect (RFC 6749 §4.1.2, RFC 9207 §2).
+pub async fn finish<D: Deps>(
+    svc: &Services<'_, D>,
+    valid: &ValidRequest,
+    session: &Session,
+) -> Result<Step, AuthorizeError> {
+    authorize::issue_code(svc.store, svc.clock, svc.rng, svc.issuer, valid, session)
+        .await
+        .map(Step::Code)
+}
+
+/// `/authorize` with a validated request: log in, ask for consent, or issue the code.
+pub async fn authorize<D: Deps>(
+    svc: &Services<'_, D>,
+    valid: &ValidRequest,
+    session: Option<&Session>,
+) -> Result<Step, AuthorizeError> {
+    let needs_consent = match session {
+        Some(s) => consent_needed(svc, valid, s)
+            .await
+            .map_err(|f| valid.error(f))?,
+        None => false,
+    };
+    match (
+        authorize::next(valid, session, needs_consent, svc.clock.now()),
+        session,
+    ) {
+        (Next::IssueCode, Some(s)) => finish(svc, valid, s).await,
+        (Next::ShowConsent, Some(_)) => Ok(Step::ShowConsent),
+        (Next::ShowLogin, _) => Ok(Step::ShowLogin),
+        (Next::Fail(e), _) => Err(e),
+        // `next` asks for a code or consent only when there is a session.
+        (Next::IssueCode | Next::ShowConsent, None) => {
+            Err(valid.error(Failure::server("authorize step without a session")))
+        }
+    }
+}
+
+/// A successful sign-in: the new session and its id (for the cookie).
+pub struct SignedIn {
+    pub id: SessionId,
+    pub session: Session,
+}
+
+/// Checks the credentials (with throttling), records the attempt in the audit log and
+/// starts a session (OpenID Connect Core §3.1.2.3).
+pub async fn sign_in<D: Deps>(
+    svc: &Services<'_, D>,
+    valid: &ValidRequest,
+    email: &str,
+    password: &str,
+    client_ip: Option<&str>,
+) -> Result<SignedIn, LoginError> {
+    let attempt =
+        login::authenticate(svc.store, svc.kdf, svc.clock, email, password, client_ip).await;
+    if let Some(entry) = login::audit_entry(&attempt, &valid.app, email) {
+        svc.audit.record(entry);
+    }
+    let user = attempt?;
+    let (id, session) = login::start_session(svc.sessions, svc.clock, svc.rng, &user).await?;
+    Ok(SignedIn { id, session })
+}
+
+/// After a sign-in: consent, or the code. When neither a consent page nor a code follows,
+/// the new session is deleted: it would be of no use, and must not linger.
+pub async fn after_sign_in<D: Deps>(
+    svc: &Services<'_, D>,
+    valid: &ValidRequest,
+    signed_in: &SignedIn,
+) -> Result<Step, AuthorizeError> {
+    let step = match consent_needed(svc, valid, &signed_in.session).await {
+        Ok(true) => return Ok(Step::ShowConsent),
+        Ok(false) => finish(svc, valid, &signed_in.session).await,
+        Err(f) => Err(valid.error(f)),
+    };
+    if step.is_err() {
+        let _ = svc.sessions.delete_session(&signed_in.id.hashed()).await;
+    }
+    step
+}
+
+/// The consent page's decision (OpenID Connect Core §3.1.2.4): on `allow`, the grant is
+/// stored (widening an earlier one) and the code issued; `deny` is `access_denied`.
+pub async fn decide_consent<D: Deps>(
+    svc: &Services<'_, D>,
+    valid: &ValidRequest,
+    session: &Session,
+    allow: bool,
+) -> Result<Step, AuthorizeError> {
+    if !allow {
+        return Err(authorize::denied(valid));
+    }
+    consent::grant(
+        svc.store,
+        svc.clock,
+        &session.user_id,
+        &valid.app.client_id,
+        &valid.scope,
+    )
+    .await
+    .map_err(|f| valid.error(f))?;
+    svc.audit.record(
+        Entry::new(Event::ConsentGranted, "Consent given")
+            .app(&valid.app)
+            .user(&session.user_id)
+            .detail("scope", valid.scope.clone()),
+    );
+    finish(svc, valid, session).await
+}

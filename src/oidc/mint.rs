@@ -1,0 +1,110 @@
+//! Minting: the access token (RFC 9068) and ID token (OpenID Connect Core §2) every grant
+//! hands out, and the token response (RFC 6749 §5.1). Shared by the grants, below them.
+
+use serde::Serialize;
+
+use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
+use crate::crypto::random_token;
+use crate::error::Failure;
+use crate::model::{Application, UserClaims};
+use crate::runtime::Random;
+
+/// RFC 6749 §5.1 plus the OpenID Connect `id_token`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+    /// The user the tokens speak for (none for client credentials): for the audit log.
+    #[serde(skip)]
+    pub user_id: Option<String>,
+}
+
+/// Whom tokens are minted for, and with what.
+pub struct Subject<'a> {
+    pub user_id: &'a str,
+    pub scope: &'a str,
+    pub claims: &'a UserClaims,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+}
+
+/// An access token (RFC 9068) and, for `openid`, an ID token (OpenID Connect Core §2),
+/// with the application's lifetimes.
+pub async fn mint(
+    signer: &impl Signer,
+    rng: &impl Random,
+    issuer: &str,
+    app: &Application,
+    subject: &Subject<'_>,
+    now: i64,
+) -> Result<TokenResponse, Failure> {
+    let scopes: Vec<&str> = subject.scope.split(' ').collect();
+    let access = jwt::claims(
+        AccessTokenClaims {
+            iss: issuer.to_string(),
+            sub: subject.user_id.to_string(),
+            aud: issuer.to_string(),
+            client_id: app.client_id.clone(),
+            scope: subject.scope.to_string(),
+            jti: random_token::<16>(rng)?,
+        },
+        now,
+        app.token_settings.access_token_ttl,
+    );
+    let access_token = jwt::encode(
+        signer,
+        jwt::SigningAlg::Rs256,
+        jwt::ACCESS_TOKEN_TYP,
+        &access,
+    )
+    .await?;
+    let id_alg = app.id_token_signed_response_alg;
+    let id_token = if scopes.contains(&"openid") {
+        let id = jwt::claims(
+            IdTokenClaims {
+                iss: issuer.to_string(),
+                sub: subject.user_id.to_string(),
+                aud: app.client_id.clone(),
+                auth_time: subject.auth_time,
+                nonce: subject.nonce.map(str::to_string),
+                at_hash: jwt::at_hash(&access_token, id_alg),
+                azp: None,
+                profile: profile_claims(subject.claims, &scopes),
+            },
+            now,
+            app.token_settings.id_token_ttl,
+        );
+        Some(jwt::encode(signer, id_alg, jwt::ID_TOKEN_TYP, &id).await?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: app.token_settings.access_token_ttl,
+        id_token,
+        refresh_token: None,
+        scope: subject.scope.to_string(),
+        user_id: Some(subject.user_id.to_string()),
+    })
+}
+
+/// Standard claims by scope (OpenID Connect Core §5.4).
+pub fn profile_claims(claims: &UserClaims, scopes: &[&str]) -> ProfileClaims {
+    let mut out = ProfileClaims::default();
+    if scopes.contains(&"email") {
+        out.email = Some(claims.email.clone());
+        out.email_verified = Some(claims.email_verified);
+    }
+    if scopes.contains(&"profile") {
+        out.name = claims.name.clone();
+        out.preferred_username = Some(claims.email.clone());
+    }
+    out
+}

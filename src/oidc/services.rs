@@ -1,0 +1,179 @@
+//! The one bundle every protocol entry point takes, as oxide-auth's `Endpoint` does:
+//! storage, keys, password hashing, time, randomness, the issuer, the deployment's settings
+//! and the request's audit log. The wasm adapter fills it with D1, KV and WebCrypto; tests
+//! fill it with the in-memory fakes (`testing::Fakes`).
+
+use super::audit::Audit;
+use super::jwt::Signer;
+use crate::crypto::password::Pbkdf2;
+use crate::runtime::{Clock, Random};
+use crate::store::{SessionStore, Store};
+
+/// The concrete types behind a `Services`: one implementation per platform.
+pub trait Deps {
+    type Store: Store;
+    type Sessions: SessionStore;
+    type Signer: Signer;
+    type Kdf: Pbkdf2;
+    type Clock: Clock;
+    type Rng: Random;
+}
+
+pub struct Services<'a, D: Deps> {
+    pub store: &'a D::Store,
+    /// Login sessions (KV).
+    pub sessions: &'a D::Sessions,
+    pub signer: &'a D::Signer,
+    pub kdf: &'a D::Kdf,
+    pub clock: &'a D::Clock,
+    pub rng: &'a D::Rng,
+    /// The issuer identifier (OpenID Connect Discovery §3), without a trailing slash.
+    pub issuer: &'a str,
+    pub settings: &'a Settings,
+    /// What this request did, stored after the response.
+    pub audit: &'a Audit,
+}
+
+/// The deployment's settings, read once per isolate by the adapter (a new value is a new
+/// deployment, hence a new isolate).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The `ISSUER` var; unset means the request's origin.
+    pub issuer: Option<String>,
+    /// Dynamic client registration (RFC 7591) is off unless `REGISTRATION_ENABLED` says so.
+    pub registration_enabled: bool,
+    /// RFC 7591 §3: registration gated by an initial access token, when set.
+    pub registration_token: Option<crate::crypto::InitialAccessToken>,
+    /// The `ADMIN_TOKEN` secret: a Bearer token for the management API.
+    pub admin_token: Option<crate::crypto::AdminToken>,
+    /// PBKDF2 work factor for new password hashes (`PASSWORD_ITERATIONS`).
+    pub password_iterations: u32,
+    /// Days the audit log keeps records (`AUDIT_RETENTION_DAYS`).
+    pub audit_retention_days: i64,
+    /// Adds `X-Storage-Calls` to every answer (`STORAGE_METER`, for the benchmark).
+    pub storage_meter: bool,
+}
+
+impl Settings {
+    /// The issuer for a request that arrived at `request_origin` (scheme://host[:port]).
+    pub fn issuer_for(&self, request_origin: &str) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| request_origin.trim_end_matches('/').to_string())
+    }
+}
+
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use crate::crypto::password::testing::FakeKdf;
+    use crate::oidc::jwt::testing::FakeSigner;
+    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::store::memory::{MemorySessions, MemoryStore};
+
+    pub const ISSUER: &str = "https://id.example";
+
+    /// The in-memory platform.
+    pub struct FakeDeps;
+
+    impl Deps for FakeDeps {
+        type Store = MemoryStore;
+        type Sessions = MemorySessions;
+        type Signer = FakeSigner;
+        type Kdf = FakeKdf;
+        type Clock = FixedClock;
+        type Rng = CountingRandom;
+    }
+
+    /// Services over the given fakes; the rest (sessions, KDF, random source, settings) is
+    /// fresh and lives for the test process (tests only).
+    pub fn services<'a>(
+        store: &'a MemoryStore,
+        signer: &'a FakeSigner,
+        clock: &'a FixedClock,
+        issuer: &'a str,
+        audit: &'a Audit,
+    ) -> Services<'a, FakeDeps> {
+        services_with_rng(
+            store,
+            signer,
+            clock,
+            Box::leak(Box::default()),
+            issuer,
+            audit,
+        )
+    }
+
+    /// As `services`, with a random source shared across calls (so tokens differ).
+    pub fn services_with_rng<'a>(
+        store: &'a MemoryStore,
+        signer: &'a FakeSigner,
+        clock: &'a FixedClock,
+        rng: &'a CountingRandom,
+        issuer: &'a str,
+        audit: &'a Audit,
+    ) -> Services<'a, FakeDeps> {
+        Services {
+            store,
+            sessions: Box::leak(Box::default()),
+            signer,
+            kdf: Box::leak(Box::default()),
+            clock,
+            rng,
+            issuer,
+            settings: Box::leak(Box::new(test_settings())),
+            audit,
+        }
+    }
+
+    pub fn test_settings() -> Settings {
+        Settings {
+            password_iterations: 10_000,
+            audit_retention_days: 30,
+            ..Settings::default()
+        }
+    }
+
+    /// Everything a `Services` borrows, owned in one place for a test.
+    pub struct Fakes {
+        pub store: MemoryStore,
+        pub sessions: MemorySessions,
+        pub signer: FakeSigner,
+        pub kdf: FakeKdf,
+        pub clock: FixedClock,
+        pub rng: CountingRandom,
+        pub issuer: String,
+        pub settings: Settings,
+        pub audit: Audit,
+    }
+
+    impl Fakes {
+        pub fn new(store: MemoryStore, now: i64) -> Self {
+            Self {
+                store,
+                sessions: MemorySessions::default(),
+                signer: FakeSigner::new(),
+                kdf: FakeKdf::default(),
+                clock: FixedClock::at(now),
+                rng: CountingRandom::default(),
+                issuer: ISSUER.to_string(),
+                settings: test_settings(),
+                audit: Audit::default(),
+            }
+        }
+
+        pub fn services(&self) -> Services<'_, FakeDeps> {
+            Services {
+                store: &self.store,
+                sessions: &self.sessions,
+                signer: &self.signer,
+                kdf: &self.kdf,
+                clock: &self.clock,
+                rng: &self.rng,
+                issuer: &self.issuer,
+                settings: &self.settings,
+                audit: &self.audit,
+            }
+        }
+    }
+}

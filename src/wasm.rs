@@ -1,0 +1,239 @@
+//! The wasm adapter: the only place that touches `worker::Request`, `Env` and `Context`.
+//! It turns the runtime's request into a plain `http::Request`, fills the services bundle
+//! with D1, KV and WebCrypto, calls the routing table, stores the audit log after the
+//! response, and runs the cron triggers.
+
+use worker::{event, Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent};
+
+use crate::crypto::webcrypto::{WebCryptoPbkdf2, WebCryptoSigner};
+use crate::crypto::{random_id, AdminToken, InitialAccessToken};
+use crate::error::{log_error, Failure};
+use crate::http::{self, Body, Method, Reply, MAX_BODY_BYTES};
+use crate::model::audit::{self as records, Origin};
+use crate::oidc::audit::{self, Audit};
+use crate::oidc::schedule;
+use crate::oidc::services::{Deps, Services, Settings};
+use crate::runtime::{Clock, SystemClock, SystemRandom};
+use crate::store::d1::D1Store;
+use crate::store::kv::KvSessions;
+use crate::store::meter::Meter;
+use crate::store::{Store, DB_BINDING, SESSIONS_BINDING};
+
+const KEY_ENCRYPTION_SECRET: &str = "KEY_ENCRYPTION_SECRET";
+
+/// The Workers platform.
+struct Workers;
+
+impl Deps for Workers {
+    type Store = D1Store;
+    type Sessions = KvSessions;
+    type Signer = WebCryptoSigner<D1Store>;
+    type Kdf = WebCryptoPbkdf2;
+    type Clock = SystemClock;
+    type Rng = SystemRandom;
+}
+
+thread_local! {
+    static SETTINGS: std::cell::OnceCell<(Settings, Option<String>)> =
+        const { std::cell::OnceCell::new() };
+}
+
+/// The deployment's vars and secrets, and the key encryption secret. They cannot change
+/// during an isolate's life (a new value is a new deployment, hence new isolates), and a
+/// missing var costs a JS exception to find out, so they are read once per isolate.
+fn settings(env: &Env) -> (Settings, Option<String>) {
+    SETTINGS.with(|s| {
+        s.get_or_init(|| {
+            let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
+            let secret = |name: &str| {
+                env.secret(name)
+                    .ok()
+                    .map(|s| s.to_string())
+                    .filter(|s| !s.is_empty())
+            };
+            let flag = |name: &str| var(name).is_some_and(|v| matches!(v.trim(), "true" | "1"));
+            let settings = Settings {
+                issuer: var("ISSUER")
+                    .map(|v| v.trim_end_matches('/').to_string())
+                    .filter(|v| !v.is_empty()),
+                registration_enabled: flag("REGISTRATION_ENABLED"),
+                registration_token: secret("REGISTRATION_INITIAL_ACCESS_TOKEN")
+                    .map(InitialAccessToken::new),
+                admin_token: secret("ADMIN_TOKEN").map(AdminToken::new),
+                password_iterations: crate::crypto::password::iterations_from(
+                    var("PASSWORD_ITERATIONS").as_deref(),
+                ),
+                audit_retention_days: audit::retention_days(var("AUDIT_RETENTION_DAYS").as_deref()),
+                storage_meter: flag("STORAGE_METER"),
+            };
+            (settings, secret(KEY_ENCRYPTION_SECRET))
+        })
+        .clone()
+    })
+}
+
+/// The platform's services for one request (or one cron run).
+struct Platform {
+    store: D1Store,
+    sessions: KvSessions,
+    signer: WebCryptoSigner<D1Store>,
+    settings: Settings,
+    meter: Meter,
+}
+
+impl Platform {
+    fn new(env: &Env) -> Result<Self, Failure> {
+        let (settings, key_secret) = settings(env);
+        let meter = Meter::default();
+        let db = env
+            .d1(DB_BINDING)
+            .map_err(|e| Failure::server(format!("binding {DB_BINDING}: {e}")))?;
+        let kv = env
+            .kv(SESSIONS_BINDING)
+            .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))?;
+        let store = D1Store::new(db, meter.clone(), SystemClock.now());
+        Ok(Self {
+            signer: WebCryptoSigner::new(store.clone(), key_secret),
+            sessions: KvSessions::new(kv, meter.clone()),
+            store,
+            settings,
+            meter,
+        })
+    }
+
+    fn services<'a>(&'a self, issuer: &'a str, audit: &'a Audit) -> Services<'a, Workers> {
+        Services {
+            store: &self.store,
+            sessions: &self.sessions,
+            signer: &self.signer,
+            kdf: &WebCryptoPbkdf2,
+            clock: &SystemClock,
+            rng: &SystemRandom,
+            issuer,
+            settings: &self.settings,
+            audit,
+        }
+    }
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
+    let plain = match plain_request(&mut req).await {
+        Ok(p) => p,
+        Err(f) => return into_response(Reply::error(&f)),
+    };
+    let platform = match Platform::new(&env) {
+        Ok(p) => p,
+        Err(f) => return into_response(Reply::error(&f)),
+    };
+    let issuer = platform.settings.issuer_for(&plain.origin);
+    let audit = Audit::default();
+    let reply = http::route(&platform.services(&issuer, &audit), &plain).await;
+    let origin = Origin {
+        ip: plain.client_ip.clone(),
+        user_agent: plain.user_agent().map(str::to_string),
+    };
+    store_audit_later(&wctx, &platform.store, audit, &origin);
+    let reply = if platform.settings.storage_meter {
+        reply.header("X-Storage-Calls", platform.meter.header())
+    } else {
+        reply
+    };
+    into_response(reply)
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let platform = match Platform::new(&env) {
+        Ok(p) => p,
+        Err(f) => return log_error(&format!("scheduled: {f}")),
+    };
+    let issuer = platform.settings.issuer.clone().unwrap_or_default();
+    let audit = Audit::default();
+    schedule::run(&platform.services(&issuer, &audit), &event.cron()).await;
+    let records = records::records(audit.take(), now_millis(), &suffix(), &Origin::default());
+    if !records.is_empty() {
+        if let Err(e) = platform.store.append_audit(&records).await {
+            log_audit_failure(&e);
+        }
+    }
+}
+
+fn now_millis() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+fn suffix() -> String {
+    random_id(&SystemRandom, 10).unwrap_or_default()
+}
+
+/// Stores this request's audit entries after the response has gone (`ctx.waitUntil`), so
+/// the log costs the client no latency and a failed write costs it nothing (it is logged).
+fn store_audit_later(wctx: &Context, store: &D1Store, audit: Audit, origin: &Origin) {
+    let records = records::records(audit.take(), now_millis(), &suffix(), origin);
+    if records.is_empty() {
+        return;
+    }
+    let store = store.clone();
+    wctx.wait_until(async move {
+        if let Err(e) = store.append_audit(&records).await {
+            log_audit_failure(&e);
+        }
+    });
+}
+
+fn log_audit_failure(e: &dyn std::fmt::Display) {
+    log_error(&format!("audit log: could not store records: {e}"));
+}
+
+/// The runtime's request as plain data. The body is read whole, up to `MAX_BODY_BYTES`.
+async fn plain_request(req: &mut Request) -> Result<http::Request, Failure> {
+    let url = req.url().map_err(Failure::server)?;
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .entries()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let declared_too_large = header("content-length")
+        .and_then(|l| l.parse::<usize>().ok())
+        .is_some_and(|len| len > MAX_BODY_BYTES);
+    let body = if declared_too_large {
+        Body::TooLarge
+    } else {
+        match req.bytes().await {
+            Ok(b) if b.len() > MAX_BODY_BYTES => Body::TooLarge,
+            Ok(b) => Body::Bytes(b),
+            Err(_) => Body::Unreadable,
+        }
+    };
+    Ok(http::Request {
+        method: Method::parse(req.method().as_ref()),
+        path: url.path().to_string(),
+        query: url.query().unwrap_or("").to_string(),
+        // Cloudflare sets CF-Connecting-IP to the client's address (clients cannot forge it).
+        client_ip: header("cf-connecting-ip"),
+        origin: url.origin().ascii_serialization(),
+        headers,
+        body,
+    })
+}
+
+fn into_response(reply: Reply) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in &reply.headers {
+        headers.append(k, v)?;
+    }
+    let builder = Response::builder()
+        .with_status(reply.status)
+        .with_headers(headers);
+    Ok(match reply.body {
+        Some(body) => builder.fixed(body.into_bytes()),
+        None => builder.empty(),
+    })
+}
