@@ -184,16 +184,30 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// The log sink: the console in workerd (Workers Logs), stderr natively.
+#[cfg(target_arch = "wasm32")]
+mod console {
+    use wasm_bindgen::prelude::wasm_bindgen;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = console, js_name = error)]
+        pub fn error(message: &str);
+        #[wasm_bindgen(js_namespace = console, js_name = log)]
+        pub fn log(message: &str);
+    }
+}
+
 pub fn log_error(message: &str) {
     #[cfg(target_arch = "wasm32")]
-    worker::console_error!("{}", message);
+    console::error(message);
     #[cfg(not(target_arch = "wasm32"))]
     eprintln!("{message}");
 }
 
 pub fn log_info(message: &str) {
     #[cfg(target_arch = "wasm32")]
-    worker::console_log!("{}", message);
+    console::log(message);
     #[cfg(not(target_arch = "wasm32"))]
     eprintln!("{message}");
 }

@@ -7,6 +7,12 @@ pub trait Clock {
     fn now(&self) -> i64;
 }
 
+impl<T: Clock + ?Sized> Clock for &T {
+    fn now(&self) -> i64 {
+        (**self).now()
+    }
+}
+
 /// A cryptographically secure random source.
 pub trait Random {
     fn fill(&self, buf: &mut [u8]) -> Result<(), Failure>;

@@ -3,14 +3,19 @@
 //! with D1, KV and WebCrypto, calls the routing table, stores the audit log after the
 //! response, and runs the cron triggers.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
 use worker::{event, Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent};
 
-use crate::crypto::webcrypto::{WebCryptoPbkdf2, WebCryptoSigner};
+use crate::crypto::webcrypto::{WebCrypto, WebCryptoPbkdf2};
 use crate::crypto::{random_id, AdminToken, InitialAccessToken};
 use crate::error::{log_error, Failure};
 use crate::http::{self, Body, Method, Reply, MAX_BODY_BYTES};
 use crate::model::audit::{self as records, Origin};
 use crate::oidc::audit::{self, Audit};
+use crate::oidc::keys::{KeyCache, KeyRing};
 use crate::oidc::schedule;
 use crate::oidc::services::{Deps, Services, Settings};
 use crate::runtime::{Clock, SystemClock, SystemRandom};
@@ -21,19 +26,24 @@ use crate::store::{Store, DB_BINDING, SESSIONS_BINDING};
 
 const KEY_ENCRYPTION_SECRET: &str = "KEY_ENCRYPTION_SECRET";
 
+/// The provider's signer on Workers: keys in D1, cryptography in WebCrypto.
+type Signer = KeyRing<D1Store, WebCrypto, SystemClock, SystemRandom>;
+
 /// The Workers platform.
 struct Workers;
 
 impl Deps for Workers {
     type Store = D1Store;
     type Sessions = KvSessions;
-    type Signer = WebCryptoSigner<D1Store>;
+    type Signer = Signer;
     type Kdf = WebCryptoPbkdf2;
     type Clock = SystemClock;
     type Rng = SystemRandom;
 }
 
 thread_local! {
+    /// Imported signing and verifying keys, and the JWKS, kept between requests.
+    static KEYS: Rc<RefCell<KeyCache<JsValue>>> = Rc::default();
     static SETTINGS: std::cell::OnceCell<(Settings, Option<String>)> =
         const { std::cell::OnceCell::new() };
 }
@@ -76,7 +86,7 @@ fn settings(env: &Env) -> (Settings, Option<String>) {
 struct Platform {
     store: D1Store,
     sessions: KvSessions,
-    signer: WebCryptoSigner<D1Store>,
+    signer: Signer,
     settings: Settings,
     meter: Meter,
 }
@@ -93,7 +103,14 @@ impl Platform {
             .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))?;
         let store = D1Store::new(db, meter.clone(), SystemClock.now());
         Ok(Self {
-            signer: WebCryptoSigner::new(store.clone(), key_secret),
+            signer: KeyRing::new(
+                store.clone(),
+                WebCrypto,
+                KEYS.with(Rc::clone),
+                key_secret,
+                SystemClock,
+                SystemRandom,
+            ),
             sessions: KvSessions::new(kv, meter.clone()),
             store,
             settings,

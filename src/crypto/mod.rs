@@ -148,6 +148,57 @@ secret_newtype!(
     InitialAccessToken
 );
 
+/// A fresh key pair from `KeyCrypto::generate`.
+pub struct NewKey {
+    /// The private key (PKCS #8), sealed under the key encryption secret and bound to its
+    /// `kid`, as stored.
+    pub sealed_private: String,
+    /// The public JWK members of the key type (RFC 7518 §6, RFC 8037 §2).
+    pub public_jwk: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The cryptography behind the provider's signing keys (WebCrypto in workerd: private-key
+/// operations never run as Rust in Wasm). Only cryptography: which key signs, when keys
+/// are created and rotated, and what is published is key management (`oidc::keys`).
+#[allow(async_fn_in_trait)]
+pub trait KeyCrypto {
+    /// An imported key, ready to use (a `CryptoKey` in workerd).
+    type Key: Clone;
+    async fn generate(
+        &self,
+        alg: crate::model::SigningAlg,
+        kid: &str,
+        secret: &str,
+    ) -> Result<NewKey, Failure>;
+    /// Opens a sealed private key (`NewKey::sealed_private`) for signing.
+    async fn private_key(
+        &self,
+        alg: crate::model::SigningAlg,
+        kid: &str,
+        sealed: &str,
+        secret: &str,
+    ) -> Result<Self::Key, Failure>;
+    /// Imports a stored public JWK for verifying.
+    async fn public_key(
+        &self,
+        alg: crate::model::SigningAlg,
+        public_jwk: &str,
+    ) -> Result<Self::Key, Failure>;
+    async fn sign(
+        &self,
+        alg: crate::model::SigningAlg,
+        key: &Self::Key,
+        input: &[u8],
+    ) -> Result<Vec<u8>, Failure>;
+    async fn verify(
+        &self,
+        alg: crate::model::SigningAlg,
+        key: &Self::Key,
+        input: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, Failure>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,21 +3,16 @@
 //! BoringSSL inside workerd does these far faster than Rust compiled to Wasm, and keeps
 //! the `rsa` crate (RUSTSEC-2023-0071) out of the build.
 
-use std::cell::RefCell;
-
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::password::Pbkdf2;
-use super::{b64url, b64url_decode, random_token, sha256};
+use super::{b64url, b64url_decode, sha256, KeyCrypto, NewKey};
 use crate::error::Failure;
 use crate::model::SigningAlg;
-use crate::model::{KeyStatus, StoredKey};
-use crate::oidc::jwt::Signer;
-use crate::runtime::{Clock, Random, SystemClock, SystemRandom};
-use crate::store::Store;
+use crate::runtime::{Random, SystemRandom};
 
 #[wasm_bindgen]
 extern "C" {
@@ -166,12 +161,6 @@ async fn open(secret: &str, kid: &str, sealed: &str) -> Result<Vec<u8>, Failure>
 
 // ---- Signing keys ---------------------------------------------------------------------
 
-/// How long an isolate signs with the key it loaded before looking again: after a rotation
-/// other isolates switch within this time (the old key stays published meanwhile).
-const KEY_CACHE_SECS: i64 = 60;
-/// Retired keys stay in the JWKS this long: longer than any token lives (86400 s at most).
-pub const RETIRED_PUBLISH_SECS: i64 = 2 * 86_400;
-
 /// WebCrypto's names for each JWS algorithm (RFC 7518 §3.3, §3.4; RFC 8037 §3.1).
 fn key_algorithm(alg: SigningAlg) -> Object {
     match alg {
@@ -202,110 +191,7 @@ fn public_members(alg: SigningAlg) -> &'static [&'static str] {
     }
 }
 
-/// A loaded private key, cached per isolate so a request signs without touching D1.
-#[derive(Clone)]
-struct LoadedKey {
-    alg: SigningAlg,
-    kid: String,
-    private: JsValue,
-    loaded_at: i64,
-}
-
-thread_local! {
-    static SIGNING_KEYS: RefCell<Vec<LoadedKey>> = const { RefCell::new(Vec::new()) };
-    /// Verification keys by kid, with the algorithm their stored row names, from D1 on demand.
-    static VERIFY_KEYS: RefCell<Vec<(String, SigningAlg, JsValue)>> = const { RefCell::new(Vec::new()) };
-    /// The serialized JWKS and when it was read: served as is while fresh.
-    static JWKS: RefCell<Option<(String, i64)>> = const { RefCell::new(None) };
-}
-
-fn forget_cached_keys() {
-    SIGNING_KEYS.with(|k| k.borrow_mut().clear());
-    JWKS.with(|j| *j.borrow_mut() = None);
-}
-
-/// Signing through WebCrypto with the provider's current key of each algorithm, loaded when
-/// first needed; verification with any published key.
-pub struct WebCryptoSigner<S: Store> {
-    store: S,
-    /// `KEY_ENCRYPTION_SECRET`; without it nothing can be signed (verifying needs only
-    /// the public keys).
-    secret: Option<String>,
-}
-
-impl<S: Store> WebCryptoSigner<S> {
-    pub fn new(store: S, secret: Option<String>) -> Self {
-        Self { store, secret }
-    }
-
-    fn secret(&self) -> Result<&str, Failure> {
-        self.secret
-            .as_deref()
-            .ok_or_else(|| Failure::server("the KEY_ENCRYPTION_SECRET secret is not set"))
-    }
-
-    /// The current `alg` key: from the isolate cache, else from D1, else newly generated
-    /// (with its successor, so the JWKS always announces the next key). Concurrent first
-    /// requests may each generate keys, but the INSERT keeps only the first per slot and
-    /// everyone re-reads the winner, so one key is ever current.
-    async fn current(&self, alg: SigningAlg) -> Result<LoadedKey, Failure> {
-        let now = SystemClock.now();
-        let cached = SIGNING_KEYS.with(|k| k.borrow().iter().find(|k| k.alg == alg).cloned());
-        if let Some(key) = cached.filter(|k| now - k.loaded_at < KEY_CACHE_SECS) {
-            return Ok(key);
-        }
-        let stored = match self.store.key_in_slot(alg, KeyStatus::Current).await? {
-            Some(k) => k,
-            None => {
-                for status in [KeyStatus::Current, KeyStatus::Next] {
-                    let fresh = generate(self.secret()?, alg, status).await?;
-                    self.store.insert_key_if_slot_free(&fresh).await?;
-                }
-                JWKS.with(|j| *j.borrow_mut() = None);
-                self.store
-                    .key_in_slot(alg, KeyStatus::Current)
-                    .await?
-                    .ok_or_else(|| Failure::server("no current signing key after insert"))?
-            }
-        };
-        let key = LoadedKey {
-            alg,
-            private: import_private(self.secret()?, &stored, alg).await?,
-            kid: stored.kid,
-            loaded_at: now,
-        };
-        SIGNING_KEYS.with(|k| {
-            let mut k = k.borrow_mut();
-            k.retain(|c| c.alg != alg);
-            k.push(key.clone());
-        });
-        Ok(key)
-    }
-
-    /// The public key for `kid` and its algorithm: cached, or loaded once from D1.
-    async fn verify_key(&self, kid: &str) -> Result<Option<(SigningAlg, JsValue)>, Failure> {
-        let cached = VERIFY_KEYS.with(|v| {
-            v.borrow()
-                .iter()
-                .find(|(k, _, _)| k == kid)
-                .map(|(_, alg, key)| (*alg, key.clone()))
-        });
-        if cached.is_some() {
-            return Ok(cached);
-        }
-        let Some(stored) = self.store.key_by_kid(kid).await? else {
-            return Ok(None);
-        };
-        let Some(alg) = SigningAlg::parse(&stored.alg) else {
-            return Ok(None);
-        };
-        let key = import_public(&stored.public_jwk, alg).await?;
-        VERIFY_KEYS.with(|v| v.borrow_mut().push((kid.to_string(), alg, key.clone())));
-        Ok(Some((alg, key)))
-    }
-}
-
-async fn generate(secret: &str, alg: SigningAlg, status: KeyStatus) -> Result<StoredKey, Failure> {
+async fn generate(secret: &str, alg: SigningAlg, kid: &str) -> Result<NewKey, Failure> {
     let params = key_algorithm(alg);
     if alg == SigningAlg::Rs256 {
         let _ = Reflect::set(&params, &"modulusLength".into(), &2048.into());
@@ -326,7 +212,6 @@ async fn generate(secret: &str, alg: SigningAlg, status: KeyStatus) -> Result<St
     let public = get("publicKey")?;
     let pkcs8 = bytes(&call("exportKey(pkcs8)", subtle_export_key("pkcs8", &private)).await?);
     let jwk = call("exportKey(jwk)", subtle_export_key("jwk", &public)).await?;
-    let kid = random_token::<12>(&SystemRandom)?;
     let mut public_jwk = serde_json::Map::new();
     for member in public_members(alg) {
         let value = Reflect::get(&jwk, &(*member).into())
@@ -335,17 +220,9 @@ async fn generate(secret: &str, alg: SigningAlg, status: KeyStatus) -> Result<St
             .ok_or_else(|| Failure::server(format!("exported JWK lacks {member}")))?;
         public_jwk.insert((*member).to_string(), Value::String(value));
     }
-    public_jwk.insert("kid".into(), Value::String(kid.clone()));
-    public_jwk.insert("use".into(), "sig".into());
-    public_jwk.insert("alg".into(), alg.as_str().into());
-    Ok(StoredKey {
-        private_key_enc: seal(secret, &SystemRandom, &kid, &pkcs8).await?,
-        kid,
-        alg: alg.as_str().to_string(),
-        status,
-        public_jwk: Value::Object(public_jwk).to_string(),
-        created_at: SystemClock.now(),
-        retired_at: None,
+    Ok(NewKey {
+        sealed_private: seal(secret, &SystemRandom, kid, &pkcs8).await?,
+        public_jwk,
     })
 }
 
@@ -377,10 +254,11 @@ async fn import_public(jwk: &str, alg: SigningAlg) -> Result<JsValue, Failure> {
 
 async fn import_private(
     secret: &str,
-    stored: &StoredKey,
+    kid: &str,
+    sealed: &str,
     alg: SigningAlg,
 ) -> Result<JsValue, Failure> {
-    let pkcs8 = open(secret, &stored.kid, &stored.private_key_enc).await?;
+    let pkcs8 = open(secret, kid, sealed).await?;
     call(
         "importKey(pkcs8)",
         subtle_import_key(
@@ -394,111 +272,47 @@ async fn import_private(
     .await
 }
 
-/// Rotates every algorithm in use: the published `next` key starts signing, the current one
-/// is retired (still published for `RETIRED_PUBLISH_SECS`), and a new `next` is announced.
-/// Returns the RS256 kid that now signs access tokens.
-async fn rotate<S: Store>(signer: &WebCryptoSigner<S>) -> Result<String, Failure> {
-    let (store, secret) = (&signer.store, signer.secret()?);
-    // A fresh deployment has no keys yet: RS256 always exists once anything is signed.
-    signer.current(SigningAlg::Rs256).await?;
-    for alg in SigningAlg::ALL {
-        if store.key_in_slot(alg, KeyStatus::Current).await?.is_none() {
-            continue;
-        }
-        if store.key_in_slot(alg, KeyStatus::Next).await?.is_none() {
-            let next = generate(secret, alg, KeyStatus::Next).await?;
-            store.insert_key_if_slot_free(&next).await?;
-        }
-        let successor = generate(secret, alg, KeyStatus::Next).await?;
-        store.rotate_keys(&successor, SystemClock.now()).await?;
-    }
-    forget_cached_keys();
-    let current = store
-        .key_in_slot(SigningAlg::Rs256, KeyStatus::Current)
-        .await?
-        .ok_or_else(|| Failure::server("no current key after rotation"))?;
-    Ok(current.kid)
-}
+/// WebCrypto as the platform's `KeyCrypto`: keys are `CryptoKey` objects.
+pub struct WebCrypto;
 
-/// The cached JWKS body while it is fresh: no storage, no serialization.
-fn cached_jwks(clock: &impl Clock) -> Option<String> {
-    let now = clock.now();
-    JWKS.with(|j| {
-        j.borrow()
-            .as_ref()
-            .filter(|(_, at)| now - at < KEY_CACHE_SECS)
-            .map(|(body, _)| body.clone())
-    })
-}
+impl KeyCrypto for WebCrypto {
+    type Key = JsValue;
 
-/// The JWKS document (RFC 7517 §5), serialized: next, current and recently retired keys of
-/// every algorithm. Cached per isolate for `KEY_CACHE_SECS`.
-async fn published_jwks(store: &impl Store, clock: &impl Clock) -> Result<String, Failure> {
-    if let Some(body) = cached_jwks(clock) {
-        return Ok(body);
-    }
-    let now = clock.now();
-    let keys: Vec<Value> = store
-        .published_keys(now - RETIRED_PUBLISH_SECS)
-        .await?
-        .iter()
-        .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
-        .collect();
-    let body = serde_json::json!({ "keys": keys }).to_string();
-    // An empty set is not cached: the first signing request creates the keys.
-    if !keys.is_empty() {
-        JWKS.with(|j| *j.borrow_mut() = Some((body.clone(), now)));
-    }
-    Ok(body)
-}
-
-impl<S: Store> Signer for WebCryptoSigner<S> {
-    async fn kid(&self, alg: SigningAlg) -> Result<String, Failure> {
-        Ok(self.current(alg).await?.kid)
+    async fn generate(&self, alg: SigningAlg, kid: &str, secret: &str) -> Result<NewKey, Failure> {
+        generate(secret, alg, kid).await
     }
 
-    async fn jwks(&self) -> Result<String, Failure> {
-        // Fresh in this isolate: the keys exist (an empty set is never cached), so no storage.
-        if let Some(body) = cached_jwks(&SystemClock) {
-            return Ok(body);
-        }
-        for alg in SigningAlg::ALL {
-            self.kid(alg).await?;
-        }
-        published_jwks(&self.store, &SystemClock).await
+    async fn private_key(
+        &self,
+        alg: SigningAlg,
+        kid: &str,
+        sealed: &str,
+        secret: &str,
+    ) -> Result<JsValue, Failure> {
+        import_private(secret, kid, sealed, alg).await
     }
 
-    async fn rotate(&self) -> Result<String, Failure> {
-        rotate(self).await
+    async fn public_key(&self, alg: SigningAlg, public_jwk: &str) -> Result<JsValue, Failure> {
+        import_public(public_jwk, alg).await
     }
 
-    async fn sign(&self, alg: SigningAlg, input: &[u8]) -> Result<Vec<u8>, Failure> {
-        let key = self.current(alg).await?;
-        let sig = call(
-            "sign",
-            subtle_sign(&signature_algorithm(alg), &key.private, input),
-        )
-        .await?;
+    async fn sign(&self, alg: SigningAlg, key: &JsValue, input: &[u8]) -> Result<Vec<u8>, Failure> {
+        let sig = call("sign", subtle_sign(&signature_algorithm(alg), key, input)).await?;
         Ok(bytes(&sig))
     }
 
     async fn verify(
         &self,
-        kid: &str,
         alg: SigningAlg,
+        key: &JsValue,
         input: &[u8],
         sig: &[u8],
     ) -> Result<bool, Failure> {
-        match self.verify_key(kid).await? {
-            Some((key_alg, key)) if key_alg == alg => {
-                let ok = call(
-                    "verify",
-                    subtle_verify(&signature_algorithm(alg), &key, sig, input),
-                )
-                .await?;
-                Ok(ok.as_bool().unwrap_or(false))
-            }
-            _ => Ok(false),
-        }
+        let ok = call(
+            "verify",
+            subtle_verify(&signature_algorithm(alg), key, sig, input),
+        )
+        .await?;
+        Ok(ok.as_bool().unwrap_or(false))
     }
 }

@@ -1,5 +1,5 @@
 //! One plain request type, so the whole routing table compiles and is tested natively. Only
-//! the wasm adapter builds it from a `worker::Request`; tests build it with the helpers here.
+//! the wasm adapter builds it from the runtime's request; tests build it with the helpers here.
 
 use serde_json::{json, Value};
 

@@ -1,5 +1,6 @@
-//! Protocol logic. Nothing here touches `worker::Request`: every function takes plain
-//! values and the storage traits, so it runs natively under `cargo test`.
+//! Protocol logic, plain Rust: every entry point takes the one services bundle
+//! (`services::Services`) and plain values, never the Workers runtime, so it all runs
+//! natively under `cargo test`. One file per endpoint or grant.
 
 pub mod audit;
 pub mod authorize;
@@ -11,6 +12,7 @@ pub mod dashboard;
 pub mod discovery;
 pub mod interaction;
 pub mod jwt;
+pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod management;

@@ -205,6 +205,135 @@ pub trait Store {
     async fn purge_audit(&self, before: i64) -> StoreResult<u64>;
 }
 
+/// A shared reference to a store is a store (tests share one between several users).
+impl<T: Store + ?Sized> Store for &T {
+    async fn application(&self, client_id: &str) -> StoreResult<Option<Application>> {
+        (**self).application(client_id).await
+    }
+    async fn list_applications(&self, query: &AppQuery) -> StoreResult<Vec<Application>> {
+        (**self).list_applications(query).await
+    }
+    async fn insert_application(&self, app: &Application) -> StoreResult<()> {
+        (**self).insert_application(app).await
+    }
+    async fn update_application(&self, app: &Application) -> StoreResult<bool> {
+        (**self).update_application(app).await
+    }
+    async fn delete_application(&self, client_id: &str) -> StoreResult<bool> {
+        (**self).delete_application(client_id).await
+    }
+    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
+        (**self).throttle_states(keys).await
+    }
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
+        (**self).record_failure(key, now, window).await
+    }
+    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
+        (**self).lock_until(key, until).await
+    }
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        (**self).clear_throttle(key).await
+    }
+    async fn insert_user(&self, user: &User) -> StoreResult<Inserted> {
+        (**self).insert_user(user).await
+    }
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        (**self).user_by_email(email).await
+    }
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        (**self).user_by_id(id).await
+    }
+    async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {
+        (**self).list_users(q).await
+    }
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        (**self).update_user(user).await
+    }
+    async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
+        (**self).consent(user_id, client_id).await
+    }
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        (**self).save_consent(user_id, client_id, scope, now).await
+    }
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        (**self).list_consents(user_id).await
+    }
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        (**self).delete_consent(user_id, client_id).await
+    }
+    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<bool> {
+        (**self).insert_code(code).await
+    }
+    async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
+        (**self).code(code_hash).await
+    }
+    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>> {
+        (**self).redeem_code(r).await
+    }
+    async fn unredeem_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
+        (**self).unredeem_code(code_hash, grant_id).await
+    }
+    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        (**self).refresh_token(token_hash).await
+    }
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new: &RefreshRecord,
+        now: i64,
+    ) -> StoreResult<bool> {
+        (**self).rotate_refresh(old_hash, new, now).await
+    }
+    async fn extend_refresh(
+        &self,
+        token_hash: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        (**self).extend_refresh(token_hash, expires_at, now).await
+    }
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
+        (**self).revoke_grant(grant_id, now).await
+    }
+    async fn key_in_slot(
+        &self,
+        alg: SigningAlg,
+        status: KeyStatus,
+    ) -> StoreResult<Option<StoredKey>> {
+        (**self).key_in_slot(alg, status).await
+    }
+    async fn insert_key_if_slot_free(&self, key: &StoredKey) -> StoreResult<()> {
+        (**self).insert_key_if_slot_free(key).await
+    }
+    async fn key_by_kid(&self, kid: &str) -> StoreResult<Option<StoredKey>> {
+        (**self).key_by_kid(kid).await
+    }
+    async fn rotate_keys(&self, new_next: &StoredKey, now: i64) -> StoreResult<()> {
+        (**self).rotate_keys(new_next, now).await
+    }
+    async fn all_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        (**self).all_keys().await
+    }
+    async fn published_keys(&self, retired_after: i64) -> StoreResult<Vec<StoredKey>> {
+        (**self).published_keys(retired_after).await
+    }
+    async fn append_audit(&self, records: &[Record]) -> StoreResult<()> {
+        (**self).append_audit(records).await
+    }
+    async fn audit_records(&self, query: &LogQuery) -> StoreResult<Vec<Record>> {
+        (**self).audit_records(query).await
+    }
+    async fn purge_audit(&self, before: i64) -> StoreResult<u64> {
+        (**self).purge_audit(before).await
+    }
+}
+
 /// What a code redemption must match and what it writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Redemption<'a> {
