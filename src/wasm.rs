@@ -44,15 +44,28 @@ impl Deps for Workers {
 thread_local! {
     /// Imported signing and verifying keys, and the JWKS, kept between requests.
     static KEYS: Rc<RefCell<KeyCache<JsValue>>> = Rc::default();
-    static SETTINGS: std::cell::OnceCell<(Settings, Option<String>)> =
-        const { std::cell::OnceCell::new() };
+    static CONFIG: std::cell::OnceCell<Config> = const { std::cell::OnceCell::new() };
 }
+
+/// What the adapter reads from the environment.
+#[derive(Clone)]
+struct Config {
+    settings: Settings,
+    /// `KEY_ENCRYPTION_SECRET`.
+    key_secret: Option<String>,
+    /// `STORE_CONFORMANCE`: serve `CONFORMANCE_PATH` (tests only; never set in deployments).
+    store_conformance: bool,
+}
+
+/// Runs the storage conformance suite (`store::conformance`) against D1, so the SQL is held
+/// to the same rules as the in-memory store. Only when `STORE_CONFORMANCE` is on.
+const CONFORMANCE_PATH: &str = "/__test/store-conformance";
 
 /// The deployment's vars and secrets, and the key encryption secret. They cannot change
 /// during an isolate's life (a new value is a new deployment, hence new isolates), and a
 /// missing var costs a JS exception to find out, so they are read once per isolate.
-fn settings(env: &Env) -> (Settings, Option<String>) {
-    SETTINGS.with(|s| {
+fn config(env: &Env) -> Config {
+    CONFIG.with(|s| {
         s.get_or_init(|| {
             let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
             let secret = |name: &str| {
@@ -76,7 +89,11 @@ fn settings(env: &Env) -> (Settings, Option<String>) {
                 audit_retention_days: audit::retention_days(var("AUDIT_RETENTION_DAYS").as_deref()),
                 storage_meter: flag("STORAGE_METER"),
             };
-            (settings, secret(KEY_ENCRYPTION_SECRET))
+            Config {
+                settings,
+                key_secret: secret(KEY_ENCRYPTION_SECRET),
+                store_conformance: flag("STORE_CONFORMANCE"),
+            }
         })
         .clone()
     })
@@ -93,7 +110,11 @@ struct Platform {
 
 impl Platform {
     fn new(env: &Env) -> Result<Self, Failure> {
-        let (settings, key_secret) = settings(env);
+        let Config {
+            settings,
+            key_secret,
+            ..
+        } = config(env);
         let meter = Meter::default();
         let db = env
             .d1(DB_BINDING)
@@ -143,6 +164,9 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         Ok(p) => p,
         Err(f) => return into_response(Reply::error(&f)),
     };
+    if plain.path == CONFORMANCE_PATH && config(&env).store_conformance {
+        return into_response(conformance(&platform.store).await);
+    }
     let issuer = platform.settings.issuer_for(&plain.origin);
     let audit = Audit::default();
     let reply = http::route(&platform.services(&issuer, &audit), &plain).await;
@@ -174,6 +198,19 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             log_audit_failure(&e);
         }
     }
+}
+
+async fn conformance(store: &D1Store) -> Reply {
+    let prefix = format!("conf-{}", suffix());
+    let results: Vec<serde_json::Value> = crate::store::conformance::run(store, &prefix)
+        .await
+        .into_iter()
+        .map(|(name, r)| serde_json::json!({ "name": name, "ok": r.is_ok(), "error": r.err() }))
+        .collect();
+    Reply::json(
+        200,
+        &serde_json::json!({ "prefix": prefix, "results": results }),
+    )
 }
 
 fn now_millis() -> i64 {

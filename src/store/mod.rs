@@ -2,6 +2,7 @@
 //! login sessions, which tolerate its eventual consistency.
 
 pub mod cache;
+pub mod conformance;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
 #[cfg(target_arch = "wasm32")]
