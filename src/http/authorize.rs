@@ -122,7 +122,7 @@ pub async fn authorize<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
         Ok(p) => p,
         Err(f) => return error_page(&f),
     };
-    let valid = match authorize::validate(svc.store, params).await {
+    let valid = match interaction::validate(svc, params).await {
         Ok(v) => v,
         Err(e) => return authorize_error(svc.issuer, e),
     };

@@ -162,12 +162,10 @@ pub async fn update_user<D: Deps>(
 
 /// `GET /api/v1/logs`: the audit log, newest first, as JSON pages or JSON lines.
 pub async fn logs<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
-    let result = async {
-        let (query, format) = audit::parse_query(&req.query_params()?)?;
-        let (records, next) = audit::page(svc.store, &query).await?;
-        Ok::<_, Failure>((format, records, next))
-    }
-    .await;
+    let result = match req.query_params() {
+        Ok(params) => audit::list(svc, &params).await,
+        Err(f) => Err(f),
+    };
     match result {
         Ok((audit::Format::Json, records, next)) => {
             no_store(200, &audit::page_json(&records, next.as_deref()))

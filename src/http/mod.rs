@@ -1,7 +1,7 @@
 //! HTTP, as plain data: a `Request` in, a `Reply` out, one file per surface. Each surface
 //! only extracts what the protocol needs, calls `oidc`, and renders; `router` is the whole
 //! routing table. Nothing here touches the Workers runtime: that is the adapter's
-//! (`crate::wasm`), so every route is tested natively (`router`'s tests).
+//! (src/wasm.rs), so every route is tested natively (`router`'s tests).
 
 mod authorize;
 pub mod cookies;

@@ -10,6 +10,7 @@
 use serde_json::{json, Value};
 
 use super::params::Params;
+use super::services::{Deps, Services};
 use crate::error::Failure;
 pub use crate::model::audit::*;
 use crate::store::Store;
@@ -129,6 +130,17 @@ pub fn parse_query(params: &Params) -> Result<(LogQuery, Format), Failure> {
 }
 
 /// A page of records and the cursor for the next one, if there may be more.
+/// `GET /api/v1/logs`: the query string read, and one page of records, newest first, with
+/// the cursor of the next page.
+pub async fn list<D: Deps>(
+    svc: &Services<'_, D>,
+    params: &Params,
+) -> Result<(Format, Vec<Record>, Option<String>), Failure> {
+    let (query, format) = parse_query(params)?;
+    let (records, next) = page(svc.store, &query).await?;
+    Ok((format, records, next))
+}
+
 pub async fn page(
     store: &impl Store,
     query: &LogQuery,

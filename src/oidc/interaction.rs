@@ -24,6 +24,15 @@ pub enum Step {
     ShowConsent,
 }
 
+/// Validates an authorization request from the query or a POSTed form (OpenID Connect
+/// Core §3.1.2.1-§3.1.2.2).
+pub async fn validate<D: Deps>(
+    svc: &Services<'_, D>,
+    params: Params,
+) -> Result<ValidRequest, AuthorizeError> {
+    authorize::validate(svc.store, params).await
+}
+
 /// The authorization request a login or consent form carries, validated afresh: the
 /// form's hidden field is as untrusted as the original query.
 pub async fn carried_request<D: Deps>(
@@ -39,7 +48,7 @@ pub async fn carried_request<D: Deps>(
         }
         Err(f) => return Err(AuthorizeError::page(f)),
     };
-    authorize::validate(svc.store, params).await
+    validate(svc, params).await
 }
 
 /// The live session behind the session cookie's value, if any.
