@@ -2,6 +2,8 @@
 // management API. No libraries, no build step, no third-party requests. The access token
 // (with the `admin` scope) and the ID token (for logout) live in sessionStorage only.
 
+import { createVerifier, randomString, s256Challenge } from '../shared/pkce.js';
+
 const PENDING = 'edge-oidc-admin.pending'; // { state, nonce, verifier, back } during sign-in
 const SESSION = 'edge-oidc-admin.session'; // { access_token, id_token, scope, expires_at, email, sub }
 const ss = sessionStorage;
@@ -154,15 +156,6 @@ function openDialog({ title, body = [], confirm, danger, run }) {
 
 // ---- OIDC sign-in (code + PKCE S256) ----
 
-function b64url(bytes) {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-const random = () => b64url(crypto.getRandomValues(new Uint8Array(32)));
-async function s256(text) {
-  return b64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
-}
 /** A JWT's payload, for display only: the signature is not checked here. */
 function jwtPayload(jwt) {
   try {
@@ -180,7 +173,7 @@ async function getJson(url) {
 }
 
 async function signIn() {
-  const pending = { state: random(), nonce: random(), verifier: random(), back: location.hash };
+  const pending = { state: randomString(), nonce: randomString(), verifier: createVerifier(), back: location.hash };
   ss.setItem(PENDING, JSON.stringify(pending));
   const url = new URL(disco.authorization_endpoint);
   url.search = new URLSearchParams({
@@ -190,7 +183,7 @@ async function signIn() {
     scope: config.scope,
     state: pending.state,
     nonce: pending.nonce,
-    code_challenge: await s256(pending.verifier),
+    code_challenge: await s256Challenge(pending.verifier),
     code_challenge_method: 'S256',
   });
   location.assign(url);
