@@ -3,9 +3,11 @@
 // (with the `admin` scope) and the ID token (for logout) live in sessionStorage only.
 
 import { createVerifier, randomString, s256Challenge } from '../shared/pkce.js';
+import {
+  clearSession, handOver, isAdmin, sessionExpired, setProvider, setSession, setSignInError, state, takeCreated,
+} from './state.js';
 
 const PENDING = 'edge-oidc-admin.pending'; // { state, nonce, verifier, back } during sign-in
-const SESSION = 'edge-oidc-admin.session'; // { access_token, id_token, scope, expires_at, email, sub }
 const ss = sessionStorage;
 
 const TYPES = [
@@ -34,13 +36,6 @@ const EVENTS = [
   'application.created', 'application.updated', 'application.deleted',
   'application.secret_rotated', 'user.created', 'user.updated', 'user.disabled', 'key.rotated',
 ];
-
-let config; // GET /admin/config
-let disco; // the discovery document
-let session = JSON.parse(ss.getItem(SESSION) ?? 'null');
-let signInError = '';
-let issued = null; // { client_id, secret } just returned by create or rotate: shown once
-let created = null; // the create response, so the settings pane needs no second request
 
 const $ = (id) => document.getElementById(id);
 const main = $('main');
@@ -175,12 +170,12 @@ async function getJson(url) {
 async function signIn() {
   const pending = { state: randomString(), nonce: randomString(), verifier: createVerifier(), back: location.hash };
   ss.setItem(PENDING, JSON.stringify(pending));
-  const url = new URL(disco.authorization_endpoint);
+  const url = new URL(state.disco.authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: 'code',
-    client_id: config.client_id,
-    redirect_uri: config.redirect_uri,
-    scope: config.scope,
+    client_id: state.config.client_id,
+    redirect_uri: state.config.redirect_uri,
+    scope: state.config.scope,
     state: pending.state,
     nonce: pending.nonce,
     code_challenge: await s256Challenge(pending.verifier),
@@ -197,16 +192,16 @@ async function handleCallback(p) {
   if (!pending || p.get('state') !== pending.state) {
     throw new Error('This sign-in response does not match a request from this tab. Sign in again.');
   }
-  if (p.has('iss') && p.get('iss') !== config.issuer) throw new Error(`Unexpected issuer ${p.get('iss')}.`);
+  if (p.has('iss') && p.get('iss') !== state.config.issuer) throw new Error(`Unexpected issuer ${p.get('iss')}.`);
   if (p.has('error')) throw new Error(p.get('error_description') || p.get('error'));
-  const res = await fetch(disco.token_endpoint, {
+  const res = await fetch(state.disco.token_endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
       grant_type: 'authorization_code',
       code: p.get('code'),
-      redirect_uri: config.redirect_uri,
-      client_id: config.client_id,
+      redirect_uri: state.config.redirect_uri,
+      client_id: state.config.client_id,
       code_verifier: pending.verifier,
     }),
   });
@@ -214,40 +209,38 @@ async function handleCallback(p) {
   if (!res.ok) throw new Error(t.error_description || t.error || `Token request failed: HTTP ${res.status}`);
   const claims = jwtPayload(t.id_token);
   if (claims.nonce !== pending.nonce) throw new Error('The ID token does not carry this sign-in’s nonce.');
-  session = {
+  setSession({
     access_token: t.access_token,
     id_token: t.id_token,
     scope: t.scope ?? jwtPayload(t.access_token).scope ?? '',
     expires_at: Date.now() + (t.expires_in ?? 3600) * 1000,
     email: claims.email || claims.name || claims.sub,
     sub: claims.sub,
-  };
-  ss.setItem(SESSION, JSON.stringify(session));
+  });
 }
 
 function signOut() {
-  const idToken = session?.id_token;
-  session = null;
-  ss.removeItem(SESSION);
-  const url = new URL(disco?.end_session_endpoint || '/logout', location.origin);
+  const idToken = state.session?.id_token;
+  clearSession();
+  const url = new URL(state.disco?.end_session_endpoint || '/logout', location.origin);
   url.search = new URLSearchParams({
     ...(idToken ? { id_token_hint: idToken } : {}),
-    post_logout_redirect_uri: config.post_logout_redirect_uri,
-    client_id: config.client_id,
+    post_logout_redirect_uri: state.config.post_logout_redirect_uri,
+    client_id: state.config.client_id,
   });
   location.assign(url);
 }
 
 const SIGNED_OUT = new Error('signed out');
 function dropSession(message) {
-  session = null;
-  ss.removeItem(SESSION);
-  signInError = message;
+  clearSession();
+  setSignInError(message);
   route();
 }
 
 /** Calls the management API; an error carries the API's error_description. */
 async function api(path, method = 'GET', body) {
+  const { session } = state;
   if (!session || Date.now() > session.expires_at) {
     dropSession('Your session has ended. Sign in again.');
     throw SIGNED_OUT;
@@ -264,8 +257,6 @@ async function api(path, method = 'GET', body) {
   return data;
 }
 
-const isAdmin = () => (session?.scope ?? '').split(' ').includes('admin');
-
 // ---- views ----
 
 function page(title, ...kids) {
@@ -274,7 +265,7 @@ function page(title, ...kids) {
 
 function renderSignIn() {
   const err = errorBox();
-  showError(err, signInError && new Error(signInError));
+  showError(err, state.signInError && new Error(state.signInError));
   main.replaceChildren(h('section', { class: 'card narrow' },
     h('h1', { tabindex: '-1' }, 'Admin dashboard'),
     h('p', {}, 'Manage applications, users and the audit log of this OpenID Connect provider. Sign in with an administrator account.'),
@@ -285,7 +276,7 @@ function renderSignIn() {
 function renderNotAdmin() {
   main.replaceChildren(h('section', { class: 'card narrow' },
     h('h1', { tabindex: '-1' }, 'This account is not an administrator'),
-    h('p', {}, `You are signed in as ${session.email}, which lacks the admin role. Sign out and sign in with an administrator account.`),
+    h('p', {}, `You are signed in as ${state.session.email}, which lacks the admin role. Sign out and sign in with an administrator account.`),
     h('button', { type: 'button', onclick: signOut }, 'Sign out')));
 }
 
@@ -367,8 +358,7 @@ function createForm(cancel) {
       const type = form.querySelector('input[name=type]:checked').value;
       try {
         const app = await api('applications', 'POST', { name: name.value.trim(), type });
-        created = app;
-        if (app.client_secret) issued = { client_id: app.client_id, secret: app.client_secret };
+        handOver(app);
         location.hash = `#/applications/${encodeURIComponent(app.client_id)}`;
       } catch (x) {
         if (x !== SIGNED_OUT) showError(err, x);
@@ -383,9 +373,9 @@ function createForm(cancel) {
 async function viewApplication(clientId) {
   const err = errorBox();
   page('Application', err);
-  let app = created?.client_id === clientId ? created : null;
-  const secret = issued?.client_id === clientId ? issued.secret : null;
-  created = issued = null; // a secret is shown once: not again after leaving this pane
+  // A secret is shown once: not again after leaving this pane.
+  const { app: created, secret } = takeCreated(clientId);
+  let app = created;
   try {
     app ??= await api(`applications/${encodeURIComponent(clientId)}`);
   } catch (e) {
@@ -574,12 +564,12 @@ function renderApplication(app, secret, focus) {
 
   // Endpoints from the discovery document.
   const endpoints = [
-    ['Discovery', `${disco.issuer}/.well-known/openid-configuration`],
-    ['Authorize', disco.authorization_endpoint],
-    ['Token', disco.token_endpoint],
-    ['UserInfo', disco.userinfo_endpoint],
-    ['End session', disco.end_session_endpoint],
-    ['JWKS', disco.jwks_uri],
+    ['Discovery', `${state.disco.issuer}/.well-known/openid-configuration`],
+    ['Authorize', state.disco.authorization_endpoint],
+    ['Token', state.disco.token_endpoint],
+    ['UserInfo', state.disco.userinfo_endpoint],
+    ['End session', state.disco.end_session_endpoint],
+    ['JWKS', state.disco.jwks_uri],
   ].filter(([, url]) => url);
   const endpointBox = h('section', { class: 'card' }, h('h2', {}, 'Endpoints'),
     h('dl', { class: 'endpoints' }, endpoints.map(([label, url]) => [
@@ -604,7 +594,7 @@ function renderApplication(app, secret, focus) {
   }, 'Delete application');
 
   // The dashboard's own application: the API refuses changes to it.
-  const builtIn = app.client_id === config.client_id;
+  const builtIn = app.client_id === state.config.client_id;
   main.replaceChildren(
     // replaceChildren, unlike h(), would print a bare `false`.
     ...(builtIn ? [h('p', { class: 'notice' }, 'This is the dashboard’s own application: the provider manages it, and it cannot be changed here.')] : []),
@@ -685,7 +675,7 @@ function viewUsers() {
 }
 
 function userRow(u) {
-  const self = u.id === session?.sub;
+  const self = u.id === state.session?.sub;
   const admin = (u.roles ?? []).includes('admin');
   const patch = async (e, body, message) => {
     const btn = e.currentTarget;
@@ -825,6 +815,7 @@ function logRows(r) {
 // ---- routing ----
 
 function route(focus) {
+  const { session } = state;
   const signedIn = !!session && Date.now() < session.expires_at && isAdmin();
   $('nav').hidden = !signedIn;
   $('who').hidden = !session;
@@ -848,19 +839,16 @@ function route(focus) {
 
 async function start() {
   $('signout').addEventListener('click', signOut);
-  [config, disco] = await Promise.all([getJson('/admin/config'), getJson('/.well-known/openid-configuration')]);
+  setProvider(...await Promise.all([getJson('/admin/config'), getJson('/.well-known/openid-configuration')]));
   const p = new URLSearchParams(location.search);
   if (p.has('code') || p.has('error')) {
     try {
       await handleCallback(p);
     } catch (e) {
-      signInError = e.message;
+      setSignInError(e.message);
     }
   }
-  if (session && Date.now() > session.expires_at) {
-    session = null;
-    ss.removeItem(SESSION);
-  }
+  if (sessionExpired()) clearSession();
   addEventListener('hashchange', () => route(true));
   route(false);
 }
