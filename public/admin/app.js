@@ -6,6 +6,9 @@ import { createVerifier, randomString, s256Challenge } from '../shared/pkce.js';
 import {
   clearSession, handOver, isAdmin, sessionExpired, setProvider, setSession, setSignInError, state, takeCreated,
 } from './state.js';
+import {
+  $, copyButton, errorBox, field, h, lines, main, nextId, page, showError, timeEl, toast,
+} from './dom.js';
 
 const PENDING = 'edge-oidc-admin.pending'; // { state, nonce, verifier, back } during sign-in
 const ss = sessionStorage;
@@ -36,81 +39,6 @@ const EVENTS = [
   'application.created', 'application.updated', 'application.deleted',
   'application.secret_rotated', 'user.created', 'user.updated', 'user.disabled', 'key.rotated',
 ];
-
-const $ = (id) => document.getElementById(id);
-const main = $('main');
-
-// ---- small DOM helpers ----
-
-/** Creates an element. Props: on* listeners; value/checked/textContent as properties;
- * everything else as attributes (true: present, false/null: absent). */
-function h(tag, props, ...kids) {
-  const el = document.createElement(tag);
-  let value;
-  for (const [k, v] of Object.entries(props ?? {})) {
-    if (v == null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'value') value = v;
-    else if (k === 'checked' || k === 'textContent') el[k] = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  el.append(...kids.flat(9).filter((k) => k != null && k !== false));
-  if (value !== undefined) el.value = value;
-  return el;
-}
-
-let uid = 0;
-const nextId = (p = 'f') => `${p}${++uid}`;
-
-/** A labelled control with an optional hint (linked with aria-describedby). */
-function field(label, control, hint) {
-  control.id ||= nextId();
-  const kids = [h('label', { for: control.id }, label)];
-  if (control.type === 'checkbox' || control.type === 'radio') kids.unshift(control);
-  else kids.push(control);
-  if (hint) {
-    const hid = `${control.id}-hint`;
-    control.setAttribute('aria-describedby', hid);
-    kids.push(h('p', { class: 'hint', id: hid }, hint));
-  }
-  return h('div', { class: control.type === 'checkbox' ? 'check' : 'field' }, kids);
-}
-
-const errorBox = () => h('p', { class: 'error', role: 'alert', hidden: true });
-function showError(box, e) {
-  box.textContent = e ? (e.message ?? String(e)) : '';
-  box.hidden = !e;
-}
-
-let toastTimer;
-function toast(text) {
-  const t = $('toast');
-  t.textContent = text;
-  t.classList.add('on');
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => t.classList.remove('on'), 2500);
-}
-
-async function copy(text, what) {
-  const back = document.activeElement;
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    const t = h('textarea', { class: 'sr', readonly: true, value: text });
-    document.body.append(t);
-    t.select();
-    document.execCommand('copy');
-    t.remove();
-    back?.focus();
-  }
-  toast(`Copied ${what}`);
-}
-
-const copyButton = (text, what, label) =>
-  h('button', { type: 'button', class: 'secondary small', 'aria-label': label, onclick: () => copy(text(), what) }, 'Copy');
-
-const lines = (text) => text.split('\n').map((s) => s.trim()).filter(Boolean);
-const timeEl = (secs) => h('time', { datetime: new Date(secs * 1000).toISOString() }, new Date(secs * 1000).toLocaleString());
 
 /** A modal <dialog>: `run` does the work; an error stays in the dialog, success closes it. */
 function openDialog({ title, body = [], confirm, danger, run }) {
@@ -258,10 +186,6 @@ async function api(path, method = 'GET', body) {
 }
 
 // ---- views ----
-
-function page(title, ...kids) {
-  main.replaceChildren(h('h1', { tabindex: '-1' }, title), ...kids);
-}
 
 function renderSignIn() {
   const err = errorBox();
