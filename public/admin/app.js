@@ -2,16 +2,15 @@
 // management API. No libraries, no build step, no third-party requests. The access token
 // (with the `admin` scope) and the ID token (for logout) live in sessionStorage only.
 
-import { createVerifier, randomString, s256Challenge } from '../shared/pkce.js';
-import {
-  clearSession, handOver, isAdmin, sessionExpired, setProvider, setSession, setSignInError, state, takeCreated,
-} from './state.js';
+import { SESSION_ENDED, SIGNED_OUT, api, getJson } from './api.js';
+import { handleCallback, signIn, signOut } from './auth.js';
 import {
   $, copyButton, errorBox, field, h, lines, main, nextId, page, showError, timeEl, toast,
 } from './dom.js';
-
-const PENDING = 'edge-oidc-admin.pending'; // { state, nonce, verifier, back } during sign-in
-const ss = sessionStorage;
+import {
+  clearSession, handOver, isAdmin, sessionExpired, setProvider, setSignInError, state, takeCreated,
+} from './state.js';
+import { openDialog, pager } from './widgets.js';
 
 const TYPES = [
   ['traditional', 'Traditional web', 'Server-rendered app with a backend that keeps a secret.'],
@@ -40,151 +39,6 @@ const EVENTS = [
   'application.secret_rotated', 'user.created', 'user.updated', 'user.disabled', 'key.rotated',
 ];
 
-/** A modal <dialog>: `run` does the work; an error stays in the dialog, success closes it. */
-function openDialog({ title, body = [], confirm, danger, run }) {
-  const opener = document.activeElement;
-  const err = errorBox();
-  const ok = h('button', { type: 'submit', class: danger ? 'danger' : '' }, confirm);
-  const dlg = h('dialog', { 'aria-labelledby': 'dlg-title' },
-    h('form', {
-      onsubmit: async (e) => {
-        e.preventDefault();
-        ok.disabled = true;
-        try {
-          await run(dlg);
-          dlg.close();
-        } catch (x) {
-          if (x !== SIGNED_OUT) showError(err, x);
-        } finally {
-          ok.disabled = false;
-        }
-      },
-    },
-    h('h2', { id: 'dlg-title' }, title),
-    body, err,
-    h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'secondary', autofocus: !body.some((b) => b.querySelector?.('input')), onclick: () => dlg.close() }, 'Cancel'),
-      ok)));
-  // The opener hides while the dialog is open, so only one "Delete" / "Rotate" button is exposed.
-  opener?.classList.add('vh');
-  dlg.addEventListener('close', () => {
-    dlg.remove();
-    opener?.classList.remove('vh');
-    if (opener?.isConnected) opener.focus();
-  });
-  document.body.append(dlg);
-  dlg.showModal();
-  return dlg;
-}
-
-// ---- OIDC sign-in (code + PKCE S256) ----
-
-/** A JWT's payload, for display only: the signature is not checked here. */
-function jwtPayload(jwt) {
-  try {
-    const bin = atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'));
-    return JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
-  } catch {
-    return {};
-  }
-}
-
-async function getJson(url) {
-  const r = await fetch(url, { headers: { accept: 'application/json' } });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r.json();
-}
-
-async function signIn() {
-  const pending = { state: randomString(), nonce: randomString(), verifier: createVerifier(), back: location.hash };
-  ss.setItem(PENDING, JSON.stringify(pending));
-  const url = new URL(state.disco.authorization_endpoint);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: state.config.client_id,
-    redirect_uri: state.config.redirect_uri,
-    scope: state.config.scope,
-    state: pending.state,
-    nonce: pending.nonce,
-    code_challenge: await s256Challenge(pending.verifier),
-    code_challenge_method: 'S256',
-  });
-  location.assign(url);
-}
-
-async function handleCallback(p) {
-  const pending = JSON.parse(ss.getItem(PENDING) ?? 'null');
-  ss.removeItem(PENDING);
-  // The code and state leave the address bar (and the history) right away.
-  history.replaceState(null, '', location.pathname + (pending?.back || '#/applications'));
-  if (!pending || p.get('state') !== pending.state) {
-    throw new Error('This sign-in response does not match a request from this tab. Sign in again.');
-  }
-  if (p.has('iss') && p.get('iss') !== state.config.issuer) throw new Error(`Unexpected issuer ${p.get('iss')}.`);
-  if (p.has('error')) throw new Error(p.get('error_description') || p.get('error'));
-  const res = await fetch(state.disco.token_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code: p.get('code'),
-      redirect_uri: state.config.redirect_uri,
-      client_id: state.config.client_id,
-      code_verifier: pending.verifier,
-    }),
-  });
-  const t = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(t.error_description || t.error || `Token request failed: HTTP ${res.status}`);
-  const claims = jwtPayload(t.id_token);
-  if (claims.nonce !== pending.nonce) throw new Error('The ID token does not carry this sign-in’s nonce.');
-  setSession({
-    access_token: t.access_token,
-    id_token: t.id_token,
-    scope: t.scope ?? jwtPayload(t.access_token).scope ?? '',
-    expires_at: Date.now() + (t.expires_in ?? 3600) * 1000,
-    email: claims.email || claims.name || claims.sub,
-    sub: claims.sub,
-  });
-}
-
-function signOut() {
-  const idToken = state.session?.id_token;
-  clearSession();
-  const url = new URL(state.disco?.end_session_endpoint || '/logout', location.origin);
-  url.search = new URLSearchParams({
-    ...(idToken ? { id_token_hint: idToken } : {}),
-    post_logout_redirect_uri: state.config.post_logout_redirect_uri,
-    client_id: state.config.client_id,
-  });
-  location.assign(url);
-}
-
-const SIGNED_OUT = new Error('signed out');
-function dropSession(message) {
-  clearSession();
-  setSignInError(message);
-  route();
-}
-
-/** Calls the management API; an error carries the API's error_description. */
-async function api(path, method = 'GET', body) {
-  const { session } = state;
-  if (!session || Date.now() > session.expires_at) {
-    dropSession('Your session has ended. Sign in again.');
-    throw SIGNED_OUT;
-  }
-  const headers = { authorization: `Bearer ${session.access_token}`, accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`/api/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (res.status === 401) {
-    dropSession('Your session has ended. Sign in again.');
-    throw SIGNED_OUT;
-  }
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new Error(data?.error_description || data?.error || `HTTP ${res.status}`);
-  return data;
-}
-
 // ---- views ----
 
 function renderSignIn() {
@@ -202,34 +56,6 @@ function renderNotAdmin() {
     h('h1', { tabindex: '-1' }, 'This account is not an administrator'),
     h('p', {}, `You are signed in as ${state.session.email}, which lacks the admin role. Sign out and sign in with an administrator account.`),
     h('button', { type: 'button', onclick: signOut }, 'Sign out')));
-}
-
-/** A "Load more" pager over `body`: `load(cursor)` gives [rows, next cursor]. A reload
- * (new filters) wins over any page still in flight. */
-function pager(load, body, empty, err) {
-  let cursor = null;
-  let seq = 0;
-  const btn = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
-  const run = async (first) => {
-    const mine = ++seq;
-    btn.disabled = true;
-    try {
-      const [rows, next] = await load(first ? null : cursor);
-      if (mine !== seq) return;
-      if (first) body.replaceChildren();
-      body.append(...rows.flat());
-      empty.hidden = body.children.length > 0;
-      cursor = next;
-      btn.hidden = !cursor;
-      showError(err, null);
-    } catch (e) {
-      if (e !== SIGNED_OUT) showError(err, e);
-    } finally {
-      btn.disabled = false;
-    }
-  };
-  btn.addEventListener('click', () => run(false));
-  return { btn, reload: () => run(true) };
 }
 
 // Applications
@@ -763,6 +589,7 @@ function route(focus) {
 
 async function start() {
   $('signout').addEventListener('click', signOut);
+  addEventListener(SESSION_ENDED, () => route());
   setProvider(...await Promise.all([getJson('/admin/config'), getJson('/.well-known/openid-configuration')]));
   const p = new URLSearchParams(location.search);
   if (p.has('code') || p.has('error')) {
