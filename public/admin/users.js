@@ -1,0 +1,127 @@
+// The users view: the create form, a search over email and name (paged), and per user
+// the actions of its row.
+
+import { SIGNED_OUT, api } from './api.js';
+import { errorBox, field, h, page, showError, timeEl, toast } from './dom.js';
+import { state } from './state.js';
+import { openDialog, pager } from './widgets.js';
+
+/** #/users: create, search, and per user: disable/enable, admin role, new password. */
+export function viewUsers() {
+  const err = errorBox();
+  const body = h('tbody');
+  const empty = h('p', { class: 'muted', hidden: true }, 'No users found.');
+  const q = h('input', { type: 'search', id: 'user-search', placeholder: 'Email or name', autocomplete: 'off' });
+  const more = pager(async (cursor) => {
+    const params = new URLSearchParams({ limit: '50' });
+    if (q.value.trim()) params.set('q', q.value.trim());
+    if (cursor) params.set('cursor', cursor);
+    const data = await api(`users?${params}`);
+    return [data.users.map(userRow), data.next_cursor];
+  }, body, empty, err);
+  let timer;
+  const search = h('form', {
+    role: 'search',
+    class: 'bar',
+    onsubmit: (e) => { e.preventDefault(); clearTimeout(timer); more.reload(); },
+  }, field('Search', q), h('button', { type: 'submit', class: 'secondary' }, 'Search'));
+  q.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(more.reload, 300); });
+
+  const f = {
+    email: h('input', { type: 'email', required: true, autocomplete: 'off', spellcheck: 'false' }),
+    password: h('input', { type: 'password', required: true, autocomplete: 'new-password' }),
+    name: h('input', { autocomplete: 'off' }),
+    admin: h('input', { type: 'checkbox' }),
+  };
+  const cerr = errorBox();
+  const cstatus = h('span', { class: 'saved', role: 'status' });
+  const create = h('form', {
+    class: 'card',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      cstatus.textContent = '';
+      const body = { email: f.email.value.trim(), password: f.password.value };
+      if (f.name.value.trim()) body.name = f.name.value.trim();
+      if (f.admin.checked) body.roles = ['admin'];
+      try {
+        const u = await api('users', 'POST', body);
+        create.reset();
+        showError(cerr, null);
+        cstatus.textContent = `Created ${u.email}`;
+        more.reload();
+      } catch (x) {
+        if (x !== SIGNED_OUT) showError(cerr, x);
+      }
+    },
+  },
+  h('h2', {}, 'New user'),
+  h('div', { class: 'cols' }, field('Email', f.email), field('Password', f.password), field('Name', f.name)),
+  field('Administrator', f.admin, 'Can sign in to this dashboard and use the management API.'),
+  cerr, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create user'), cstatus));
+
+  page('Users', create, search, err,
+    h('table', {}, h('thead', {}, h('tr', {}, ['Email', 'Name', 'Roles', 'Status', 'Created', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))), body),
+    empty, more.btn);
+  more.reload();
+}
+
+function userRow(u) {
+  const self = u.id === state.session?.sub;
+  const admin = (u.roles ?? []).includes('admin');
+  const patch = async (e, body, message) => {
+    const btn = e.currentTarget;
+    const index = [...btn.parentElement.children].indexOf(btn);
+    btn.disabled = true;
+    try {
+      const nu = await api(`users/${encodeURIComponent(u.id)}`, 'PATCH', body);
+      const fresh = userRow(nu);
+      row.replaceWith(fresh);
+      fresh.querySelectorAll('td.row-actions button')[index]?.focus();
+      toast(message(nu));
+    } catch (x) {
+      if (x !== SIGNED_OUT) toast(x.message);
+      btn.disabled = false;
+    }
+  };
+  const row = h('tr', {},
+    h('td', {}, u.email, self ? h('span', { class: 'badge' }, 'you') : null),
+    h('td', {}, u.name ?? ''),
+    h('td', {}, (u.roles ?? []).join(', ')),
+    h('td', {}, h('span', { class: u.disabled ? 'badge bad' : 'badge ok' }, u.disabled ? 'Disabled' : 'Active')),
+    h('td', {}, timeEl(u.created_at)),
+    h('td', { class: 'row-actions' },
+      h('button', {
+        type: 'button',
+        class: 'secondary small',
+        disabled: self && !u.disabled,
+        title: self ? 'You cannot disable your own account here' : null,
+        onclick: (e) => patch(e, { disabled: !u.disabled }, (nu) => `${nu.email} ${nu.disabled ? 'disabled' : 'enabled'}`),
+      }, u.disabled ? 'Enable' : 'Disable'),
+      h('button', {
+        type: 'button',
+        class: 'secondary small',
+        // Removing one's own role would lock this session out of the dashboard.
+        disabled: self && admin,
+        title: self && admin ? 'You cannot remove your own administrator role here' : null,
+        onclick: (e) => patch(
+          e,
+          { roles: admin ? (u.roles ?? []).filter((r) => r !== 'admin') : [...(u.roles ?? []), 'admin'] },
+          (nu) => `${nu.email} ${(nu.roles ?? []).includes('admin') ? 'is now an administrator' : 'is no longer an administrator'}`,
+        ),
+      }, admin ? 'Remove admin' : 'Make admin'),
+      h('button', { type: 'button', class: 'secondary small', onclick: () => resetPassword(u) }, 'Reset password')));
+  return row;
+}
+
+function resetPassword(u) {
+  const pw = h('input', { type: 'password', required: true, autocomplete: 'new-password', autofocus: true });
+  openDialog({
+    title: `Reset the password of ${u.email}`,
+    body: [field('New password', pw, 'The user signs in with it from now on.')],
+    confirm: 'Set password',
+    run: async () => {
+      await api(`users/${encodeURIComponent(u.id)}`, 'PATCH', { password: pw.value });
+      toast(`Password of ${u.email} changed`);
+    },
+  });
+}
