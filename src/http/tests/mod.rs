@@ -7,6 +7,7 @@
 
 mod authorize;
 mod discovery;
+mod token;
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use serde_json::Value;
 
 use super::{route, Method, Reply, Request};
 use crate::crypto::password::hash_password;
-use crate::crypto::AdminToken;
+use crate::crypto::{AdminToken, ClientSecret};
 use crate::model::{AppType, User};
 use crate::oidc::services::testing::{Fakes, ISSUER};
 use crate::store::memory::MemoryStore;
@@ -27,12 +28,16 @@ const NOW: i64 = 1_700_000_000;
 const REDIRECT: &str = "https://app.example/cb?tenant=1";
 /// app1's allowed origin.
 const APP_ORIGIN: &str = "https://app.example";
+const EVIL_ORIGIN: &str = "https://evil.example";
 /// RFC 7636 Appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 /// Over https (`ISSUER`) the cookies carry the `__Host-` prefix.
 const SESSION_COOKIE: &str = "__Host-oidc_session";
 const CSRF_COOKIE: &str = "__Host-oidc_csrf";
+/// The confidential application `with_confidential` adds, and its secret.
+const CONF_ID: &str = "conf";
+const CONF_SECRET: &str = "s3cret-value";
 
 /// The provider with one SPA (`app1`, redirect `https://app.example/cb?tenant=1`, origin
 /// `https://app.example`) and one user, `ada@example.com` / `correct horse`.
@@ -57,6 +62,16 @@ fn world() -> Fakes {
     };
     block_on(f.store.insert_user(&user)).unwrap();
     f
+}
+
+/// Adds `conf`, a first-party traditional (confidential) application with a secret and the
+/// same redirect URI as `app1`.
+fn with_confidential(f: &Fakes) {
+    let mut conf = crate::oidc::testing::app(AppType::Traditional);
+    conf.client_id = CONF_ID.into();
+    conf.name = "Backend".into();
+    conf.client_secret_hash = Some(ClientSecret::new(CONF_SECRET).hashed());
+    f.store.apps.borrow_mut().push(conf);
 }
 
 /// Makes `app1` a third-party application: its users are asked for consent.
@@ -110,6 +125,14 @@ fn cookie_value(r: &Reply, name: &str) -> Option<String> {
 /// `application/x-www-form-urlencoded` encoding of one value.
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    use base64ct::{Base64, Encoding};
+    format!(
+        "Basic {}",
+        Base64::encode_string(format!("{}:{}", enc(id), enc(secret)).as_bytes())
+    )
 }
 
 /// The pages escape attribute values; a browser unescapes them before it posts the form.
@@ -226,6 +249,16 @@ fn redeem(f: &Fakes, code: &str) -> Reply {
             ),
         ),
     )
+}
+
+/// The whole code flow for app1: the token response and the session cookie's value.
+fn tokens(f: &Fakes) -> (Value, String) {
+    let answer = sign_in(f, "app1");
+    assert_eq!(answer.status, 303, "{}", body_text(&answer));
+    let session = cookie_value(&answer, SESSION_COOKIE).unwrap();
+    let r = redeem(f, &code_of(&answer));
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    (body_json(&r), session)
 }
 
 /// Headers every HTML page carries.
