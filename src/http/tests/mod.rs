@@ -7,6 +7,7 @@
 
 mod authorize;
 mod discovery;
+mod logout;
 mod token;
 
 use std::collections::HashMap;
