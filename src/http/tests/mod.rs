@@ -8,6 +8,7 @@
 mod authorize;
 mod discovery;
 mod logout;
+mod registration;
 mod token;
 
 use std::collections::HashMap;
