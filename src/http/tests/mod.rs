@@ -6,8 +6,10 @@
 //! and cookies off pages). One file per surface follows.
 
 mod authorize;
+mod dashboard;
 mod discovery;
 mod logout;
+mod management;
 mod registration;
 mod token;
 
@@ -261,6 +263,21 @@ fn tokens(f: &Fakes) -> (Value, String) {
     let r = redeem(f, &code_of(&answer));
     assert_eq!(r.status, 200, "{}", body_text(&r));
     (body_json(&r), session)
+}
+
+/// A Bearer request with the admin token.
+fn admin(method: Method, path: &str) -> Request {
+    Request::new(method, ISSUER, path).with_header("Authorization", &format!("Bearer {ADMIN}"))
+}
+
+/// A management API read with the admin token.
+fn view(f: &Fakes, path: &str) -> Reply {
+    call(f, admin(Method::Get, path))
+}
+
+fn admin_json(method: Method, path: &str, body: &Value) -> Request {
+    Request::json(method, ISSUER, path, body)
+        .with_header("Authorization", &format!("Bearer {ADMIN}"))
 }
 
 /// Headers every HTML page carries.
