@@ -439,3 +439,42 @@ fn repeated_failures_lock_the_account_and_a_disabled_account_is_refused() {
     assert!(body_text(&r).contains("This account is disabled."));
     assert!(set_cookie(&r, SESSION_COOKIE).is_none());
 }
+
+#[test]
+fn over_plain_http_the_cookies_have_plain_names_and_no_secure_flag() {
+    let f = world();
+    let local = "http://localhost:8787";
+    let page = call(
+        &f,
+        Request::new(Method::Get, local, &authorize_path("app1", "")),
+    );
+    assert_page(&page, 200);
+    let csrf = cookie_value(&page, "oidc_csrf").unwrap();
+    assert_eq!(
+        set_cookie(&page, "oidc_csrf"),
+        Some(format!("oidc_csrf={csrf}; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax").as_str())
+    );
+    assert!(set_cookie(&page, CSRF_COOKIE).is_none());
+    let login = PageForm::read_with(&page, "auth_request", "oidc_csrf");
+    assert_eq!(login.csrf_cookie, csrf);
+    let body = format!(
+        "csrf_token={}&auth_request={}&email=ada%40example.com&password=correct+horse",
+        enc(&login.csrf_token),
+        enc(&login.carried)
+    );
+    let r = call(
+        &f,
+        Request::form(local, "/login", &body).with_header("Cookie", &format!("oidc_csrf={csrf}")),
+    );
+    assert_eq!(r.status, 303, "{}", body_text(&r));
+    let session = set_cookie(&r, "oidc_session").unwrap();
+    assert!(session.ends_with("; HttpOnly; SameSite=Lax"), "{session}");
+    assert!(set_cookie(&r, SESSION_COOKIE).is_none());
+    // The __Host- cookie does not count over http, nor the plain one over https.
+    let r = call(
+        &f,
+        Request::form(local, "/login", &body)
+            .with_header("Cookie", &format!("{CSRF_COOKIE}={csrf}")),
+    );
+    assert_page(&r, 400);
+}

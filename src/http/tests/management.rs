@@ -522,3 +522,37 @@ fn keys_are_listed_without_private_parts_and_rotated() {
     assert_eq!(entries[0].detail["by"], "admin_token");
     assert_eq!(entries[0].detail["current_kid"], "test-key-RS256");
 }
+
+#[test]
+fn a_change_of_allowed_origins_takes_effect_at_once() {
+    let f = world();
+    let new_origin = "https://new.example";
+    let preflight = || {
+        let r = call(
+            &f,
+            Request::new(Method::Options, ISSUER, "/token").with_header("Origin", new_origin),
+        );
+        r.get_header("Access-Control-Allow-Origin")
+            .map(str::to_string)
+    };
+    // The "no" is cached per isolate...
+    assert_eq!(preflight(), None);
+    let r = call(
+        &f,
+        admin_json(
+            Method::Patch,
+            "/api/v1/applications/app1",
+            &json!({"allowed_origins": [APP_ORIGIN, new_origin]}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(
+        body_json(&r)["allowed_origins"],
+        json!([APP_ORIGIN, new_origin])
+    );
+    // ...and forgotten when an application changes through the API.
+    assert_eq!(preflight().as_deref(), Some(new_origin));
+    let r = call(&f, admin(Method::Delete, "/api/v1/applications/app1"));
+    assert_eq!(r.status, 204);
+    assert_eq!(preflight(), None);
+}

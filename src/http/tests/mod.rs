@@ -188,10 +188,15 @@ struct PageForm {
 
 impl PageForm {
     fn read(r: &Reply, carried_name: &'static str) -> Self {
+        Self::read_with(r, carried_name, CSRF_COOKIE)
+    }
+
+    /// As `read`, for a CSRF cookie of another name (plain http has no `__Host-`).
+    fn read_with(r: &Reply, carried_name: &'static str, csrf_cookie: &str) -> Self {
         let page = body_text(r);
         Self {
             csrf_token: hidden(page, "csrf_token").expect("a csrf_token field"),
-            csrf_cookie: cookie_value(r, CSRF_COOKIE).expect("a CSRF cookie"),
+            csrf_cookie: cookie_value(r, csrf_cookie).expect("a CSRF cookie"),
             carried_name,
             carried: hidden(page, carried_name).expect("the carried request"),
         }
