@@ -79,10 +79,7 @@ fn record<D: Deps>(svc: &Services<'_, D>, by: &Principal, entry: Entry) {
 }
 
 pub async fn list_applications<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
-    view(match req.query_params() {
-        Ok(q) => management::list_applications(svc, &q).await,
-        Err(f) => Err(f),
-    })
+    view(async { management::list_applications(svc, &req.query_params()?).await }.await)
 }
 
 pub async fn create_application<D: Deps>(
@@ -90,10 +87,7 @@ pub async fn create_application<D: Deps>(
     req: &Request,
     by: &Principal,
 ) -> Reply {
-    let result = match req.json_body() {
-        Ok(body) => management::create_application(svc, &body).await,
-        Err(f) => Err(f),
-    };
+    let result = async { management::create_application(svc, &req.json_body()?).await }.await;
     cors::applications_changed();
     done(svc, by, 201, result)
 }
@@ -104,10 +98,7 @@ pub async fn update_application<D: Deps>(
     by: &Principal,
     id: &str,
 ) -> Reply {
-    let result = match req.json_body() {
-        Ok(body) => management::update_application(svc, id, &body).await,
-        Err(f) => Err(f),
-    };
+    let result = async { management::update_application(svc, id, &req.json_body()?).await }.await;
     cors::applications_changed();
     done(svc, by, 200, result)
 }
@@ -125,25 +116,17 @@ pub async fn rotate_secret<D: Deps>(
     by: &Principal,
     id: &str,
 ) -> Reply {
-    let result = match req.optional_json_body() {
-        Ok(body) => management::rotate_secret(svc, id, &body).await,
-        Err(f) => Err(f),
-    };
+    let result =
+        async { management::rotate_secret(svc, id, &req.optional_json_body()?).await }.await;
     done(svc, by, 200, result)
 }
 
 pub async fn list_users<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
-    view(match req.query_params() {
-        Ok(q) => users::list_users(svc, &q).await,
-        Err(f) => Err(f),
-    })
+    view(async { users::list_users(svc, &req.query_params()?).await }.await)
 }
 
 pub async fn create_user<D: Deps>(svc: &Services<'_, D>, req: &Request, by: &Principal) -> Reply {
-    let result = match req.json_body() {
-        Ok(body) => users::create_user(svc, &body).await,
-        Err(f) => Err(f),
-    };
+    let result = async { users::create_user(svc, &req.json_body()?).await }.await;
     done(svc, by, 201, result)
 }
 
@@ -153,19 +136,13 @@ pub async fn update_user<D: Deps>(
     by: &Principal,
     id: &str,
 ) -> Reply {
-    let result = match req.json_body() {
-        Ok(body) => users::update_user(svc, id, &body).await,
-        Err(f) => Err(f),
-    };
+    let result = async { users::update_user(svc, id, &req.json_body()?).await }.await;
     done(svc, by, 200, result)
 }
 
 /// `GET /api/v1/logs`: the audit log, newest first, as JSON pages or JSON lines.
 pub async fn logs<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
-    let result = match req.query_params() {
-        Ok(params) => audit::list(svc, &params).await,
-        Err(f) => Err(f),
-    };
+    let result = async { audit::list(svc, &req.query_params()?).await }.await;
     match result {
         Ok((audit::Format::Json, records, next)) => {
             no_store(200, &audit::page_json(&records, next.as_deref()))
