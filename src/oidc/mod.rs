@@ -1,6 +1,7 @@
 //! Protocol logic. Nothing here touches `worker::Request`: every function takes plain
 //! values and the storage traits, so it runs natively under `cargo test`.
 
+pub mod app_settings;
 pub mod audit;
 pub mod authorize;
 pub mod client_auth;
