@@ -6,9 +6,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::app_settings::apply_settings;
 use super::audit::{Entry, Event};
 use super::jwt::SigningAlg;
-use super::management::apply_settings;
 use super::services::{Deps, Services};
 use crate::crypto::{random_id, ClientSecret, RegistrationToken};
 use crate::error::{Failure, OAuthError};

@@ -3,8 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::app_settings::{as_object, bool_field, string_field, Problems};
 use super::audit::{Entry, Event};
-use super::management::{as_object, bool_field, string_field, Done, Problems};
+use super::management::Done;
 use super::params::Params;
 use super::services::{Deps, Services};
 use crate::crypto::password::hash_password;

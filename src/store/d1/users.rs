@@ -1,0 +1,299 @@
+//! `users`, `login_throttle` and `consents`.
+
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+
+use super::{changes, err, int, opt_int, opt_text, text, D1Store};
+use crate::model::{Consent, ThrottleState, User};
+use crate::store::{Inserted, StoreResult, UserQuery};
+
+#[derive(Deserialize)]
+struct UserRow {
+    id: String,
+    email: String,
+    name: Option<String>,
+    email_verified: i64,
+    password_hash: String,
+    created_at: i64,
+    roles: String,
+    disabled_at: Option<i64>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            email_verified: r.email_verified != 0,
+            password_hash: r.password_hash,
+            created_at: r.created_at,
+            roles: r.roles.split_whitespace().map(str::to_string).collect(),
+            disabled_at: r.disabled_at,
+        }
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, email, name, email_verified, password_hash, created_at, roles, disabled_at";
+
+#[derive(Deserialize)]
+struct ConsentRow {
+    client_id: String,
+    scope: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+pub(super) async fn throttle_states(
+    d1: &D1Store,
+    keys: &[String],
+) -> StoreResult<Vec<(String, ThrottleState)>> {
+    #[derive(Deserialize)]
+    struct Row {
+        throttle_key: String,
+        failures: i64,
+        window_start: i64,
+        locked_until: i64,
+    }
+    let args: Vec<JsValue> = keys.iter().map(|k| text(k)).collect();
+    let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("?{i}")).collect();
+    let rows: Vec<Row> = d1
+        .stmt(
+            &format!(
+                "SELECT throttle_key, failures, window_start, locked_until FROM login_throttle \
+                 WHERE throttle_key IN ({})",
+                placeholders.join(", ")
+            ),
+            &args,
+        )?
+        .all()
+        .await
+        .map_err(err)?
+        .results()
+        .map_err(err)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let state = ThrottleState {
+                failures: r.failures,
+                window_start: r.window_start,
+                locked_until: r.locked_until,
+            };
+            (r.throttle_key, state)
+        })
+        .collect())
+}
+
+pub(super) async fn record_failure(
+    d1: &D1Store,
+    key: &str,
+    now: i64,
+    window: i64,
+) -> StoreResult<i64> {
+    // One upsert: the increment happens inside SQLite, so parallel guesses each count.
+    let row: Option<serde_json::Value> = d1
+        .stmt(
+            "INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) \
+             VALUES (?1, 1, ?2, 0) ON CONFLICT (throttle_key) DO UPDATE SET \
+             failures = CASE WHEN login_throttle.window_start <= ?2 - ?3 THEN 1 \
+               ELSE login_throttle.failures + 1 END, \
+             window_start = CASE WHEN login_throttle.window_start <= ?2 - ?3 THEN ?2 \
+               ELSE login_throttle.window_start END \
+             RETURNING failures",
+            &[text(key), int(now), int(window)],
+        )?
+        .first(None)
+        .await
+        .map_err(err)?;
+    Ok(row
+        .and_then(|r| r.get("failures").and_then(serde_json::Value::as_i64))
+        .unwrap_or(1))
+}
+
+pub(super) async fn lock_until(d1: &D1Store, key: &str, until: i64) -> StoreResult<()> {
+    d1.exec(
+        "UPDATE login_throttle SET locked_until = max(locked_until, ?2) WHERE throttle_key = ?1",
+        &[text(key), int(until)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn clear_throttle(d1: &D1Store, key: &str) -> StoreResult<()> {
+    d1.exec(
+        "DELETE FROM login_throttle WHERE throttle_key = ?1",
+        &[text(key)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_user(d1: &D1Store, u: &User) -> StoreResult<Inserted> {
+    let result = d1.exec(
+            &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"),
+            &[
+                text(&u.id),
+                text(&u.email),
+                opt_text(u.name.as_deref()),
+                int(u.email_verified as i64),
+                text(&u.password_hash),
+                int(u.created_at),
+                text(&u.roles.join(" ")),
+                opt_int(u.disabled_at),
+            ],
+        ).await?;
+    Ok(if changes(&result) > 0 {
+        Inserted::Yes
+    } else {
+        Inserted::Conflict
+    })
+}
+
+pub(super) async fn user_by_email(d1: &D1Store, email: &str) -> StoreResult<Option<User>> {
+    let row: Option<UserRow> = d1
+        .stmt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"),
+            &[text(email)],
+        )?
+        .first(None)
+        .await
+        .map_err(err)?;
+    Ok(row.map(User::from))
+}
+
+pub(super) async fn user_by_id(d1: &D1Store, id: &str) -> StoreResult<Option<User>> {
+    let row: Option<UserRow> = d1
+        .stmt(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            &[text(id)],
+        )?
+        .first(None)
+        .await
+        .map_err(err)?;
+    Ok(row.map(User::from))
+}
+
+pub(super) async fn list_users(d1: &D1Store, q: &UserQuery) -> StoreResult<Vec<User>> {
+    let (before_t, before_id) = match &q.before {
+        Some((t, id)) => (int(*t), text(id)),
+        None => (JsValue::NULL, JsValue::NULL),
+    };
+    let rows: Vec<UserRow> = d1
+        .stmt(
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users \
+                 WHERE (?1 IS NULL OR instr(lower(email), lower(?1)) > 0 \
+                        OR instr(lower(coalesce(name, '')), lower(?1)) > 0) \
+                 AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id < ?3)) \
+                 ORDER BY created_at DESC, id DESC LIMIT ?4"
+            ),
+            &[
+                opt_text(q.contains.as_deref()),
+                before_t,
+                before_id,
+                int(q.limit as i64),
+            ],
+        )?
+        .all()
+        .await
+        .map_err(err)?
+        .results()
+        .map_err(err)?;
+    Ok(rows.into_iter().map(User::from).collect())
+}
+
+pub(super) async fn update_user(d1: &D1Store, u: &User) -> StoreResult<bool> {
+    let update = d1.member(
+        "UPDATE users SET name = ?2, email_verified = ?3, roles = ?4, password_hash = ?5, \
+         disabled_at = ?6 WHERE id = ?1",
+        &[
+            text(&u.id),
+            opt_text(u.name.as_deref()),
+            int(u.email_verified as i64),
+            text(&u.roles.join(" ")),
+            text(&u.password_hash),
+            opt_int(u.disabled_at),
+        ],
+    )?;
+    let mut statements = vec![update];
+    if u.is_disabled() {
+        statements.push(d1.member(
+            "DELETE FROM refresh_tokens WHERE user_id = ?1",
+            &[text(&u.id)],
+        )?);
+        statements.push(d1.member(
+            "DELETE FROM authorization_codes WHERE user_id = ?1 AND consumed_at IS NULL",
+            &[text(&u.id)],
+        )?);
+    }
+    let results = d1.batch(statements).await?;
+    Ok(results.first().map(changes).unwrap_or(0) > 0)
+}
+
+pub(super) async fn consent(
+    d1: &D1Store,
+    user_id: &str,
+    client_id: &str,
+) -> StoreResult<Option<String>> {
+    let row: Option<ConsentRow> = d1
+        .stmt(
+            "SELECT client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 AND client_id = ?2",
+            &[text(user_id), text(client_id)],
+        )?
+        .first(None)
+        .await
+        .map_err(err)?;
+    Ok(row.map(|r| r.scope))
+}
+
+pub(super) async fn save_consent(
+    d1: &D1Store,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+) -> StoreResult<()> {
+    d1.exec(
+        "INSERT INTO consents (user_id, client_id, scope, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
+        &[text(user_id), text(client_id), text(scope), int(now)],
+    ).await?;
+    Ok(())
+}
+
+pub(super) async fn list_consents(d1: &D1Store, user_id: &str) -> StoreResult<Vec<Consent>> {
+    let rows: Vec<ConsentRow> = d1
+        .stmt(
+            "SELECT client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 ORDER BY created_at",
+            &[text(user_id)],
+        )?
+        .all()
+        .await
+        .map_err(err)?
+        .results()
+        .map_err(err)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Consent {
+            client_id: r.client_id,
+            scope: r.scope,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+pub(super) async fn delete_consent(
+    d1: &D1Store,
+    user_id: &str,
+    client_id: &str,
+) -> StoreResult<bool> {
+    let result = d1
+        .exec(
+            "DELETE FROM consents WHERE user_id = ?1 AND client_id = ?2",
+            &[text(user_id), text(client_id)],
+        )
+        .await?;
+    Ok(changes(&result) > 0)
+}
