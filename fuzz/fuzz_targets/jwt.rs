@@ -20,6 +20,12 @@ impl Signer for NoKeys {
     async fn verify(&self, _: &str, _: SigningAlg, _: &[u8], _: &[u8]) -> Result<bool, Failure> {
         Ok(false)
     }
+    async fn jwks(&self) -> Result<String, Failure> {
+        Ok(r#"{"keys":[]}"#.into())
+    }
+    async fn rotate(&self) -> Result<String, Failure> {
+        Ok("none".into())
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -11,7 +11,7 @@ use crate::error::Failure;
 use crate::model::uri_pattern::{parse_origin_pattern, parse_redirect_pattern};
 use crate::model::{AppType, Application, GrantType, TokenAuthMethod, TokenSettings};
 
-const MAX_NAME: usize = 200;
+pub(super) const MAX_NAME: usize = 200;
 const MAX_DESCRIPTION: usize = 2_000;
 const MAX_URIS: usize = 100;
 const MAX_URI_LEN: usize = 2_000;

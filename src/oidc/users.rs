@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::app_settings::{as_object, bool_field, string_field, Problems};
+use super::app_settings::{as_object, bool_field, string_field, Problems, MAX_NAME};
 use super::audit::{Entry, Event};
 use super::management::Done;
 use super::params::Params;
@@ -15,7 +15,6 @@ use crate::model::{User, KNOWN_ROLES};
 use crate::runtime::Clock;
 use crate::store::{Inserted, Store, UserQuery};
 
-const MAX_NAME: usize = 200;
 const MAX_EMAIL: usize = 254;
 
 /// The management API's view of a user.
