@@ -5,7 +5,7 @@
 
 import { test, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import { basicAuth, createApp, createUser, managementApi, obtainCode, CookieJar, tokenRequest } from './helpers.mjs';
 
 const server = useServer({ vars: { REGISTRATION_ENABLED: 'true' } });

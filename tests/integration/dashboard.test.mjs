@@ -14,7 +14,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import { createUser, managementApi } from './helpers.mjs';
 import { SCREENSHOT_DIR, launchChromium, loginWithExampleSpa, startExampleSpa, withDiagnostics } from './spa.mjs';
 

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import { createApp, createUser, managementApi } from './helpers.mjs';
 import {
   launchChromium,

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { startSpaServer } from '../../examples/spa/serve.mjs';
-import { REPO_ROOT, freePort } from './harness.mjs';
+import { REPO_ROOT, freePort } from '../harness/server.mjs';
 
 export { startSpaServer };
 
