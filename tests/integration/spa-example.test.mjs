@@ -180,7 +180,7 @@ test('example SPA on another origin: logs in with oauth4webapi, CORS allows its 
       await page.getByRole('button', { name: 'Log out' }).click();
       await page.waitForURL((u) => u.origin === spa.origin && u.search === '');
       await page.locator('#status', { hasText: 'Signed out.' }).waitFor();
-      const logout = network.exchanges.find((x) => x.type === 'Document' && isPath(x, server.origin, '/logout'));
+      const logout = await network.find((x) => x.type === 'Document' && isPath(x, server.origin, '/logout'));
       assert.ok(logout, 'the browser went through the provider /logout');
       assert.equal(await page.locator('#claims').textContent(), '', 'claims gone after logout');
       assert.ok(await page.getByRole('button', { name: 'Log in' }).isVisible(), 'Log in is back');

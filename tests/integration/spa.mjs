@@ -141,6 +141,18 @@ export async function recordNetwork(page) {
           `${x.failure ? ` FAILED ${x.failure}` : ''}`)
         .join('\n  ');
     },
+    /**
+     * The first exchange that satisfies `pred`, waiting up to `ms` for it: CDP events arrive
+     * on their own channel, so the page can be on its next step before the recorder hears.
+     */
+    async find(pred, ms = 5000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const x = exchanges.find(pred);
+        if (x || Date.now() > deadline) return x;
+        await sleep(100);
+      }
+    },
     detach: () => cdp.detach().catch(() => {}),
   };
 }
