@@ -30,9 +30,11 @@ unit:
 jsunit: bootstrap
 	node --test --test-reporter=spec 'tests/unit-js/*.test.mjs'
 
-# The harness starts `wrangler dev`, whose [build] command rebuilds the Worker.
+# The harness starts `wrangler dev`, whose [build] command rebuilds the Worker (or finds it up
+# to date). run.mjs starts one server per configuration and shares it between the test files
+# (tests/harness/index.mjs); `node --test FILE` runs one file with a server of its own.
 integration: build
-	node --test --test-concurrency=1 --test-reporter=spec 'tests/integration/*.test.mjs'
+	node tests/harness/run.mjs --test-reporter=spec 'tests/integration/*.test.mjs'
 
 # Not part of `make test`: bounded fuzzing of the parsers and matchers (FUZZ_SECONDS each).
 fuzz:

@@ -3,7 +3,7 @@
 //   node bench/profile.mjs [token|authorize|userinfo ...]      (default: all three)
 //   node bench/profile.mjs --analyse bench/out/token.cpuprofile:300 ...   (re-report saved ones)
 //
-// Starts the provider with the integration harness (tests/integration/harness.mjs), seeds an
+// Starts the provider with the integration harness (tests/harness/server.mjs), seeds an
 // application and a user, logs in, warms the isolate (100 flows), then per request type: one
 // unprofiled run of PROF_N requests (workerd CPU/request from /proc), then a profiled one:
 // Chrome DevTools Protocol to wrangler's inspector proxy (found among the ports of wrangler's
@@ -32,7 +32,7 @@ import http from 'node:http';
 import WebSocket from 'ws';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startServer, REPO_ROOT } from '../tests/integration/harness.mjs';
+import { startServer, REPO_ROOT } from '../tests/harness/server.mjs';
 import { CookieJar, createApp, createUser, loginThroughForm, authorizeUrl, pkcePair } from '../tests/integration/helpers.mjs';
 import { workerPid } from './lib/floors.mjs';
 import { snapshot, tree } from './lib/proc.mjs';

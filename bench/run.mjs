@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { startServer, freePort, REPO_ROOT } from '../tests/integration/harness.mjs';
+import { startServer, freePort, REPO_ROOT } from '../tests/harness/server.mjs';
 import { CookieJar, createApp, createUser, loginThroughForm, authorizeUrl, pkcePair, request, tokenRequest } from '../tests/integration/helpers.mjs';
 import { snapshot, used } from './lib/proc.mjs';
 import { runLoad, expect } from './lib/load.mjs';

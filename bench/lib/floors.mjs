@@ -21,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { tree } from './proc.mjs';
 
 // The wrangler plumbing is the test harness's, so bench and tests start servers alike.
-export { nodeBinary, wranglerBin, wranglerEnv, freePort } from '../../tests/integration/harness.mjs';
-import { freePort, nodeBinary, wranglerBin, wranglerEnv } from '../../tests/integration/harness.mjs';
+export { nodeBinary, wranglerBin, wranglerEnv, freePort } from '../../tests/harness/server.mjs';
+import { freePort, nodeBinary, wranglerBin, wranglerEnv } from '../../tests/harness/server.mjs';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FLOORS_DIR = join(REPO_ROOT, 'bench', 'floors');

@@ -3,7 +3,7 @@
 
 import { test, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   authorizeUrl,
@@ -17,6 +17,7 @@ import {
   request,
   tokenRequest,
   obtainCode,
+  allApplications,
 } from './helpers.mjs';
 
 const server = useServer();
@@ -64,7 +65,8 @@ describe('settings', () => {
   });
 
   test('validation names every rejected field and stores nothing', async () => {
-    const before = await api('GET', '/applications?limit=200');
+    // All pages: other test files' applications share the database.
+    const before = await allApplications(server);
     const r = await api('POST', '/applications', {
       name: 'Bad',
       type: 'spa',
@@ -79,8 +81,8 @@ describe('settings', () => {
     for (const field of ['home_url', 'grant_types', 'token_settings.id_token_ttl', 'allowed_origins', 'client_secret']) {
       assert.match(r.json.error_description, new RegExp(field.replace('.', '\\.')), field);
     }
-    const after = await api('GET', '/applications?limit=200');
-    assert.equal(after.json.applications.length, before.json.applications.length);
+    const after = await allApplications(server);
+    assert.equal(after.length, before.length);
   });
 
   test('PATCH merges token_settings and refuses type changes', async () => {

@@ -5,7 +5,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   assertLoginForm,
@@ -19,7 +19,9 @@ import {
   randomToken,
 } from './helpers.mjs';
 
-const server = useServer({ vars: { AUDIT_RETENTION_DAYS: '30' } });
+// A server of its own: the retention test checks that no key was ever rotated in its database,
+// and its cron run deletes old records of the whole database.
+const server = useServer({ vars: { AUDIT_RETENTION_DAYS: '30' }, isolated: true });
 const REDIRECT = 'https://audit.example.com/cb';
 const AGENT = 'audit-test/1.0 (integration)';
 let api;

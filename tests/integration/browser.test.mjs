@@ -15,7 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import { createApp, createUser } from './helpers.mjs';
 import { SCREENSHOT_DIR, launchChromium, withDiagnostics } from './spa.mjs';
 const STEP_TIMEOUT_MS = 30_000;

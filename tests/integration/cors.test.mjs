@@ -2,7 +2,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   request,

@@ -6,15 +6,16 @@
 // is turned away. The users and logs views are checked against the API.
 //
 // Chromium: as in browser.test.mjs (CHROMIUM_PATH); missing, this file FAILS. Screenshots
-// of the main views go to SCREENSHOT_DIR (default: a temp dir; `SCREENSHOT_DIR=docs/screenshots`
-// refreshes the README's).
+// of the main views go to SCREENSHOT_DIR (default: a temp dir; `SCREENSHOT_DIR=docs/screenshots
+// node --test tests/integration/dashboard.test.mjs` refreshes the README's: run alone, the file
+// has a database of its own, so the lists show only what it made).
 
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import { createUser, managementApi } from './helpers.mjs';
 import { SCREENSHOT_DIR, launchChromium, loginWithExampleSpa, startExampleSpa, withDiagnostics } from './spa.mjs';
 
@@ -86,13 +87,13 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
   const session = await newPage();
   const { page, problems } = session;
   let clientId;
+  const name = `Example SPA ${Date.now()}`;
   await diagnose('dashboard-create', session, async () => {
     await signIn(page, admin);
     await page.getByRole('link', { name: 'Applications' }).click();
     await page.getByRole('button', { name: 'Create application' }).click();
     await page.getByLabel('Single-page app').check();
     await shoot(page, 'dashboard-create.png');
-    const name = `Example SPA ${Date.now()}`;
     await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByRole('button', { name: 'Create', exact: true }).click();
 
@@ -118,7 +119,8 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     assert.deepEqual(stored.json.allowed_origins, [spa.origin]);
 
     await page.getByRole('link', { name: 'Applications' }).click();
-    await page.getByText(name).first().waitFor();
+    // The list is oldest first, a page at a time, and other test files share the database.
+    await loadMoreUntilShown(page, page.getByText(name).first());
     await shoot(page, 'dashboard-applications.png');
   });
 
@@ -153,7 +155,7 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     await shoot(page, 'dashboard-users.png');
     await page.getByRole('link', { name: 'Logs' }).click();
     // The SPA's login is in the log the dashboard shows, with the new application's name.
-    const issued = page.getByRole('row').filter({ hasText: 'token.issued' }).filter({ hasText: 'Example SPA' });
+    const issued = page.getByRole('row').filter({ hasText: 'token.issued' }).filter({ hasText: name });
     await issued.first().waitFor();
     await shoot(page, 'dashboard-logs.png');
   });
@@ -221,6 +223,17 @@ test('users are created, disabled, enabled, made admin and given a new password 
   });
   await session.context.close();
 });
+
+/** Presses the list's "Load more" until `item` is shown (or there is no more to load). */
+async function loadMoreUntilShown(page, item) {
+  const more = page.getByRole('button', { name: 'Load more' });
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  while (Date.now() < deadline && !(await item.isVisible())) {
+    if ((await more.isVisible()) && (await more.isEnabled())) await more.click();
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  await item.waitFor();
+}
 
 async function assertEventually(check, what, ms = 10_000) {
   const deadline = Date.now() + ms;

@@ -243,3 +243,23 @@ export async function obtainCode(server, { app, redirectUri, jar, user, scope = 
   assert.ok(code, `a code in ${callback}`);
   return { callback, code, verifier: pkce ? verifier : undefined };
 }
+
+/**
+ * Every application, through all the pages of the management API's list (oldest first).
+ * Test files share a database, so one page need not hold the applications a test made.
+ */
+export async function allApplications(server) {
+  const api = managementApi(server);
+  const apps = [];
+  let cursor;
+  for (let page = 0; page < 1000; page++) {
+    const q = new URLSearchParams({ limit: '200' });
+    if (cursor) q.set('cursor', cursor);
+    const r = await api('GET', `/applications?${q}`);
+    assert.equal(r.status, 200, r.text);
+    apps.push(...r.json.applications);
+    cursor = r.json.next_cursor;
+    if (!cursor) return apps;
+  }
+  assert.fail('the application list does not end');
+}

@@ -4,7 +4,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   authorizeUrl,
@@ -24,12 +24,16 @@ let app;
 let user;
 let api;
 const jar = new CookieJar();
+// RS256 keys retired before this file ran (test files share a database): the counts below
+// are of what this file's rotations leave, so these are left out.
+let retiredEarlier;
 
 before(async () => {
   await server.ready;
   api = managementApi(server);
   app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
   user = await createUser(server);
+  retiredEarlier = new Set((await keyList()).filter((k) => k.status === 'retired').map((k) => k.kid));
 });
 
 async function tokens() {
@@ -43,9 +47,9 @@ async function tokens() {
 
 // The RS256 keys (access tokens and default ID tokens); other algorithms have their own slots.
 const jwksKids = async () => (await (await fetch(`${server.origin}/.well-known/jwks.json`)).json()).keys
-  .filter((k) => k.alg === 'RS256').map((k) => k.kid);
+  .filter((k) => k.alg === 'RS256' && !retiredEarlier.has(k.kid)).map((k) => k.kid);
 const allKeys = async () => (await api('GET', '/keys')).json.keys;
-const keyList = async () => (await allKeys()).filter((k) => k.alg === 'RS256');
+const keyList = async () => (await allKeys()).filter((k) => k.alg === 'RS256' && !retiredEarlier?.has(k.kid));
 const userinfo = async (at) => (await fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${at}` } })).status;
 
 test('the JWKS announces the next key before it signs', async () => {

@@ -7,7 +7,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   basicAuth,
@@ -20,7 +20,8 @@ import {
   tokenRequest,
 } from './helpers.mjs';
 
-const server = useServer({ logLevel: 'debug' });
+// A server of its own: the test drops a table, which would break any file after it.
+const server = useServer({ logLevel: 'debug', isolated: true });
 const REDIRECT = 'https://logs.example.com/cb';
 const secrets = new Map(); // label -> value
 

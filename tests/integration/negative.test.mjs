@@ -2,7 +2,7 @@
 
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   request,
@@ -18,6 +18,7 @@ import {
   pkcePair,
   randomToken,
   basicAuth,
+  allApplications,
 } from './helpers.mjs';
 
 const server = useServer();
@@ -482,8 +483,11 @@ describe('management API', () => {
 
     const list = await api('GET', '/applications');
     assert.equal(list.status, 200);
-    assert.ok(list.json.applications.some((a) => a.client_id === created.client_id));
     assert.ok(list.json.applications.every((a) => a.client_secret === undefined));
+    // The list is oldest first and the database is shared: the new one may be on a later page.
+    const all = await allApplications(server);
+    assert.ok(all.some((a) => a.client_id === created.client_id));
+    assert.ok(all.every((a) => a.client_secret === undefined));
 
     const patched = await api('PATCH', `/applications/${created.client_id}`, { description: 'second' });
     assert.equal(patched.status, 200, patched.text);

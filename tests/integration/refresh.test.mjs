@@ -4,7 +4,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   basicAuth,

@@ -4,7 +4,7 @@
 import { test, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import { CookieJar, assertLoginForm, createUser, inputValues, locationOf, request } from './helpers.mjs';
 
 const INITIAL = 'initial-access-token-for-tests';

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import { createApp, createUser, managementApi } from './helpers.mjs';
 import {
   launchChromium,
@@ -180,7 +180,7 @@ test('example SPA on another origin: logs in with oauth4webapi, CORS allows its 
       await page.getByRole('button', { name: 'Log out' }).click();
       await page.waitForURL((u) => u.origin === spa.origin && u.search === '');
       await page.locator('#status', { hasText: 'Signed out.' }).waitFor();
-      const logout = network.exchanges.find((x) => x.type === 'Document' && isPath(x, server.origin, '/logout'));
+      const logout = await network.find((x) => x.type === 'Document' && isPath(x, server.origin, '/logout'));
       assert.ok(logout, 'the browser went through the provider /logout');
       assert.equal(await page.locator('#claims').textContent(), '', 'claims gone after logout');
       assert.ok(await page.getByRole('button', { name: 'Log in' }).isVisible(), 'Log in is back');

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { startSpaServer } from '../../examples/spa/serve.mjs';
-import { REPO_ROOT, freePort } from './harness.mjs';
+import { REPO_ROOT, freePort } from '../harness/server.mjs';
 
 export { startSpaServer };
 
@@ -140,6 +140,18 @@ export async function recordNetwork(page) {
           `${x.headers['access-control-allow-origin'] ? ` ACAO=${x.headers['access-control-allow-origin']}` : ''}` +
           `${x.failure ? ` FAILED ${x.failure}` : ''}`)
         .join('\n  ');
+    },
+    /**
+     * The first exchange that satisfies `pred`, waiting up to `ms` for it: CDP events arrive
+     * on their own channel, so the page can be on its next step before the recorder hears.
+     */
+    async find(pred, ms = 5000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const x = exchanges.find(pred);
+        if (x || Date.now() > deadline) return x;
+        await sleep(100);
+      }
     },
     detach: () => cdp.detach().catch(() => {}),
   };

@@ -3,7 +3,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   authorizeUrl,
@@ -18,7 +18,9 @@ import {
 } from './helpers.mjs';
 
 // The meter reports each response's storage calls in X-Storage-Calls (src/store/meter.rs).
-const server = useServer({ vars: { STORAGE_METER: 'true' } });
+// A server of its own: the first test needs a database no request has created keys in yet,
+// and the expiry test ages every unconsumed code in it.
+const server = useServer({ vars: { STORAGE_METER: 'true' }, isolated: true });
 const REDIRECT = 'https://spa.example.com/callback';
 let app;
 let jar;

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 
 // Its own throwaway database: the suite writes rows, signing keys among them.
 const server = useServer({ vars: { STORE_CONFORMANCE: 'true' } });

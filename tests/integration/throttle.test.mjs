@@ -3,7 +3,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './harness.mjs';
+import { useServer } from '../harness/index.mjs';
 import {
   CookieJar,
   assertLoginForm,
@@ -71,8 +71,9 @@ test('an unknown account locks the same way (no enumeration)', async () => {
 test('twenty failures from one address lock it for every account', async () => {
   const attempt = await loginForm();
   const ip = '203.0.113.77';
+  const tag = randomToken(4).toLowerCase();
   for (let i = 0; i < 20; i++) {
-    const r = await attempt(`spray-${i}@example.com`, 'Password1!', ip);
+    const r = await attempt(`spray-${tag}-${i}@example.com`, 'Password1!', ip);
     assert.equal(r.status, 401, `attempt ${i + 1}`);
   }
   const user = await createUser(server);

