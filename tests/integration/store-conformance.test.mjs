@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { useServer } from '../harness/index.mjs';
 
 // Its own throwaway database: the suite writes rows, signing keys among them.
-const server = useServer({ vars: { STORE_CONFORMANCE: 'true' } });
+const server = useServer({ vars: { STORE_CONFORMANCE: 'true' }, isolated: true });
 
 test('D1 passes every check of the storage conformance suite', async () => {
   await server.ready;
