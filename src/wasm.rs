@@ -108,8 +108,20 @@ struct Platform {
     meter: Meter,
 }
 
+/// Read-your-writes across requests (D1 Sessions API): management API answers carry the
+/// session's bookmark, and a request that sends it back (the dashboard's next call) reads
+/// at least that fresh, from whichever replica is near.
+const BOOKMARK_HEADER: &str = "X-D1-Bookmark";
+
+/// A bookmark as D1 makes them (hex groups and dashes); anything else is ignored.
+fn bookmark_of(req: &http::Request) -> Option<&str> {
+    req.header(BOOKMARK_HEADER)
+        .filter(|b| !b.is_empty() && b.len() <= 200)
+        .filter(|b| b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+}
+
 impl Platform {
-    fn new(env: &Env) -> Result<Self, Failure> {
+    fn new(env: &Env, bookmark: Option<&str>) -> Result<Self, Failure> {
         let Config {
             settings,
             key_secret,
@@ -122,7 +134,8 @@ impl Platform {
         let kv = env
             .kv(SESSIONS_BINDING)
             .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))?;
-        let store = D1Store::new(db, meter.clone(), SystemClock.now());
+        let store = D1Store::new(db, meter.clone(), SystemClock.now(), bookmark)
+            .map_err(|e| Failure::unavailable(format!("D1 session: {e}")))?;
         Ok(Self {
             signer: KeyRing::new(
                 store.clone(),
@@ -160,7 +173,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         Ok(p) => p,
         Err(f) => return into_response(Reply::error(&f)),
     };
-    let platform = match Platform::new(&env) {
+    let platform = match Platform::new(&env, bookmark_of(&plain)) {
         Ok(p) => p,
         Err(f) => return into_response(Reply::error(&f)),
     };
@@ -175,6 +188,10 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         user_agent: plain.user_agent().map(str::to_string),
     };
     store_audit_later(&wctx, &platform.store, audit, &origin);
+    let reply = match platform.store.bookmark() {
+        Some(b) if plain.path.starts_with("/api/v1/") => reply.header(BOOKMARK_HEADER, b),
+        _ => reply,
+    };
     let reply = if platform.settings.storage_meter {
         reply.header("X-Storage-Calls", platform.meter.header())
     } else {
@@ -185,7 +202,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let platform = match Platform::new(&env) {
+    let platform = match Platform::new(&env, None) {
         Ok(p) => p,
         Err(f) => return log_error(&format!("scheduled: {f}")),
     };

@@ -10,6 +10,10 @@ export const SIGNED_OUT = new Error('signed out');
 /** The event (on window) by which api() has the router show the sign-in screen. */
 export const SESSION_ENDED = 'edge-oidc-admin:session-ended';
 
+// D1's bookmark from the last answer (X-D1-Bookmark), sent with the next call: a list read
+// right after a change then shows the change, whichever replica answers.
+let bookmark = null;
+
 function dropSession(message) {
   clearSession();
   setSignInError(message);
@@ -25,7 +29,9 @@ export async function api(path, method = 'GET', body) {
   }
   const headers = { authorization: `Bearer ${session.access_token}`, accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (bookmark) headers['x-d1-bookmark'] = bookmark;
   const res = await fetch(`/api/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  bookmark = res.headers.get('x-d1-bookmark') || bookmark;
   if (res.status === 401) {
     dropSession('Your session has ended. Sign in again.');
     throw SIGNED_OUT;

@@ -37,7 +37,7 @@ impl SessionStore for KvSessions {
         ttl_secs: u64,
     ) -> StoreResult<()> {
         let value = serde_json::to_string(session).map_err(err)?;
-        self.meter.kv();
+        self.meter.kv_write();
         self.kv
             .put(&key(id_hash), value)
             .map_err(err)?
@@ -48,7 +48,7 @@ impl SessionStore for KvSessions {
     }
 
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
-        self.meter.kv();
+        self.meter.kv_read();
         self.kv
             .get(&key(id_hash))
             .json::<Session>()
@@ -57,7 +57,7 @@ impl SessionStore for KvSessions {
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        self.meter.kv();
+        self.meter.kv_write();
         self.kv.delete(&key(id_hash)).await.map_err(err)
     }
 }

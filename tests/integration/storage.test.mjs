@@ -175,4 +175,53 @@ test('storage round trips per request stay within the budgets of issue 6', async
   assert.equal(total(trips.token), 1, `the code exchange is one D1 batch: ${msg}`);
   assert.ok(total(trips.userinfo) <= 1, `userinfo: ${msg}`);
   assert.ok(total(trips.authorize) + total(trips.token) + total(trips.userinfo) <= 4, `a whole flow: ${msg}`);
+  // By kind: the exchange is one round trip to the primary (single use), and the session
+  // lookup at /authorize one KV read.
+  assert.equal(trips.token.d1_primary, 1, `the exchange goes to the primary: ${msg}`);
+  assert.equal(trips.token.d1_replica, 0, msg);
+  assert.equal(trips.authorize.kv_read, 1, `the session is read from KV: ${msg}`);
+  assert.equal(trips.authorize.kv_write, 0, msg);
+});
+
+test('D1 reads go through a session a replica may answer; a bookmark carries a write to the next read', async () => {
+  const admin = { authorization: `Bearer ${server.adminToken}` };
+  const list = await fetch(`${server.origin}/api/v1/users?limit=1`, { headers: admin });
+  assert.equal(list.status, 200);
+  await list.arrayBuffer();
+  const read = storageCalls(list);
+  assert.equal(read.d1_primary, 0, `a list is read without the primary: ${JSON.stringify(read)}`);
+  assert.equal(read.d1_replica, 1, JSON.stringify(read));
+
+  const email = `bookmark-${randomToken(6).toLowerCase()}@example.com`;
+  const created = await fetch(`${server.origin}/api/v1/users`, {
+    method: 'POST',
+    headers: { ...admin, 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'correct horse battery' }),
+  });
+  assert.equal(created.status, 201);
+  const user = await created.json();
+  const write = storageCalls(created);
+  assert.ok(write.d1_primary >= 1, `a write goes to the primary: ${JSON.stringify(write)}`);
+  const bookmark = created.headers.get('x-d1-bookmark');
+  assert.ok(bookmark, 'management answers carry the session bookmark');
+
+  // The next read, carrying the bookmark, sees the write.
+  const again = await fetch(`${server.origin}/api/v1/users/${user.id}`, {
+    headers: { ...admin, 'x-d1-bookmark': bookmark },
+  });
+  assert.equal(again.status, 200);
+  assert.equal((await again.json()).email, email);
+  assert.ok(again.headers.get('x-d1-bookmark'), 'and carries a bookmark on');
+  // A bookmark D1 did not make is ignored, not an error.
+  for (const junk of ['not a bookmark!', 'x'.repeat(300), '00000000-bogus']) {
+    const r = await fetch(`${server.origin}/api/v1/users/${user.id}`, {
+      headers: { ...admin, 'x-d1-bookmark': junk },
+    });
+    assert.equal(r.status, 200, junk);
+    await r.arrayBuffer();
+  }
+  // Only the management API hands bookmarks out.
+  const disco = await fetch(`${server.origin}/.well-known/openid-configuration`);
+  await disco.arrayBuffer();
+  assert.equal(disco.headers.get('x-d1-bookmark'), null);
 });

@@ -110,7 +110,7 @@ pub(super) async fn application(d1: &D1Store, client_id: &str) -> StoreResult<Op
         return Ok(Some(app));
     }
     let row: Option<AppRow> = d1
-        .stmt(
+        .read(
             &format!("SELECT {APP_COLUMNS} FROM applications WHERE client_id = ?1"),
             &[text(client_id)],
         )?
@@ -131,7 +131,7 @@ pub(super) async fn list_applications(d1: &D1Store, q: &AppQuery) -> StoreResult
         None => (JsValue::NULL, JsValue::NULL),
     };
     let rows: Vec<AppRow> = d1
-        .stmt(
+        .read(
             &format!(
                 "SELECT {APP_COLUMNS} FROM applications \
                  WHERE (?1 IS NULL OR app_type = ?1) \

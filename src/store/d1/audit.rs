@@ -39,7 +39,7 @@ pub(super) async fn audit_records(d1: &D1Store, q: &LogQuery) -> StoreResult<Vec
     // Rows as JSON values rather than a derived row type: one deserializer the Wasm
     // already has, instead of a new one (size budget of issue 6).
     let rows: Vec<serde_json::Value> = d1
-        .stmt(
+        .read(
             "SELECT id, created_at, event, description, client_id, application_name, user_id, \
              ip, user_agent, detail FROM audit_log \
              WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR user_id = ?2) \

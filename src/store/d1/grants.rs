@@ -132,7 +132,7 @@ pub(super) async fn insert_code(d1: &D1Store, c: &CodeRecord) -> StoreResult<boo
 
 pub(super) async fn code(d1: &D1Store, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
     let row: Option<CodeRow> = d1
-        .stmt(
+        .primary_read(
             &format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = ?1"),
             &[text(code_hash)],
         )?
@@ -225,7 +225,7 @@ pub(super) async fn refresh_token(
     token_hash: &str,
 ) -> StoreResult<Option<RefreshRecord>> {
     let row: Option<RefreshRow> = d1
-        .stmt(
+        .primary_read(
             &format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?1"),
             &[text(token_hash)],
         )?

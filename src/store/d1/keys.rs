@@ -50,7 +50,7 @@ fn key_values(k: &StoredKey) -> Vec<JsValue> {
 impl D1Store {
     async fn keys(&self, sql: &str, args: &[JsValue]) -> StoreResult<Vec<StoredKey>> {
         let rows: Vec<KeyRow> = self
-            .stmt(sql, args)?
+            .read(sql, args)?
             .all()
             .await
             .map_err(err)?
@@ -60,7 +60,7 @@ impl D1Store {
     }
 
     async fn one_key(&self, sql: &str, args: &[JsValue]) -> StoreResult<Option<StoredKey>> {
-        let row: Option<KeyRow> = self.stmt(sql, args)?.first(None).await.map_err(err)?;
+        let row: Option<KeyRow> = self.read(sql, args)?.first(None).await.map_err(err)?;
         Ok(row.map(StoredKey::from))
     }
 }

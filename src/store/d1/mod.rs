@@ -4,9 +4,10 @@
 //! statements live in one file per group of tables; `impl Store` below only hands over.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
 
 use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
@@ -23,42 +24,83 @@ mod grants;
 mod keys;
 mod users;
 
-/// A handle on the database: cheap to clone (the signer keeps one of its own).
+/// A handle on the database for one request: cheap to clone (the signer keeps one).
+///
+/// Reads and writes go through a D1 session (the Sessions API): a read may be answered by
+/// the nearest replica, and every query sees what earlier ones of the session wrote
+/// (sequential consistency), so a request reads its own writes. A request that carries a
+/// bookmark (the dashboard after a management write) reads at least that fresh. The reads
+/// that decide single use (codes, refresh tokens, throttling counters) skip the session
+/// and ask the primary.
 #[derive(Clone)]
 pub struct D1Store {
-    db: std::rc::Rc<D1Database>,
+    db: Rc<D1Database>,
+    session: Rc<D1DatabaseSession>,
     meter: Meter,
     /// The request's time (the injected clock's), for the isolate cache's freshness.
     now: i64,
 }
 
 impl D1Store {
-    pub fn new(db: D1Database, meter: Meter, now: i64) -> Self {
-        Self {
-            db: std::rc::Rc::new(db),
+    /// `bookmark`: where the caller's last session ended; an unusable one is ignored (the
+    /// session then starts anywhere, as without one).
+    pub fn new(
+        db: D1Database,
+        meter: Meter,
+        now: i64,
+        bookmark: Option<&str>,
+    ) -> StoreResult<Self> {
+        let session = match bookmark.map(|b| db.with_session(Some(b))) {
+            Some(Ok(s)) => s,
+            _ => db.with_session(None).map_err(err)?,
+        };
+        Ok(Self {
+            db: Rc::new(db),
+            session: Rc::new(session),
             meter,
             now,
-        }
+        })
     }
 
-    /// A statement sent on its own: one round trip.
+    /// The session's bookmark after this request's queries, for the caller's next request.
+    pub fn bookmark(&self) -> Option<String> {
+        self.session
+            .get_bookmark()
+            .ok()
+            .flatten()
+            .map(|b| b.to_string())
+    }
+
+    /// A read that a replica may answer: one round trip.
+    fn read(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+        self.meter.d1_replica(1);
+        self.member(sql, args)
+    }
+
+    /// A read that must see the primary's latest state (single use): one round trip.
+    fn primary_read(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
+        self.meter.d1_primary(1);
+        self.db.prepare(sql).bind(args).map_err(err)
+    }
+
+    /// A writing statement sent on its own: one round trip to the primary.
     fn stmt(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
-        self.meter.d1(1);
+        self.meter.d1_primary(1);
         self.member(sql, args)
     }
 
     /// A statement that goes out in a batch (counted by `batch`).
     fn member(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
-        self.db.prepare(sql).bind(args).map_err(err)
+        self.session.prepare(sql).bind(args).map_err(err)
     }
 
-    /// One round trip, one transaction.
+    /// One round trip to the primary, one transaction.
     async fn batch(
         &self,
         statements: Vec<D1PreparedStatement>,
     ) -> StoreResult<Vec<worker::D1Result>> {
-        self.meter.d1(statements.len() as u32);
-        self.db.batch(statements).await.map_err(err)
+        self.meter.d1_primary(statements.len() as u32);
+        self.session.batch(statements).await.map_err(err)
     }
 
     /// Runs one writing statement.

@@ -59,7 +59,7 @@ pub(super) async fn throttle_states(
     let args: Vec<JsValue> = keys.iter().map(|k| text(k)).collect();
     let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("?{i}")).collect();
     let rows: Vec<Row> = d1
-        .stmt(
+        .primary_read(
             &format!(
                 "SELECT throttle_key, failures, window_start, locked_until FROM login_throttle \
                  WHERE throttle_key IN ({})",
@@ -152,7 +152,7 @@ pub(super) async fn insert_user(d1: &D1Store, u: &User) -> StoreResult<Inserted>
 
 pub(super) async fn user_by_email(d1: &D1Store, email: &str) -> StoreResult<Option<User>> {
     let row: Option<UserRow> = d1
-        .stmt(
+        .read(
             &format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"),
             &[text(email)],
         )?
@@ -164,7 +164,7 @@ pub(super) async fn user_by_email(d1: &D1Store, email: &str) -> StoreResult<Opti
 
 pub(super) async fn user_by_id(d1: &D1Store, id: &str) -> StoreResult<Option<User>> {
     let row: Option<UserRow> = d1
-        .stmt(
+        .read(
             &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
             &[text(id)],
         )?
@@ -180,7 +180,7 @@ pub(super) async fn list_users(d1: &D1Store, q: &UserQuery) -> StoreResult<Vec<U
         None => (JsValue::NULL, JsValue::NULL),
     };
     let rows: Vec<UserRow> = d1
-        .stmt(
+        .read(
             &format!(
                 "SELECT {USER_COLUMNS} FROM users \
                  WHERE (?1 IS NULL OR instr(lower(email), lower(?1)) > 0 \
@@ -237,7 +237,7 @@ pub(super) async fn consent(
     client_id: &str,
 ) -> StoreResult<Option<String>> {
     let row: Option<ConsentRow> = d1
-        .stmt(
+        .read(
             "SELECT client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 AND client_id = ?2",
             &[text(user_id), text(client_id)],
         )?
@@ -264,7 +264,7 @@ pub(super) async fn save_consent(
 
 pub(super) async fn list_consents(d1: &D1Store, user_id: &str) -> StoreResult<Vec<Consent>> {
     let rows: Vec<ConsentRow> = d1
-        .stmt(
+        .read(
             "SELECT client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 ORDER BY created_at",
             &[text(user_id)],
         )?
