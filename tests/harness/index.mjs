@@ -26,7 +26,7 @@
 // Environment knobs:
 //   HARNESS_ORIGIN            use an already running server (e.g. http://127.0.0.1:8787) instead
 //                             of spawning any; HARNESS_ADMIN_TOKEN must then match its ADMIN_TOKEN.
-//   HARNESS_CWD               directory holding wrangler.toml and schema.sql (default: repo root).
+//   HARNESS_CWD               directory holding wrangler.toml and migrations/ (default: repo root).
 //   HARNESS_START_TIMEOUT_MS  how long to wait for the first 200 from discovery (default 300000).
 //   HARNESS_VERBOSE=1         echo wrangler's output while it runs.
 //   HARNESS_SHARE=0           run.mjs starts no broker: every file starts its own server.

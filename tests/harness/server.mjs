@@ -1,7 +1,8 @@
 // One `wrangler dev` of the Worker (real workerd, local D1 + KV) on a free loopback port, with
-// a fresh database in a temporary directory; and the wrangler plumbing around it. Used by the
-// integration tests (through index.mjs, which shares servers between test files) and by the
-// bench (bench/run.mjs, bench/profile.mjs, bench/lib/floors.mjs), so both start servers alike.
+// a fresh database in a temporary directory, made by the numbered migrations as `make dev`
+// makes its own; and the wrangler plumbing around it. Used by the integration tests (through
+// index.mjs, which shares servers between test files) and by the bench (bench/run.mjs,
+// bench/profile.mjs, bench/lib/floors.mjs), so both start servers alike.
 // See index.mjs for the environment knobs.
 
 import { spawn } from 'node:child_process';
@@ -88,6 +89,15 @@ export async function d1Query(stateDir, sql, cwd = process.env.HARNESS_CWD ?? RE
   return JSON.parse(out.slice(out.indexOf('[')))[0].results;
 }
 
+/**
+ * Applies the numbered migrations (migrations/*.sql) not yet recorded in the d1_migrations
+ * table of the local D1 in `stateDir`: `wrangler d1 migrations apply DB --local`, as `make dev`
+ * runs it. Resolves with wrangler's output; rejects if a migration fails.
+ */
+export function applyMigrations(stateDir, cwd = process.env.HARNESS_CWD ?? REPO_ROOT) {
+  return runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], cwd);
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -170,10 +180,7 @@ export async function startServer({
   };
 
   try {
-    await runWrangler(
-      ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '--file', 'schema.sql'],
-      cwd,
-    );
+    await applyMigrations(stateDir, cwd);
 
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
