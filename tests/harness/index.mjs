@@ -32,7 +32,9 @@
 //   HARNESS_SHARE=0           run.mjs starts no broker: every file starts its own server.
 //   HARNESS_BROKER            set by run.mjs for the test processes (the broker's URL).
 //
-// server.mjs holds the wrangler plumbing and startServer(), shared with the bench.
+// server.mjs holds the wrangler plumbing and startServer(), shared with the bench; its
+// applyMigrations(stateDir), applySqlFile(stateDir, file) and d1Query(stateDir, sql) work on a
+// local D1 in any directory, with or without a server on it (migrations.test.mjs).
 
 import { basename } from 'node:path';
 import { before, after } from 'node:test';
@@ -40,7 +42,17 @@ import { before, after } from 'node:test';
 import { sharedServer } from './broker.mjs';
 import { START_TIMEOUT_MS, startServer } from './server.mjs';
 
-export { REPO_ROOT, freePort, nodeBinary, startServer, wranglerBin, wranglerEnv } from './server.mjs';
+export {
+  REPO_ROOT,
+  applyMigrations,
+  applySqlFile,
+  d1Query,
+  freePort,
+  nodeBinary,
+  startServer,
+  wranglerBin,
+  wranglerEnv,
+} from './server.mjs';
 
 /**
  * Registers before/after hooks that get a server for the calling test file: the run's shared

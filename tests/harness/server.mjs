@@ -98,6 +98,14 @@ export function applyMigrations(stateDir, cwd = process.env.HARNESS_CWD ?? REPO_
   return runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], cwd);
 }
 
+/**
+ * Runs an SQL file (default schema.sql) on the local D1 in `stateDir`: how databases were made
+ * before the migrations, and how the one-off scripts in migrations/legacy/ are run.
+ */
+export function applySqlFile(stateDir, file = 'schema.sql', cwd = process.env.HARNESS_CWD ?? REPO_ROOT) {
+  return runWrangler(['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '--file', file], cwd);
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
