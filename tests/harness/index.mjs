@@ -34,7 +34,9 @@
 //
 // server.mjs holds the wrangler plumbing and startServer(), shared with the bench; its
 // applyMigrations(stateDir), applySqlFile(stateDir, file) and d1Query(stateDir, sql) work on a
-// local D1 in any directory, with or without a server on it (migrations.test.mjs).
+// local D1 in any directory, with or without a server on it, and startServer() also takes
+// `prepare`, `stateDir`, `adminToken` and `keySecret`, to start a server on a database made
+// another way or left by an earlier server (migrations.test.mjs).
 
 import { basename } from 'node:path';
 import { before, after } from 'node:test';

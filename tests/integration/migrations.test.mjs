@@ -2,8 +2,8 @@
 //
 // Databases are made and upgraded by the numbered migrations in migrations/ (`wrangler d1
 // migrations apply`); schema.sql is the whole current schema in one place to read. These tests
-// work on local D1s in temporary directories of their own (wrangler's local D1, no server),
-// so they never touch the shared server's database.
+// work on local D1s in temporary directories of their own (wrangler's local D1; the upgrade
+// test starts two servers of its own on one), never on the shared server's database.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { REPO_ROOT, applyMigrations, applySqlFile, d1Query } from '../harness/index.mjs';
+import { REPO_ROOT, applyMigrations, applySqlFile, d1Query, startServer } from '../harness/index.mjs';
+import { CookieJar, createApp, createUser, managementApi, obtainCode, tokenRequest } from './helpers.mjs';
 
 const CWD = process.env.HARNESS_CWD ?? REPO_ROOT;
 
@@ -172,3 +173,68 @@ test('a database from before 2026-11-30 gets today\'s columns from the legacy sc
     assert.deepEqual(users, [{ id: 'u-old', email: 'old@example.com', roles: '', disabled_at: null }]);
   });
 });
+
+test(
+  'upgrade: a database made from schema.sql keeps its data, and a live refresh token still refreshes',
+  { skip: process.env.HARNESS_ORIGIN ? 'needs servers of its own (HARNESS_ORIGIN is set)' : false },
+  async () => {
+    const REDIRECT = 'https://upgrade.example.com/cb';
+    const stateDir = await mkdtemp(join(tmpdir(), 'oidc-upgrade-'));
+    let first;
+    let second;
+    try {
+      // A deployment as the deploy guide and `make dev` made them before the migrations: the
+      // schema run as a plain SQL file (no d1_migrations table). 0001_baseline.sql is
+      // schema.sql as it was then; today's schema.sql may already hold later migrations' changes.
+      first = await startServer({ stateDir, prepare: 'migrations/0001_baseline.sql' });
+      const none = await first.d1Query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'd1_migrations'");
+      assert.equal(none[0].n, 0, 'no d1_migrations table before the upgrade');
+
+      const app = await createApp(first, { type: 'spa', redirect_uris: [REDIRECT] });
+      const user = await createUser(first);
+      const { code, verifier } = await obtainCode(first, {
+        app, redirectUri: REDIRECT, jar: new CookieJar(), user, scope: 'openid email offline_access',
+      });
+      const issued = await tokenRequest(first, {
+        grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.client_id,
+      });
+      assert.equal(issued.status, 200, issued.text);
+      assert.ok(issued.json.refresh_token, 'a refresh token with offline_access');
+      await first.stop();
+
+      // The upgrade: the migrations on the same database, then the server again (same secrets:
+      // the signing keys in the database are sealed with KEY_ENCRYPTION_SECRET).
+      const out = await applyMigrations(stateDir);
+      assert.match(out, /0001_baseline\.sql/, out);
+      second = await startServer({
+        stateDir, prepare: 'none', adminToken: first.adminToken, keySecret: first.keySecret,
+      });
+      const applied = await second.d1Query('SELECT name FROM d1_migrations ORDER BY id');
+      assert.deepEqual(applied.map((r) => r.name), await migrationFiles());
+
+      const refreshed = await tokenRequest(second, {
+        grant_type: 'refresh_token', refresh_token: issued.json.refresh_token, client_id: app.client_id,
+      });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      assert.ok(refreshed.json.access_token && refreshed.json.id_token, 'new tokens');
+      assert.ok(
+        refreshed.json.refresh_token && refreshed.json.refresh_token !== issued.json.refresh_token,
+        'an SPA\'s refresh token rotates',
+      );
+      const claims = JSON.parse(Buffer.from(refreshed.json.id_token.split('.')[1], 'base64url'));
+      assert.equal(claims.sub, user.id);
+
+      // The application and the user are still there, and the user can still log in.
+      const api = managementApi(second);
+      const got = await api('GET', `/applications/${app.client_id}`);
+      assert.equal(got.status, 200, got.text);
+      assert.deepEqual(got.json.redirect_uris, [REDIRECT]);
+      const again = await obtainCode(second, { app, redirectUri: REDIRECT, jar: new CookieJar(), user });
+      assert.ok(again.code);
+    } finally {
+      await second?.stop();
+      await first?.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  },
+);
