@@ -1,4 +1,7 @@
--- D1 schema. Idempotent: `make dev` and the tests apply it to a fresh or existing database.
+-- The whole current D1 schema, in one place to read. Databases are made and upgraded by the
+-- numbered migrations in migrations/ (`wrangler d1 migrations apply DB`), not by this file.
+-- A schema change is a new migration plus the same change here: migrations.test.mjs checks
+-- that both give the same schema. Idempotent (IF NOT EXISTS), like the baseline migration.
 
 -- Applications (OIDC clients). List-valued settings are JSON arrays of strings.
 CREATE TABLE IF NOT EXISTS applications (

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make dev`: local secrets, schema, wrangler dev, demo data. Ctrl-C stops the server.
+# `make dev`: local secrets, D1 migrations, wrangler dev, demo data. Ctrl-C stops the server.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -20,8 +20,17 @@ fi
 ADMIN_TOKEN="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)"
 ADMIN_PASSWORD="$(sed -n 's/^DASHBOARD_ADMIN_PASSWORD=//p' .dev.vars)"
 
-echo "[dev] applying schema.sql to the local D1"
-"${WRANGLER[@]}" d1 execute DB --local --file schema.sql >/dev/null
+# The numbered migrations not yet applied to the local D1 (wrangler records them in its
+# d1_migrations table). A database an older `make dev` made from schema.sql has none recorded:
+# 0001_baseline is idempotent, so it applies over it and keeps the data. stdin from /dev/null:
+# wrangler asks no confirmation when it is not interactive.
+if ! out="$("${WRANGLER[@]}" d1 migrations apply DB --local </dev/null 2>&1)"; then
+  printf '%s\n' "$out" >&2
+  echo "[dev] applying the D1 migrations failed (wrangler's output above)" >&2
+  exit 1
+fi
+applied="$(printf '%s\n' "$out" | sed -n 's/^│ \([^ ]*\.sql\) *│ ✅.*/\1/p' | awk '!seen[$0]++' | paste -sd' ')"
+echo "[dev] local D1 migrations applied: ${applied:-none (up to date)}"
 
 "${WRANGLER[@]}" dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false &
 WRANGLER_PID=$!
@@ -33,7 +42,8 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 if ! node scripts/seed.mjs "$ORIGIN" "$ADMIN_TOKEN" "$ADMIN_PASSWORD"; then
-  echo "[dev] seeding failed. If this checkout ran an older version before, the local D1 may"
-  echo "[dev] predate schema.sql: stop, run 'rm -rf .wrangler/state', and 'make dev' again."
+  echo "[dev] seeding failed. If this checkout ran a version older than 2026-11-30 before, the"
+  echo "[dev] local D1 may lack users.roles: stop, and either run migrations/legacy/2026-11-30-user-roles.sql"
+  echo "[dev] (README, \"Upgrading\") or reset it with 'rm -rf .wrangler/state'; then 'make dev' again."
 fi
 wait $WRANGLER_PID

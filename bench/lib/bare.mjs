@@ -173,7 +173,7 @@ export async function seedTables({ keySecret = randomBytes(32).toString('base64u
   const wrangler = (args) => run(nodeBinary(), [wranglerBin(), ...args], { cwd: REPO_ROOT });
   let group;
   try {
-    await wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', 'schema.sql']);
+    await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist]);
     const port = await freePort();
     const inspector = await freePort();
     const adminToken = `admin-${randomBytes(18).toString('base64url')}`;

@@ -26,13 +26,17 @@
 // Environment knobs:
 //   HARNESS_ORIGIN            use an already running server (e.g. http://127.0.0.1:8787) instead
 //                             of spawning any; HARNESS_ADMIN_TOKEN must then match its ADMIN_TOKEN.
-//   HARNESS_CWD               directory holding wrangler.toml and schema.sql (default: repo root).
+//   HARNESS_CWD               directory holding wrangler.toml and migrations/ (default: repo root).
 //   HARNESS_START_TIMEOUT_MS  how long to wait for the first 200 from discovery (default 300000).
 //   HARNESS_VERBOSE=1         echo wrangler's output while it runs.
 //   HARNESS_SHARE=0           run.mjs starts no broker: every file starts its own server.
 //   HARNESS_BROKER            set by run.mjs for the test processes (the broker's URL).
 //
-// server.mjs holds the wrangler plumbing and startServer(), shared with the bench.
+// server.mjs holds the wrangler plumbing and startServer(), shared with the bench; its
+// applyMigrations(stateDir), applySqlFile(stateDir, file) and d1Query(stateDir, sql) work on a
+// local D1 in any directory, with or without a server on it, and startServer() also takes
+// `prepare`, `stateDir`, `adminToken` and `keySecret`, to start a server on a database made
+// another way or left by an earlier server (migrations.test.mjs).
 
 import { basename } from 'node:path';
 import { before, after } from 'node:test';
@@ -40,7 +44,17 @@ import { before, after } from 'node:test';
 import { sharedServer } from './broker.mjs';
 import { START_TIMEOUT_MS, startServer } from './server.mjs';
 
-export { REPO_ROOT, freePort, nodeBinary, startServer, wranglerBin, wranglerEnv } from './server.mjs';
+export {
+  REPO_ROOT,
+  applyMigrations,
+  applySqlFile,
+  d1Query,
+  freePort,
+  nodeBinary,
+  startServer,
+  wranglerBin,
+  wranglerEnv,
+} from './server.mjs';
 
 /**
  * Registers before/after hooks that get a server for the calling test file: the run's shared

@@ -1,7 +1,8 @@
 // One `wrangler dev` of the Worker (real workerd, local D1 + KV) on a free loopback port, with
-// a fresh database in a temporary directory; and the wrangler plumbing around it. Used by the
-// integration tests (through index.mjs, which shares servers between test files) and by the
-// bench (bench/run.mjs, bench/profile.mjs, bench/lib/floors.mjs), so both start servers alike.
+// a fresh database in a temporary directory, made by the numbered migrations as `make dev`
+// makes its own; and the wrangler plumbing around it. Used by the integration tests (through
+// index.mjs, which shares servers between test files) and by the bench (bench/run.mjs,
+// bench/profile.mjs, bench/lib/floors.mjs), so both start servers alike.
 // See index.mjs for the environment knobs.
 
 import { spawn } from 'node:child_process';
@@ -88,19 +89,51 @@ export async function d1Query(stateDir, sql, cwd = process.env.HARNESS_CWD ?? RE
   return JSON.parse(out.slice(out.indexOf('[')))[0].results;
 }
 
+/**
+ * Applies the numbered migrations (migrations/*.sql) not yet recorded in the d1_migrations
+ * table of the local D1 in `stateDir`: `wrangler d1 migrations apply DB --local`, as `make dev`
+ * runs it. Resolves with wrangler's output; rejects if a migration fails.
+ */
+export function applyMigrations(stateDir, cwd = process.env.HARNESS_CWD ?? REPO_ROOT) {
+  return runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], cwd);
+}
+
+/**
+ * Runs an SQL file (default schema.sql) on the local D1 in `stateDir`: how databases were made
+ * before the migrations, and how the one-off scripts in migrations/legacy/ are run.
+ */
+export function applySqlFile(stateDir, file = 'schema.sql', cwd = process.env.HARNESS_CWD ?? REPO_ROOT) {
+  return runWrangler(['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '--file', file], cwd);
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the Worker. Returns { origin, adminToken, keySecret, output(), stop(), d1Query(sql),
  * pid, stateDir }. d1Query runs SQL on the same local D1 the server uses (for tests that age or
  * inspect rows). `onOutput(text)` also receives everything wrangler prints (ANSI-stripped).
+ *
+ * The database: `prepare` says what is done to it before `wrangler dev` starts: 'migrations'
+ * (the default: applyMigrations), 'none', or the path of an SQL file to run instead
+ * (applySqlFile; e.g. 'schema.sql', as `make dev` and the deploy guide made databases before
+ * the migrations, which leaves no d1_migrations table). It lives in a fresh temporary directory,
+ * removed by stop(), unless `stateDir` names one of the caller's, which stop() keeps: a second
+ * server can then start on what the first one left, given the first one's `adminToken` and
+ * `keySecret` (the signing keys in the database are sealed with the latter).
  */
 export async function startServer({
   cwd = process.env.HARNESS_CWD ?? REPO_ROOT,
   vars = {},
   logLevel = 'warn',
   onOutput,
+  prepare = 'migrations',
+  stateDir: givenStateDir,
+  adminToken = `admin-${randomBytes(18).toString('base64url')}`,
+  keySecret = randomBytes(32).toString('base64url'),
 } = {}) {
+  if (!['migrations', 'none'].includes(prepare) && !String(prepare).endsWith('.sql')) {
+    throw new Error(`startServer: prepare is 'migrations', 'none' or an .sql file, not ${prepare}`);
+  }
   if (process.env.HARNESS_ORIGIN) {
     const origin = process.env.HARNESS_ORIGIN.replace(/\/$/, '');
     return {
@@ -111,9 +144,7 @@ export async function startServer({
     };
   }
 
-  const stateDir = await mkdtemp(join(tmpdir(), 'oidc-it-'));
-  const adminToken = `admin-${randomBytes(18).toString('base64url')}`;
-  const keySecret = randomBytes(32).toString('base64url');
+  const stateDir = givenStateDir ?? (await mkdtemp(join(tmpdir(), 'oidc-it-')));
   let child;
   let output = '';
   let exited = null;
@@ -128,6 +159,7 @@ export async function startServer({
     }
   };
   const removeState = () => {
+    if (givenStateDir) return;
     try {
       rmSync(stateDir, { recursive: true, force: true });
     } catch {
@@ -166,14 +198,12 @@ export async function startServer({
         /* group empty */
       }
     }
-    await rm(stateDir, { recursive: true, force: true });
+    if (!givenStateDir) await rm(stateDir, { recursive: true, force: true });
   };
 
   try {
-    await runWrangler(
-      ['d1', 'execute', 'DB', '--local', '--persist-to', stateDir, '--file', 'schema.sql'],
-      cwd,
-    );
+    if (prepare === 'migrations') await applyMigrations(stateDir, cwd);
+    else if (prepare !== 'none') await applySqlFile(stateDir, prepare, cwd);
 
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;

@@ -1,0 +1,154 @@
+-- Migration 0001: the whole schema as of 2026-12 (schema.sql at the switch to
+-- `wrangler d1 migrations apply`). Every statement is IF NOT EXISTS, so this applies without
+-- error or data loss to an empty database and to one an earlier `make dev` or deploy guide
+-- made from schema.sql; wrangler then records it in d1_migrations. Never edit an applied
+-- migration: changes go into a new numbered file (README, "Upgrading").
+
+-- Applications (OIDC clients). List-valued settings are JSON arrays of strings.
+CREATE TABLE IF NOT EXISTS applications (
+  client_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  app_type TEXT NOT NULL CHECK (app_type IN ('traditional', 'spa', 'native', 'm2m')),
+  -- SHA-256 (hex) of the client secret; NULL for public clients.
+  client_secret_hash TEXT,
+  -- The secret replaced by the last rotation and until when it still works (grace period).
+  previous_secret_hash TEXT,
+  previous_secret_expires_at INTEGER,
+  token_endpoint_auth_method TEXT NOT NULL
+    CHECK (token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post')),
+  grant_types TEXT NOT NULL DEFAULT '["authorization_code"]',
+  home_url TEXT,
+  redirect_uris TEXT NOT NULL DEFAULT '[]',
+  post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]',
+  allowed_origins TEXT NOT NULL DEFAULT '[]',
+  cors_from_redirect_uris INTEGER NOT NULL DEFAULT 0,
+  first_party INTEGER NOT NULL DEFAULT 1,
+  -- JSON object: id_token_ttl, access_token_ttl, always_issue_refresh_token,
+  -- rotate_refresh_token, refresh_token_ttl_days.
+  token_settings TEXT NOT NULL DEFAULT '{}',
+  -- client_credentials: the APIs (aud) and scopes this application may get tokens for.
+  id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256'
+    CHECK (id_token_signed_response_alg IN ('RS256', 'ES256', 'EdDSA')),
+  allowed_audiences TEXT NOT NULL DEFAULT '[]',
+  allowed_scopes TEXT NOT NULL DEFAULT '[]',
+  -- SHA-256 of the RFC 7592 registration access token (dynamically registered clients).
+  registration_token_hash TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS applications_created ON applications (created_at, client_id);
+
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  name TEXT,
+  email_verified INTEGER NOT NULL DEFAULT 0,
+  -- pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  -- Space-separated roles; `admin` may use the dashboard and the admin scope.
+  roles TEXT NOT NULL DEFAULT '',
+  -- Set when an administrator disables the account.
+  disabled_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS users_created ON users (created_at, id);
+
+-- Authorization codes, stored by hash. Redeemed by one D1 batch that marks the code consumed
+-- only while it is live and matches client, redirect URI and PKCE challenge, then copies the
+-- refresh token's grant from it, so exactly one redemption succeeds and a failure writes
+-- nothing. The row is kept to recognise replays.
+CREATE TABLE IF NOT EXISTS authorization_codes (
+  code_hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  redirect_uri TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  nonce TEXT,
+  code_challenge TEXT,
+  auth_time INTEGER NOT NULL,
+  -- Snapshot of the user's claims at login (JSON), so the exchange needs no user lookup.
+  claims TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  consumed_at INTEGER,
+  -- The refresh-token grant the redemption started: revoked when the code is replayed.
+  grant_id TEXT
+);
+CREATE INDEX IF NOT EXISTS authorization_codes_expires ON authorization_codes (expires_at);
+
+-- Refresh tokens, stored by hash. Rotation consumes a token and inserts its successor in one
+-- D1 batch (a transaction) whose statements only act while the old token is live, so of
+-- concurrent uses exactly one rotates; presenting a consumed token revokes its whole grant.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL,
+  client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  auth_time INTEGER NOT NULL,
+  claims TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  grant_expires_at INTEGER NOT NULL,
+  consumed_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_grant ON refresh_tokens (grant_id);
+
+-- Failed-login counters per account (hash of the normalized email, whether or not the account
+-- exists) and per client IP: D1 gives a consistent count where KV would not.
+CREATE TABLE IF NOT EXISTS login_throttle (
+  throttle_key TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  window_start INTEGER NOT NULL,
+  locked_until INTEGER NOT NULL DEFAULT 0
+);
+
+-- Consent a user gave a third-party application, remembered until revoked.
+CREATE TABLE IF NOT EXISTS consents (
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, client_id)
+);
+
+-- Signing keys. The private key is PKCS#8, encrypted with AES-GCM under KEY_ENCRYPTION_SECRET.
+-- Per algorithm one 'current' key signs and one 'next' key is already published, so that
+-- verifiers caching the JWKS know it before it signs; rotation retires current, promotes
+-- next and adds a new next in one batch. Retired keys stay published while tokens they
+-- signed can live. The partial unique index makes a lost creation race a no-op.
+CREATE TABLE IF NOT EXISTS signing_keys (
+  kid TEXT PRIMARY KEY,
+  alg TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('next', 'current', 'retired')),
+  public_jwk TEXT NOT NULL,
+  private_key_enc TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  retired_at INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_per_slot ON signing_keys (alg, status)
+  WHERE status IN ('current', 'next');
+
+-- The audit log (GET /api/v1/logs). No foreign keys: records outlive the applications and
+-- users they name. `id` starts with the time in milliseconds, so (created_at, id) orders
+-- records as they happened and serves as the pagination key. A scheduled trigger deletes
+-- records older than AUDIT_RETENTION_DAYS (default 30).
+CREATE TABLE IF NOT EXISTS audit_log (
+  id TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  description TEXT NOT NULL,
+  client_id TEXT,
+  application_name TEXT,
+  user_id TEXT,
+  ip TEXT,
+  user_agent TEXT,
+  detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log (created_at, id);
+CREATE INDEX IF NOT EXISTS audit_log_client ON audit_log (client_id, created_at);
+CREATE INDEX IF NOT EXISTS audit_log_user ON audit_log (user_id, created_at);
+CREATE INDEX IF NOT EXISTS audit_log_event ON audit_log (event, created_at);
