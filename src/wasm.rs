@@ -22,6 +22,7 @@ use crate::runtime::{Clock, SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
 use crate::store::kv::KvSessions;
 use crate::store::meter::Meter;
+use crate::store::throttle_do::{DoThrottle, THROTTLE_BINDING};
 use crate::store::{Store, DB_BINDING, SESSIONS_BINDING};
 
 const KEY_ENCRYPTION_SECRET: &str = "KEY_ENCRYPTION_SECRET";
@@ -35,6 +36,7 @@ struct Workers;
 impl Deps for Workers {
     type Store = D1Store;
     type Sessions = KvSessions;
+    type Throttle = DoThrottle;
     type Signer = Signer;
     type Kdf = WebCryptoPbkdf2;
     type Clock = SystemClock;
@@ -57,8 +59,8 @@ struct Config {
     store_conformance: bool,
 }
 
-/// Runs the storage conformance suite (`store::conformance`) against D1, so the SQL is held
-/// to the same rules as the in-memory store. Only when `STORE_CONFORMANCE` is on.
+/// Runs the storage conformance suite (`store::conformance`) against D1 and the throttling
+/// Durable Objects, so they are held to the same rules as the in-memory store. Only when `STORE_CONFORMANCE` is on.
 const CONFORMANCE_PATH: &str = "/__test/store-conformance";
 
 /// The deployment's vars and secrets, and the key encryption secret. They cannot change
@@ -103,6 +105,7 @@ fn config(env: &Env) -> Config {
 struct Platform {
     store: D1Store,
     sessions: KvSessions,
+    throttle: DoThrottle,
     signer: Signer,
     settings: Settings,
     meter: Meter,
@@ -134,6 +137,9 @@ impl Platform {
         let kv = env
             .kv(SESSIONS_BINDING)
             .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))?;
+        let throttle = env
+            .durable_object(THROTTLE_BINDING)
+            .map_err(|e| Failure::server(format!("binding {THROTTLE_BINDING}: {e}")))?;
         let store = D1Store::new(db, meter.clone(), SystemClock.now(), bookmark)
             .map_err(|e| Failure::unavailable(format!("D1 session: {e}")))?;
         Ok(Self {
@@ -146,6 +152,7 @@ impl Platform {
                 SystemRandom,
             ),
             sessions: KvSessions::new(kv, meter.clone()),
+            throttle: DoThrottle::new(throttle, meter.clone()),
             store,
             settings,
             meter,
@@ -156,6 +163,7 @@ impl Platform {
         Services {
             store: &self.store,
             sessions: &self.sessions,
+            throttle: &self.throttle,
             signer: &self.signer,
             kdf: &WebCryptoPbkdf2,
             clock: &SystemClock,
@@ -178,7 +186,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         Err(f) => return into_response(Reply::error(&f)),
     };
     if plain.path == CONFORMANCE_PATH && config(&env).store_conformance {
-        return into_response(conformance(&platform.store).await);
+        return into_response(conformance(&platform).await);
     }
     let issuer = platform.settings.issuer_for(&plain.origin);
     let audit = Audit::default();
@@ -217,10 +225,12 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
-async fn conformance(store: &D1Store) -> Reply {
+async fn conformance(platform: &Platform) -> Reply {
+    use crate::store::conformance::{run, run_throttle};
     let prefix = format!("conf-{}", suffix());
-    let results: Vec<serde_json::Value> = crate::store::conformance::run(store, &prefix)
-        .await
+    let mut results = run(&platform.store, &prefix).await;
+    results.extend(run_throttle(&platform.throttle, &prefix).await);
+    let results: Vec<serde_json::Value> = results
         .into_iter()
         .map(|(name, r)| serde_json::json!({ "name": name, "ok": r.is_ok(), "error": r.err() }))
         .collect();

@@ -135,8 +135,16 @@ pub async fn sign_in<D: Deps>(
     password: &str,
     client_ip: Option<&str>,
 ) -> Result<SignedIn, LoginError> {
-    let attempt =
-        login::authenticate(svc.store, svc.kdf, svc.clock, email, password, client_ip).await;
+    let attempt = login::authenticate(
+        svc.store,
+        svc.throttle,
+        svc.kdf,
+        svc.clock,
+        email,
+        password,
+        client_ip,
+    )
+    .await;
     if let Some(entry) = login::audit_entry(&attempt, &valid.app, email) {
         svc.audit.record(entry);
     }

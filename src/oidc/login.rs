@@ -7,7 +7,7 @@ use crate::crypto::SessionId;
 use crate::error::Failure;
 use crate::model::{Application, Session, User};
 use crate::runtime::{Clock, Random};
-use crate::store::{SessionStore, Store};
+use crate::store::{SessionStore, Store, ThrottleStore};
 
 /// How long a login lasts without logging in again (Auth0's default absolute lifetime).
 pub const SESSION_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -66,6 +66,7 @@ impl From<Failure> for LoginError {
 /// many failures (see `throttle`); counts the outcome.
 pub async fn authenticate(
     store: &impl Store,
+    throttle: &impl ThrottleStore,
     kdf: &impl Pbkdf2,
     clock: &impl Clock,
     email: &str,
@@ -74,7 +75,7 @@ pub async fn authenticate(
 ) -> Result<User, LoginError> {
     let keys = throttle::Keys::new(email, client_ip);
     let now = clock.now();
-    if let Some((secs, by_address)) = throttle::locked_for(store, &keys, now).await? {
+    if let Some((secs, by_address)) = throttle::locked_for(throttle, &keys, now).await? {
         let reason = if by_address {
             LoginFailure::Throttled
         } else {
@@ -95,11 +96,11 @@ pub async fn authenticate(
     match user {
         Some(user) if ok && user.is_disabled() => Err(LoginError::Disabled(user.id)),
         Some(user) if ok => {
-            throttle::record_success(store, &keys).await?;
+            throttle::record_success(throttle, &keys).await?;
             Ok(user)
         }
         _ => {
-            throttle::record_failure(store, &keys, now).await?;
+            throttle::record_failure(throttle, &keys, now).await?;
             Err(LoginError::InvalidCredentials(if user.is_some() {
                 LoginFailure::WrongPassword
             } else {
@@ -180,6 +181,7 @@ mod tests {
         let store = store_with_user(&kdf);
         let user = block_on(authenticate(
             &store,
+            &store,
             &kdf,
             &FixedClock::at(1_000),
             " ada@example.com ",
@@ -197,6 +199,7 @@ mod tests {
         store.users.borrow_mut()[0].disabled_at = Some(500);
         let attempt = |pw: &str| {
             block_on(authenticate(
+                &store,
                 &store,
                 &kdf,
                 &FixedClock::at(1_000),
@@ -229,6 +232,7 @@ mod tests {
         assert!(matches!(
             block_on(authenticate(
                 &store,
+                &store,
                 &kdf,
                 &FixedClock::at(1_000),
                 "ada@example.com",
@@ -239,6 +243,7 @@ mod tests {
         ));
         assert!(matches!(
             block_on(authenticate(
+                &store,
                 &store,
                 &kdf,
                 &FixedClock::at(1_000),
@@ -259,6 +264,7 @@ mod tests {
         assert!(matches!(
             block_on(authenticate(
                 &store,
+                &store,
                 &kdf,
                 &FixedClock::at(1_000),
                 "ada@example.com",
@@ -277,6 +283,7 @@ mod tests {
         let ip = Some("192.0.2.1");
         let attempt = |pw: &str| {
             block_on(authenticate(
+                &store,
                 &store,
                 &kdf,
                 &clock,
@@ -325,6 +332,7 @@ mod tests {
         for i in 0..20 {
             let r = block_on(authenticate(
                 &store,
+                &store,
                 &kdf,
                 &clock,
                 &format!("user{i}@example.com"),
@@ -337,6 +345,7 @@ mod tests {
             ));
         }
         let r = block_on(authenticate(
+            &store,
             &store,
             &kdf,
             &clock,
@@ -358,6 +367,7 @@ mod tests {
         let clock = FixedClock::at(1_000);
         let ok = block_on(authenticate(
             &store,
+            &store,
             &kdf,
             &clock,
             "ada@example.com",
@@ -371,6 +381,7 @@ mod tests {
         );
         let bad = block_on(authenticate(
             &store,
+            &store,
             &kdf,
             &clock,
             "ada@example.com",
@@ -383,6 +394,7 @@ mod tests {
         assert!(!format!("{e:?}").contains("hunter2"));
         store.fail.set(true);
         let down = block_on(authenticate(
+            &store,
             &store,
             &kdf,
             &clock,

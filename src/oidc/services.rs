@@ -7,12 +7,13 @@ use super::audit::Audit;
 use super::jwt::Signer;
 use crate::crypto::password::Pbkdf2;
 use crate::runtime::{Clock, Random};
-use crate::store::{SessionStore, Store};
+use crate::store::{SessionStore, Store, ThrottleStore};
 
 /// The concrete types behind a `Services`: one implementation per platform.
 pub trait Deps {
     type Store: Store;
     type Sessions: SessionStore;
+    type Throttle: ThrottleStore;
     type Signer: Signer;
     type Kdf: Pbkdf2;
     type Clock: Clock;
@@ -23,6 +24,8 @@ pub struct Services<'a, D: Deps> {
     pub store: &'a D::Store,
     /// Login sessions (KV).
     pub sessions: &'a D::Sessions,
+    /// Failed-login counters (a Durable Object per counter on Workers).
+    pub throttle: &'a D::Throttle,
     pub signer: &'a D::Signer,
     pub kdf: &'a D::Kdf,
     pub clock: &'a D::Clock,
@@ -79,6 +82,7 @@ pub mod testing {
     impl Deps for FakeDeps {
         type Store = MemoryStore;
         type Sessions = MemorySessions;
+        type Throttle = MemoryStore;
         type Signer = FakeSigner;
         type Kdf = FakeKdf;
         type Clock = FixedClock;
@@ -115,6 +119,7 @@ pub mod testing {
     ) -> Services<'a, FakeDeps> {
         Services {
             store,
+            throttle: store,
             sessions: Box::leak(Box::default()),
             signer,
             kdf: Box::leak(Box::default()),
@@ -165,6 +170,7 @@ pub mod testing {
         pub fn services(&self) -> Services<'_, FakeDeps> {
             Services {
                 store: &self.store,
+                throttle: &self.store,
                 sessions: &self.sessions,
                 signer: &self.signer,
                 kdf: &self.kdf,

@@ -1,5 +1,6 @@
 //! Login throttling against password guessing (OWASP ASVS V2.2.1):
-//! failures are counted per account and per client IP in D1; past a threshold a lock starts
+//! failures are counted per account and per client IP (a Durable Object per counter on
+//! Workers, `store::ThrottleStore`); past a threshold a lock starts
 //! at one minute and doubles with each further failure, up to an hour.
 //!
 //! The account key is the hash of the normalized email whether or not such an account
@@ -8,7 +9,7 @@
 
 use crate::crypto::{hex, sha256};
 use crate::error::Failure;
-use crate::store::Store;
+use crate::store::ThrottleStore;
 
 /// Failures count within this window; a quiet window starts the count again.
 pub const WINDOW_SECS: i64 = 15 * 60;
@@ -47,7 +48,7 @@ impl Keys {
 /// Seconds until the attempt may be made, when any of its counters is locked, and whether
 /// the longest lock is the address's (rather than the account's).
 pub async fn locked_for(
-    store: &impl Store,
+    store: &impl ThrottleStore,
     keys: &Keys,
     now: i64,
 ) -> Result<Option<(i64, bool)>, Failure> {
@@ -71,7 +72,11 @@ pub fn lock_secs(failures: i64, threshold: i64) -> Option<i64> {
     Some((FIRST_LOCK_SECS << doublings).min(MAX_LOCK_SECS))
 }
 
-pub async fn record_failure(store: &impl Store, keys: &Keys, now: i64) -> Result<(), Failure> {
+pub async fn record_failure(
+    store: &impl ThrottleStore,
+    keys: &Keys,
+    now: i64,
+) -> Result<(), Failure> {
     let mut counters = vec![(keys.account.as_str(), ACCOUNT_THRESHOLD)];
     if let Some(ip) = &keys.ip {
         counters.push((ip.as_str(), IP_THRESHOLD));
@@ -87,7 +92,7 @@ pub async fn record_failure(store: &impl Store, keys: &Keys, now: i64) -> Result
 
 /// A successful login clears the account's counter, not the address's: otherwise an
 /// attacker could reset the IP counter by logging into an account of their own.
-pub async fn record_success(store: &impl Store, keys: &Keys) -> Result<(), Failure> {
+pub async fn record_success(store: &impl ThrottleStore, keys: &Keys) -> Result<(), Failure> {
     store.clear_throttle(&keys.account).await?;
     Ok(())
 }

@@ -3,12 +3,13 @@
 //! users, throttling counters, key slots, consents), checked the same way against every
 //! `Store`. The memory store runs it under `cargo test`; D1 runs it inside workerd, where
 //! an integration test asks for it (`STORE_CONFORMANCE`, see the wasm adapter), so SQL and
-//! Rust cannot drift apart unnoticed.
+//! Rust cannot drift apart unnoticed. The throttling counters (`ThrottleStore`) have their
+//! own check, run against the memory store and the Durable Object.
 //!
 //! Every check uses ids under its own `prefix`, but it writes rows (signing keys among them):
 //! run it only against a throwaway database, never a deployment's.
 
-use super::{Inserted, Redemption, RefreshPlan, Store};
+use super::{Inserted, Redemption, RefreshPlan, Store, ThrottleStore};
 use crate::model::{
     AppType, Application, CodeRecord, KeyStatus, RefreshRecord, SigningAlg, StoredKey, User,
     UserClaims,
@@ -16,7 +17,15 @@ use crate::model::{
 
 type Check = Result<(), String>;
 
-/// The outcome of each check, by name.
+/// The outcome of each check of a throttling store, by name.
+pub async fn run_throttle<T: ThrottleStore>(store: &T, prefix: &str) -> Vec<(&'static str, Check)> {
+    vec![(
+        "throttle_counters",
+        throttle_counters(store, &format!("{prefix}-throttle_counters")).await,
+    )]
+}
+
+/// The outcome of each check of a store, by name.
 pub async fn run<S: Store>(store: &S, prefix: &str) -> Vec<(&'static str, Check)> {
     let mut out = Vec::new();
     out.push((
@@ -46,10 +55,6 @@ pub async fn run<S: Store>(store: &S, prefix: &str) -> Vec<(&'static str, Check)
     out.push((
         "disabled_users",
         disabled_users(store, &format!("{prefix}-disabled_users")).await,
-    ));
-    out.push((
-        "throttle_counters",
-        throttle_counters(store, &format!("{prefix}-throttle_counters")).await,
     ));
     out.push((
         "key_slots",
@@ -433,7 +438,7 @@ async fn disabled_users<S: Store>(s: &S, p: &str) -> Check {
 
 /// Failed-login counters: atomic counting, a new window after the old one, locks that
 /// never shorten, clearing.
-async fn throttle_counters<S: Store>(s: &S, p: &str) -> Check {
+async fn throttle_counters<T: ThrottleStore>(s: &T, p: &str) -> Check {
     let key = format!("{p}-throttle");
     ensure(
         s.record_failure(&key, NOW, 60).await.map_err(err)? == 1,
@@ -568,7 +573,8 @@ mod tests {
     #[test]
     fn the_memory_store_conforms() {
         let store = MemoryStore::default();
-        let results = block_on(run(&store, "t"));
+        let mut results = block_on(run(&store, "t"));
+        results.extend(block_on(run_throttle(&store, "t")));
         assert_eq!(results.len(), 10);
         let failed: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
         assert!(failed.is_empty(), "{failed:?}");

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{
     AppQuery, Inserted, Redeemed, Redemption, SessionStore, Store, StoreError, StoreResult,
-    UserQuery,
+    ThrottleStore, UserQuery,
 };
 use crate::model::audit::{LogQuery, Record};
 use crate::model::SigningAlg;
@@ -46,6 +46,47 @@ impl MemoryStore {
         } else {
             Ok(())
         }
+    }
+}
+
+impl ThrottleStore for MemoryStore {
+    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
+        self.check()?;
+        let throttle = self.throttle.borrow();
+        Ok(keys
+            .iter()
+            .filter_map(|k| throttle.get(k).map(|s| (k.clone(), *s)))
+            .collect())
+    }
+
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
+        self.check()?;
+        let mut throttle = self.throttle.borrow_mut();
+        let state = throttle.entry(key.to_string()).or_insert(ThrottleState {
+            failures: 0,
+            window_start: now,
+            locked_until: 0,
+        });
+        if state.window_start <= now - window {
+            state.failures = 0;
+            state.window_start = now;
+        }
+        state.failures += 1;
+        Ok(state.failures)
+    }
+
+    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
+        self.check()?;
+        if let Some(state) = self.throttle.borrow_mut().get_mut(key) {
+            state.locked_until = state.locked_until.max(until);
+        }
+        Ok(())
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        self.check()?;
+        self.throttle.borrow_mut().remove(key);
+        Ok(())
     }
 }
 
@@ -100,45 +141,6 @@ impl Store for MemoryStore {
             .borrow_mut()
             .retain(|_, c| c.client_id != client_id);
         Ok(self.apps.borrow().len() < before)
-    }
-
-    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
-        self.check()?;
-        let throttle = self.throttle.borrow();
-        Ok(keys
-            .iter()
-            .filter_map(|k| throttle.get(k).map(|s| (k.clone(), *s)))
-            .collect())
-    }
-
-    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
-        self.check()?;
-        let mut throttle = self.throttle.borrow_mut();
-        let state = throttle.entry(key.to_string()).or_insert(ThrottleState {
-            failures: 0,
-            window_start: now,
-            locked_until: 0,
-        });
-        if state.window_start <= now - window {
-            state.failures = 0;
-            state.window_start = now;
-        }
-        state.failures += 1;
-        Ok(state.failures)
-    }
-
-    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
-        self.check()?;
-        if let Some(state) = self.throttle.borrow_mut().get_mut(key) {
-            state.locked_until = state.locked_until.max(until);
-        }
-        Ok(())
-    }
-
-    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        self.check()?;
-        self.throttle.borrow_mut().remove(key);
-        Ok(())
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted> {

@@ -16,6 +16,7 @@ pub struct Counts {
     pub kv_calls: u32,
     pub kv_reads: u32,
     pub kv_writes: u32,
+    pub do_calls: u32,
 }
 
 /// Shared by the stores a request creates (the Worker runs one request per `Ctx`).
@@ -54,6 +55,10 @@ impl Meter {
         });
     }
 
+    pub fn durable_object(&self) {
+        self.add(|c| c.do_calls += 1);
+    }
+
     pub fn kv_write(&self) {
         self.add(|c| {
             c.kv_calls += 1;
@@ -69,14 +74,15 @@ impl Meter {
     pub fn header(&self) -> String {
         let c = self.counts();
         format!(
-            "d1={}; d1_statements={}; kv={}; d1_primary={}; d1_replica={}; kv_read={}; kv_write={}",
+            "d1={}; d1_statements={}; kv={}; d1_primary={}; d1_replica={}; kv_read={}; kv_write={}; do={}",
             c.d1_round_trips,
             c.d1_statements,
             c.kv_calls,
             c.d1_primary,
             c.d1_replica,
             c.kv_reads,
-            c.kv_writes
+            c.kv_writes,
+            c.do_calls
         )
     }
 }
@@ -93,6 +99,7 @@ mod tests {
         other.d1_primary(3);
         other.kv_read();
         m.kv_write();
+        other.durable_object();
         assert_eq!(
             m.counts(),
             Counts {
@@ -103,11 +110,12 @@ mod tests {
                 kv_calls: 2,
                 kv_reads: 1,
                 kv_writes: 1,
+                do_calls: 1,
             }
         );
         assert_eq!(
             m.header(),
-            "d1=2; d1_statements=4; kv=2; d1_primary=1; d1_replica=1; kv_read=1; kv_write=1"
+            "d1=2; d1_statements=4; kv=2; d1_primary=1; d1_replica=1; kv_read=1; kv_write=1; do=1"
         );
     }
 }

@@ -10,6 +10,8 @@ pub mod kv;
 #[cfg(test)]
 pub mod memory;
 pub mod meter;
+#[cfg(target_arch = "wasm32")]
+pub mod throttle_do;
 
 use crate::error::Failure;
 use crate::model::audit::{LogQuery, Record};
@@ -113,15 +115,6 @@ pub trait Store {
     /// Deletes the application and, by cascade, its codes; false when it did not exist.
     async fn delete_application(&self, client_id: &str) -> StoreResult<bool>;
 
-    /// The failed-login counters under `keys` that exist.
-    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>>;
-    /// Counts one failure under `key`, atomically (parallel guesses each count), starting a
-    /// new window when the current one began before `now - window`. Returns the count.
-    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64>;
-    /// Locks `key` until `until` (never shortening an existing lock).
-    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()>;
-    async fn clear_throttle(&self, key: &str) -> StoreResult<()>;
-
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
@@ -223,18 +216,6 @@ impl<T: Store + ?Sized> Store for &T {
     async fn delete_application(&self, client_id: &str) -> StoreResult<bool> {
         (**self).delete_application(client_id).await
     }
-    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
-        (**self).throttle_states(keys).await
-    }
-    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
-        (**self).record_failure(key, now, window).await
-    }
-    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
-        (**self).lock_until(key, until).await
-    }
-    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        (**self).clear_throttle(key).await
-    }
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted> {
         (**self).insert_user(user).await
     }
@@ -335,6 +316,21 @@ impl<T: Store + ?Sized> Store for &T {
     }
 }
 
+/// Failed-login counters (see `oidc::throttle`): one strongly consistent counter per key,
+/// so parallel guesses from anywhere each count. On Workers, a Durable Object per key
+/// (`store::throttle_do`), created next to the caller.
+#[allow(async_fn_in_trait)]
+pub trait ThrottleStore {
+    /// The failed-login counters under `keys` that exist.
+    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>>;
+    /// Counts one failure under `key`, atomically (parallel guesses each count), starting a
+    /// new window when the current one began before `now - window`. Returns the count.
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64>;
+    /// Locks `key` until `until` (never shortening an existing lock).
+    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()>;
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()>;
+}
+
 /// What a code redemption must match and what it writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Redemption<'a> {
@@ -382,4 +378,19 @@ pub trait SessionStore {
         -> StoreResult<()>;
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+}
+
+impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
+    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
+        (**self).throttle_states(keys).await
+    }
+    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
+        (**self).record_failure(key, now, window).await
+    }
+    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
+        (**self).lock_until(key, until).await
+    }
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        (**self).clear_throttle(key).await
+    }
 }

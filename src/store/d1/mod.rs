@@ -14,9 +14,7 @@ use super::meter::Meter;
 use super::{AppQuery, Inserted, Redeemed, Redemption, Store, StoreError, StoreResult, UserQuery};
 use crate::model::audit::{LogQuery, Record};
 use crate::model::SigningAlg;
-use crate::model::{
-    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, ThrottleState, User,
-};
+use crate::model::{Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, User};
 
 mod apps;
 mod audit;
@@ -30,8 +28,7 @@ mod users;
 /// the nearest replica, and every query sees what earlier ones of the session wrote
 /// (sequential consistency), so a request reads its own writes. A request that carries a
 /// bookmark (the dashboard after a management write) reads at least that fresh. The reads
-/// that decide single use (codes, refresh tokens, throttling counters) skip the session
-/// and ask the primary.
+/// that decide single use (codes, refresh tokens) skip the session and ask the primary.
 #[derive(Clone)]
 pub struct D1Store {
     db: Rc<D1Database>,
@@ -171,22 +168,6 @@ impl Store for D1Store {
 
     async fn delete_application(&self, client_id: &str) -> StoreResult<bool> {
         apps::delete_application(self, client_id).await
-    }
-
-    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
-        users::throttle_states(self, keys).await
-    }
-
-    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
-        users::record_failure(self, key, now, window).await
-    }
-
-    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
-        users::lock_until(self, key, until).await
-    }
-
-    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        users::clear_throttle(self, key).await
     }
 
     async fn insert_user(&self, u: &User) -> StoreResult<Inserted> {

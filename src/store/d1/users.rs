@@ -1,10 +1,11 @@
-//! `users`, `login_throttle` and `consents`.
+//! `users` and `consents`. (The `login_throttle` table is no longer used: failed-login
+//! counters live in Durable Objects, `store::throttle_do`.)
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::{changes, err, int, opt_int, opt_text, text, D1Store};
-use crate::model::{Consent, ThrottleState, User};
+use crate::model::{Consent, User};
 use crate::store::{Inserted, StoreResult, UserQuery};
 
 #[derive(Deserialize)]
@@ -43,90 +44,6 @@ struct ConsentRow {
     scope: String,
     created_at: i64,
     updated_at: i64,
-}
-
-pub(super) async fn throttle_states(
-    d1: &D1Store,
-    keys: &[String],
-) -> StoreResult<Vec<(String, ThrottleState)>> {
-    #[derive(Deserialize)]
-    struct Row {
-        throttle_key: String,
-        failures: i64,
-        window_start: i64,
-        locked_until: i64,
-    }
-    let args: Vec<JsValue> = keys.iter().map(|k| text(k)).collect();
-    let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("?{i}")).collect();
-    let rows: Vec<Row> = d1
-        .primary_read(
-            &format!(
-                "SELECT throttle_key, failures, window_start, locked_until FROM login_throttle \
-                 WHERE throttle_key IN ({})",
-                placeholders.join(", ")
-            ),
-            &args,
-        )?
-        .all()
-        .await
-        .map_err(err)?
-        .results()
-        .map_err(err)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let state = ThrottleState {
-                failures: r.failures,
-                window_start: r.window_start,
-                locked_until: r.locked_until,
-            };
-            (r.throttle_key, state)
-        })
-        .collect())
-}
-
-pub(super) async fn record_failure(
-    d1: &D1Store,
-    key: &str,
-    now: i64,
-    window: i64,
-) -> StoreResult<i64> {
-    // One upsert: the increment happens inside SQLite, so parallel guesses each count.
-    let row: Option<serde_json::Value> = d1
-        .stmt(
-            "INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) \
-             VALUES (?1, 1, ?2, 0) ON CONFLICT (throttle_key) DO UPDATE SET \
-             failures = CASE WHEN login_throttle.window_start <= ?2 - ?3 THEN 1 \
-               ELSE login_throttle.failures + 1 END, \
-             window_start = CASE WHEN login_throttle.window_start <= ?2 - ?3 THEN ?2 \
-               ELSE login_throttle.window_start END \
-             RETURNING failures",
-            &[text(key), int(now), int(window)],
-        )?
-        .first(None)
-        .await
-        .map_err(err)?;
-    Ok(row
-        .and_then(|r| r.get("failures").and_then(serde_json::Value::as_i64))
-        .unwrap_or(1))
-}
-
-pub(super) async fn lock_until(d1: &D1Store, key: &str, until: i64) -> StoreResult<()> {
-    d1.exec(
-        "UPDATE login_throttle SET locked_until = max(locked_until, ?2) WHERE throttle_key = ?1",
-        &[text(key), int(until)],
-    )
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn clear_throttle(d1: &D1Store, key: &str) -> StoreResult<()> {
-    d1.exec(
-        "DELETE FROM login_throttle WHERE throttle_key = ?1",
-        &[text(key)],
-    )
-    .await?;
-    Ok(())
 }
 
 pub(super) async fn insert_user(d1: &D1Store, u: &User) -> StoreResult<Inserted> {
