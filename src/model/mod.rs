@@ -386,7 +386,7 @@ pub struct RefreshRecord {
 }
 
 /// Failed logins counted under one key (an account or a client IP).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ThrottleState {
     pub failures: i64,
     pub window_start: i64,

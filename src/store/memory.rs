@@ -51,7 +51,7 @@ impl MemoryStore {
 
 impl ThrottleStore for MemoryStore {
     async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
-        self.check()?;
+        self.op("throttle_states")?;
         let throttle = self.throttle.borrow();
         Ok(keys
             .iter()
@@ -60,7 +60,7 @@ impl ThrottleStore for MemoryStore {
     }
 
     async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
-        self.check()?;
+        self.op("record_failure")?;
         let mut throttle = self.throttle.borrow_mut();
         let state = throttle.entry(key.to_string()).or_insert(ThrottleState {
             failures: 0,
@@ -76,7 +76,7 @@ impl ThrottleStore for MemoryStore {
     }
 
     async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
-        self.check()?;
+        self.op("lock_until")?;
         if let Some(state) = self.throttle.borrow_mut().get_mut(key) {
             state.locked_until = state.locked_until.max(until);
         }
@@ -84,7 +84,7 @@ impl ThrottleStore for MemoryStore {
     }
 
     async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        self.check()?;
+        self.op("clear_throttle")?;
         self.throttle.borrow_mut().remove(key);
         Ok(())
     }

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod meter;
 #[cfg(target_arch = "wasm32")]
 pub mod throttle_do;
+pub mod throttle_wire;
 
 use crate::error::Failure;
 use crate::model::audit::{LogQuery, Record};

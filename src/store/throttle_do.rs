@@ -4,13 +4,10 @@
 //! so parallel guesses from anywhere in the world each count, exactly once. KV could not do
 //! this (no compare-and-swap), and D1 would send every login to its one primary.
 
-use serde::{Deserialize, Serialize};
-use worker::{
-    durable_object, DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response,
-    State,
-};
+use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
 use super::meter::Meter;
+use super::throttle_wire::{decode, encode, Op};
 use super::{StoreError, StoreResult, ThrottleStore};
 use crate::model::ThrottleState;
 
@@ -18,16 +15,6 @@ use crate::model::ThrottleState;
 pub const THROTTLE_BINDING: &str = "THROTTLE";
 /// The one storage key of an object: its counter.
 const STATE_KEY: &str = "state";
-
-/// What the client asks an object (the body of a POST).
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-enum Op {
-    Read,
-    Fail { now: i64, window: i64 },
-    Lock { until: i64 },
-    Clear,
-}
 
 /// One counter. Its storage holds the `ThrottleState`. Only `fetch` is generated: the
 /// alarm and WebSocket glue would cost the Wasm about 20 KB it does not use.
@@ -41,10 +28,14 @@ impl DurableObject for LoginThrottle {
         Self { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let op: Op = req.json().await?;
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        let url = req.url()?;
+        let Some(op) = Op::from_query(url.query().unwrap_or("")) else {
+            return Response::error("unknown operation", 400);
+        };
         let storage = self.state.storage();
-        let mut s: ThrottleState = storage.get(STATE_KEY).await?.unwrap_or_default();
+        let stored: Option<String> = storage.get(STATE_KEY).await?;
+        let mut s = stored.as_deref().and_then(decode).unwrap_or_default();
         match op {
             Op::Read => {}
             Op::Fail { now, window } => {
@@ -55,19 +46,19 @@ impl DurableObject for LoginThrottle {
                 } else {
                     s.failures += 1;
                 }
-                storage.put(STATE_KEY, s).await?;
+                storage.put(STATE_KEY, encode(&s)).await?;
             }
             Op::Lock { until } => {
                 // Never shortens a lock.
                 s.locked_until = s.locked_until.max(until);
-                storage.put(STATE_KEY, s).await?;
+                storage.put(STATE_KEY, encode(&s)).await?;
             }
             Op::Clear => {
                 storage.delete(STATE_KEY).await?;
                 s = ThrottleState::default();
             }
         }
-        Response::from_json(&s)
+        Response::ok(encode(&s))
     }
 }
 
@@ -89,19 +80,17 @@ impl DoThrottle {
             .id_from_name(key)
             .and_then(|id| id.get_stub())
             .map_err(err)?;
-        let body = serde_json::to_string(op).map_err(err)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(body.into()));
-        // The URL only carries the request to the object; the object reads the body.
-        let req = Request::new_with_init("https://login-throttle/", &init).map_err(err)?;
-        let mut res = stub.fetch_with_request(req).await.map_err(err)?;
+        // The host only names the object's service; the query is the operation.
+        let url = format!("https://login-throttle/?{}", op.to_query());
+        let mut res = stub.fetch_with_str(&url).await.map_err(err)?;
         if res.status_code() != 200 {
             return Err(StoreError(format!(
                 "login throttle object answered {}",
                 res.status_code()
             )));
         }
-        res.json().await.map_err(err)
+        let text = res.text().await.map_err(err)?;
+        decode(&text).ok_or_else(|| StoreError(format!("login throttle object answered {text:?}")))
     }
 }
 

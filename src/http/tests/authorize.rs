@@ -478,3 +478,35 @@ fn over_plain_http_the_cookies_have_plain_names_and_no_secure_flag() {
     );
     assert_page(&r, 400);
 }
+
+#[test]
+fn a_failing_throttle_store_answers_unavailable_and_starts_no_session() {
+    for step in ["throttle_states", "record_failure", "clear_throttle"] {
+        let f = world();
+        f.store.fail_on.borrow_mut().push(step);
+        let page = call(&f, get(&authorize_path("app1", "")));
+        let login = PageForm::read(&page, "auth_request");
+        // A wrong password records a failure; the right one clears the account's counter.
+        let password = if step == "record_failure" {
+            "wrong"
+        } else {
+            "correct+horse"
+        };
+        let r = call(
+            &f,
+            login.submit(
+                "/login",
+                &format!("email=ada%40example.com&password={password}"),
+                None,
+            ),
+        );
+        assert_page(&r, 503);
+        assert!(body_text(&r).contains("temporarily_unavailable"), "{step}");
+        assert!(set_cookie(&r, SESSION_COOKIE).is_none(), "{step}");
+        assert!(
+            f.sessions.sessions.borrow().is_empty(),
+            "{step}: no session"
+        );
+        assert!(r.get_header("Location").is_none(), "{step}");
+    }
+}
