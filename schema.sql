@@ -95,15 +95,6 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_grant ON refresh_tokens (grant_id);
 
--- Failed-login counters per account (hash of the normalized email, whether or not the account
--- exists) and per client IP: D1 gives a consistent count where KV would not.
-CREATE TABLE IF NOT EXISTS login_throttle (
-  throttle_key TEXT PRIMARY KEY,
-  failures INTEGER NOT NULL,
-  window_start INTEGER NOT NULL,
-  locked_until INTEGER NOT NULL DEFAULT 0
-);
-
 -- Consent a user gave a third-party application, remembered until revoked.
 CREATE TABLE IF NOT EXISTS consents (
   user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,

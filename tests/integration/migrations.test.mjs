@@ -149,9 +149,10 @@ test('a database from before 2026-11-30 gets today\'s columns from the legacy sc
       .map((r) => ({ ...r, sql: normalizeSql(r.sql) }));
 
   await withStateDirs(2, async (old, fromSchema) => {
-    // schema.sql before 2026-11-30 is today's without users.roles, users.disabled_at and the
-    // users_created index: commit 1e49847 added those to it, and nothing else has changed since.
-    await applySqlFile(old, 'schema.sql', CWD);
+    // schema.sql before 2026-11-30 is the baseline (schema.sql at the switch to migrations)
+    // without users.roles, users.disabled_at and the users_created index: commit 1e49847
+    // added those, and nothing else changed until the switch.
+    await applySqlFile(old, 'migrations/0001_baseline.sql', CWD);
     await d1Query(
       old,
       `DROP INDEX users_created;
