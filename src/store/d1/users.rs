@@ -1,5 +1,5 @@
-//! `users` and `consents`. (The `login_throttle` table is no longer used: failed-login
-//! counters live in Durable Objects, `store::throttle_do`.)
+//! `users` and `consents`. (Failed-login counters live in Durable Objects,
+//! `store::throttle_do`; migration 0002 dropped the old `login_throttle` table.)
 
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
