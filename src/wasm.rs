@@ -140,8 +140,7 @@ impl Platform {
         let throttle = env
             .durable_object(THROTTLE_BINDING)
             .map_err(|e| Failure::server(format!("binding {THROTTLE_BINDING}: {e}")))?;
-        let store = D1Store::new(db, meter.clone(), SystemClock.now(), bookmark)
-            .map_err(|e| Failure::unavailable(format!("D1 session: {e}")))?;
+        let store = D1Store::new(db, meter.clone(), SystemClock.now(), bookmark);
         Ok(Self {
             signer: KeyRing::new(
                 store.clone(),
@@ -251,10 +250,12 @@ fn suffix() -> String {
 /// Stores this request's audit entries after the response has gone (`ctx.waitUntil`), so
 /// the log costs the client no latency and a failed write costs it nothing (it is logged).
 fn store_audit_later(wctx: &Context, store: &D1Store, audit: Audit, origin: &Origin) {
-    let records = records::records(audit.take(), now_millis(), &suffix(), origin);
-    if records.is_empty() {
+    let entries = audit.take();
+    // Most requests record nothing: then no clock, no random id, no write.
+    if entries.is_empty() {
         return;
     }
+    let records = records::records(entries, now_millis(), &suffix(), origin);
     let store = store.clone();
     wctx.wait_until(async move {
         if let Err(e) = store.append_audit(&records).await {

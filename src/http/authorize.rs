@@ -3,8 +3,8 @@
 //! `oidc::interaction`'s; this file reads forms and cookies and renders pages.
 
 use super::{
-    clear_cookie, cookie, cookie_name, cookies, csrf_ok, error_page, new_csrf, pages, Method,
-    Reply, Request, CSRF_COOKIE, CSRF_FAILED, SESSION_COOKIE,
+    clear_cookie, cookie, cookie_name, cookies, csrf_ok, error_page, error_page_linking, new_csrf,
+    pages, Method, Reply, Request, CSRF_COOKIE, CSRF_FAILED, SESSION_COOKIE,
 };
 use crate::error::Failure;
 use crate::model::Session;
@@ -17,20 +17,12 @@ use crate::oidc::services::{Deps, Services};
 
 fn authorize_error(issuer: &str, e: AuthorizeError) -> Reply {
     match e {
-        AuthorizeError::Page { failure, back_to } => {
-            let status = if failure.status() >= 500 {
-                failure.status()
-            } else {
-                400
-            };
-            let link = back_to
+        AuthorizeError::Page { failure, back_to } => error_page_linking(
+            &failure,
+            back_to
                 .as_ref()
-                .map(|l| (l.app_name.as_str(), l.url.as_str()));
-            Reply::html(
-                status,
-                pages::error(failure.error.as_str(), &failure.description, link),
-            )
-        }
+                .map(|l| (l.app_name.as_str(), l.url.as_str())),
+        ),
         AuthorizeError::Redirect(r) => {
             Reply::redirect(authorize::error_redirect(&r, issuer), false)
         }

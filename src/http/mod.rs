@@ -38,9 +38,13 @@ const CSRF_TTL_SECS: i64 = 3600;
 const CSRF_FAILED: &str =
     "the form expired or did not come from this site; return to the application and start again";
 
+/// The failure of a method a resource does not take (the JSON error, without the 405).
+fn wrong_method(allowed: &str) -> Failure {
+    Failure::invalid_request(format!("method not allowed; use {allowed}"))
+}
+
 pub fn method_not_allowed(allowed: &'static str) -> Reply {
-    let f = Failure::invalid_request(format!("method not allowed; use {allowed}"));
-    let mut r = Reply::error(&f).header("Allow", allowed);
+    let mut r = Reply::error(&wrong_method(allowed)).header("Allow", allowed);
     r.status = 405;
     r
 }
@@ -51,8 +55,17 @@ pub fn not_found() -> Reply {
 
 /// An HTML error page: never a redirect (the target may not be trusted).
 pub fn error_page(f: &Failure) -> Reply {
+    error_page_linking(f, None)
+}
+
+/// An error page with a link back (`(application name, URL)`): a 400, or the failure's
+/// own status when the fault is ours.
+fn error_page_linking(f: &Failure, back_to: Option<(&str, &str)>) -> Reply {
     let status = if f.status() >= 500 { f.status() } else { 400 };
-    Reply::html(status, pages::error(f.error.as_str(), &f.description, None))
+    Reply::html(
+        status,
+        pages::error(f.error.as_str(), &f.description, back_to),
+    )
 }
 
 fn cookie_name(req: &Request, base: &str) -> String {

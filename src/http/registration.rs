@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{cors, Method, Reply, Request};
+use super::{cors, wrong_method, Method, Reply, Request};
 use crate::error::{Failure, OAuthError};
 use crate::oidc::registration;
 use crate::oidc::services::{Deps, Services};
@@ -16,10 +16,6 @@ fn answer(result: Result<(u16, Option<Value>), Failure>) -> Reply {
         Ok((status, None)) => Reply::new(status),
         Err(f) => Reply::error(&f),
     }
-}
-
-fn wrong_method(allowed: &str) -> Failure {
-    Failure::invalid_request(format!("method not allowed; use {allowed}"))
 }
 
 /// `POST /register`.

@@ -200,7 +200,9 @@ pub trait Store {
     async fn purge_audit(&self, before: i64) -> StoreResult<u64>;
 }
 
-/// A shared reference to a store is a store (tests share one between several users).
+/// A shared reference to a store is a store: tests share one between several users (two
+/// key rings standing for two isolates).
+#[cfg(test)]
 impl<T: Store + ?Sized> Store for &T {
     async fn application(&self, client_id: &str) -> StoreResult<Option<Application>> {
         (**self).application(client_id).await
@@ -379,19 +381,4 @@ pub trait SessionStore {
         -> StoreResult<()>;
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
-}
-
-impl<T: ThrottleStore + ?Sized> ThrottleStore for &T {
-    async fn throttle_states(&self, keys: &[String]) -> StoreResult<Vec<(String, ThrottleState)>> {
-        (**self).throttle_states(keys).await
-    }
-    async fn record_failure(&self, key: &str, now: i64, window: i64) -> StoreResult<i64> {
-        (**self).record_failure(key, now, window).await
-    }
-    async fn lock_until(&self, key: &str, until: i64) -> StoreResult<()> {
-        (**self).lock_until(key, until).await
-    }
-    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        (**self).clear_throttle(key).await
-    }
 }

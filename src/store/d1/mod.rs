@@ -3,7 +3,7 @@
 //! Here: the handle, the binding helpers and the isolate's application cache. The
 //! statements live in one file per group of tables; `impl Store` below only hands over.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
@@ -32,7 +32,11 @@ mod users;
 #[derive(Clone)]
 pub struct D1Store {
     db: Rc<D1Database>,
-    session: Rc<D1DatabaseSession>,
+    /// Opened by the first query: requests answered from the isolate's caches (discovery,
+    /// JWKS, preflights) open none.
+    session: Rc<OnceCell<D1DatabaseSession>>,
+    /// Where the caller's last session ended, if it said.
+    bookmark: Option<Rc<str>>,
     meter: Meter,
     /// The request's time (the injected clock's), for the isolate cache's freshness.
     now: i64,
@@ -41,27 +45,38 @@ pub struct D1Store {
 impl D1Store {
     /// `bookmark`: where the caller's last session ended; an unusable one is ignored (the
     /// session then starts anywhere, as without one).
-    pub fn new(
-        db: D1Database,
-        meter: Meter,
-        now: i64,
-        bookmark: Option<&str>,
-    ) -> StoreResult<Self> {
-        let session = match bookmark.map(|b| db.with_session(Some(b))) {
-            Some(Ok(s)) => s,
-            _ => db.with_session(None).map_err(err)?,
-        };
-        Ok(Self {
+    pub fn new(db: D1Database, meter: Meter, now: i64, bookmark: Option<&str>) -> Self {
+        Self {
             db: Rc::new(db),
-            session: Rc::new(session),
+            session: Rc::default(),
+            bookmark: bookmark.map(Rc::from),
             meter,
             now,
-        })
+        }
     }
 
-    /// The session's bookmark after this request's queries, for the caller's next request.
+    /// The request's session, opened by its first query (at the bookmark when one was given
+    /// and D1 takes it; anywhere otherwise).
+    fn session(&self) -> StoreResult<&D1DatabaseSession> {
+        if let Some(s) = self.session.get() {
+            return Ok(s);
+        }
+        let opened = match self
+            .bookmark
+            .as_deref()
+            .map(|b| self.db.with_session(Some(b)))
+        {
+            Some(Ok(s)) => s,
+            _ => self.db.with_session(None).map_err(err)?,
+        };
+        Ok(self.session.get_or_init(|| opened))
+    }
+
+    /// The session's bookmark after this request's queries, for the caller's next request;
+    /// none when the request made no query.
     pub fn bookmark(&self) -> Option<String> {
         self.session
+            .get()?
             .get_bookmark()
             .ok()
             .flatten()
@@ -88,7 +103,7 @@ impl D1Store {
 
     /// A statement that goes out in a batch (counted by `batch`).
     fn member(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
-        self.session.prepare(sql).bind(args).map_err(err)
+        self.session()?.prepare(sql).bind(args).map_err(err)
     }
 
     /// One round trip to the primary, one transaction.
@@ -97,7 +112,7 @@ impl D1Store {
         statements: Vec<D1PreparedStatement>,
     ) -> StoreResult<Vec<worker::D1Result>> {
         self.meter.d1_primary(statements.len() as u32);
-        self.session.batch(statements).await.map_err(err)
+        self.session()?.batch(statements).await.map_err(err)
     }
 
     /// Runs one writing statement.
