@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod audit;
+pub mod grant;
 mod signing;
 pub mod uri_pattern;
 

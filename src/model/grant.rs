@@ -1,0 +1,299 @@
+//! A grant: what one redemption of an authorization code started, and the refresh tokens
+//! that descend from it (RFC 6749 §4.1.3, §6; RFC 9700 §4.14.2).
+//!
+//! The rules live here once, as a pure function over the grant's state (`apply`). On
+//! Workers each grant is a Durable Object addressed by the grant id, which runs `apply` on
+//! its own storage one request at a time (`store::grant_do`); the in-memory store runs the
+//! same function over a map. So single use of a code, rotation, reuse detection and
+//! revocation cannot differ between the two.
+
+use serde::{Deserialize, Serialize};
+
+use super::UserClaims;
+
+/// Rotated-out token hashes a grant remembers, so that presenting one again is recognised
+/// as reuse (and revokes the grant) rather than as an unknown token. A client that rotates
+/// every few minutes for a year would otherwise grow the list without end.
+pub const SPENT_KEPT: usize = 32;
+
+/// The state a grant object keeps (JSON in the object's storage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub client_id: String,
+    pub user_id: String,
+    /// The scope granted at the code exchange; a refresh may ask for a subset.
+    pub scope: String,
+    pub auth_time: i64,
+    pub claims: UserClaims,
+    /// When the code was redeemed.
+    pub created_at: i64,
+    /// Until then the grant must be kept even when revoked: a replay of its code must find
+    /// it, or the code would be redeemable again.
+    pub code_expires_at: i64,
+    pub refresh: Option<RefreshState>,
+    pub revoked_at: Option<i64>,
+}
+
+/// The grant's refresh token: only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshState {
+    /// The hash of the one live token.
+    pub token_hash: String,
+    /// When the live token was issued (the 70% rotation rule counts from here).
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// No token of the grant lives past this (one year from the code exchange).
+    pub grant_expires_at: i64,
+    /// Rotated-out token hashes, oldest first, at most `SPENT_KEPT`.
+    #[serde(default)]
+    pub spent: Vec<String>,
+}
+
+/// When a refresh token is replaced by a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rotate {
+    /// On every use (public clients: nothing else binds the token to them).
+    Always,
+    /// Once 70% of the token's lifetime has passed (confidential clients that ask for it).
+    Late,
+    Never,
+}
+
+/// How a refresh moves the grant, decided by the application's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshPolicy {
+    pub ttl: i64,
+    pub rotate: Rotate,
+    /// Each use moves the expiry to `ttl` from now (up to the grant's end); otherwise the
+    /// token keeps its absolute expiry (SPAs).
+    pub sliding: bool,
+}
+
+/// One use of a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshUse {
+    pub token_hash: String,
+    pub client_id: String,
+    pub now: i64,
+    /// The hash of the token that replaces it, if the policy rotates now.
+    pub successor_hash: String,
+    pub policy: RefreshPolicy,
+}
+
+/// What is asked of a grant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum GrantOp {
+    /// The code exchange: stores the grant unless its code was redeemed before, in which
+    /// case the code is being replayed and what its first use issued is revoked
+    /// (RFC 6749 §4.1.2).
+    Redeem {
+        grant: Grant,
+        now: i64,
+    },
+    /// Forgets a redemption whose answer could not be sent (its tokens failed to sign), so
+    /// the code can be tried again.
+    Undo,
+    Refresh(RefreshUse),
+    /// Whether `token_hash` is the grant's live refresh token (RFC 7662).
+    Inspect {
+        token_hash: String,
+        now: i64,
+    },
+    /// Ends the grant. With `by`, only when the token is one of the grant's and was issued
+    /// to that client (RFC 7009 §2.1); without, unconditionally (an administrator, a
+    /// disabled user, a deleted application).
+    Revoke {
+        now: i64,
+        by: Option<Presented>,
+    },
+    /// Takes over a refresh token stored before grants had objects of their own; a no-op
+    /// when the grant exists already.
+    Adopt {
+        grant: Grant,
+    },
+}
+
+/// A token and the client that presented it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presented {
+    pub token_hash: String,
+    pub client_id: String,
+}
+
+/// What a refresh hands back to mint tokens from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantView {
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub claims: UserClaims,
+    /// When the live refresh token was issued, and when it expires.
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// The grant's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum GrantAnswer {
+    /// The code's first redemption: the grant is stored.
+    Redeemed,
+    /// The code was redeemed before; the grant is revoked now.
+    Replayed {
+        user_id: String,
+    },
+    Undone,
+    /// The token was live; `rotated` says whether the successor replaced it.
+    Refreshed {
+        view: GrantView,
+        rotated: bool,
+    },
+    /// A rotated-out token came back: someone holds a copy. The grant is revoked.
+    Reused {
+        user_id: String,
+    },
+    /// The token was issued to another client; nothing changed.
+    WrongClient,
+    /// Unknown, expired, revoked or superseded: nothing changed.
+    Invalid,
+    Active {
+        view: GrantView,
+    },
+    Revoked,
+    Adopted,
+}
+
+impl Grant {
+    fn view(&self, r: &RefreshState) -> GrantView {
+        self.view_at(r.created_at, r.expires_at)
+    }
+
+    fn view_at(&self, issued_at: i64, expires_at: i64) -> GrantView {
+        GrantView {
+            client_id: self.client_id.clone(),
+            user_id: self.user_id.clone(),
+            scope: self.scope.clone(),
+            auth_time: self.auth_time,
+            claims: self.claims.clone(),
+            issued_at,
+            expires_at,
+        }
+    }
+
+    /// The live refresh token, if `token_hash` is it and it may still be used at `now`.
+    fn live(&self, token_hash: &str, now: i64) -> Option<&RefreshState> {
+        self.refresh.as_ref().filter(|r| {
+            self.revoked_at.is_none() && r.token_hash == token_hash && r.expires_at > now
+        })
+    }
+
+    fn owns(&self, token_hash: &str) -> bool {
+        self.refresh
+            .as_ref()
+            .is_some_and(|r| r.token_hash == token_hash || r.spent.iter().any(|s| s == token_hash))
+    }
+
+    /// After this the grant can be forgotten: its code can no longer be replayed and no
+    /// refresh token of it can be used.
+    pub fn forget_after(&self) -> i64 {
+        let refresh = match (&self.refresh, self.revoked_at) {
+            (Some(r), None) => r.expires_at,
+            _ => 0,
+        };
+        self.code_expires_at.max(refresh)
+    }
+}
+
+/// Applies `op` to the grant's state: the new state and the answer. State is `None` for
+/// a grant that does not exist (never redeemed, forgotten, or undone).
+pub fn apply(state: Option<Grant>, op: GrantOp) -> (Option<Grant>, GrantAnswer) {
+    match (state, op) {
+        (None, GrantOp::Redeem { grant, .. }) => (Some(grant), GrantAnswer::Redeemed),
+        (Some(mut g), GrantOp::Redeem { now, .. }) => {
+            g.revoked_at.get_or_insert(now);
+            let user_id = g.user_id.clone();
+            (Some(g), GrantAnswer::Replayed { user_id })
+        }
+        (Some(g), GrantOp::Undo) if g.revoked_at.is_some() => (Some(g), GrantAnswer::Invalid),
+        (_, GrantOp::Undo) => (None, GrantAnswer::Undone),
+        (Some(g), GrantOp::Refresh(u)) => refresh(g, u),
+        (None, GrantOp::Refresh(_)) => (None, GrantAnswer::Invalid),
+        (Some(g), GrantOp::Inspect { token_hash, now }) => {
+            let answer = match g.live(&token_hash, now) {
+                Some(r) => GrantAnswer::Active { view: g.view(r) },
+                None => GrantAnswer::Invalid,
+            };
+            (Some(g), answer)
+        }
+        (None, GrantOp::Inspect { .. }) => (None, GrantAnswer::Invalid),
+        (Some(mut g), GrantOp::Revoke { now, by }) => {
+            let answer = match &by {
+                Some(p) if !g.owns(&p.token_hash) => GrantAnswer::Invalid,
+                Some(p) if p.client_id != g.client_id => GrantAnswer::WrongClient,
+                _ => {
+                    g.revoked_at.get_or_insert(now);
+                    GrantAnswer::Revoked
+                }
+            };
+            (Some(g), answer)
+        }
+        (None, GrantOp::Revoke { by, .. }) => {
+            let answer = if by.is_some() {
+                GrantAnswer::Invalid
+            } else {
+                GrantAnswer::Revoked
+            };
+            (None, answer)
+        }
+        (None, GrantOp::Adopt { grant }) => (Some(grant), GrantAnswer::Adopted),
+        (Some(g), GrantOp::Adopt { .. }) => (Some(g), GrantAnswer::Adopted),
+    }
+}
+
+fn refresh(mut g: Grant, u: RefreshUse) -> (Option<Grant>, GrantAnswer) {
+    if g.live(&u.token_hash, u.now).is_none() {
+        let reused = g.revoked_at.is_none()
+            && g.refresh
+                .as_ref()
+                .is_some_and(|r| r.spent.iter().any(|s| *s == u.token_hash));
+        if reused && g.client_id == u.client_id {
+            g.revoked_at = Some(u.now);
+            let user_id = g.user_id.clone();
+            return (Some(g), GrantAnswer::Reused { user_id });
+        }
+        return (Some(g), GrantAnswer::Invalid);
+    }
+    if g.client_id != u.client_id {
+        return (Some(g), GrantAnswer::WrongClient);
+    }
+    let Some(r) = g.refresh.as_mut() else {
+        return (Some(g), GrantAnswer::Invalid);
+    };
+    let p = &u.policy;
+    let rotated = match p.rotate {
+        Rotate::Always => true,
+        Rotate::Late => (u.now - r.created_at) * 10 >= p.ttl * 7,
+        Rotate::Never => false,
+    };
+    if p.sliding {
+        r.expires_at = (u.now + p.ttl).min(r.grant_expires_at);
+    }
+    if rotated {
+        let old = std::mem::replace(&mut r.token_hash, u.successor_hash);
+        r.spent.push(old);
+        if r.spent.len() > SPENT_KEPT {
+            r.spent.remove(0);
+        }
+        r.created_at = u.now;
+    }
+    let (issued_at, expires_at) = (r.created_at, r.expires_at);
+    let view = g.view_at(issued_at, expires_at);
+    (Some(g), GrantAnswer::Refreshed { view, rotated })
+}
+
+#[cfg(test)]
+#[path = "grant_tests.rs"]
+mod tests;
