@@ -258,7 +258,7 @@ fn refresh(mut g: Grant, u: RefreshUse) -> (Option<Grant>, GrantAnswer) {
         let reused = g.revoked_at.is_none()
             && g.refresh
                 .as_ref()
-                .is_some_and(|r| r.spent.iter().any(|s| *s == u.token_hash));
+                .is_some_and(|r| r.spent.contains(&u.token_hash));
         if reused && g.client_id == u.client_id {
             g.revoked_at = Some(u.now);
             let user_id = g.user_id.clone();
