@@ -53,32 +53,23 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE INDEX IF NOT EXISTS users_created ON users (created_at, id);
 
--- Authorization codes, stored by hash. Redeemed by one D1 batch that marks the code consumed
--- only while it is live and matches client, redirect URI and PKCE challenge, then copies the
--- refresh token's grant from it, so exactly one redemption succeeds and a failure writes
--- nothing. The row is kept to recognise replays.
-CREATE TABLE IF NOT EXISTS authorization_codes (
-  code_hash TEXT PRIMARY KEY,
-  client_id TEXT NOT NULL REFERENCES applications (client_id) ON DELETE CASCADE,
-  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-  redirect_uri TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  nonce TEXT,
-  code_challenge TEXT,
-  auth_time INTEGER NOT NULL,
-  -- Snapshot of the user's claims at login (JSON), so the exchange needs no user lookup.
-  claims TEXT NOT NULL,
+-- Grants that hold refresh tokens (the grants themselves, codes' single use and refresh-token
+-- rotation, are Durable Objects: src/store/grant_do.rs). Written after the response, so a
+-- user's or an application's grants can be found and revoked; the daily trigger forgets rows
+-- past expires_at, the end of the grant.
+CREATE TABLE IF NOT EXISTS grants (
+  grant_id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
   created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  consumed_at INTEGER,
-  -- The refresh-token grant the redemption started: revoked when the code is replayed.
-  grant_id TEXT
+  expires_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS authorization_codes_expires ON authorization_codes (expires_at);
+CREATE INDEX IF NOT EXISTS grants_user ON grants (user_id);
+CREATE INDEX IF NOT EXISTS grants_client ON grants (client_id);
+CREATE INDEX IF NOT EXISTS grants_expires ON grants (expires_at);
 
--- Refresh tokens, stored by hash. Rotation consumes a token and inserts its successor in one
--- D1 batch (a transaction) whose statements only act while the old token is live, so of
--- concurrent uses exactly one rotates; presenting a consumed token revokes its whole grant.
+-- Refresh tokens stored by hash before migration 0003 (legacy): read when one is first used,
+-- which hands its grant to a Durable Object, and revoked or deleted; never written otherwise.
 CREATE TABLE IF NOT EXISTS refresh_tokens (
   token_hash TEXT PRIMARY KEY,
   grant_id TEXT NOT NULL,

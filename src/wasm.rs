@@ -9,17 +9,20 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use worker::{event, Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent};
 
-use crate::crypto::webcrypto::{WebCrypto, WebCryptoPbkdf2};
+use crate::crypto::webcrypto::{WebCrypto, WebCryptoPbkdf2, WebCryptoSealer};
 use crate::crypto::{random_id, AdminToken, InitialAccessToken};
 use crate::error::{log_error, Failure};
 use crate::http::{self, Body, Method, Reply, MAX_BODY_BYTES};
 use crate::model::audit::{self as records, Origin};
+use crate::model::grant::PendingIndex;
 use crate::oidc::audit::{self, Audit};
+use crate::oidc::grants;
 use crate::oidc::keys::{KeyCache, KeyRing};
 use crate::oidc::schedule;
 use crate::oidc::services::{Deps, Services, Settings};
 use crate::runtime::{Clock, SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
+use crate::store::grant_do::{DoGrants, GRANTS_BINDING};
 use crate::store::kv::KvSessions;
 use crate::store::meter::Meter;
 use crate::store::throttle_do::{DoThrottle, THROTTLE_BINDING};
@@ -37,7 +40,9 @@ impl Deps for Workers {
     type Store = D1Store;
     type Sessions = KvSessions;
     type Throttle = DoThrottle;
+    type Grants = DoGrants;
     type Signer = Signer;
+    type Sealer = WebCryptoSealer;
     type Kdf = WebCryptoPbkdf2;
     type Clock = SystemClock;
     type Rng = SystemRandom;
@@ -106,7 +111,9 @@ struct Platform {
     store: D1Store,
     sessions: KvSessions,
     throttle: DoThrottle,
+    grants: DoGrants,
     signer: Signer,
+    sealer: WebCryptoSealer,
     settings: Settings,
     meter: Meter,
 }
@@ -140,16 +147,21 @@ impl Platform {
         let throttle = env
             .durable_object(THROTTLE_BINDING)
             .map_err(|e| Failure::server(format!("binding {THROTTLE_BINDING}: {e}")))?;
+        let grants = env
+            .durable_object(GRANTS_BINDING)
+            .map_err(|e| Failure::server(format!("binding {GRANTS_BINDING}: {e}")))?;
         let store = D1Store::new(db, meter.clone(), SystemClock.now(), bookmark);
         Ok(Self {
             signer: KeyRing::new(
                 store.clone(),
                 WebCrypto,
                 KEYS.with(Rc::clone),
-                key_secret,
+                key_secret.clone(),
                 SystemClock,
                 SystemRandom,
             ),
+            sealer: WebCryptoSealer { secret: key_secret },
+            grants: DoGrants::new(grants, meter.clone()),
             sessions: KvSessions::new(kv, meter.clone()),
             throttle: DoThrottle::new(throttle, meter.clone()),
             store,
@@ -158,18 +170,26 @@ impl Platform {
         })
     }
 
-    fn services<'a>(&'a self, issuer: &'a str, audit: &'a Audit) -> Services<'a, Workers> {
+    fn services<'a>(
+        &'a self,
+        issuer: &'a str,
+        audit: &'a Audit,
+        pending_index: &'a PendingIndex,
+    ) -> Services<'a, Workers> {
         Services {
             store: &self.store,
             sessions: &self.sessions,
             throttle: &self.throttle,
+            grants: &self.grants,
             signer: &self.signer,
+            sealer: &self.sealer,
             kdf: &WebCryptoPbkdf2,
             clock: &SystemClock,
             rng: &SystemRandom,
             issuer,
             settings: &self.settings,
             audit,
+            pending_index,
         }
     }
 }
@@ -189,7 +209,8 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     }
     let issuer = platform.settings.issuer_for(&plain.origin);
     let audit = Audit::default();
-    let reply = http::route(&platform.services(&issuer, &audit), &plain).await;
+    let pending_index = PendingIndex::default();
+    let reply = http::route(&platform.services(&issuer, &audit, &pending_index), &plain).await;
     let origin = Origin {
         ip: plain.client_ip.clone(),
         user_agent: plain.user_agent().map(str::to_string),
@@ -204,6 +225,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     } else {
         reply
     };
+    index_grants_later(&wctx, platform, pending_index);
     into_response(reply)
 }
 
@@ -215,7 +237,12 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     };
     let issuer = platform.settings.issuer.clone().unwrap_or_default();
     let audit = Audit::default();
-    schedule::run(&platform.services(&issuer, &audit), &event.cron()).await;
+    let pending_index = PendingIndex::default();
+    schedule::run(
+        &platform.services(&issuer, &audit, &pending_index),
+        &event.cron(),
+    )
+    .await;
     let records = records::records(audit.take(), now_millis(), &suffix(), &Origin::default());
     if !records.is_empty() {
         if let Err(e) = platform.store.append_audit(&records).await {
@@ -225,10 +252,11 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 }
 
 async fn conformance(platform: &Platform) -> Reply {
-    use crate::store::conformance::{run, run_throttle};
+    use crate::store::conformance::{run, run_grants, run_throttle};
     let prefix = format!("conf-{}", suffix());
     let mut results = run(&platform.store, &prefix).await;
     results.extend(run_throttle(&platform.throttle, &prefix).await);
+    results.extend(run_grants(&platform.grants, &prefix).await);
     let results: Vec<serde_json::Value> = results
         .into_iter()
         .map(|(name, r)| serde_json::json!({ "name": name, "ok": r.is_ok(), "error": r.err() }))
@@ -260,6 +288,21 @@ fn store_audit_later(wctx: &Context, store: &D1Store, audit: Audit, origin: &Ori
     wctx.wait_until(async move {
         if let Err(e) = store.append_audit(&records).await {
             log_audit_failure(&e);
+        }
+    });
+}
+
+/// Records the grants this request started in D1's index after the response
+/// (`oidc::grants::record_index`): the code exchange pays no round trip to the primary.
+fn index_grants_later(wctx: &Context, platform: Platform, pending: PendingIndex) {
+    let rows = pending.take();
+    if rows.is_empty() {
+        return;
+    }
+    wctx.wait_until(async move {
+        let now = SystemClock.now();
+        if let Err(e) = grants::record_index(&platform.store, &platform.grants, &rows, now).await {
+            log_error(&format!("grant index: could not record grants: {e}"));
         }
     });
 }

@@ -1,9 +1,10 @@
 //! Hashing, encoding and secret handling shared by every endpoint.
 //!
-//! Private-key operations (RSA signing, AES-GCM, PBKDF2) live in `webcrypto`, which calls the
+//! Private-key operations (RSA signing, AES-GCM for keys at rest and sealed codes, PBKDF2) live in `webcrypto`, which calls the
 //! runtime's `crypto.subtle`; only SHA-256 of short inputs is done in Rust.
 
 pub mod password;
+pub mod seal;
 #[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
 

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::password::Pbkdf2;
+use super::seal::Sealer;
 use super::{b64url, b64url_decode, sha256, KeyCrypto, NewKey};
 use crate::error::Failure;
 use crate::model::SigningAlg;
@@ -45,6 +46,14 @@ extern "C" {
     fn subtle_encrypt(alg: &Object, key: &JsValue, data: &[u8]) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = decrypt, catch)]
     fn subtle_decrypt(alg: &Object, key: &JsValue, data: &[u8]) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = deriveKey, catch)]
+    fn subtle_derive_key(
+        alg: &Object,
+        base: &JsValue,
+        derived: &Object,
+        extractable: bool,
+        usages: &Array,
+    ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = deriveBits, catch)]
     fn subtle_derive_bits(alg: &Object, key: &JsValue, length: u32) -> Result<Promise, JsValue>;
 }
@@ -157,6 +166,98 @@ async fn open(secret: &str, kid: &str, sealed: &str) -> Result<Vec<u8>, Failure>
     )
     .await?;
     Ok(bytes(&plain))
+}
+
+// ---- Sealed values (authorization codes) -----------------------------------------------
+
+thread_local! {
+    /// The sealing key, derived once per isolate (the secret cannot change during its life).
+    static SEALING_KEY: std::cell::OnceCell<JsValue> = const { std::cell::OnceCell::new() };
+}
+
+/// HKDF's `info`: the sealing key is independent of the key-encryption key, though both
+/// come from one secret (RFC 5869 §3.2).
+const SEALING_INFO: &str = "edge-oidc sealed values v1";
+
+/// AES-GCM with a key derived from `KEY_ENCRYPTION_SECRET` by HKDF-SHA256.
+pub struct WebCryptoSealer {
+    pub secret: Option<String>,
+}
+
+impl WebCryptoSealer {
+    async fn key(&self) -> Result<JsValue, Failure> {
+        if let Some(k) = SEALING_KEY.with(|c| c.get().cloned()) {
+            return Ok(k);
+        }
+        let secret = self
+            .secret
+            .as_deref()
+            .ok_or_else(|| Failure::server("KEY_ENCRYPTION_SECRET is not set"))?;
+        let base = call(
+            "importKey(HKDF)",
+            subtle_import_key(
+                "raw",
+                &Uint8Array::from(secret.as_bytes()),
+                &obj(&[("name", "HKDF".into())]),
+                false,
+                &usages(&["deriveKey"]),
+            ),
+        )
+        .await?;
+        let hkdf = obj(&[
+            ("name", "HKDF".into()),
+            ("hash", "SHA-256".into()),
+            ("salt", Uint8Array::new_with_length(0).into()),
+            ("info", Uint8Array::from(SEALING_INFO.as_bytes()).into()),
+        ]);
+        let aes = obj(&[("name", "AES-GCM".into()), ("length", 256.into())]);
+        let key = call(
+            "deriveKey",
+            subtle_derive_key(&hkdf, &base, &aes, false, &usages(&["encrypt", "decrypt"])),
+        )
+        .await?;
+        SEALING_KEY.with(|c| {
+            let _ = c.set(key.clone());
+        });
+        Ok(key)
+    }
+}
+
+fn gcm(iv: &[u8], purpose: &str) -> Object {
+    obj(&[
+        ("name", "AES-GCM".into()),
+        ("iv", Uint8Array::from(iv).into()),
+        (
+            "additionalData",
+            Uint8Array::from(purpose.as_bytes()).into(),
+        ),
+    ])
+}
+
+impl Sealer for WebCryptoSealer {
+    /// `b64url(iv || ciphertext || tag)`, one piece: a code is a single URL-safe token.
+    async fn seal(&self, purpose: &str, plain: &[u8]) -> Result<String, Failure> {
+        let iv = SystemRandom.bytes::<12>()?;
+        let key = self.key().await?;
+        let ct = bytes(&call("encrypt", subtle_encrypt(&gcm(&iv, purpose), &key, plain)).await?);
+        let mut out = iv.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(b64url(&out))
+    }
+
+    async fn open(&self, purpose: &str, sealed: &str) -> Result<Option<Vec<u8>>, Failure> {
+        // 12 bytes of IV and a 16-byte tag at least.
+        let Some(data) = b64url_decode(sealed).filter(|d| d.len() >= 28) else {
+            return Ok(None);
+        };
+        let key = self.key().await?;
+        let (iv, ct) = data.split_at(12);
+        // A failed decryption is a value we did not seal (or one altered): not an error.
+        let Ok(p) = subtle_decrypt(&gcm(iv, purpose), &key, ct) else {
+            return Ok(None);
+        };
+        Ok(JsFuture::from(p).await.ok().map(|plain| bytes(&plain)))
+    }
 }
 
 // ---- Signing keys ---------------------------------------------------------------------

@@ -16,6 +16,35 @@ use super::UserClaims;
 /// every few minutes for a year would otherwise grow the list without end.
 pub const SPENT_KEPT: usize = 32;
 
+/// A grant as D1's index records it (table `grants`), so that a user's or an
+/// application's grants can be found and revoked. Written after the response, and only
+/// for grants that hold a refresh token: nothing else of a grant outlives its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantIndex {
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    /// The end of the grant (no refresh token lives past it).
+    pub expires_at: i64,
+}
+
+/// The grants a request started, to record in D1's index after the response has gone
+/// (`Store::index_grants`), so the index costs the client no round trip to the primary.
+/// A `RefCell`: an isolate runs one task at a time.
+#[derive(Debug, Default)]
+pub struct PendingIndex(std::cell::RefCell<Vec<GrantIndex>>);
+
+impl PendingIndex {
+    pub fn push(&self, row: GrantIndex) {
+        self.0.borrow_mut().push(row);
+    }
+
+    pub fn take(&self) -> Vec<GrantIndex> {
+        std::mem::take(&mut self.0.borrow_mut())
+    }
+}
+
 /// The state a grant object keeps (JSON in the object's storage).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grant {
@@ -79,6 +108,9 @@ pub struct RefreshUse {
     /// The hash of the token that replaces it, if the policy rotates now.
     pub successor_hash: String,
     pub policy: RefreshPolicy,
+    /// The `scope` parameter: a subset of the grant's, for this refresh only (RFC 6749 §6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// What is asked of a grant.
@@ -157,6 +189,11 @@ pub enum GrantAnswer {
     },
     /// The token was issued to another client; nothing changed.
     WrongClient,
+    /// The scope asked for is not within the grant's (RFC 6749 §5.2 `invalid_scope`);
+    /// nothing changed.
+    BadScope {
+        reason: String,
+    },
     /// Unknown, expired, revoked or superseded: nothing changed.
     Invalid,
     Active {
@@ -269,6 +306,10 @@ fn refresh(mut g: Grant, u: RefreshUse) -> (Option<Grant>, GrantAnswer) {
     if g.client_id != u.client_id {
         return (Some(g), GrantAnswer::WrongClient);
     }
+    let scope = match narrowed(&g.scope, u.scope.as_deref()) {
+        Ok(scope) => scope,
+        Err(reason) => return (Some(g), GrantAnswer::BadScope { reason }),
+    };
     let Some(r) = g.refresh.as_mut() else {
         return (Some(g), GrantAnswer::Invalid);
     };
@@ -290,8 +331,33 @@ fn refresh(mut g: Grant, u: RefreshUse) -> (Option<Grant>, GrantAnswer) {
         r.created_at = u.now;
     }
     let (issued_at, expires_at) = (r.created_at, r.expires_at);
-    let view = g.view_at(issued_at, expires_at);
+    let view = GrantView {
+        scope,
+        ..g.view_at(issued_at, expires_at)
+    };
     (Some(g), GrantAnswer::Refreshed { view, rotated })
+}
+
+/// The scope for this refresh: the grant's, or a subset of it (RFC 6749 §6). The grant
+/// keeps the original, so a later refresh may ask for all of it again.
+fn narrowed(granted: &str, requested: Option<&str>) -> Result<String, String> {
+    let Some(requested) = requested else {
+        return Ok(granted.to_string());
+    };
+    let granted: Vec<&str> = granted.split(' ').collect();
+    let mut out: Vec<&str> = Vec::new();
+    for s in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !granted.contains(&s) {
+            return Err(format!("scope {s} was not part of the original grant"));
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    if out.is_empty() {
+        return Err("the scope is empty".into());
+    }
+    Ok(out.join(" "))
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ fn use_token(
                 rotate,
                 sliding: true,
             },
+            scope: None,
         }),
     )
 }
@@ -140,6 +141,7 @@ fn expiry_slides_up_to_the_grant_end_or_stays_put() {
                 rotate: Rotate::Never,
                 sliding: false,
             },
+            scope: None,
         }),
     );
     let GrantAnswer::Refreshed { view, .. } = fixed.1 else {
@@ -163,6 +165,7 @@ fn another_client_neither_refreshes_nor_revokes() {
             rotate: Rotate::Always,
             sliding: true,
         },
+        scope: None,
     };
     let (state, a) = apply(state, GrantOp::Refresh(u.clone()));
     assert_eq!(a, GrantAnswer::WrongClient);
@@ -302,4 +305,44 @@ fn the_wire_form_round_trips() {
     };
     let json = serde_json::to_string(&answer).unwrap();
     assert_eq!(serde_json::from_str::<GrantAnswer>(&json).unwrap(), answer);
+}
+
+#[test]
+fn a_refresh_may_narrow_the_scope_but_not_widen_it() {
+    let (state, _) = redeem(None, grant(true), 100);
+    let with_scope = |s: Option<Grant>, scope: &str, hash: &str, next: &str| {
+        apply(
+            s,
+            GrantOp::Refresh(RefreshUse {
+                token_hash: hash.into(),
+                client_id: "app1".into(),
+                now: 200,
+                successor_hash: next.into(),
+                policy: RefreshPolicy {
+                    ttl: DAY,
+                    rotate: Rotate::Always,
+                    sliding: true,
+                },
+                scope: Some(scope.into()),
+            }),
+        )
+    };
+    for bad in ["openid email", " ", ""] {
+        let (s, a) = with_scope(state.clone(), bad, "t0", "t1");
+        assert!(matches!(a, GrantAnswer::BadScope { .. }), "{bad:?}: {a:?}");
+        assert_eq!(s, state, "nothing changed");
+    }
+    let (state, a) = with_scope(state, "openid openid", "t0", "t1");
+    let GrantAnswer::Refreshed { view, .. } = a else {
+        panic!("{a:?}")
+    };
+    assert_eq!(view.scope, "openid");
+    let (_, a) = use_token(state, "t1", "t2", 201, Rotate::Always);
+    let GrantAnswer::Refreshed { view, .. } = a else {
+        panic!("{a:?}")
+    };
+    assert_eq!(
+        view.scope, "openid offline_access",
+        "the grant keeps its scope"
+    );
 }

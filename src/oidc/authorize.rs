@@ -3,14 +3,16 @@
 
 use url::Url;
 
+use super::code::{self, CodeGrant};
 use super::dashboard;
 use super::discovery::SCOPES;
+use super::grants;
 use super::params::Params;
 use super::pkce;
-use crate::crypto::AuthCode;
+use super::services::{Deps, Services};
 use crate::error::{Failure, OAuthError};
-use crate::model::{Application, CodeRecord, GrantType, Session};
-use crate::runtime::{Clock, Random};
+use crate::model::{Application, GrantType, Session};
+use crate::runtime::Clock;
 use crate::store::Store;
 
 /// Codes are short-lived (RFC 6749 §4.1.2 recommends at most 10 minutes).
@@ -316,59 +318,52 @@ pub fn denied(req: &ValidRequest) -> AuthorizeError {
     ))
 }
 
-/// Stores a new code for the session's user and returns the success redirect
-/// (RFC 6749 §4.1.2 with `iss` from RFC 9207 §2).
-pub async fn issue_code(
-    store: &impl Store,
-    clock: &impl Clock,
-    rng: &impl Random,
-    issuer: &str,
+/// Issues a code for the session's user and returns the success redirect (RFC 6749
+/// §4.1.2 with `iss` from RFC 9207 §2). The code is sealed and self-contained
+/// (`oidc::code`): nothing is written. The user is read (from the nearest D1 replica) so
+/// that a disabled account gets no code and the code carries the current profile.
+pub async fn issue_code<D: Deps>(
+    sv: &Services<'_, D>,
     req: &ValidRequest,
     session: &Session,
 ) -> Result<String, AuthorizeError> {
-    let code = AuthCode::generate(rng).map_err(|f| req.error(f))?;
-    let now = clock.now();
-    // Roles are read only when the admin scope is asked for (the dashboard's sign-in).
-    let scope = if dashboard::has_admin_scope(&req.scope) {
-        let user = store
-            .user_by_id(&session.user_id)
-            .await
-            .map_err(|e| req.error(e.into()))?;
-        dashboard::grantable_scope(&req.scope, user.as_ref())
-    } else {
-        req.scope.clone()
-    };
-    let record = CodeRecord {
-        code_hash: code.hashed(),
-        client_id: req.app.client_id.clone(),
-        user_id: session.user_id.clone(),
-        redirect_uri: req.redirect_uri.clone(),
-        scope,
-        nonce: req.nonce.clone(),
-        code_challenge: req.code_challenge.clone(),
-        auth_time: session.auth_time,
-        claims: session.claims.clone(),
-        created_at: now,
-        expires_at: now + CODE_TTL_SECS,
-        consumed_at: None,
-        grant_id: None,
-    };
-    let stored = store
-        .insert_code(&record)
+    let fail = |f: Failure| req.error(f);
+    let user = sv
+        .store
+        .user_by_id(&session.user_id)
         .await
-        .map_err(|e| req.error(e.into()))?;
-    if !stored {
-        return Err(req.error(Failure::new(
+        .map_err(|e| fail(e.into()))?;
+    let Some(user) = user.filter(|u| !u.is_disabled()) else {
+        return Err(fail(Failure::new(
             OAuthError::AccessDenied,
             "the account is disabled",
         )));
-    }
+    };
+    // Roles decide the admin scope (the dashboard's sign-in).
+    let scope = if dashboard::has_admin_scope(&req.scope) {
+        dashboard::grantable_scope(&req.scope, Some(&user))
+    } else {
+        req.scope.clone()
+    };
+    let grant = CodeGrant {
+        grant_id: grants::new_grant_id(sv.rng).map_err(fail)?,
+        client_id: req.app.client_id.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        code_challenge: req.code_challenge.clone(),
+        user_id: user.id.clone(),
+        scope,
+        nonce: req.nonce.clone(),
+        auth_time: session.auth_time,
+        expires_at: sv.clock.now() + CODE_TTL_SECS,
+        claims: user.claims(),
+    };
+    let code = code::seal(sv.sealer, &grant).await.map_err(fail)?;
     Ok(redirect_with(
         &req.redirect_uri,
         &[
             ("code", Some(code.expose())),
             ("state", req.state.as_deref()),
-            ("iss", Some(issuer)),
+            ("iss", Some(sv.issuer)),
         ],
     ))
 }
@@ -409,7 +404,6 @@ mod tests {
     use super::*;
     use crate::model::{AppType, UserClaims};
     use crate::oidc::testing::app;
-    use crate::runtime::testing::{CountingRandom, FixedClock};
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
 
@@ -628,38 +622,45 @@ mod tests {
     }
 
     #[test]
-    fn issued_codes_are_stored_hashed_and_redirect_keeps_the_query() {
+    fn issued_codes_are_sealed_grants_and_the_redirect_keeps_the_query() {
         let s = store_with(app(AppType::Spa));
+        s.users
+            .borrow_mut()
+            .push(crate::oidc::testing::user("u1", "a@b.c"));
         let req = run(&s, with(&[])).unwrap();
         let session = Session {
             user_id: "u1".into(),
             auth_time: 10,
             expires_at: 1000,
             claims: UserClaims {
-                email: "a@b.c".into(),
+                email: "old@b.c".into(),
                 email_verified: true,
                 name: None,
             },
         };
-        let location = block_on(issue_code(
-            &s,
-            &FixedClock::at(100),
-            &CountingRandom::new(),
-            "https://id.example",
-            &req,
-            &session,
-        ))
-        .unwrap();
+        let f = crate::oidc::services::testing::Fakes::new(s, 100);
+        let location = block_on(issue_code(&f.services(), &req, &session)).unwrap();
         let url = Url::parse(&location).unwrap();
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(q["tenant"], "1");
         assert_eq!(q["state"], "s1");
         assert_eq!(q["iss"], "https://id.example");
-        let code = AuthCode::new(q["code"].clone());
-        let codes = s.codes.borrow();
-        let record = codes.get(&code.hashed()).expect("stored under its hash");
-        assert_eq!(record.expires_at, 160);
-        assert!(!codes.contains_key(code.expose()));
+        let code = crate::crypto::AuthCode::new(q["code"].clone());
+        let grant = block_on(code::open(&f.sealer, &code)).unwrap().unwrap();
+        assert_eq!(grant.expires_at, 160);
+        assert_eq!(grant.auth_time, 10);
+        assert_eq!(
+            grant.claims.email, "a@b.c",
+            "the current profile, not the session's copy"
+        );
+        assert!(f.store.grants.borrow().is_empty(), "nothing is stored");
+
+        f.store.users.borrow_mut()[0].disabled_at = Some(50);
+        let refused = block_on(issue_code(&f.services(), &req, &session)).unwrap_err();
+        let AuthorizeError::Redirect(e) = refused else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(e.failure.error, OAuthError::AccessDenied);
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub async fn finish<D: Deps>(
     valid: &ValidRequest,
     session: &Session,
 ) -> Result<Step, AuthorizeError> {
-    authorize::issue_code(svc.store, svc.clock, svc.rng, svc.issuer, valid, session)
+    authorize::issue_code(svc, valid, session)
         .await
         .map(Step::Code)
 }

@@ -128,13 +128,14 @@ pub async fn get_application<D: Deps>(
     }
 }
 
-/// `DELETE /api/v1/applications/{id}`: the application, and by cascade its codes and
-/// refresh tokens.
+/// `DELETE /api/v1/applications/{id}`: the application, its consents, and its grants
+/// (revoked in their objects first).
 pub async fn delete_application<D: Deps>(
     svc: &Services<'_, D>,
     client_id: &str,
 ) -> Result<Entry, Failure> {
-    if !svc.store.delete_application(client_id).await? {
+    let now = crate::runtime::Clock::now(svc.clock);
+    if !super::grants::delete_application(svc.store, svc.grants, client_id, now).await? {
         return Err(Failure::new(OAuthError::NotFound, "no such application"));
     }
     Ok(Entry::new(Event::ApplicationDeleted, "Application deleted").client(client_id))

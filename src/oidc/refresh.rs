@@ -10,14 +10,16 @@
 //! - presenting a rotated-out token again revokes every token of the grant.
 
 use super::audit::{Entry, Event};
+use super::grants;
 use super::mint::{mint, Subject, TokenResponse};
 use super::params::Params;
 use super::services::{Deps, Services};
 use crate::crypto::RefreshToken;
 use crate::error::{Failure, OAuthError};
-use crate::model::{AppType, Application, GrantType, RefreshRecord};
+use crate::model::grant::{GrantAnswer, GrantOp, RefreshPolicy, RefreshState, RefreshUse, Rotate};
+use crate::model::{AppType, Application, GrantType};
 use crate::runtime::Clock;
-use crate::store::{RefreshPlan, Store};
+use crate::store::{GrantStore, Store};
 
 /// No refresh token lives past this, counted from the grant (the first login).
 pub const GRANT_MAX_SECS: i64 = 365 * 24 * 3600;
@@ -26,180 +28,205 @@ fn ttl_secs(app: &Application) -> i64 {
     app.token_settings.refresh_token_ttl_days * 24 * 3600
 }
 
-/// The refresh token a code exchange stores when the application may use the grant. The
-/// store keeps it only where `RefreshPlan::applies_to` the code's scope: `offline_access`
-/// (OpenID Connect Core §11), or any scope with the application's "always issue" setting.
-pub(crate) fn plan<'a>(
-    app: &Application,
-    token_hash: &'a str,
-    now: i64,
-) -> Option<RefreshPlan<'a>> {
+/// The first refresh token of a code exchange: when the application may use the grant and
+/// the scope calls for one (`offline_access`, OpenID Connect Core §11, or any scope with
+/// the application's "always issue" setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub now: i64,
+    pub expires_at: i64,
+    pub grant_expires_at: i64,
+}
+
+impl Plan {
+    pub fn state(&self, token_hash: String) -> RefreshState {
+        RefreshState {
+            token_hash,
+            created_at: self.now,
+            expires_at: self.expires_at,
+            grant_expires_at: self.grant_expires_at,
+            spent: Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn plan(app: &Application, scope: &str, now: i64) -> Option<Plan> {
+    let wanted = app.token_settings.always_issue_refresh_token
+        || scope.split(' ').any(|s| s == "offline_access");
     let grant_expires_at = now + GRANT_MAX_SECS;
-    app.has_grant(GrantType::RefreshToken).then(|| RefreshPlan {
-        token_hash,
-        always: app.token_settings.always_issue_refresh_token,
+    (app.has_grant(GrantType::RefreshToken) && wanted).then(|| Plan {
+        now,
         expires_at: (now + ttl_secs(app)).min(grant_expires_at),
         grant_expires_at,
     })
 }
 
-/// The first token of a new grant.
-#[cfg(test)]
-pub(crate) fn new_grant(
-    rng: &impl crate::runtime::Random,
-    app: &Application,
-    subject: &Subject<'_>,
-    now: i64,
-) -> Result<(RefreshToken, RefreshRecord), Failure> {
-    let token = RefreshToken::generate(rng)?;
-    let grant_expires_at = now + GRANT_MAX_SECS;
-    let record = RefreshRecord {
-        token_hash: token.hashed(),
-        grant_id: crate::crypto::random_token::<16>(rng)?,
-        client_id: app.client_id.clone(),
-        user_id: subject.user_id.to_string(),
-        scope: subject.scope.to_string(),
-        auth_time: subject.auth_time,
-        claims: subject.claims.clone(),
-        created_at: now,
-        expires_at: (now + ttl_secs(app)).min(grant_expires_at),
-        grant_expires_at,
-        consumed_at: None,
-        revoked_at: None,
-    };
-    Ok((token, record))
+/// How a use moves the grant, from the application's settings (see the module comment).
+fn policy(app: &Application) -> RefreshPolicy {
+    RefreshPolicy {
+        ttl: ttl_secs(app),
+        rotate: if app.is_public() {
+            Rotate::Always
+        } else if app.token_settings.rotate_refresh_token {
+            Rotate::Late
+        } else {
+            Rotate::Never
+        },
+        sliding: app.app_type != AppType::Spa,
+    }
 }
 
-/// The scope for this refresh: the original, or a subset of it (RFC 6749 §6). The stored
-/// grant keeps the original, so a later refresh may ask for it all again.
-fn narrowed(granted: &str, requested: Option<&str>) -> Result<String, Failure> {
-    let Some(requested) = requested else {
-        return Ok(granted.to_string());
-    };
-    let granted: Vec<&str> = granted.split(' ').collect();
-    let mut out: Vec<&str> = Vec::new();
-    for s in requested.split(' ').filter(|s| !s.is_empty()) {
-        if !granted.contains(&s) {
-            return Err(Failure::new(
-                OAuthError::InvalidScope,
-                format!("scope {s} was not part of the original grant"),
-            ));
-        }
-        if !out.contains(&s) {
-            out.push(s);
-        }
-    }
-    if out.is_empty() {
-        return Err(Failure::new(OAuthError::InvalidScope, "the scope is empty"));
-    }
-    Ok(out.join(" "))
-}
-
-/// `grant_type=refresh_token`, RFC 6749 §6.
+/// `grant_type=refresh_token`, RFC 6749 §6: one call to the grant's object, which checks
+/// the token, rotates or extends it, and detects reuse, atomically.
 pub async fn grant<D: Deps>(
     sv: &Services<'_, D>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
-    let Services {
-        store,
-        signer,
-        clock,
-        rng,
-        issuer,
-        audit,
-        ..
-    } = *sv;
     let presented = RefreshToken::new(params.require("refresh_token")?);
     let requested = params.get("scope")?;
-    let now = clock.now();
+    let now = sv.clock.now();
     let invalid = || Failure::invalid_grant("the refresh token is invalid, expired or revoked");
-    let record = store
-        .refresh_token(&presented.hashed())
-        .await?
-        .ok_or_else(invalid)?;
-    if record.client_id != app.client_id {
-        return Err(Failure::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
-    }
-    if record.revoked_at.is_some() {
-        return Err(invalid());
-    }
-    if record.consumed_at.is_some() {
-        // A rotated-out token is back: someone holds a copy. End the grant for everyone.
-        audit.record(
-            Entry::new(
-                Event::RefreshTokenReused,
-                "A rotated-out refresh token was used again; the grant is revoked",
-            )
-            .app(app)
-            .user(&record.user_id),
-        );
-        store.revoke_grant(&record.grant_id, now).await?;
-        return Err(Failure::invalid_grant(
-            "the refresh token was already used; the grant is revoked",
-        ));
-    }
-    if record.expires_at <= now {
-        return Err(invalid());
-    }
-    let scope = narrowed(&record.scope, requested)?;
-
-    let ttl = ttl_secs(app);
-    let rotate = app.is_public()
-        || (app.token_settings.rotate_refresh_token && (now - record.created_at) * 10 >= ttl * 7);
-    let expires_at = if app.app_type == AppType::Spa {
-        record.expires_at
-    } else {
-        (now + ttl).min(record.grant_expires_at)
-    };
-    let next = if rotate {
-        let token = RefreshToken::generate(rng)?;
-        let successor = RefreshRecord {
-            token_hash: token.hashed(),
-            created_at: now,
-            expires_at,
-            consumed_at: None,
-            revoked_at: None,
-            ..record.clone()
-        };
-        // Of concurrent uses of one token exactly one gets here with `true`.
-        if !store
-            .rotate_refresh(&record.token_hash, &successor, now)
+    let grant_id = match grants::grant_of(&presented) {
+        Some(id) => id.to_string(),
+        None => legacy::adopt(sv, &presented, app, now)
             .await?
-        {
-            return Err(invalid());
-        }
-        Some(token)
-    } else {
-        if expires_at != record.expires_at
-            && !store
-                .extend_refresh(&record.token_hash, expires_at, now)
-                .await?
-        {
-            return Err(invalid());
-        }
-        None
+            .ok_or_else(invalid)?,
     };
-
+    let successor = grants::new_refresh_token(sv.rng, &grant_id)?;
+    let op = GrantOp::Refresh(RefreshUse {
+        token_hash: presented.hashed(),
+        client_id: app.client_id.clone(),
+        now,
+        successor_hash: successor.hashed(),
+        policy: policy(app),
+        scope: requested.map(str::to_string),
+    });
+    let (view, rotated) = match sv.grants.grant(&grant_id, &op).await? {
+        GrantAnswer::Refreshed { view, rotated } => (view, rotated),
+        GrantAnswer::Reused { user_id } => {
+            // A rotated-out token is back: someone holds a copy. The grant is over for everyone.
+            sv.audit.record(
+                Entry::new(
+                    Event::RefreshTokenReused,
+                    "A rotated-out refresh token was used again; the grant is revoked",
+                )
+                .app(app)
+                .user(&user_id),
+            );
+            return Err(Failure::invalid_grant(
+                "the refresh token was already used; the grant is revoked",
+            ));
+        }
+        GrantAnswer::WrongClient => {
+            return Err(Failure::invalid_grant(
+                "the refresh token was issued to another client",
+            ))
+        }
+        GrantAnswer::BadScope { reason } => {
+            return Err(Failure::new(OAuthError::InvalidScope, reason))
+        }
+        GrantAnswer::Invalid => return Err(invalid()),
+        other => return Err(Failure::server(format!("grant refresh answered {other:?}"))),
+    };
     let subject = Subject {
-        user_id: &record.user_id,
-        scope: &scope,
-        claims: &record.claims,
-        auth_time: record.auth_time,
+        user_id: &view.user_id,
+        scope: &view.scope,
+        claims: &view.claims,
+        auth_time: view.auth_time,
         // OpenID Connect Core §12.2: no nonce in a refreshed ID token.
         nonce: None,
     };
-    let mut response = mint(signer, rng, issuer, app, &subject, now).await?;
-    response.refresh_token = next.map(|t| t.expose().to_string());
+    let mut response = mint(sv.signer, sv.rng, sv.issuer, app, &subject, now).await?;
+    response.refresh_token = rotated.then(|| successor.expose().to_string());
     Ok(response)
+}
+
+/// Refresh tokens that D1 stored before grants moved to Durable Objects (migration 0003).
+/// On first use such a token's grant is handed to an object of its own (`GrantOp::Adopt`),
+/// which decides from then on; D1 is only read.
+pub(crate) mod legacy {
+    use super::*;
+    use crate::model::grant::Grant;
+    use crate::model::RefreshRecord;
+
+    /// The grant id of a legacy token that may be used, its grant now in an object; `None`
+    /// when it is unknown, another client's, revoked or expired.
+    pub async fn adopt<D: Deps>(
+        sv: &Services<'_, D>,
+        presented: &RefreshToken,
+        app: &Application,
+        now: i64,
+    ) -> Result<Option<String>, Failure> {
+        let Some(r) = sv.store.legacy_refresh_token(&presented.hashed()).await? else {
+            return Ok(None);
+        };
+        if r.client_id != app.client_id || r.revoked_at.is_some() || r.expires_at <= now {
+            return Ok(None);
+        }
+        hand_over(sv, &r, now).await?;
+        Ok(Some(r.grant_id))
+    }
+
+    /// Gives the legacy token's grant an object of its own (a no-op when it has one), and
+    /// records it in the index so a user's or application's revocation reaches it. A token
+    /// D1 marks revoked or expired is handed over as such.
+    pub async fn hand_over<D: Deps>(
+        sv: &Services<'_, D>,
+        r: &RefreshRecord,
+        now: i64,
+    ) -> Result<(), Failure> {
+        let mut grant = adopted(r);
+        if r.revoked_at.is_some() || r.expires_at <= now {
+            grant.revoked_at = Some(r.revoked_at.unwrap_or(now));
+        }
+        sv.grants
+            .grant(&r.grant_id, &GrantOp::Adopt { grant })
+            .await?;
+        sv.pending_index.push(crate::model::grant::GrantIndex {
+            grant_id: r.grant_id.clone(),
+            client_id: r.client_id.clone(),
+            user_id: r.user_id.clone(),
+            created_at: r.created_at,
+            expires_at: r.grant_expires_at,
+        });
+        Ok(())
+    }
+
+    /// The grant a legacy token stands for. A token D1 already marks as rotated out is
+    /// adopted as spent, so its use is reuse, as it was. The object must not forget the
+    /// grant before the D1 row dies, or a revoked grant could be adopted afresh: hence
+    /// `code_expires_at`.
+    fn adopted(r: &RefreshRecord) -> Grant {
+        let mut state = RefreshState {
+            token_hash: r.token_hash.clone(),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            grant_expires_at: r.grant_expires_at,
+            spent: Vec::new(),
+        };
+        if r.consumed_at.is_some() {
+            state.spent.push(std::mem::take(&mut state.token_hash));
+        }
+        Grant {
+            client_id: r.client_id.clone(),
+            user_id: r.user_id.clone(),
+            scope: r.scope.clone(),
+            auth_time: r.auth_time,
+            claims: r.claims.clone(),
+            created_at: r.created_at,
+            code_expires_at: r.grant_expires_at,
+            refresh: Some(state),
+            revoked_at: None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UserClaims;
+    use crate::model::grant::Grant;
+    use crate::model::{RefreshRecord, UserClaims};
     use crate::oidc::jwt::testing::FakeSigner;
     use crate::oidc::services::testing::services_with_rng;
     use crate::runtime::testing::{CountingRandom, FixedClock};
@@ -207,6 +234,7 @@ mod tests {
     use futures_executor::block_on;
 
     const DAY: i64 = 24 * 3600;
+    const SCOPE: &str = "openid email offline_access";
 
     thread_local! {
         /// One deterministic stream per test thread, so successive tokens differ.
@@ -222,26 +250,41 @@ mod tests {
         }
     }
 
-    /// A store with one application and one refresh token issued at t=0; returns the token.
+    /// A store with one application and one grant whose refresh token was issued at t=0;
+    /// returns the token.
     fn setup(app_type: AppType, tweak: impl FnOnce(&mut Application)) -> (MemoryStore, String) {
         let store = MemoryStore::default();
         let mut app = crate::oidc::testing::app(app_type);
         tweak(&mut app);
-        let c = claims();
-        let subject = Subject {
-            user_id: "u1",
-            scope: "openid email offline_access",
-            claims: &c,
-            auth_time: 0,
-            nonce: None,
-        };
-        let (token, record) = RNG.with(|rng| new_grant(rng, &app, &subject, 0)).unwrap();
-        store
-            .refresh
-            .borrow_mut()
-            .insert(record.token_hash.clone(), record);
+        let (grant_id, token) = RNG.with(|rng| {
+            let id = grants::new_grant_id(rng).unwrap();
+            let token = grants::new_refresh_token(rng, &id).unwrap();
+            (id, token)
+        });
+        let state = plan(&app, SCOPE, 0).unwrap().state(token.hashed());
+        store.grants.borrow_mut().insert(
+            grant_id,
+            Grant {
+                client_id: app.client_id.clone(),
+                user_id: "u1".into(),
+                scope: SCOPE.into(),
+                auth_time: 0,
+                claims: claims(),
+                created_at: 0,
+                code_expires_at: 60,
+                refresh: Some(state),
+                revoked_at: None,
+            },
+        );
         store.apps.borrow_mut().push(app);
         (store, token.expose().to_string())
+    }
+
+    /// The one grant's live token expiry.
+    fn expiry(store: &MemoryStore) -> i64 {
+        let grants = store.grants.borrow();
+        let g = grants.values().next().unwrap();
+        g.refresh.as_ref().unwrap().expires_at
     }
 
     fn use_token(
@@ -294,10 +337,10 @@ mod tests {
             OAuthError::InvalidGrant
         );
         assert!(store
-            .refresh
+            .grants
             .borrow()
             .values()
-            .all(|t| t.revoked_at.is_some()));
+            .all(|g| g.revoked_at.is_some()));
     }
 
     #[test]
@@ -307,20 +350,15 @@ mod tests {
             .unwrap()
             .refresh_token
             .unwrap();
-        let hash = RefreshToken::new(t1.as_str()).hashed();
-        assert_eq!(store.refresh.borrow()[&hash].expires_at, 14 * DAY);
+        assert_eq!(expiry(&store), 14 * DAY);
         assert_eq!(
             use_token(&store, &t1, None, 14 * DAY).unwrap_err().error,
             OAuthError::InvalidGrant
         );
 
         let (store, t0) = setup(AppType::Native, |_| {});
-        let t1 = use_token(&store, &t0, None, 5 * DAY)
-            .unwrap()
-            .refresh_token
-            .unwrap();
-        let hash = RefreshToken::new(t1.as_str()).hashed();
-        assert_eq!(store.refresh.borrow()[&hash].expires_at, 19 * DAY);
+        use_token(&store, &t0, None, 5 * DAY).unwrap();
+        assert_eq!(expiry(&store), 19 * DAY);
     }
 
     #[test]
@@ -328,12 +366,7 @@ mod tests {
         let (store, t0) = setup(AppType::Traditional, |_| {});
         let r = use_token(&store, &t0, None, 9 * DAY).unwrap();
         assert!(r.refresh_token.is_none(), "9 of 14 days is under 70%");
-        let hash = RefreshToken::new(t0.as_str()).hashed();
-        assert_eq!(
-            store.refresh.borrow()[&hash].expires_at,
-            23 * DAY,
-            "extended"
-        );
+        assert_eq!(expiry(&store), 23 * DAY, "extended");
         // 70% of 14 days after its creation (t=0) it rotates.
         let r = use_token(&store, &t0, None, 10 * DAY).unwrap();
         assert!(r.refresh_token.is_some());
@@ -362,14 +395,7 @@ mod tests {
                 .refresh_token
                 .unwrap();
         }
-        let max = store
-            .refresh
-            .borrow()
-            .values()
-            .map(|r| r.expires_at)
-            .max()
-            .unwrap();
-        assert_eq!(max, GRANT_MAX_SECS);
+        assert_eq!(expiry(&store), GRANT_MAX_SECS);
         assert!(use_token(&store, &t, None, GRANT_MAX_SECS).is_err());
     }
 
@@ -385,26 +411,19 @@ mod tests {
             OAuthError::InvalidScope
         );
         let r = use_token(&store, &t0, None, 12).unwrap();
-        assert_eq!(
-            r.scope, "openid email offline_access",
-            "the grant keeps its scope"
-        );
+        assert_eq!(r.scope, SCOPE, "the grant keeps its scope");
         let r = use_token(&store, &t0, Some("email"), 13).unwrap();
         assert!(r.id_token.is_none(), "no openid, no ID token");
     }
 
     #[test]
-    fn a_storage_failure_during_rotation_leaves_the_old_token_working() {
+    fn a_storage_failure_leaves_the_token_working() {
         let (store, t0) = setup(AppType::Spa, |_| {});
-        store.fail_on.borrow_mut().push("rotate_refresh");
+        let before = store.grants.borrow().clone();
+        store.fail_on.borrow_mut().push("grant");
         let err = use_token(&store, &t0, None, 10).unwrap_err();
         assert_eq!(err.error, OAuthError::TemporarilyUnavailable);
-        assert_eq!(store.refresh.borrow().len(), 1, "no successor stored");
-        assert!(store
-            .refresh
-            .borrow()
-            .values()
-            .all(|r| r.consumed_at.is_none()));
+        assert_eq!(*store.grants.borrow(), before, "nothing changed");
         store.fail_on.borrow_mut().clear();
         assert!(use_token(&store, &t0, None, 11)
             .unwrap()
@@ -420,22 +439,83 @@ mod tests {
             use_token(&store, &t0, None, 10).unwrap_err().error,
             OAuthError::InvalidGrant
         );
-        assert_eq!(
-            use_token(&store, "nope", None, 10).unwrap_err().error,
-            OAuthError::InvalidGrant
-        );
+        let forged = format!("{}.{}", t0.split_once('.').unwrap().0, "A".repeat(43));
+        for token in ["nope", forged.as_str()] {
+            assert_eq!(
+                use_token(&store, token, None, 10).unwrap_err().error,
+                OAuthError::InvalidGrant
+            );
+        }
     }
 
     #[test]
-    fn planned_only_with_the_grant_and_kept_with_offline_access_or_always() {
+    fn planned_only_with_the_grant_and_with_offline_access_or_always() {
         let mut app = crate::oidc::testing::app(AppType::Spa);
-        let p = plan(&app, "h", 0).unwrap();
-        assert!(p.applies_to("openid offline_access"));
-        assert!(!p.applies_to("openid"));
-        assert!(!p.applies_to("openid offline_accessx"));
+        assert!(plan(&app, "openid offline_access", 0).is_some());
+        assert!(plan(&app, "openid", 0).is_none());
+        assert!(plan(&app, "openid offline_accessx", 0).is_none());
         app.token_settings.always_issue_refresh_token = true;
-        assert!(plan(&app, "h", 0).unwrap().applies_to("openid"));
+        assert!(plan(&app, "openid", 0).is_some());
         app.grant_types = vec![GrantType::AuthorizationCode];
-        assert!(plan(&app, "h", 0).is_none());
+        assert!(plan(&app, "openid offline_access", 0).is_none());
+    }
+
+    /// A token D1 stored before migration 0003.
+    fn legacy(store: &MemoryStore, consumed: bool) -> String {
+        let token = RNG.with(|rng| RefreshToken::generate(rng).unwrap());
+        store.refresh.borrow_mut().insert(
+            token.hashed(),
+            RefreshRecord {
+                token_hash: token.hashed(),
+                grant_id: "legacygrant00000000000".into(),
+                client_id: "app1".into(),
+                user_id: "u1".into(),
+                scope: SCOPE.into(),
+                auth_time: 0,
+                claims: claims(),
+                created_at: 0,
+                expires_at: 14 * DAY,
+                grant_expires_at: GRANT_MAX_SECS,
+                consumed_at: consumed.then_some(1),
+                revoked_at: None,
+            },
+        );
+        token.expose().to_string()
+    }
+
+    #[test]
+    fn legacy_tokens_are_adopted_on_first_use_and_reuse_still_revokes() {
+        let store = MemoryStore::default();
+        store
+            .apps
+            .borrow_mut()
+            .push(crate::oidc::testing::app(AppType::Spa));
+        let old = legacy(&store, false);
+        let t1 = use_token(&store, &old, None, 10)
+            .unwrap()
+            .refresh_token
+            .unwrap();
+        assert!(grants::grant_of(&RefreshToken::new(t1.as_str())).is_some());
+        assert!(store.grants.borrow().contains_key("legacygrant00000000000"));
+        // The D1 row still looks live, but the grant's object decides: this is reuse.
+        assert_eq!(
+            use_token(&store, &old, None, 11).unwrap_err().error,
+            OAuthError::InvalidGrant
+        );
+        assert!(use_token(&store, &t1, None, 12).is_err(), "grant revoked");
+
+        let store = MemoryStore::default();
+        store
+            .apps
+            .borrow_mut()
+            .push(crate::oidc::testing::app(AppType::Spa));
+        let spent = legacy(&store, true);
+        assert!(use_token(&store, &spent, None, 10).is_err());
+        assert!(
+            store.grants.borrow()["legacygrant00000000000"]
+                .revoked_at
+                .is_some(),
+            "a token D1 had rotated out is reuse"
+        );
     }
 }

@@ -284,7 +284,8 @@ pub async fn delete<D: Deps>(
     token: &str,
 ) -> Result<(), Failure> {
     authorized(svc.store, client_id, token).await?;
-    svc.store.delete_application(client_id).await?;
+    let now = crate::runtime::Clock::now(svc.clock);
+    super::grants::delete_application(svc.store, svc.grants, client_id, now).await?;
     svc.audit.record(registered(
         Event::ApplicationDeleted,
         "Application registration deleted",

@@ -8,14 +8,17 @@
 use jwt_compact::Claims;
 use serde_json::{json, Value};
 
+use super::grants;
 use super::jwt::{self, AccessTokenClaims, Signer};
 use super::params::Params;
+use super::refresh;
 use super::services::{Deps, Services};
 use crate::crypto::RefreshToken;
 use crate::error::{Failure, OAuthError};
+use crate::model::grant::{GrantAnswer, GrantOp, Presented};
 use crate::model::Application;
 use crate::runtime::Clock;
-use crate::store::Store;
+use crate::store::{GrantStore, Store};
 
 /// A token string that is one of our access tokens, verified.
 async fn access_claims(
@@ -38,7 +41,6 @@ pub async fn revoke<D: Deps>(
     app: &Application,
     params: &Params,
 ) -> Result<(), Failure> {
-    let (store, clock) = (svc.store, svc.clock);
     let token = params.require("token")?;
     let hint = params.get("token_type_hint")?;
     if hint == Some("access_token") || looks_like_jwt(token) {
@@ -47,20 +49,41 @@ pub async fn revoke<D: Deps>(
             "access tokens are short-lived JWTs and cannot be revoked; revoke the refresh token",
         ));
     }
-    let Some(record) = store
-        .refresh_token(&RefreshToken::new(token).hashed())
-        .await?
-    else {
+    let presented = RefreshToken::new(token);
+    let now = svc.clock.now();
+    let Some(grant_id) = grant_id(svc, &presented, now).await? else {
         return Ok(());
     };
-    if record.client_id != app.client_id {
+    let by = Presented {
+        token_hash: presented.hashed(),
+        client_id: app.client_id.clone(),
+    };
+    let op = GrantOp::Revoke { now, by: Some(by) };
+    match svc.grants.grant(&grant_id, &op).await? {
         // §2.1: a client may only revoke its own tokens.
-        return Err(Failure::invalid_grant(
+        GrantAnswer::WrongClient => Err(Failure::invalid_grant(
             "the token was issued to another client",
-        ));
+        )),
+        _ => Ok(()),
     }
-    store.revoke_grant(&record.grant_id, clock.now()).await?;
-    Ok(())
+}
+
+/// The grant a refresh token names. A token D1 stored before grants had objects is looked
+/// up there, and its grant handed to an object (as its first refresh would), so that every
+/// later question goes to the one place that decides.
+async fn grant_id<D: Deps>(
+    svc: &Services<'_, D>,
+    presented: &RefreshToken,
+    now: i64,
+) -> Result<Option<String>, Failure> {
+    if let Some(id) = grants::grant_of(presented) {
+        return Ok(Some(id.to_string()));
+    }
+    let Some(record) = svc.store.legacy_refresh_token(&presented.hashed()).await? else {
+        return Ok(None);
+    };
+    refresh::legacy::hand_over(svc, &record, now).await?;
+    Ok(Some(record.grant_id))
 }
 
 /// `POST /introspect`, RFC 7662 §2. Any authenticated confidential client (a resource
@@ -101,36 +124,36 @@ pub async fn introspect<D: Deps>(
             "iat": claims.issued_at.map(|t| t.timestamp()),
         }));
     }
-    let Some(r) = store
-        .refresh_token(&RefreshToken::new(token).hashed())
-        .await?
-    else {
+    let presented = RefreshToken::new(token);
+    let Some(grant_id) = grant_id(svc, &presented, now).await? else {
         return Ok(inactive);
     };
-    let live = r.consumed_at.is_none() && r.revoked_at.is_none() && r.expires_at > now;
-    if !live || r.client_id != app.client_id {
-        return Ok(inactive);
-    }
+    let op = GrantOp::Inspect {
+        token_hash: presented.hashed(),
+        now,
+    };
+    let view = match svc.grants.grant(&grant_id, &op).await? {
+        GrantAnswer::Active { view } if view.client_id == app.client_id => view,
+        _ => return Ok(inactive),
+    };
     Ok(json!({
         "active": true,
         "token_type": "refresh_token",
-        "scope": r.scope,
-        "client_id": r.client_id,
-        "sub": r.user_id,
+        "scope": view.scope,
+        "client_id": view.client_id,
+        "sub": view.user_id,
         "iss": issuer,
-        "exp": r.expires_at,
-        "iat": r.created_at,
+        "exp": view.expires_at,
+        "iat": view.issued_at,
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AppType, UserClaims};
+    use crate::model::AppType;
     use crate::oidc::audit::Audit;
     use crate::oidc::jwt::testing::FakeSigner;
-    use crate::oidc::mint::Subject;
-    use crate::oidc::refresh::new_grant;
     use crate::oidc::services::testing::services;
     use crate::runtime::testing::{CountingRandom, FixedClock};
     use crate::store::memory::MemoryStore;
@@ -157,25 +180,14 @@ mod tests {
         let mut conf = crate::oidc::testing::app(AppType::Traditional);
         conf.client_id = "rs".into();
         let spa = crate::oidc::testing::app(AppType::Spa);
-        let c = UserClaims {
-            email: "a@b.c".into(),
-            email_verified: true,
-            name: None,
-        };
-        let subject = Subject {
-            user_id: "u1",
-            scope: "openid offline_access",
-            claims: &c,
-            auth_time: 0,
-            nonce: None,
-        };
-        let (token, record) = new_grant(&CountingRandom::new(), &spa, &subject, 0).unwrap();
-        store
-            .refresh
-            .borrow_mut()
-            .insert(record.token_hash.clone(), record);
+        let token =
+            crate::oidc::testing::grant_with_token(&store, &spa.client_id, &CountingRandom::new());
         store.apps.borrow_mut().extend([conf.clone(), spa.clone()]);
-        (store, conf, spa, token.expose().to_string())
+        (store, conf, spa, token)
+    }
+
+    fn revoked_at(store: &MemoryStore) -> Option<i64> {
+        store.grants.borrow().values().next().unwrap().revoked_at
     }
 
     fn params(token: &str) -> Params {
@@ -193,12 +205,9 @@ mod tests {
             OAuthError::InvalidGrant,
             "only the owner revokes"
         );
+        assert_eq!(revoked_at(&store), None);
         block_on(revoke(&svc_(&store, &clock), &spa, &params(&token))).unwrap();
-        assert!(store
-            .refresh
-            .borrow()
-            .values()
-            .all(|r| r.revoked_at == Some(10)));
+        assert_eq!(revoked_at(&store), Some(10));
         // Unknown tokens are a quiet success (RFC 7009 §2.2).
         block_on(revoke(&svc_(&store, &clock), &spa, &params("unknown"))).unwrap();
         let access = Params::from_pairs([("token", "a.b.c")]);
@@ -232,6 +241,12 @@ mod tests {
             false,
             "another client's refresh token"
         );
+        let mut own = conf.clone();
+        own.client_id = "app1".into();
+        let v = run(&own, &token).unwrap();
+        assert_eq!(v["active"], true, "{v}");
+        assert_eq!(v["token_type"], "refresh_token");
+        assert_eq!(v["sub"], "u1");
         let at = jwt::claims(
             AccessTokenClaims {
                 iss: ISS.into(),
@@ -269,7 +284,7 @@ mod tests {
     #[test]
     fn a_storage_failure_while_revoking_is_temporarily_unavailable_and_revokes_nothing() {
         let (store, _, spa, token) = setup();
-        store.fail_on.borrow_mut().push("revoke_grant");
+        store.fail_on.borrow_mut().push("grant");
         let e = block_on(revoke(
             &svc_(&store, &FixedClock::at(10)),
             &spa,
@@ -277,11 +292,7 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(e.error, OAuthError::TemporarilyUnavailable);
-        assert!(store
-            .refresh
-            .borrow()
-            .values()
-            .all(|r| r.revoked_at.is_none()));
+        assert_eq!(revoked_at(&store), None);
         // Retried once storage is back, the revocation happens.
         store.fail_on.borrow_mut().clear();
         block_on(revoke(
@@ -290,10 +301,6 @@ mod tests {
             &params(&token),
         ))
         .unwrap();
-        assert!(store
-            .refresh
-            .borrow()
-            .values()
-            .all(|r| r.revoked_at == Some(11)));
+        assert_eq!(revoked_at(&store), Some(11));
     }
 }

@@ -1,11 +1,13 @@
 //! The cron triggers (`[triggers]` in wrangler.toml): every trigger enforces the audit
-//! log's retention; the weekly one also rotates the signing keys.
+//! log's retention and forgets ended grants from the index; the weekly one also rotates
+//! the signing keys.
 
 use super::audit::{self, Entry, Event};
 use super::jwt::Signer;
 use super::services::{Deps, Services};
 use crate::error::{log_error, log_info};
 use crate::runtime::Clock;
+use crate::store::Store;
 
 /// The weekly trigger in wrangler.toml that rotates signing keys; the daily one only
 /// enforces the audit log's retention.
@@ -19,6 +21,10 @@ pub async fn run<D: Deps>(svc: &Services<'_, D>, cron: &str) {
             "audit log retention ({days} days): {n} records deleted"
         )),
         Err(f) => log_error(&format!("audit log retention failed: {f}")),
+    }
+    match svc.store.purge_grant_index(svc.clock.now()).await {
+        Ok(n) => log_info(&format!("grant index: {n} ended grants forgotten")),
+        Err(e) => log_error(&format!("grant index purge failed: {e}")),
     }
     if cron != KEY_ROTATION_CRON {
         return;

@@ -6,15 +6,19 @@
 use super::audit::Audit;
 use super::jwt::Signer;
 use crate::crypto::password::Pbkdf2;
+use crate::crypto::seal::Sealer;
+use crate::model::grant::PendingIndex;
 use crate::runtime::{Clock, Random};
-use crate::store::{SessionStore, Store, ThrottleStore};
+use crate::store::{GrantStore, SessionStore, Store, ThrottleStore};
 
 /// The concrete types behind a `Services`: one implementation per platform.
 pub trait Deps {
     type Store: Store;
     type Sessions: SessionStore;
     type Throttle: ThrottleStore;
+    type Grants: GrantStore;
     type Signer: Signer;
+    type Sealer: Sealer;
     type Kdf: Pbkdf2;
     type Clock: Clock;
     type Rng: Random;
@@ -26,7 +30,11 @@ pub struct Services<'a, D: Deps> {
     pub sessions: &'a D::Sessions,
     /// Failed-login counters (a Durable Object per counter on Workers).
     pub throttle: &'a D::Throttle,
+    /// Grants: codes' single use and refresh-token families (a Durable Object per grant).
+    pub grants: &'a D::Grants,
     pub signer: &'a D::Signer,
+    /// Seals authorization codes (`oidc::code`).
+    pub sealer: &'a D::Sealer,
     pub kdf: &'a D::Kdf,
     pub clock: &'a D::Clock,
     pub rng: &'a D::Rng,
@@ -35,6 +43,8 @@ pub struct Services<'a, D: Deps> {
     pub settings: &'a Settings,
     /// What this request did, stored after the response.
     pub audit: &'a Audit,
+    /// Grants this request started, recorded in D1's index after the response.
+    pub pending_index: &'a PendingIndex,
 }
 
 /// The deployment's settings, read once per isolate by the adapter (a new value is a new
@@ -70,6 +80,7 @@ impl Settings {
 pub mod testing {
     use super::*;
     use crate::crypto::password::testing::FakeKdf;
+    use crate::crypto::seal::testing::FakeSealer;
     use crate::oidc::jwt::testing::FakeSigner;
     use crate::runtime::testing::{CountingRandom, FixedClock};
     use crate::store::memory::{MemorySessions, MemoryStore};
@@ -83,7 +94,9 @@ pub mod testing {
         type Store = MemoryStore;
         type Sessions = MemorySessions;
         type Throttle = MemoryStore;
+        type Grants = MemoryStore;
         type Signer = FakeSigner;
+        type Sealer = FakeSealer;
         type Kdf = FakeKdf;
         type Clock = FixedClock;
         type Rng = CountingRandom;
@@ -120,14 +133,17 @@ pub mod testing {
         Services {
             store,
             throttle: store,
+            grants: store,
             sessions: Box::leak(Box::default()),
             signer,
+            sealer: Box::leak(Box::default()),
             kdf: Box::leak(Box::default()),
             clock,
             rng,
             issuer,
             settings: Box::leak(Box::new(test_settings())),
             audit,
+            pending_index: Box::leak(Box::default()),
         }
     }
 
@@ -144,12 +160,14 @@ pub mod testing {
         pub store: MemoryStore,
         pub sessions: MemorySessions,
         pub signer: FakeSigner,
+        pub sealer: FakeSealer,
         pub kdf: FakeKdf,
         pub clock: FixedClock,
         pub rng: CountingRandom,
         pub issuer: String,
         pub settings: Settings,
         pub audit: Audit,
+        pub pending_index: PendingIndex,
     }
 
     impl Fakes {
@@ -158,12 +176,14 @@ pub mod testing {
                 store,
                 sessions: MemorySessions::default(),
                 signer: FakeSigner::new(),
+                sealer: FakeSealer::default(),
                 kdf: FakeKdf::default(),
                 clock: FixedClock::at(now),
                 rng: CountingRandom::default(),
                 issuer: ISSUER.to_string(),
                 settings: test_settings(),
                 audit: Audit::default(),
+                pending_index: PendingIndex::default(),
             }
         }
 
@@ -171,14 +191,17 @@ pub mod testing {
             Services {
                 store: &self.store,
                 throttle: &self.store,
+                grants: &self.store,
                 sessions: &self.sessions,
                 signer: &self.signer,
+                sealer: &self.sealer,
                 kdf: &self.kdf,
                 clock: &self.clock,
                 rng: &self.rng,
                 issuer: &self.issuer,
                 settings: &self.settings,
                 audit: &self.audit,
+                pending_index: &self.pending_index,
             }
         }
     }

@@ -4,17 +4,20 @@
 use super::audit::{Entry, Event};
 use super::client_auth;
 use super::client_credentials;
+use super::code::{self, CodeGrant};
+use super::grants;
 pub use super::mint::TokenResponse;
 use super::mint::{mint, Subject};
 use super::params::Params;
 use super::pkce;
 use super::refresh;
 use super::services::{Deps, Services};
-use crate::crypto::{random_token, AuthCode, RefreshToken};
+use crate::crypto::AuthCode;
 use crate::error::{Failure, OAuthError};
+use crate::model::grant::{Grant, GrantAnswer, GrantIndex, GrantOp};
 use crate::model::{Application, GrantType};
 use crate::runtime::Clock;
-use crate::store::{Redemption, Store};
+use crate::store::GrantStore;
 
 /// The result, plus the authenticated application when there is one: CORS at the token
 /// endpoint answers for the application that authenticated, on errors too.
@@ -92,20 +95,13 @@ async fn grant<D: Deps>(
     result
 }
 
-/// RFC 6749 §4.1.3.
+/// RFC 6749 §4.1.3. The code is opened and checked here; its single use is decided by its
+/// grant's object in one call, which also stores the refresh token when there is one.
 async fn code_grant<D: Deps>(
     sv: &Services<'_, D>,
     params: &Params,
     app: &Application,
 ) -> Result<TokenResponse, Failure> {
-    let Services {
-        store,
-        signer,
-        clock,
-        rng,
-        issuer,
-        ..
-    } = *sv;
     let code = AuthCode::new(params.require("code")?);
     let redirect_uri = params.require("redirect_uri")?;
     let verifier = params.get("code_verifier")?;
@@ -114,46 +110,67 @@ async fn code_grant<D: Deps>(
             "the code_verifier must be 43-128 characters of [A-Za-z0-9-._~]",
         ));
     }
+    let now = sv.clock.now();
+    let invalid =
+        || Failure::invalid_grant("the authorization code is invalid, expired or already used");
+    let code = code::open(sv.sealer, &code).await?.ok_or_else(invalid)?;
+    // Refusals before the grant is touched leave the code redeemable.
+    if code.expires_at <= now {
+        return Err(invalid());
+    }
+    check_binding(&code, app, redirect_uri, verifier)?;
 
-    // One round trip on the way that matters: the store consumes the code only if every
-    // check below holds, and stores the refresh token with it. Only a refusal pays a second
-    // read, to say which check failed. Signing comes after the write, so a signing failure
-    // undoes the redemption and the code stays redeemable.
-    let now = clock.now();
-    let challenge = verifier.map(pkce::s256);
-    let grant_id = random_token::<16>(rng)?;
-    let refresh_token = if app.has_grant(GrantType::RefreshToken) {
-        Some(RefreshToken::generate(rng)?)
-    } else {
-        None
+    let refresh = match refresh::plan(app, &code.scope, now) {
+        Some(plan) => Some((grants::new_refresh_token(sv.rng, &code.grant_id)?, plan)),
+        None => None,
     };
-    let refresh_hash = refresh_token.as_ref().map(RefreshToken::hashed);
-    let redemption = Redemption {
-        code_hash: &code.hashed(),
-        client_id: &app.client_id,
-        redirect_uri,
-        challenge: challenge.as_deref(),
+    let grant = Grant {
+        client_id: code.client_id.clone(),
+        user_id: code.user_id.clone(),
+        scope: code.scope.clone(),
+        auth_time: code.auth_time,
+        claims: code.claims.clone(),
+        created_at: now,
+        code_expires_at: code.expires_at,
+        refresh: refresh
+            .as_ref()
+            .map(|(token, plan)| plan.state(token.hashed())),
+        revoked_at: None,
+    };
+    let op = GrantOp::Redeem {
+        grant: grant.clone(),
         now,
-        grant_id: &grant_id,
-        refresh: refresh_hash
-            .as_deref()
-            .and_then(|hash| refresh::plan(app, hash, now)),
     };
-    let Some(redeemed) = store.redeem_code(&redemption).await? else {
-        return Err(refusal(sv, app, &redemption, verifier).await);
-    };
-    let record = &redeemed.code;
+    match sv.grants.grant(&code.grant_id, &op).await? {
+        GrantAnswer::Redeemed => {}
+        GrantAnswer::Replayed { user_id } => {
+            sv.audit.record(
+                Entry::new(
+                    Event::CodeReplayed,
+                    "An authorization code was presented again; its tokens are revoked",
+                )
+                .app(app)
+                .user(&user_id),
+            );
+            return Err(Failure::invalid_grant(
+                "the authorization code was already used; tokens issued with it are revoked",
+            ));
+        }
+        other => return Err(Failure::server(format!("grant redeem answered {other:?}"))),
+    }
     let subject = Subject {
-        user_id: &record.user_id,
-        scope: &record.scope,
-        claims: &record.claims,
-        auth_time: record.auth_time,
-        nonce: record.nonce.as_deref(),
+        user_id: &code.user_id,
+        scope: &code.scope,
+        claims: &code.claims,
+        auth_time: code.auth_time,
+        nonce: code.nonce.as_deref(),
     };
-    let mut response = match mint(signer, rng, issuer, app, &subject, now).await {
+    // Signing comes after the redemption; if it fails, the redemption is undone so the
+    // code can be tried again.
+    let mut response = match mint(sv.signer, sv.rng, sv.issuer, app, &subject, now).await {
         Ok(response) => response,
         Err(failure) => {
-            if let Err(e) = store.unredeem_code(redemption.code_hash, &grant_id).await {
+            if let Err(e) = sv.grants.grant(&code.grant_id, &GrantOp::Undo).await {
                 crate::error::log_error(&format!(
                     "token: could not restore a code after a signing failure: {e}"
                 ));
@@ -161,65 +178,47 @@ async fn code_grant<D: Deps>(
             return Err(failure);
         }
     };
-    if redeemed.refresh_stored {
-        response.refresh_token = refresh_token.map(|t| t.expose().to_string());
+    if let Some((token, plan)) = refresh {
+        sv.pending_index.push(GrantIndex {
+            grant_id: code.grant_id.clone(),
+            client_id: code.client_id.clone(),
+            user_id: code.user_id.clone(),
+            created_at: now,
+            expires_at: plan.grant_expires_at,
+        });
+        response.refresh_token = Some(token.expose().to_string());
     }
     Ok(response)
 }
 
-/// Why a redemption was refused (RFC 6749 §5.2 `invalid_grant`), read after the fact. A
-/// code that was already used revokes what its first use gave out (RFC 6749 §4.1.2).
-async fn refusal<D: Deps>(
-    sv: &Services<'_, D>,
+/// The code was issued to this client, for this redirect URI, and the verifier matches its
+/// challenge (RFC 6749 §4.1.3, RFC 7636 §4.6).
+fn check_binding(
+    code: &CodeGrant,
     app: &Application,
-    r: &Redemption<'_>,
+    redirect_uri: &str,
     verifier: Option<&str>,
-) -> Failure {
-    let store = sv.store;
-    let invalid =
-        || Failure::invalid_grant("the authorization code is invalid, expired or already used");
-    let record = match store.code(r.code_hash).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return invalid(),
-        Err(e) => return e.into(),
-    };
-    if record.consumed_at.is_some() {
-        sv.audit.record(
-            Entry::new(
-                Event::CodeReplayed,
-                "An authorization code was presented again; its tokens are revoked",
-            )
-            .app(app)
-            .user(&record.user_id),
-        );
-        if let Some(grant) = &record.grant_id {
-            if let Err(e) = store.revoke_grant(grant, r.now).await {
-                return e.into();
-            }
-        }
-        return Failure::invalid_grant(
-            "the authorization code was already used; tokens issued with it are revoked",
-        );
+) -> Result<(), Failure> {
+    if code.client_id != app.client_id {
+        return Err(Failure::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
     }
-    if record.expires_at <= r.now {
-        return invalid();
+    if code.redirect_uri != redirect_uri {
+        return Err(Failure::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
     }
-    if record.client_id != r.client_id {
-        return Failure::invalid_grant("the authorization code was issued to another client");
-    }
-    if record.redirect_uri != r.redirect_uri {
-        return Failure::invalid_grant("redirect_uri does not match the authorization request");
-    }
-    match (&record.code_challenge, verifier) {
-        (Some(_), None) => Failure::invalid_grant("the code_verifier is required"),
+    match (&code.code_challenge, verifier) {
+        (Some(_), None) => Err(Failure::invalid_grant("the code_verifier is required")),
         // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
-        (None, Some(_)) => Failure::invalid_grant(
+        (None, Some(_)) => Err(Failure::invalid_grant(
             "a code_verifier was sent but the authorization request had no code_challenge",
-        ),
+        )),
         (Some(challenge), Some(v)) if !pkce::verify(v, challenge) => {
-            Failure::invalid_grant("the code_verifier does not match")
+            Err(Failure::invalid_grant("the code_verifier does not match"))
         }
-        _ => invalid(),
+        _ => Ok(()),
     }
 }
 
@@ -230,9 +229,11 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::seal::testing::FakeSealer;
     use crate::crypto::ClientSecret;
+    use crate::crypto::RefreshToken;
+    use crate::model::AppType;
     use crate::model::UserClaims;
-    use crate::model::{AppType, CodeRecord};
     use crate::oidc::audit::{Audit, Event};
     use crate::oidc::jwt::testing::FakeSigner;
     use crate::oidc::jwt::{self, IdTokenClaims};
@@ -254,10 +255,9 @@ mod tests {
             app.token_endpoint_auth_method = crate::model::TokenAuthMethod::ClientSecretPost;
         }
         s.apps.borrow_mut().push(app);
-        s.codes.borrow_mut().insert(
-            AuthCode::new("the-code").hashed(),
-            CodeRecord {
-                code_hash: AuthCode::new("the-code").hashed(),
+        CODE.with(|c| {
+            *c.borrow_mut() = Some(CodeGrant {
+                grant_id: GRANT.into(),
                 client_id: "app1".into(),
                 user_id: "u1".into(),
                 redirect_uri: "https://app.example/cb?tenant=1".into(),
@@ -270,13 +270,31 @@ mod tests {
                     email_verified: true,
                     name: Some("Ada".into()),
                 },
-                created_at: 1_000,
                 expires_at: 1_060,
-                consumed_at: None,
-                grant_id: None,
-            },
-        );
+            })
+        });
         s
+    }
+
+    const GRANT: &str = "grant-of-the-test-code";
+
+    thread_local! {
+        /// The grant of the code that `setup` issued; "the-code" in a request body stands
+        /// for it, sealed.
+        static CODE: std::cell::RefCell<Option<CodeGrant>> = const { std::cell::RefCell::new(None) };
+    }
+
+    fn sealed_code() -> String {
+        let grant = CODE.with(|c| c.borrow().clone()).expect("setup first");
+        block_on(code::seal(&FakeSealer::default(), &grant))
+            .unwrap()
+            .expose()
+            .to_string()
+    }
+
+    /// The test grant's object, if the code was redeemed.
+    fn stored(store: &MemoryStore) -> Option<crate::model::grant::Grant> {
+        store.grants.borrow().get(GRANT).cloned()
     }
 
     fn exchange(store: &MemoryStore, body: &str, now: i64) -> Result<TokenResponse, Failure> {
@@ -301,6 +319,8 @@ mod tests {
     ) -> Outcome {
         let clock = FixedClock::at(now);
         let sv = services(store, signer, &clock, ISS, audit);
+        let body = body.replace("the-code", &sealed_code());
+        let body = body.as_str();
         block_on(handle(&sv, &Params::parse(body), None))
     }
 
@@ -468,10 +488,12 @@ mod tests {
         );
     }
 
-    fn with_offline_access(store: &MemoryStore) {
-        let mut codes = store.codes.borrow_mut();
-        let code = codes.values_mut().next().unwrap();
-        code.scope = "openid email offline_access".into();
+    fn with_offline_access(_: &MemoryStore) {
+        CODE.with(|c| {
+            if let Some(code) = c.borrow_mut().as_mut() {
+                code.scope = "openid email offline_access".into();
+            }
+        });
     }
 
     #[test]
@@ -512,43 +534,24 @@ mod tests {
         with_offline_access(&store);
         let first = exchange(&store, GOOD, 1_010).unwrap();
         assert!(first.refresh_token.is_some());
-        assert!(store
-            .refresh
-            .borrow()
-            .values()
-            .all(|r| r.revoked_at.is_none()));
+        assert_eq!(stored(&store).unwrap().revoked_at, None);
         let replay = exchange(&store, GOOD, 1_020).unwrap_err();
         assert_eq!(replay.error, OAuthError::InvalidGrant);
-        assert!(store
-            .refresh
-            .borrow()
-            .values()
-            .all(|r| r.revoked_at == Some(1_020)));
+        assert_eq!(stored(&store).unwrap().revoked_at, Some(1_020));
     }
 
     #[test]
     fn a_storage_failure_at_redemption_writes_nothing_and_the_code_survives() {
         let store = setup(AppType::Spa, Some(CHALLENGE));
         with_offline_access(&store);
-        store.fail_on.borrow_mut().push("redeem_code");
+        store.fail_on.borrow_mut().push("grant");
         let err = exchange(&store, GOOD, 1_010).unwrap_err();
         assert_eq!(err.error, OAuthError::TemporarilyUnavailable);
-        assert!(
-            store.refresh.borrow().is_empty(),
-            "no refresh token recorded"
-        );
-        assert!(
-            store
-                .codes
-                .borrow()
-                .values()
-                .all(|c| c.consumed_at.is_none()),
-            "code not spent"
-        );
+        assert_eq!(stored(&store), None, "code not spent, nothing recorded");
         store.fail_on.borrow_mut().clear();
         let ok = exchange(&store, GOOD, 1_011).unwrap();
         assert!(ok.refresh_token.is_some());
-        assert_eq!(store.refresh.borrow().len(), 1);
+        assert!(stored(&store).unwrap().refresh.is_some());
     }
 
     #[test]
@@ -559,28 +562,23 @@ mod tests {
         signer.broken.set(true);
         let err = exchange_with(&store, &signer, GOOD, 1_010).unwrap_err();
         assert_eq!(err.error, OAuthError::ServerError);
-        assert!(
-            store.refresh.borrow().is_empty(),
-            "its refresh token is gone"
+        assert_eq!(
+            stored(&store),
+            None,
+            "the redemption and its token are gone"
         );
-        assert!(store
-            .codes
-            .borrow()
-            .values()
-            .all(|c| c.consumed_at.is_none() && c.grant_id.is_none()));
         signer.broken.set(false);
         let ok = exchange_with(&store, &signer, GOOD, 1_011).unwrap();
         assert!(ok.refresh_token.is_some(), "the client's retry succeeds");
-        assert_eq!(store.refresh.borrow().len(), 1);
     }
 
     #[test]
     fn when_the_undo_fails_too_the_code_stays_spent_and_hands_out_nothing() {
         let store = setup(AppType::Spa, Some(CHALLENGE));
         with_offline_access(&store);
-        store.fail_on.borrow_mut().push("unredeem_code");
         let signer = FakeSigner::new();
         signer.broken.set(true);
+        store.fail_on.borrow_mut().push("grant.undo");
         assert_eq!(
             exchange_with(&store, &signer, GOOD, 1_010)
                 .unwrap_err()
@@ -596,11 +594,7 @@ mod tests {
                 .error,
             OAuthError::InvalidGrant
         );
-        assert!(store
-            .refresh
-            .borrow()
-            .values()
-            .all(|r| r.revoked_at.is_some()));
+        assert!(stored(&store).unwrap().revoked_at.is_some());
     }
 
     #[test]
@@ -611,20 +605,20 @@ mod tests {
             .unwrap()
             .refresh_token
             .is_none());
-        assert!(store.refresh.borrow().is_empty());
+        assert_eq!(stored(&store).unwrap().refresh, None);
         // Always-issue setting: one without offline_access.
         let store = setup(AppType::Spa, Some(CHALLENGE));
         store.apps.borrow_mut()[0]
             .token_settings
             .always_issue_refresh_token = true;
         let t = exchange(&store, GOOD, 1_010).unwrap();
-        let handed = RefreshToken::new(t.refresh_token.unwrap()).hashed();
-        let stored = store.refresh.borrow();
-        let record = stored.get(&handed).expect("the handed-out token is stored");
-        assert_eq!(record.user_id, "u1");
-        assert_eq!(record.scope, "openid email");
-        assert_eq!(record.claims.email, "ada@example.com");
-        drop(stored);
+        let handed = RefreshToken::new(t.refresh_token.unwrap());
+        assert_eq!(crate::oidc::grants::grant_of(&handed), Some(GRANT));
+        let grant = stored(&store).unwrap();
+        assert_eq!(grant.refresh.unwrap().token_hash, handed.hashed());
+        assert_eq!(grant.user_id, "u1");
+        assert_eq!(grant.scope, "openid email");
+        assert_eq!(grant.claims.email, "ada@example.com");
         // No refresh grant: none, even with offline_access.
         let store = setup(AppType::Spa, Some(CHALLENGE));
         with_offline_access(&store);
@@ -633,7 +627,7 @@ mod tests {
             .unwrap()
             .refresh_token
             .is_none());
-        assert!(store.refresh.borrow().is_empty());
+        assert_eq!(stored(&store).unwrap().refresh, None);
     }
 
     #[test]

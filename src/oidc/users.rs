@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::app_settings::{as_object, bool_field, string_field, Problems, MAX_NAME};
 use super::audit::{Entry, Event};
+use super::grants;
 use super::management::Done;
 use super::params::Params;
 use super::services::{Deps, Services};
@@ -13,7 +14,7 @@ use crate::crypto::random_id;
 use crate::error::{Failure, OAuthError};
 use crate::model::{User, KNOWN_ROLES};
 use crate::runtime::Clock;
-use crate::store::{Inserted, Store, UserQuery};
+use crate::store::{GrantOwner, Inserted, Store, UserQuery};
 
 const MAX_EMAIL: usize = 254;
 
@@ -173,8 +174,10 @@ pub async fn get_user<D: Deps>(svc: &Services<'_, D>, id: &str) -> Result<Value,
 }
 
 /// `PATCH /api/v1/users/{id}`: name, `email_verified`, roles, `disabled`, and `password`
-/// (an administrator's password reset). Disabling also ends the user's refresh tokens and
-/// pending codes (see `Store::update_user`).
+/// (an administrator's password reset). Disabling also revokes every grant of the user in
+/// its object first (revocation can be repeated, so a failure later leaves nothing a retry
+/// would not finish), then the legacy tokens D1 still holds (`Store::update_user`). Codes
+/// need nothing: issuing one reads the user.
 pub async fn update_user<D: Deps>(
     svc: &Services<'_, D>,
     id: &str,
@@ -225,6 +228,9 @@ pub async fn update_user<D: Deps>(
         user.password_hash = hash_password(kdf, rng, &pw, iterations).await?;
         changed.push("password");
     }
+    if !was_disabled && user.is_disabled() {
+        grants::revoke_all(store, svc.grants, GrantOwner::User(&user.id), clock.now()).await?;
+    }
     if !store.update_user(&user).await? {
         return Err(Failure::new(OAuthError::NotFound, "no such user"));
     }
@@ -258,7 +264,8 @@ fn is_plausible_email(e: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CodeRecord, RefreshRecord, UserClaims};
+    use crate::model::grant::GrantIndex;
+    use crate::model::{RefreshRecord, UserClaims};
     use crate::oidc::services::testing::{services, FakeDeps};
     use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
@@ -384,30 +391,25 @@ mod tests {
     }
 
     #[test]
-    fn disabling_ends_refresh_tokens_and_pending_codes_and_is_audited() {
+    fn disabling_revokes_every_grant_and_legacy_token_and_is_audited() {
         let store = MemoryStore::default();
         let id = create_ada(&store);
-        let claims = UserClaims {
-            email: "ada@example.com".into(),
-            email_verified: false,
-            name: None,
-        };
-        let code = CodeRecord {
-            code_hash: "c".into(),
+        let rng = crate::runtime::testing::CountingRandom::new();
+        crate::oidc::testing::grant_with_token(&store, "app1", &rng);
+        let grant_id = store.grants.borrow().keys().next().unwrap().clone();
+        store
+            .grants
+            .borrow_mut()
+            .get_mut(&grant_id)
+            .unwrap()
+            .user_id = id.clone();
+        store.grant_index.borrow_mut().push(GrantIndex {
+            grant_id: grant_id.clone(),
             client_id: "app1".into(),
             user_id: id.clone(),
-            redirect_uri: "https://app.example/cb".into(),
-            scope: "openid".into(),
-            nonce: None,
-            code_challenge: None,
-            auth_time: 1,
-            claims: claims.clone(),
             created_at: 1,
-            expires_at: 100,
-            consumed_at: None,
-            grant_id: None,
-        };
-        assert!(block_on(store.insert_code(&code)).unwrap());
+            expires_at: 1000,
+        });
         store.refresh.borrow_mut().insert(
             "r".into(),
             RefreshRecord {
@@ -417,7 +419,11 @@ mod tests {
                 user_id: id.clone(),
                 scope: "openid offline_access".into(),
                 auth_time: 1,
-                claims,
+                claims: UserClaims {
+                    email: "ada@example.com".into(),
+                    email_verified: false,
+                    name: None,
+                },
                 created_at: 1,
                 expires_at: 1000,
                 grant_expires_at: 1000,
@@ -425,19 +431,21 @@ mod tests {
                 revoked_at: None,
             },
         );
+        store.fail_on.borrow_mut().push("grant");
+        assert!(update(&store, &id, json!({"disabled": true})).is_err());
+        assert!(!store.users.borrow()[0].is_disabled(), "nothing half-done");
+        store.fail_on.borrow_mut().clear();
+
         let done = update(&store, &id, json!({"disabled": true})).unwrap();
         assert_eq!(done.view["disabled"], true);
         assert_eq!(done.view["disabled_at"], 50);
         assert_eq!(done.entry.event, Event::UserDisabled);
         assert!(store.refresh.borrow().is_empty());
-        assert!(store.codes.borrow().is_empty());
-        // No new code for the disabled user's session either.
-        assert!(!block_on(store.insert_code(&code)).unwrap());
+        assert_eq!(store.grants.borrow()[&grant_id].revoked_at, Some(50));
 
         let enabled = update(&store, &id, json!({"disabled": false})).unwrap();
         assert_eq!(enabled.view["disabled"], false);
         assert_eq!(enabled.entry.event, Event::UserUpdated);
-        assert!(block_on(store.insert_code(&code)).unwrap());
     }
 
     #[test]

@@ -1,19 +1,20 @@
 //! The storage conformance suite: the rules that are written twice, in D1's SQL and in the
-//! in-memory store's Rust (single-use codes with PKCE, refresh-token rotation, disabled
-//! users, throttling counters, key slots, consents), checked the same way against every
-//! `Store`. The memory store runs it under `cargo test`; D1 runs it inside workerd, where
-//! an integration test asks for it (`STORE_CONFORMANCE`, see the wasm adapter), so SQL and
-//! Rust cannot drift apart unnoticed. The throttling counters (`ThrottleStore`) have their
-//! own check, run against the memory store and the Durable Object.
+//! in-memory store's Rust (the grant index and disabled users, key slots, consents), and
+//! the stores whose rules are Rust run elsewhere (grants in Durable Objects, throttling
+//! counters), checked the same way against every implementation. The memory store runs it
+//! under `cargo test`; D1 and the Durable Objects run it inside workerd, where an
+//! integration test asks for it (`STORE_CONFORMANCE`, see the wasm adapter), so they cannot
+//! drift apart unnoticed.
 //!
 //! Every check uses ids under its own `prefix`, but it writes rows (signing keys among them):
 //! run it only against a throwaway database, never a deployment's.
 
-use super::{Inserted, Redemption, RefreshPlan, Store, ThrottleStore};
-use crate::model::{
-    AppType, Application, CodeRecord, KeyStatus, RefreshRecord, SigningAlg, StoredKey, User,
-    UserClaims,
+use super::{GrantOwner, GrantStore, Inserted, Store, ThrottleStore};
+use crate::model::grant::{
+    Grant, GrantAnswer, GrantIndex, GrantOp, Presented, RefreshPolicy, RefreshState, RefreshUse,
+    Rotate,
 };
+use crate::model::{AppType, Application, KeyStatus, SigningAlg, StoredKey, User, UserClaims};
 
 type Check = Result<(), String>;
 
@@ -25,36 +26,26 @@ pub async fn run_throttle<T: ThrottleStore>(store: &T, prefix: &str) -> Vec<(&'s
     )]
 }
 
+/// The outcome of each check of a grant store, by name.
+pub async fn run_grants<G: GrantStore>(store: &G, prefix: &str) -> Vec<(&'static str, Check)> {
+    vec![
+        (
+            "grant_single_use",
+            grant_single_use(store, &format!("{prefix}-grant_single_use")).await,
+        ),
+        (
+            "grant_rotation",
+            grant_rotation(store, &format!("{prefix}-grant_rotation")).await,
+        ),
+    ]
+}
+
 /// The outcome of each check of a store, by name.
 pub async fn run<S: Store>(store: &S, prefix: &str) -> Vec<(&'static str, Check)> {
     let mut out = Vec::new();
     out.push((
-        "code_single_use",
-        code_single_use(store, &format!("{prefix}-code_single_use")).await,
-    ));
-    out.push((
-        "code_pkce_rule",
-        code_pkce_rule(store, &format!("{prefix}-code_pkce_rule")).await,
-    ));
-    out.push((
-        "code_binding",
-        code_binding(store, &format!("{prefix}-code_binding")).await,
-    ));
-    out.push((
-        "refresh_planned_by_scope",
-        refresh_planned_by_scope(store, prefix).await,
-    ));
-    out.push((
-        "unredeem_restores",
-        unredeem_restores(store, &format!("{prefix}-unredeem_restores")).await,
-    ));
-    out.push((
-        "refresh_rotation",
-        refresh_rotation(store, &format!("{prefix}-refresh_rotation")).await,
-    ));
-    out.push((
-        "disabled_users",
-        disabled_users(store, &format!("{prefix}-disabled_users")).await,
+        "grant_index",
+        grant_index(store, &format!("{prefix}-grant_index")).await,
     ));
     out.push((
         "key_slots",
@@ -80,7 +71,6 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 const NOW: i64 = 1_800_000_000;
-const CHALLENGE: &str = "E9Melhoa2OwvFrEZTikvQZBkM7h6qrtR1YTVWqDQ-cM";
 const REDIRECT: &str = "https://rp.example/cb";
 
 /// An application and a user under `p`.
@@ -107,15 +97,11 @@ async fn parties<S: Store>(s: &S, p: &str) -> Result<(String, String), String> {
     Ok((client, user))
 }
 
-fn code(hash: &str, client: &str, user: &str, challenge: Option<&str>, scope: &str) -> CodeRecord {
-    CodeRecord {
-        code_hash: hash.into(),
+fn grant(client: &str, token_hash: &str) -> Grant {
+    Grant {
         client_id: client.into(),
-        user_id: user.into(),
-        redirect_uri: REDIRECT.into(),
-        scope: scope.into(),
-        nonce: None,
-        code_challenge: challenge.map(str::to_string),
+        user_id: "conformance-user".into(),
+        scope: "openid offline_access".into(),
         auth_time: NOW - 5,
         claims: UserClaims {
             email: "c@conformance.example".into(),
@@ -123,317 +109,179 @@ fn code(hash: &str, client: &str, user: &str, challenge: Option<&str>, scope: &s
             name: None,
         },
         created_at: NOW,
-        expires_at: NOW + 60,
-        consumed_at: None,
-        grant_id: None,
-    }
-}
-
-fn redemption<'a>(
-    hash: &'a str,
-    client: &'a str,
-    challenge: Option<&'a str>,
-    grant: &'a str,
-) -> Redemption<'a> {
-    Redemption {
-        code_hash: hash,
-        client_id: client,
-        redirect_uri: REDIRECT,
-        challenge,
-        now: NOW + 1,
-        grant_id: grant,
-        refresh: None,
-    }
-}
-
-/// RFC 6749 §4.1.2: a code is redeemed once.
-async fn code_single_use<S: Store>(s: &S, p: &str) -> Check {
-    let (client, user) = parties(s, p).await?;
-    let hash = format!("{p}-c1");
-    let stored = s
-        .insert_code(&code(&hash, &client, &user, Some(CHALLENGE), "openid"))
-        .await
-        .map_err(err)?;
-    ensure(stored, "the code is stored")?;
-    let first = s
-        .redeem_code(&redemption(&hash, &client, Some(CHALLENGE), "g1"))
-        .await
-        .map_err(err)?;
-    ensure(first.is_some(), "the first redemption succeeds")?;
-    let second = s
-        .redeem_code(&redemption(&hash, &client, Some(CHALLENGE), "g2"))
-        .await
-        .map_err(err)?;
-    ensure(second.is_none(), "a second redemption fails")?;
-    let record = s
-        .code(&hash)
-        .await
-        .map_err(err)?
-        .ok_or("the code is kept")?;
-    ensure(record.consumed_at.is_some(), "the code is marked consumed")?;
-    ensure(
-        record.grant_id.as_deref() == Some("g1"),
-        "the first grant marks the code",
-    )
-}
-
-/// RFC 7636 §4.6 and RFC 9700 §2.1.1: the stored challenge must equal the verifier's;
-/// a code with a challenge needs one; a verifier without a challenge is refused. A refusal
-/// leaves the code redeemable.
-async fn code_pkce_rule<S: Store>(s: &S, p: &str) -> Check {
-    let (client, user) = parties(s, p).await?;
-    let with = format!("{p}-with");
-    let without = format!("{p}-without");
-    s.insert_code(&code(&with, &client, &user, Some(CHALLENGE), "openid"))
-        .await
-        .map_err(err)?;
-    s.insert_code(&code(&without, &client, &user, None, "openid"))
-        .await
-        .map_err(err)?;
-    for (hash, challenge, what) in [
-        (&with, None, "a code with a challenge needs a verifier"),
-        (
-            &with,
-            Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-            "a wrong verifier is refused",
-        ),
-        (
-            &without,
-            Some(CHALLENGE),
-            "a verifier without a challenge is refused",
-        ),
-    ] {
-        let r = s
-            .redeem_code(&redemption(hash, &client, challenge, "g"))
-            .await
-            .map_err(err)?;
-        ensure(r.is_none(), what)?;
-    }
-    let ok = s
-        .redeem_code(&redemption(&with, &client, Some(CHALLENGE), "g"))
-        .await
-        .map_err(err)?;
-    ensure(ok.is_some(), "the right verifier redeems after refusals")?;
-    let ok = s
-        .redeem_code(&redemption(&without, &client, None, "g"))
-        .await
-        .map_err(err)?;
-    ensure(ok.is_some(), "no challenge and no verifier redeems")
-}
-
-/// The code is bound to its client, redirect URI and lifetime.
-async fn code_binding<S: Store>(s: &S, p: &str) -> Check {
-    let (client, user) = parties(s, p).await?;
-    let hash = format!("{p}-bound");
-    s.insert_code(&code(&hash, &client, &user, None, "openid"))
-        .await
-        .map_err(err)?;
-    let other_client = Redemption {
-        client_id: "someone-else",
-        ..redemption(&hash, &client, None, "g")
-    };
-    ensure(
-        s.redeem_code(&other_client).await.map_err(err)?.is_none(),
-        "another client cannot redeem",
-    )?;
-    let other_uri = Redemption {
-        redirect_uri: "https://rp.example/other",
-        ..redemption(&hash, &client, None, "g")
-    };
-    ensure(
-        s.redeem_code(&other_uri).await.map_err(err)?.is_none(),
-        "another redirect URI cannot redeem",
-    )?;
-    let late = Redemption {
-        now: NOW + 60,
-        ..redemption(&hash, &client, None, "g")
-    };
-    ensure(
-        s.redeem_code(&late).await.map_err(err)?.is_none(),
-        "an expired code cannot be redeemed",
-    )
-}
-
-/// The refresh token is stored with the redemption when the scope asks for it, copying the
-/// code's subject, scope and claims.
-async fn refresh_planned_by_scope<S: Store>(s: &S, p: &str) -> Check {
-    let (client, user) = parties(s, p).await?;
-    for (n, scope, always, stored) in [
-        (1, "openid", false, false),
-        (2, "openid offline_access", false, true),
-        (3, "openid", true, true),
-    ] {
-        let hash = format!("{p}-r{n}");
-        let token = format!("{p}-t{n}");
-        s.insert_code(&code(&hash, &client, &user, None, scope))
-            .await
-            .map_err(err)?;
-        let grant = format!("{p}-g{n}");
-        let r = Redemption {
-            refresh: Some(RefreshPlan {
-                token_hash: &token,
-                always,
-                expires_at: NOW + 100,
-                grant_expires_at: NOW + 1000,
-            }),
-            ..redemption(&hash, &client, None, &grant)
-        };
-        let out = s.redeem_code(&r).await.map_err(err)?.ok_or("redeemed")?;
-        ensure(
-            out.refresh_stored == stored,
-            "refresh_stored follows the plan",
-        )?;
-        let found = s.refresh_token(&token).await.map_err(err)?;
-        ensure(
-            found.is_some() == stored,
-            "the token exists only when planned",
-        )?;
-        if let Some(t) = found {
-            ensure(
-                t.user_id == user && t.scope == scope && t.grant_id == grant,
-                "the token copies the code's subject, scope and grant",
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// A redemption that could not be answered is undone: the code is live again and its
-/// refresh token gone.
-async fn unredeem_restores<S: Store>(s: &S, p: &str) -> Check {
-    let (client, user) = parties(s, p).await?;
-    let hash = format!("{p}-u");
-    let token = format!("{p}-ut");
-    s.insert_code(&code(&hash, &client, &user, None, "openid offline_access"))
-        .await
-        .map_err(err)?;
-    let r = Redemption {
-        refresh: Some(RefreshPlan {
-            token_hash: &token,
-            always: false,
+        code_expires_at: NOW + 60,
+        refresh: Some(RefreshState {
+            token_hash: token_hash.into(),
+            created_at: NOW,
             expires_at: NOW + 100,
             grant_expires_at: NOW + 1000,
+            spent: vec![],
         }),
-        ..redemption(&hash, &client, None, "ug")
-    };
-    s.redeem_code(&r).await.map_err(err)?.ok_or("redeemed")?;
-    s.unredeem_code(&hash, "other-grant").await.map_err(err)?;
-    ensure(
-        s.code(&hash)
-            .await
-            .map_err(err)?
-            .and_then(|c| c.consumed_at)
-            .is_some(),
-        "another grant's undo changes nothing",
-    )?;
-    s.unredeem_code(&hash, "ug").await.map_err(err)?;
-    ensure(
-        s.refresh_token(&token).await.map_err(err)?.is_none(),
-        "the refresh token is gone",
-    )?;
-    ensure(
-        s.redeem_code(&redemption(&hash, &client, None, "ug2"))
-            .await
-            .map_err(err)?
-            .is_some(),
-        "the code is live again",
-    )
-}
-
-fn refresh(hash: &str, grant: &str, client: &str, user: &str, expires_at: i64) -> RefreshRecord {
-    RefreshRecord {
-        token_hash: hash.into(),
-        grant_id: grant.into(),
-        client_id: client.into(),
-        user_id: user.into(),
-        scope: "openid offline_access".into(),
-        auth_time: NOW,
-        claims: UserClaims {
-            email: "c@conformance.example".into(),
-            email_verified: true,
-            name: None,
-        },
-        created_at: NOW,
-        expires_at,
-        grant_expires_at: NOW + 1000,
-        consumed_at: None,
         revoked_at: None,
     }
 }
 
-/// RFC 9700 §4.14.2: rotation consumes the old token once; a revoked grant rotates no more.
-async fn refresh_rotation<S: Store>(s: &S, p: &str) -> Check {
-    let (client, user) = parties(s, p).await?;
-    let grant = format!("{p}-grant");
-    let (t1, t2, t3) = (format!("{p}-t1"), format!("{p}-t2"), format!("{p}-t3"));
-    let seed = format!("{p}-seed");
-    s.insert_code(&code(&seed, &client, &user, None, "openid offline_access"))
-        .await
-        .map_err(err)?;
-    let r = Redemption {
-        refresh: Some(RefreshPlan {
-            token_hash: &t1,
-            always: false,
-            expires_at: NOW + 100,
-            grant_expires_at: NOW + 1000,
-        }),
-        ..redemption(&seed, &client, None, &grant)
+async fn op<G: GrantStore>(s: &G, id: &str, op: GrantOp) -> Result<GrantAnswer, String> {
+    s.grant(id, &op).await.map_err(err)
+}
+
+/// RFC 6749 §4.1.2: a code redeems once; a replay revokes what the first use issued; an
+/// undone redemption can be tried again.
+async fn grant_single_use<G: GrantStore>(s: &G, p: &str) -> Check {
+    let redeem = || GrantOp::Redeem {
+        grant: grant("c", "t1"),
+        now: NOW,
     };
-    s.redeem_code(&r).await.map_err(err)?.ok_or("redeemed")?;
-    let next = refresh(&t2, &grant, &client, &user, NOW + 200);
     ensure(
-        s.rotate_refresh(&t1, &next, NOW + 2).await.map_err(err)?,
-        "a live token rotates",
-    )?;
-    let again = refresh(&t3, &grant, &client, &user, NOW + 200);
-    ensure(
-        !s.rotate_refresh(&t1, &again, NOW + 3).await.map_err(err)?,
-        "a consumed token does not rotate again",
+        op(s, p, redeem()).await? == GrantAnswer::Redeemed,
+        "the first redemption stores the grant",
     )?;
     ensure(
-        s.refresh_token(&t3).await.map_err(err)?.is_none(),
-        "a refused rotation stores nothing",
+        op(s, p, GrantOp::Undo).await? == GrantAnswer::Undone,
+        "a redemption can be undone",
     )?;
     ensure(
-        !s.rotate_refresh(&t2, &again, NOW + 200)
-            .await
-            .map_err(err)?,
-        "an expired token does not rotate",
+        op(s, p, redeem()).await? == GrantAnswer::Redeemed,
+        "an undone code redeems again",
     )?;
-    s.revoke_grant(&grant, NOW + 4).await.map_err(err)?;
     ensure(
-        !s.rotate_refresh(&t2, &again, NOW + 5).await.map_err(err)?,
-        "a revoked grant does not rotate",
+        matches!(op(s, p, redeem()).await?, GrantAnswer::Replayed { .. }),
+        "a second redemption is a replay",
     )?;
-    let t2_now = s.refresh_token(&t2).await.map_err(err)?.ok_or("t2 kept")?;
+    let inspect = GrantOp::Inspect {
+        token_hash: "t1".into(),
+        now: NOW + 1,
+    };
     ensure(
-        t2_now.revoked_at.is_some(),
-        "revocation marks every token of the grant",
+        op(s, p, inspect).await? == GrantAnswer::Invalid,
+        "a replay revokes the first use's refresh token",
     )
 }
 
-/// A disabled user gets no code, and disabling ends refresh tokens and pending codes.
-async fn disabled_users<S: Store>(s: &S, p: &str) -> Check {
+/// RFC 9700 §4.14.2: one rotation per token, reuse revokes the grant, another client can
+/// neither refresh nor revoke.
+async fn grant_rotation<G: GrantStore>(s: &G, p: &str) -> Check {
+    op(
+        s,
+        p,
+        GrantOp::Redeem {
+            grant: grant("c", "t1"),
+            now: NOW,
+        },
+    )
+    .await?;
+    let refresh = |hash: &str, next: &str, client: &str| {
+        GrantOp::Refresh(RefreshUse {
+            token_hash: hash.into(),
+            client_id: client.into(),
+            now: NOW + 2,
+            successor_hash: next.into(),
+            policy: RefreshPolicy {
+                ttl: 100,
+                rotate: Rotate::Always,
+                sliding: true,
+            },
+            scope: None,
+        })
+    };
+    ensure(
+        op(s, p, refresh("t1", "t2", "other")).await? == GrantAnswer::WrongClient,
+        "another client's refresh is refused",
+    )?;
+    let by = Presented {
+        token_hash: "t1".into(),
+        client_id: "other".into(),
+    };
+    ensure(
+        op(
+            s,
+            p,
+            GrantOp::Revoke {
+                now: NOW,
+                by: Some(by),
+            },
+        )
+        .await?
+            == GrantAnswer::WrongClient,
+        "another client cannot revoke",
+    )?;
+    ensure(
+        matches!(
+            op(s, p, refresh("t1", "t2", "c")).await?,
+            GrantAnswer::Refreshed { rotated: true, .. }
+        ),
+        "a live token rotates",
+    )?;
+    ensure(
+        matches!(
+            op(s, p, refresh("t1", "t3", "c")).await?,
+            GrantAnswer::Reused { .. }
+        ),
+        "the rotated-out token is reuse",
+    )?;
+    ensure(
+        op(s, p, refresh("t2", "t3", "c")).await? == GrantAnswer::Invalid,
+        "reuse revoked the successor",
+    )
+}
+
+/// The grant index: a user's and an application's grants are found; a disabled user's new
+/// grant is refused (for the caller to revoke); deleting the application and purging
+/// forget rows.
+async fn grant_index<S: Store>(s: &S, p: &str) -> Check {
     let (client, user) = parties(s, p).await?;
-    let pending = format!("{p}-pending");
-    s.insert_code(&code(&pending, &client, &user, None, "openid"))
+    let row = |id: &str, user: &str| GrantIndex {
+        grant_id: format!("{p}-{id}"),
+        client_id: client.clone(),
+        user_id: user.into(),
+        created_at: NOW,
+        expires_at: NOW + 100,
+    };
+    let refused = s
+        .index_grants(&[row("g1", &user), row("g2", &user)])
         .await
         .map_err(err)?;
+    ensure(refused.is_empty(), "an enabled user's grants are recorded")?;
+    let mut of_user = s
+        .indexed_grants(GrantOwner::User(&user))
+        .await
+        .map_err(err)?;
+    of_user.sort();
+    ensure(
+        of_user == [format!("{p}-g1"), format!("{p}-g2")],
+        "a user's grants are listed",
+    )?;
+    let of_client = s
+        .indexed_grants(GrantOwner::Client(&client))
+        .await
+        .map_err(err)?;
+    ensure(of_client.len() == 2, "an application's grants are listed")?;
+
     let mut u = s.user_by_id(&user).await.map_err(err)?.ok_or("user")?;
     u.disabled_at = Some(NOW);
     ensure(s.update_user(&u).await.map_err(err)?, "the user is updated")?;
+    let refused = s.index_grants(&[row("g3", &user)]).await.map_err(err)?;
     ensure(
-        s.redeem_code(&redemption(&pending, &client, None, "g"))
+        refused == [format!("{p}-g3")],
+        "a disabled user's new grant is refused",
+    )?;
+
+    ensure(
+        s.purge_grant_index(NOW + 100).await.map_err(err)? == 0,
+        "live grants are kept",
+    )?;
+    ensure(
+        s.delete_application(&client).await.map_err(err)?,
+        "the application is deleted",
+    )?;
+    ensure(
+        s.indexed_grants(GrantOwner::User(&user))
             .await
             .map_err(err)?
-            .is_none(),
-        "a disabled user's pending code is gone",
+            .is_empty(),
+        "a deleted application's grants leave the index",
     )?;
-    let stored = s
-        .insert_code(&code(&format!("{p}-late"), &client, &user, None, "openid"))
-        .await
-        .map_err(err)?;
-    ensure(!stored, "a disabled user gets no code")
+    Ok(())
 }
 
 /// Failed-login counters: atomic counting, a new window after the old one, locks that
@@ -568,6 +416,7 @@ async fn consents<S: Store>(s: &S, p: &str) -> Check {
 mod tests {
     use super::*;
     use crate::store::memory::MemoryStore;
+    use crate::store::StoreResult;
     use futures_executor::block_on;
 
     #[test]
@@ -575,24 +424,31 @@ mod tests {
         let store = MemoryStore::default();
         let mut results = block_on(run(&store, "t"));
         results.extend(block_on(run_throttle(&store, "t")));
-        assert_eq!(results.len(), 10);
+        results.extend(block_on(run_grants(&store, "t")));
+        assert_eq!(results.len(), 6);
         let failed: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
         assert!(failed.is_empty(), "{failed:?}");
     }
 
+    /// A grant store that forgets every grant after each call.
+    struct Forgetful(MemoryStore);
+
+    impl GrantStore for Forgetful {
+        async fn grant(&self, id: &str, op: &GrantOp) -> StoreResult<GrantAnswer> {
+            let answer = self.0.grant(id, op).await;
+            self.0.grants.borrow_mut().clear();
+            answer
+        }
+    }
+
     #[test]
     fn the_suite_can_fail() {
-        // A store that forgets consumption would pass a second redemption.
-        let store = MemoryStore::default();
-        let (client, user) = block_on(parties(&store, "f")).unwrap();
-        block_on(store.insert_code(&code("f-c1", &client, &user, None, "openid"))).unwrap();
-        block_on(store.redeem_code(&redemption("f-c1", &client, None, "g"))).unwrap();
-        store
-            .codes
-            .borrow_mut()
-            .get_mut("f-c1")
-            .unwrap()
-            .consumed_at = None;
-        assert!(block_on(code_single_use(&store, "f")).is_err());
+        let store = Forgetful(MemoryStore::default());
+        let failed: Vec<_> = block_on(run_grants(&store, "f"))
+            .into_iter()
+            .filter(|(_, r)| r.is_err())
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(failed, ["grant_single_use", "grant_rotation"]);
     }
 }

@@ -5,23 +5,26 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::{
-    AppQuery, Inserted, Redeemed, Redemption, SessionStore, Store, StoreError, StoreResult,
+    AppQuery, GrantOwner, GrantStore, Inserted, SessionStore, Store, StoreError, StoreResult,
     ThrottleStore, UserQuery,
 };
 use crate::model::audit::{LogQuery, Record};
+use crate::model::grant::{self, Grant, GrantAnswer, GrantIndex, GrantOp};
 use crate::model::SigningAlg;
 use crate::model::{
-    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
-    User,
+    Application, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState, User,
 };
 
 #[derive(Default)]
 pub struct MemoryStore {
     pub apps: RefCell<Vec<Application>>,
     pub users: RefCell<Vec<User>>,
-    pub codes: RefCell<HashMap<String, CodeRecord>>,
     pub keys: RefCell<Vec<StoredKey>>,
+    /// Refresh tokens as D1 stored them before grants had objects (legacy).
     pub refresh: RefCell<HashMap<String, RefreshRecord>>,
+    /// Grant objects by grant id (`model::grant::apply` over a map).
+    pub grants: RefCell<HashMap<String, Grant>>,
+    pub grant_index: RefCell<Vec<GrantIndex>>,
     pub throttle: RefCell<HashMap<String, ThrottleState>>,
     /// (user_id, client_id) -> consent
     pub consents: RefCell<HashMap<(String, String), Consent>>,
@@ -46,6 +49,29 @@ impl MemoryStore {
         } else {
             Ok(())
         }
+    }
+}
+
+impl GrantStore for MemoryStore {
+    async fn grant(&self, grant_id: &str, op: &GrantOp) -> StoreResult<GrantAnswer> {
+        self.op("grant")?;
+        // One kind of call can be broken alone (e.g. `grant.undo`).
+        let kind = match op {
+            GrantOp::Redeem { .. } => "grant.redeem",
+            GrantOp::Undo => "grant.undo",
+            GrantOp::Refresh(_) => "grant.refresh",
+            GrantOp::Inspect { .. } => "grant.inspect",
+            GrantOp::Revoke { .. } => "grant.revoke",
+            GrantOp::Adopt { .. } => "grant.adopt",
+        };
+        self.op(kind)?;
+        let mut grants = self.grants.borrow_mut();
+        let state = grants.remove(grant_id);
+        let (state, answer) = grant::apply(state, op.clone());
+        if let Some(g) = state {
+            grants.insert(grant_id.to_string(), g);
+        }
+        Ok(answer)
     }
 }
 
@@ -137,9 +163,9 @@ impl Store for MemoryStore {
         self.check()?;
         let before = self.apps.borrow().len();
         self.apps.borrow_mut().retain(|a| a.client_id != client_id);
-        self.codes
+        self.grant_index
             .borrow_mut()
-            .retain(|_, c| c.client_id != client_id);
+            .retain(|r| r.client_id != client_id);
         Ok(self.apps.borrow().len() < before)
     }
 
@@ -200,9 +226,6 @@ impl Store for MemoryStore {
             self.refresh
                 .borrow_mut()
                 .retain(|_, r| r.user_id != user.id);
-            self.codes
-                .borrow_mut()
-                .retain(|_, c| c.user_id != user.id || c.consumed_at.is_some());
         }
         Ok(true)
     }
@@ -259,137 +282,59 @@ impl Store for MemoryStore {
             .is_some())
     }
 
-    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<bool> {
-        self.check()?;
-        let disabled = self
-            .users
-            .borrow()
-            .iter()
-            .any(|u| u.id == code.user_id && u.is_disabled());
-        if disabled {
-            return Ok(false);
-        }
-        self.codes
-            .borrow_mut()
-            .insert(code.code_hash.clone(), code.clone());
-        Ok(true)
-    }
-
-    async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
-        self.check()?;
-        Ok(self.codes.borrow().get(code_hash).cloned())
-    }
-
-    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>> {
-        self.op("redeem_code")?;
-        let mut codes = self.codes.borrow_mut();
-        let Some(code) = codes.get_mut(r.code_hash) else {
-            return Ok(None);
-        };
-        let live = code.consumed_at.is_none() && code.expires_at > r.now;
-        if !live
-            || code.client_id != r.client_id
-            || code.redirect_uri != r.redirect_uri
-            || code.code_challenge.as_deref() != r.challenge
-        {
-            return Ok(None);
-        }
-        code.consumed_at = Some(r.now);
-        code.grant_id = Some(r.grant_id.to_string());
-        let refresh_stored = r
-            .refresh
-            .as_ref()
-            .is_some_and(|p| p.applies_to(&code.scope));
-        if let (true, Some(p)) = (refresh_stored, &r.refresh) {
-            self.refresh.borrow_mut().insert(
-                p.token_hash.to_string(),
-                RefreshRecord {
-                    token_hash: p.token_hash.to_string(),
-                    grant_id: r.grant_id.to_string(),
-                    client_id: code.client_id.clone(),
-                    user_id: code.user_id.clone(),
-                    scope: code.scope.clone(),
-                    auth_time: code.auth_time,
-                    claims: code.claims.clone(),
-                    created_at: r.now,
-                    expires_at: p.expires_at,
-                    grant_expires_at: p.grant_expires_at,
-                    consumed_at: None,
-                    revoked_at: None,
-                },
-            );
-        }
-        Ok(Some(Redeemed {
-            code: code.clone(),
-            refresh_stored,
-        }))
-    }
-
-    async fn unredeem_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
-        self.op("unredeem_code")?;
-        self.refresh
-            .borrow_mut()
-            .retain(|_, t| t.grant_id != grant_id);
-        if let Some(code) = self.codes.borrow_mut().get_mut(code_hash) {
-            if code.grant_id.as_deref() == Some(grant_id) {
-                code.consumed_at = None;
-                code.grant_id = None;
-            }
-        }
-        Ok(())
-    }
-
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
-        self.check()?;
+    async fn legacy_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        self.op("legacy_refresh_token")?;
         Ok(self.refresh.borrow().get(token_hash).cloned())
     }
 
-    async fn rotate_refresh(
-        &self,
-        old_hash: &str,
-        new: &RefreshRecord,
-        now: i64,
-    ) -> StoreResult<bool> {
-        self.op("rotate_refresh")?;
-        let mut tokens = self.refresh.borrow_mut();
-        match tokens.get_mut(old_hash) {
-            Some(old)
-                if old.consumed_at.is_none()
-                    && old.revoked_at.is_none()
-                    && old.expires_at > now =>
-            {
-                old.consumed_at = Some(now);
-                tokens.insert(new.token_hash.clone(), new.clone());
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn extend_refresh(
-        &self,
-        token_hash: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> StoreResult<bool> {
-        self.check()?;
-        match self.refresh.borrow_mut().get_mut(token_hash) {
-            Some(t) if t.consumed_at.is_none() && t.revoked_at.is_none() && t.expires_at > now => {
-                t.expires_at = expires_at;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
-        self.op("revoke_grant")?;
+    async fn revoke_legacy_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
+        self.op("revoke_legacy_grant")?;
         for t in self.refresh.borrow_mut().values_mut() {
             if t.grant_id == grant_id && t.revoked_at.is_none() {
                 t.revoked_at = Some(now);
             }
         }
         Ok(())
+    }
+
+    async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
+        self.op("index_grants")?;
+        let mut refused = Vec::new();
+        for row in rows {
+            let disabled = self
+                .users
+                .borrow()
+                .iter()
+                .any(|u| u.id == row.user_id && u.is_disabled());
+            if disabled {
+                refused.push(row.grant_id.clone());
+            } else {
+                self.grant_index.borrow_mut().push(row.clone());
+            }
+        }
+        Ok(refused)
+    }
+
+    async fn indexed_grants(&self, owner: GrantOwner<'_>) -> StoreResult<Vec<String>> {
+        self.op("indexed_grants")?;
+        Ok(self
+            .grant_index
+            .borrow()
+            .iter()
+            .filter(|r| match owner {
+                GrantOwner::User(u) => r.user_id == u,
+                GrantOwner::Client(c) => r.client_id == c,
+            })
+            .map(|r| r.grant_id.clone())
+            .collect())
+    }
+
+    async fn purge_grant_index(&self, before: i64) -> StoreResult<u64> {
+        self.op("purge_grant_index")?;
+        let mut index = self.grant_index.borrow_mut();
+        let n = index.len();
+        index.retain(|r| r.expires_at >= before);
+        Ok((n - index.len()) as u64)
     }
 
     async fn key_in_slot(

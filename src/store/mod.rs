@@ -1,10 +1,13 @@
-//! Storage traits. D1 holds everything that must be durable or single-use; KV holds only
-//! login sessions, which tolerate its eventual consistency.
+//! Storage traits. D1 holds applications, users, consents, keys, the audit log and an index
+//! of grants; Durable Objects hold what must be single use and fast everywhere (grants,
+//! login throttling); KV holds only login sessions, which tolerate its eventual consistency.
 
 pub mod cache;
 pub mod conformance;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
+#[cfg(target_arch = "wasm32")]
+pub mod grant_do;
 #[cfg(target_arch = "wasm32")]
 pub mod kv;
 #[cfg(test)]
@@ -16,10 +19,10 @@ pub mod throttle_wire;
 
 use crate::error::Failure;
 use crate::model::audit::{LogQuery, Record};
+use crate::model::grant::{GrantAnswer, GrantIndex, GrantOp};
 use crate::model::SigningAlg;
 use crate::model::{
-    Application, CodeRecord, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState,
-    User,
+    Application, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState, User,
 };
 
 /// The D1 binding's name in wrangler.toml.
@@ -113,7 +116,7 @@ pub trait Store {
     async fn insert_application(&self, app: &Application) -> StoreResult<()>;
     /// Replaces the stored settings; false when the application does not exist.
     async fn update_application(&self, app: &Application) -> StoreResult<bool>;
-    /// Deletes the application and, by cascade, its codes; false when it did not exist.
+    /// Deletes the application and its grant index rows; false when it did not exist.
     async fn delete_application(&self, client_id: &str) -> StoreResult<bool>;
 
     async fn insert_user(&self, user: &User) -> StoreResult<Inserted>;
@@ -121,8 +124,8 @@ pub trait Store {
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>>;
     /// Writes the user's name, `email_verified`, roles, password hash and `disabled_at`.
-    /// When `disabled_at` is set, the same transaction deletes the user's refresh tokens
-    /// and unredeemed codes, so nothing issued before keeps working. False: no such user.
+    /// When `disabled_at` is set, the same transaction deletes the user's D1-stored (legacy)
+    /// refresh tokens; the caller revokes the user's grant objects. False: no such user.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
 
     /// The scope a user has granted an application, if any.
@@ -139,42 +142,20 @@ pub trait Store {
     /// False when there was nothing to revoke.
     async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
 
-    /// Stores the code unless its user is disabled (checked in the same statement, so a
-    /// session of a disabled user gets no code). False: the user is disabled.
-    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<bool>;
-    /// The code in any state (consumed, expired): the caller decides.
-    async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>>;
-    /// Consumes a code in one round trip (RFC 6749 §4.1.3, RFC 7636 §4.6): in one
-    /// transaction, and only while the code is live (unconsumed, unexpired at `now`) and
-    /// matches the client, redirect URI and PKCE challenge, marks it consumed under
-    /// `grant_id` and stores the planned refresh token when the code's scope calls for it.
-    /// `None`, with nothing written, when any condition fails; of concurrent calls at most
-    /// one gets `Some`.
-    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>>;
-    /// Undoes a redemption that could not be answered (its tokens failed to sign): deletes
-    /// the grant's refresh token and makes the code live again, if `grant_id` still marks it.
-    async fn unredeem_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()>;
+    /// A refresh token stored in D1 before grants moved to Durable Objects (migration
+    /// 0003), in any state: the caller decides. New tokens never come here.
+    async fn legacy_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
+    /// Revokes every D1-stored token of a grant, so it cannot be adopted again.
+    async fn revoke_legacy_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
 
-    /// The token in any state (consumed, revoked, expired): the caller decides.
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
-    /// Atomically consumes `old_hash` and stores `new`, only while the old token is live
-    /// (not consumed, not revoked, not expired at `now`). False when another use got there
-    /// first or the token died: nothing is written then.
-    async fn rotate_refresh(
-        &self,
-        old_hash: &str,
-        new: &RefreshRecord,
-        now: i64,
-    ) -> StoreResult<bool>;
-    /// Moves a live token's expiry; false when it is no longer live.
-    async fn extend_refresh(
-        &self,
-        token_hash: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> StoreResult<bool>;
-    /// Revokes every token of a grant (RFC 9700 §4.14.2 on reuse).
-    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
+    /// Records grants that hold refresh tokens (after the response), so they can be found
+    /// by user or application. A grant whose user is disabled by then is not recorded: its
+    /// id is returned, for the caller to revoke.
+    async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>>;
+    /// The ids of the recorded grants of a user, or of an application.
+    async fn indexed_grants(&self, owner: GrantOwner<'_>) -> StoreResult<Vec<String>>;
+    /// Forgets index rows of grants that ended before `before`; returns how many.
+    async fn purge_grant_index(&self, before: i64) -> StoreResult<u64>;
 
     /// The `alg` key in `status` (`Current` or `Next`), if there is one.
     async fn key_in_slot(
@@ -252,39 +233,20 @@ impl<T: Store + ?Sized> Store for &T {
     async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
         (**self).delete_consent(user_id, client_id).await
     }
-    async fn insert_code(&self, code: &CodeRecord) -> StoreResult<bool> {
-        (**self).insert_code(code).await
+    async fn legacy_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        (**self).legacy_refresh_token(token_hash).await
     }
-    async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
-        (**self).code(code_hash).await
+    async fn revoke_legacy_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
+        (**self).revoke_legacy_grant(grant_id, now).await
     }
-    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>> {
-        (**self).redeem_code(r).await
+    async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
+        (**self).index_grants(rows).await
     }
-    async fn unredeem_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
-        (**self).unredeem_code(code_hash, grant_id).await
+    async fn indexed_grants(&self, owner: GrantOwner<'_>) -> StoreResult<Vec<String>> {
+        (**self).indexed_grants(owner).await
     }
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
-        (**self).refresh_token(token_hash).await
-    }
-    async fn rotate_refresh(
-        &self,
-        old_hash: &str,
-        new: &RefreshRecord,
-        now: i64,
-    ) -> StoreResult<bool> {
-        (**self).rotate_refresh(old_hash, new, now).await
-    }
-    async fn extend_refresh(
-        &self,
-        token_hash: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> StoreResult<bool> {
-        (**self).extend_refresh(token_hash, expires_at, now).await
-    }
-    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
-        (**self).revoke_grant(grant_id, now).await
+    async fn purge_grant_index(&self, before: i64) -> StoreResult<u64> {
+        (**self).purge_grant_index(before).await
     }
     async fn key_in_slot(
         &self,
@@ -334,44 +296,21 @@ pub trait ThrottleStore {
     async fn clear_throttle(&self, key: &str) -> StoreResult<()>;
 }
 
-/// What a code redemption must match and what it writes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Redemption<'a> {
-    pub code_hash: &'a str,
-    pub client_id: &'a str,
-    pub redirect_uri: &'a str,
-    /// `BASE64URL(SHA256(code_verifier))` when a verifier was sent: the stored challenge
-    /// must equal it, and a code with a challenge needs one (RFC 7636 §4.6, RFC 9700 §2.1.1).
-    pub challenge: Option<&'a str>,
-    pub now: i64,
-    /// The grant this redemption starts; it also marks the code as consumed by this call.
-    pub grant_id: &'a str,
-    pub refresh: Option<RefreshPlan<'a>>,
+/// Grants: one code redemption and the refresh tokens descending from it. On Workers a
+/// Durable Object per grant (`store::grant_do`), created next to the code exchange that
+/// starts it; in tests a map. Both run `model::grant::apply`, so the rules are the same.
+#[allow(async_fn_in_trait)]
+pub trait GrantStore {
+    /// Applies `op` to the grant `grant_id`, atomically with respect to every other call
+    /// for the same grant, from anywhere.
+    async fn grant(&self, grant_id: &str, op: &GrantOp) -> StoreResult<GrantAnswer>;
 }
 
-/// A refresh token to store with the redemption. Its subject, scope and claims are copied
-/// from the code row in the same statement, so the exchange needs no read first.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RefreshPlan<'a> {
-    pub token_hash: &'a str,
-    /// Store it whatever the scope; otherwise only when the scope has `offline_access`.
-    pub always: bool,
-    pub expires_at: i64,
-    pub grant_expires_at: i64,
-}
-
-impl RefreshPlan<'_> {
-    /// Whether a code with `scope` gets the token (D1's redemption says the same in SQL).
-    pub fn applies_to(&self, scope: &str) -> bool {
-        self.always || scope.split(' ').any(|s| s == "offline_access")
-    }
-}
-
-/// The consumed code, and whether its refresh token was stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Redeemed {
-    pub code: CodeRecord,
-    pub refresh_stored: bool,
+/// Whose grants `Store::indexed_grants` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantOwner<'a> {
+    User(&'a str),
+    Client(&'a str),
 }
 
 /// Login sessions (KV), keyed by the hash of the session id.

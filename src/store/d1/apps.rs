@@ -194,13 +194,20 @@ pub(super) async fn update_application(d1: &D1Store, a: &Application) -> StoreRe
 }
 
 pub(super) async fn delete_application(d1: &D1Store, client_id: &str) -> StoreResult<bool> {
-    // Codes go with it (ON DELETE CASCADE), so they cannot be redeemed afterwards.
-    let result = d1
-        .exec(
-            "DELETE FROM applications WHERE client_id = ?1",
-            &[text(client_id)],
-        )
+    // Its consents and legacy refresh tokens go with it (ON DELETE CASCADE); its grant
+    // objects were revoked by the caller, and the index forgets them here.
+    let results = d1
+        .batch(vec![
+            d1.member(
+                "DELETE FROM applications WHERE client_id = ?1",
+                &[text(client_id)],
+            )?,
+            d1.member(
+                "DELETE FROM grants WHERE client_id = ?1",
+                &[text(client_id)],
+            )?,
+        ])
         .await?;
     forget_application(client_id);
-    Ok(changes(&result) > 0)
+    Ok(results.first().map(changes).unwrap_or(0) > 0)
 }

@@ -1,73 +1,17 @@
-//! `authorization_codes` and `refresh_tokens`: the grants.
+//! `grants`, the index of grants that hold refresh tokens (the grants themselves are
+//! Durable Objects, `store::grant_do`), and `refresh_tokens`, the tokens D1 stored before
+//! (read for their adoption, revoked, never written otherwise).
 
 use serde::Deserialize;
-use wasm_bindgen::JsValue;
 
-use super::{changes, err, int, opt_text, text, D1Store};
-use crate::model::{CodeRecord, RefreshRecord, UserClaims};
-use crate::store::{Redeemed, Redemption, StoreError, StoreResult};
-
-#[derive(Deserialize)]
-struct CodeRow {
-    code_hash: String,
-    client_id: String,
-    user_id: String,
-    redirect_uri: String,
-    scope: String,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    auth_time: i64,
-    claims: String,
-    created_at: i64,
-    expires_at: i64,
-    consumed_at: Option<i64>,
-    grant_id: Option<String>,
-}
-
-const CODE_COLUMNS: &str = "code_hash, client_id, user_id, redirect_uri, scope, nonce, \
-    code_challenge, auth_time, claims, created_at, expires_at, consumed_at, grant_id";
-
-impl TryFrom<CodeRow> for CodeRecord {
-    type Error = StoreError;
-
-    fn try_from(r: CodeRow) -> StoreResult<Self> {
-        Ok(CodeRecord {
-            claims: serde_json::from_str::<UserClaims>(&r.claims).map_err(err)?,
-            code_hash: r.code_hash,
-            client_id: r.client_id,
-            user_id: r.user_id,
-            redirect_uri: r.redirect_uri,
-            scope: r.scope,
-            nonce: r.nonce,
-            code_challenge: r.code_challenge,
-            auth_time: r.auth_time,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            consumed_at: r.consumed_at,
-            grant_id: r.grant_id,
-        })
-    }
-}
+use super::{changes, err, int, text, D1Store};
+use crate::model::grant::GrantIndex;
+use crate::model::RefreshRecord;
+use crate::store::{GrantOwner, StoreError, StoreResult};
 
 const REFRESH_COLUMNS: &str =
     "token_hash, grant_id, client_id, user_id, scope, auth_time, claims, \
     created_at, expires_at, grant_expires_at, consumed_at, revoked_at";
-
-/// The first ten REFRESH_COLUMNS of a new token, in order.
-fn refresh_values(t: &RefreshRecord) -> StoreResult<Vec<JsValue>> {
-    Ok(vec![
-        text(&t.token_hash),
-        text(&t.grant_id),
-        text(&t.client_id),
-        text(&t.user_id),
-        text(&t.scope),
-        int(t.auth_time),
-        text(&serde_json::to_string(&t.claims).map_err(err)?),
-        int(t.created_at),
-        int(t.expires_at),
-        int(t.grant_expires_at),
-    ])
-}
 
 #[derive(Deserialize)]
 struct RefreshRow {
@@ -105,127 +49,15 @@ impl TryFrom<RefreshRow> for RefreshRecord {
     }
 }
 
-pub(super) async fn insert_code(d1: &D1Store, c: &CodeRecord) -> StoreResult<bool> {
-    let claims = serde_json::to_string(&c.claims).map_err(err)?;
-    // The disabled check rides in the INSERT: no extra round trip for authorize.
-    let result = d1.exec(
-        "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, nonce, \
-         code_challenge, auth_time, claims, created_at, expires_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE NOT EXISTS \
-         (SELECT 1 FROM users WHERE id = ?3 AND disabled_at IS NOT NULL)",
-        &[
-            text(&c.code_hash),
-            text(&c.client_id),
-            text(&c.user_id),
-            text(&c.redirect_uri),
-            text(&c.scope),
-            opt_text(c.nonce.as_deref()),
-            opt_text(c.code_challenge.as_deref()),
-            int(c.auth_time),
-            text(&claims),
-            int(c.created_at),
-            int(c.expires_at),
-        ],
-    ).await?;
-    Ok(changes(&result) > 0)
-}
-
-pub(super) async fn code(d1: &D1Store, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
-    let row: Option<CodeRow> = d1
-        .primary_read(
-            &format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = ?1"),
-            &[text(code_hash)],
-        )?
-        .first(None)
-        .await
-        .map_err(err)?;
-    row.map(CodeRecord::try_from).transpose()
-}
-
-pub(super) async fn redeem_code(d1: &D1Store, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>> {
-    // One batch is one transaction and one round trip. The UPDATE consumes the code only
-    // if every check of RFC 6749 §4.1.3 and RFC 7636 §4.6 holds (`IS` also matches a
-    // missing challenge to a missing verifier), so of concurrent redemptions only the
-    // first finds it live. The INSERT then copies the grant from the row this call
-    // marked, and only when its scope calls for a refresh token.
-    let mut statements = Vec::with_capacity(2);
-    statements.push(d1.member(
-        &format!(
-            "UPDATE authorization_codes SET consumed_at = ?2, grant_id = ?3 \
-             WHERE code_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2 \
-             AND client_id = ?4 AND redirect_uri = ?5 AND code_challenge IS ?6 \
-             RETURNING {CODE_COLUMNS}"
-        ),
-        &[
-            text(r.code_hash),
-            int(r.now),
-            text(r.grant_id),
-            text(r.client_id),
-            text(r.redirect_uri),
-            opt_text(r.challenge),
-        ],
-    )?);
-    if let Some(p) = &r.refresh {
-        statements.push(d1.member(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, \
-             auth_time, claims, created_at, expires_at, grant_expires_at) \
-             SELECT ?1, grant_id, client_id, user_id, scope, auth_time, claims, consumed_at, ?4, ?5 \
-             FROM authorization_codes WHERE code_hash = ?2 AND grant_id = ?3 \
-             AND (?6 = 1 OR instr(' ' || scope || ' ', ' offline_access ') > 0)",
-            &[
-                text(p.token_hash),
-                text(r.code_hash),
-                text(r.grant_id),
-                int(p.expires_at),
-                int(p.grant_expires_at),
-                int(i64::from(p.always)),
-            ],
-        )?);
-    }
-    let results = d1.batch(statements).await?;
-    let Some(consumed) = results.first() else {
-        return Err(StoreError("D1 batch returned no results".into()));
-    };
-    let Some(row) = consumed
-        .results::<CodeRow>()
-        .map_err(err)?
-        .into_iter()
-        .next()
-    else {
-        return Ok(None);
-    };
-    Ok(Some(Redeemed {
-        code: CodeRecord::try_from(row)?,
-        refresh_stored: results.get(1).map(changes).unwrap_or(0) > 0,
-    }))
-}
-
-pub(super) async fn unredeem_code(
-    d1: &D1Store,
-    code_hash: &str,
-    grant_id: &str,
-) -> StoreResult<()> {
-    d1.batch(vec![
-        d1.member(
-            "DELETE FROM refresh_tokens WHERE grant_id = ?1",
-            &[text(grant_id)],
-        )?,
-        d1.member(
-            "UPDATE authorization_codes SET consumed_at = NULL, grant_id = NULL \
-             WHERE code_hash = ?1 AND grant_id = ?2",
-            &[text(code_hash), text(grant_id)],
-        )?,
-    ])
-    .await?;
-    Ok(())
-}
-
-pub(super) async fn refresh_token(
+/// A legacy token (see `Store::legacy_refresh_token`). Its object decides from its first
+/// use on, so a replica's answer is good enough: a stale "live" only leads to adoption,
+/// which the object refuses to repeat.
+pub(super) async fn legacy_refresh_token(
     d1: &D1Store,
     token_hash: &str,
 ) -> StoreResult<Option<RefreshRecord>> {
     let row: Option<RefreshRow> = d1
-        .primary_read(
+        .read(
             &format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?1"),
             &[text(token_hash)],
         )?
@@ -235,55 +67,88 @@ pub(super) async fn refresh_token(
     row.map(RefreshRecord::try_from).transpose()
 }
 
-pub(super) async fn rotate_refresh(
-    d1: &D1Store,
-    old_hash: &str,
-    new: &RefreshRecord,
-    now: i64,
-) -> StoreResult<bool> {
-    // One batch is one transaction. The INSERT copies nothing unless the old token is
-    // live, and the UPDATE consumes it under the same condition, so either both happen
-    // or neither; a concurrent rotation that committed first makes both no-ops here.
-    let mut insert_args = refresh_values(new)?;
-    insert_args.push(text(old_hash));
-    insert_args.push(int(now));
-    let insert = d1.member(
-        "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, claims, \
-         created_at, expires_at, grant_expires_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS (SELECT 1 FROM refresh_tokens \
-         WHERE token_hash = ?11 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?12)",
-        &insert_args,
-    )?;
-    let consume = d1.member(
-        "UPDATE refresh_tokens SET consumed_at = ?2 WHERE token_hash = ?1 \
-         AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?2",
-        &[text(old_hash), int(now)],
-    )?;
-    let results = d1.batch(vec![insert, consume]).await?;
-    Ok(results.get(1).map(changes).unwrap_or(0) > 0)
-}
-
-pub(super) async fn extend_refresh(
-    d1: &D1Store,
-    token_hash: &str,
-    expires_at: i64,
-    now: i64,
-) -> StoreResult<bool> {
-    let result = d1
-        .exec(
-            "UPDATE refresh_tokens SET expires_at = ?2 WHERE token_hash = ?1 \
-             AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > ?3",
-            &[text(token_hash), int(expires_at), int(now)],
-        )
-        .await?;
-    Ok(changes(&result) > 0)
-}
-
-pub(super) async fn revoke_grant(d1: &D1Store, grant_id: &str, now: i64) -> StoreResult<()> {
+pub(super) async fn revoke_legacy_grant(d1: &D1Store, grant_id: &str, now: i64) -> StoreResult<()> {
     d1.exec(
         "UPDATE refresh_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
         &[text(grant_id), int(now)],
     )
     .await?;
     Ok(())
+}
+
+pub(super) async fn index_grants(d1: &D1Store, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
+    // One batch, one round trip. Each INSERT records its grant only while the user is
+    // enabled (and once: a legacy grant is recorded again on every adoption attempt).
+    let statements = rows
+        .iter()
+        .map(|r| {
+            d1.member(
+                "INSERT OR IGNORE INTO grants (grant_id, client_id, user_id, created_at, expires_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS \
+                 (SELECT 1 FROM users WHERE id = ?3 AND disabled_at IS NOT NULL)",
+                &[
+                    text(&r.grant_id),
+                    text(&r.client_id),
+                    text(&r.user_id),
+                    int(r.created_at),
+                    int(r.expires_at),
+                ],
+            )
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let results = d1.batch(statements).await?;
+    let mut refused = Vec::new();
+    for (row, result) in rows.iter().zip(&results) {
+        if changes(result) == 0 && disabled(d1, &row.user_id).await? {
+            refused.push(row.grant_id.clone());
+        }
+    }
+    Ok(refused)
+}
+
+/// Whether a user is disabled, asked of the primary (right after a write).
+async fn disabled(d1: &D1Store, user_id: &str) -> StoreResult<bool> {
+    #[derive(Deserialize)]
+    struct Row {
+        disabled: i64,
+    }
+    let row: Option<Row> = d1
+        .primary_read(
+            "SELECT disabled_at IS NOT NULL AS disabled FROM users WHERE id = ?1",
+            &[text(user_id)],
+        )?
+        .first(None)
+        .await
+        .map_err(err)?;
+    Ok(row.is_some_and(|r| r.disabled != 0))
+}
+
+pub(super) async fn indexed_grants(
+    d1: &D1Store,
+    owner: GrantOwner<'_>,
+) -> StoreResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        grant_id: String,
+    }
+    // The primary: a revocation must not miss a grant a replica has not seen yet.
+    let (sql, id) = match owner {
+        GrantOwner::User(u) => ("SELECT grant_id FROM grants WHERE user_id = ?1", u),
+        GrantOwner::Client(c) => ("SELECT grant_id FROM grants WHERE client_id = ?1", c),
+    };
+    let rows: Vec<Row> = d1
+        .primary_read(sql, &[text(id)])?
+        .all()
+        .await
+        .map_err(err)?
+        .results()
+        .map_err(err)?;
+    Ok(rows.into_iter().map(|r| r.grant_id).collect())
+}
+
+pub(super) async fn purge_grant_index(d1: &D1Store, before: i64) -> StoreResult<u64> {
+    let result = d1
+        .exec("DELETE FROM grants WHERE expires_at < ?1", &[int(before)])
+        .await?;
+    Ok(changes(&result) as u64)
 }

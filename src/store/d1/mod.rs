@@ -11,10 +11,11 @@ use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
 
 use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
-use super::{AppQuery, Inserted, Redeemed, Redemption, Store, StoreError, StoreResult, UserQuery};
+use super::{AppQuery, GrantOwner, Inserted, Store, StoreError, StoreResult, UserQuery};
 use crate::model::audit::{LogQuery, Record};
+use crate::model::grant::GrantIndex;
 use crate::model::SigningAlg;
-use crate::model::{Application, CodeRecord, Consent, KeyStatus, RefreshRecord, StoredKey, User};
+use crate::model::{Application, Consent, KeyStatus, RefreshRecord, StoredKey, User};
 
 mod apps;
 mod audit;
@@ -27,8 +28,8 @@ mod users;
 /// Reads and writes go through a D1 session (the Sessions API): a read may be answered by
 /// the nearest replica, and every query sees what earlier ones of the session wrote
 /// (sequential consistency), so a request reads its own writes. A request that carries a
-/// bookmark (the dashboard after a management write) reads at least that fresh. The reads
-/// that decide single use (codes, refresh tokens) skip the session and ask the primary.
+/// bookmark (the dashboard after a management write) reads at least that fresh. Single use
+/// is not decided here any more (grants are Durable Objects), so no read skips the session.
 #[derive(Clone)]
 pub struct D1Store {
     db: Rc<D1Database>,
@@ -89,7 +90,7 @@ impl D1Store {
         self.member(sql, args)
     }
 
-    /// A read that must see the primary's latest state (single use): one round trip.
+    /// A read that must see the primary's latest state (the grants to revoke): one round trip.
     fn primary_read(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.meter.d1_primary(1);
         self.db.prepare(sql).bind(args).map_err(err)
@@ -227,46 +228,24 @@ impl Store for D1Store {
         users::delete_consent(self, user_id, client_id).await
     }
 
-    async fn insert_code(&self, c: &CodeRecord) -> StoreResult<bool> {
-        grants::insert_code(self, c).await
+    async fn legacy_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
+        grants::legacy_refresh_token(self, token_hash).await
     }
 
-    async fn code(&self, code_hash: &str) -> StoreResult<Option<CodeRecord>> {
-        grants::code(self, code_hash).await
+    async fn revoke_legacy_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
+        grants::revoke_legacy_grant(self, grant_id, now).await
     }
 
-    async fn redeem_code(&self, r: &Redemption<'_>) -> StoreResult<Option<Redeemed>> {
-        grants::redeem_code(self, r).await
+    async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
+        grants::index_grants(self, rows).await
     }
 
-    async fn unredeem_code(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
-        grants::unredeem_code(self, code_hash, grant_id).await
+    async fn indexed_grants(&self, owner: GrantOwner<'_>) -> StoreResult<Vec<String>> {
+        grants::indexed_grants(self, owner).await
     }
 
-    async fn refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
-        grants::refresh_token(self, token_hash).await
-    }
-
-    async fn rotate_refresh(
-        &self,
-        old_hash: &str,
-        new: &RefreshRecord,
-        now: i64,
-    ) -> StoreResult<bool> {
-        grants::rotate_refresh(self, old_hash, new, now).await
-    }
-
-    async fn extend_refresh(
-        &self,
-        token_hash: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> StoreResult<bool> {
-        grants::extend_refresh(self, token_hash, expires_at, now).await
-    }
-
-    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
-        grants::revoke_grant(self, grant_id, now).await
+    async fn purge_grant_index(&self, before: i64) -> StoreResult<u64> {
+        grants::purge_grant_index(self, before).await
     }
 
     async fn key_in_slot(

@@ -139,10 +139,6 @@ pub(super) async fn update_user(d1: &D1Store, u: &User) -> StoreResult<bool> {
             "DELETE FROM refresh_tokens WHERE user_id = ?1",
             &[text(&u.id)],
         )?);
-        statements.push(d1.member(
-            "DELETE FROM authorization_codes WHERE user_id = ?1 AND consumed_at IS NULL",
-            &[text(&u.id)],
-        )?);
     }
     let results = d1.batch(statements).await?;
     Ok(results.first().map(changes).unwrap_or(0) > 0)
