@@ -119,7 +119,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * the migrations, which leaves no d1_migrations table). It lives in a fresh temporary directory,
  * removed by stop(), unless `stateDir` names one of the caller's, which stop() keeps: a second
  * server can then start on what the first one left, given the first one's `adminToken` and
- * `keySecret` (the signing keys in the database are sealed with the latter).
+ * `keySecret` (the signing keys in the database are sealed with the latter). `config` names
+ * another wrangler config file in `cwd` to run instead of wrangler.toml.
  */
 export async function startServer({
   cwd = process.env.HARNESS_CWD ?? REPO_ROOT,
@@ -128,6 +129,7 @@ export async function startServer({
   onOutput,
   prepare = 'migrations',
   stateDir: givenStateDir,
+  config,
   adminToken = `admin-${randomBytes(18).toString('base64url')}`,
   keySecret = randomBytes(32).toString('base64url'),
 } = {}) {
@@ -212,6 +214,8 @@ export async function startServer({
       [
         wranglerBin(),
         'dev',
+        // Another wrangler config beside wrangler.toml (fault tests rebind a service).
+        ...(config ? ['--config', config] : []),
         '--ip', '127.0.0.1',
         '--port', String(port),
         '--persist-to', stateDir,

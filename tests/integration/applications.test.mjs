@@ -192,8 +192,8 @@ describe('enforcement', () => {
     const after = await userinfo();
     assert.equal(after.status, 401);
     assert.match(after.headers.get('www-authenticate') ?? '', /invalid_token/);
-    const rows = await server.d1Query(`SELECT count(*) AS n FROM authorization_codes WHERE client_id = '${app.client_id}'`);
-    assert.equal(rows[0].n, 0, 'its codes are gone from D1');
+    const rows = await server.d1Query(`SELECT count(*) AS n FROM grants WHERE client_id = '${app.client_id}'`);
+    assert.equal(rows[0].n, 0, 'its grants are gone from the index');
   });
 
   test('token lifetimes come from the application', async () => {

@@ -129,12 +129,18 @@ test('every flow that handles a secret, and an internal error, log none of them'
   await logout.arrayBuffer();
   assert.ok(logout.status < 400, `logout: ${logout.status}`);
 
-  // A storage failure mid-exchange: the Worker logs the internal error while a code, a
-  // verifier and a client secret are in flight, and answers server_error without them.
-  const { code: code3, verifier: verifier3 } = await obtainCode(server, { app, redirectUri: REDIRECT, jar: new CookieJar(), user, scope: 'openid offline_access' });
-  keep('third code', code3);
+  // A storage failure mid-request: the Worker logs the internal error while a refresh token
+  // and a client secret are in flight, and answers without them. A refresh token of the
+  // form D1 stored before grants moved to Durable Objects is looked up in refresh_tokens,
+  // which is gone.
+  const legacyToken = 'L'.repeat(10) + 'egacyRefreshTokenThatMustNotBeLogged';
+  keep('legacy refresh token', legacyToken);
   await server.d1Query('DROP TABLE refresh_tokens');
-  const broken = await exchange(code3, verifier3, rotated.json.client_secret);
+  const broken = await tokenRequest(
+    server,
+    { grant_type: 'refresh_token', refresh_token: legacyToken },
+    { headers: { authorization: basicAuth(app.client_id, rotated.json.client_secret) } },
+  );
   // A storage outage is temporarily_unavailable (503), per issue 5.
   assert.equal(broken.status, 503, broken.text);
   assert.equal(broken.json.error, 'temporarily_unavailable');
