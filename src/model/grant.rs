@@ -115,7 +115,7 @@ pub struct RefreshUse {
 
 /// What is asked of a grant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum GrantOp {
     /// The code exchange: stores the grant unless its code was redeemed before, in which
     /// case the code is being replayed and what its first use issued is revoked
@@ -169,7 +169,7 @@ pub struct GrantView {
 
 /// The grant's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum GrantAnswer {
     /// The code's first redemption: the grant is stored.
     Redeemed,
