@@ -61,6 +61,10 @@ pub struct Grant {
     pub code_expires_at: i64,
     pub refresh: Option<RefreshState>,
     pub revoked_at: Option<i64>,
+    /// When the last access token issued under the grant expires: until then userinfo may
+    /// ask about it, so the grant is kept.
+    #[serde(default)]
+    pub access_expires_at: i64,
 }
 
 /// The grant's refresh token: only its hash is kept.
@@ -111,6 +115,8 @@ pub struct RefreshUse {
     /// The `scope` parameter: a subset of the grant's, for this refresh only (RFC 6749 §6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// When the access token this refresh issues expires.
+    pub access_expires_at: i64,
 }
 
 /// What is asked of a grant.
@@ -133,6 +139,8 @@ pub enum GrantOp {
         token_hash: String,
         now: i64,
     },
+    /// Whether the grant still stands, and for whom (userinfo, OpenID Connect Core §5.3).
+    Status,
     /// Ends the grant. With `by`, only when the token is one of the grant's and was issued
     /// to that client (RFC 7009 §2.1); without, unconditionally (an administrator, a
     /// disabled user, a deleted application).
@@ -199,6 +207,12 @@ pub enum GrantAnswer {
     Active {
         view: GrantView,
     },
+    /// The grant stands: its user, scope and the profile it was granted with.
+    Standing {
+        user_id: String,
+        scope: String,
+        claims: UserClaims,
+    },
     Revoked,
     Adopted,
 }
@@ -236,11 +250,13 @@ impl Grant {
     /// After this the grant can be forgotten: its code can no longer be replayed and no
     /// refresh token of it can be used.
     pub fn forget_after(&self) -> i64 {
-        let refresh = match (&self.refresh, self.revoked_at) {
-            (Some(r), None) => r.expires_at,
-            _ => 0,
-        };
-        self.code_expires_at.max(refresh)
+        if self.revoked_at.is_some() {
+            return self.code_expires_at;
+        }
+        let refresh = self.refresh.as_ref().map_or(0, |r| r.expires_at);
+        self.code_expires_at
+            .max(refresh)
+            .max(self.access_expires_at)
     }
 }
 
@@ -266,6 +282,15 @@ pub fn apply(state: Option<Grant>, op: GrantOp) -> (Option<Grant>, GrantAnswer) 
             (Some(g), answer)
         }
         (None, GrantOp::Inspect { .. }) => (None, GrantAnswer::Invalid),
+        (Some(g), GrantOp::Status) if g.revoked_at.is_none() => {
+            let answer = GrantAnswer::Standing {
+                user_id: g.user_id.clone(),
+                scope: g.scope.clone(),
+                claims: g.claims.clone(),
+            };
+            (Some(g), answer)
+        }
+        (state, GrantOp::Status) => (state, GrantAnswer::Invalid),
         (Some(mut g), GrantOp::Revoke { now, by }) => {
             let answer = match &by {
                 Some(p) if !g.owns(&p.token_hash) => GrantAnswer::Invalid,
@@ -310,6 +335,7 @@ fn refresh(mut g: Grant, u: RefreshUse) -> (Option<Grant>, GrantAnswer) {
         Ok(scope) => scope,
         Err(reason) => return (Some(g), GrantAnswer::BadScope { reason }),
     };
+    g.access_expires_at = g.access_expires_at.max(u.access_expires_at);
     let Some(r) = g.refresh.as_mut() else {
         return (Some(g), GrantAnswer::Invalid);
     };

@@ -27,6 +27,7 @@ fn grant(refresh: bool) -> Grant {
             spent: vec![],
         }),
         revoked_at: None,
+        access_expires_at: 0,
     }
 }
 
@@ -54,6 +55,7 @@ fn use_token(
                 sliding: true,
             },
             scope: None,
+            access_expires_at: 0,
         }),
     )
 }
@@ -142,6 +144,7 @@ fn expiry_slides_up_to_the_grant_end_or_stays_put() {
                 sliding: false,
             },
             scope: None,
+            access_expires_at: 0,
         }),
     );
     let GrantAnswer::Refreshed { view, .. } = fixed.1 else {
@@ -166,6 +169,7 @@ fn another_client_neither_refreshes_nor_revokes() {
             sliding: true,
         },
         scope: None,
+        access_expires_at: 0,
     };
     let (state, a) = apply(state, GrantOp::Refresh(u.clone()));
     assert_eq!(a, GrantAnswer::WrongClient);
@@ -324,6 +328,7 @@ fn a_refresh_may_narrow_the_scope_but_not_widen_it() {
                     sliding: true,
                 },
                 scope: Some(scope.into()),
+                access_expires_at: 0,
             }),
         )
     };
@@ -345,4 +350,26 @@ fn a_refresh_may_narrow_the_scope_but_not_widen_it() {
         view.scope, "openid offline_access",
         "the grant keeps its scope"
     );
+}
+
+#[test]
+fn status_stands_until_revoked_and_access_tokens_keep_the_grant() {
+    let g = Grant {
+        access_expires_at: 100 + 3600,
+        ..grant(false)
+    };
+    assert_eq!(g.forget_after(), 3700, "kept while its access token lives");
+    let (state, _) = redeem(None, g, 100);
+    let (state, a) = apply(state, GrantOp::Status);
+    assert_eq!(
+        a,
+        GrantAnswer::Standing {
+            user_id: "u1".into(),
+            scope: "openid offline_access".into(),
+            claims: claims(),
+        }
+    );
+    let (state, _) = apply(state, GrantOp::Revoke { now: 200, by: None });
+    assert_eq!(apply(state, GrantOp::Status).1, GrantAnswer::Invalid);
+    assert_eq!(apply(None, GrantOp::Status).1, GrantAnswer::Invalid);
 }

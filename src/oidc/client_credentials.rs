@@ -93,6 +93,7 @@ pub async fn grant<D: Deps>(
             client_id: app.client_id.clone(),
             scope: scope.clone(),
             jti: random_token::<16>(rng)?,
+            gid: None,
         },
         now,
         app.token_settings.access_token_ttl,

@@ -221,6 +221,7 @@ mod tests {
                 client_id: client_id.into(),
                 scope: scope.into(),
                 jti: "j".into(),
+                gid: None,
             },
             100,
             600,

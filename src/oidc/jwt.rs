@@ -196,6 +196,10 @@ pub struct AccessTokenClaims {
     pub client_id: String,
     pub scope: String,
     pub jti: String,
+    /// The grant the token was issued under (a private claim, RFC 9068 §2.2.3): userinfo asks
+    /// the grant's object whether it still stands. None for client credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }
 
 #[cfg(test)]
@@ -285,6 +289,7 @@ mod tests {
                 client_id: "c1".into(),
                 scope: "openid".into(),
                 jti: "j1".into(),
+                gid: None,
             },
             now,
             3600,

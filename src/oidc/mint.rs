@@ -32,6 +32,8 @@ pub struct Subject<'a> {
     pub claims: &'a UserClaims,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
+    /// The grant the tokens belong to (named in the access token, `gid`).
+    pub grant_id: Option<&'a str>,
 }
 
 /// An access token (RFC 9068) and, for `openid`, an ID token (OpenID Connect Core §2),
@@ -53,6 +55,7 @@ pub async fn mint(
             client_id: app.client_id.clone(),
             scope: subject.scope.to_string(),
             jti: random_token::<16>(rng)?,
+            gid: subject.grant_id.map(str::to_string),
         },
         now,
         app.token_settings.access_token_ttl,

@@ -69,6 +69,7 @@ pub mod testing {
                 spent: vec![],
             }),
             revoked_at: None,
+            access_expires_at: 0,
         };
         store.grants.borrow_mut().insert(id, grant);
         token.expose().to_string()

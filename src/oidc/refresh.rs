@@ -101,6 +101,7 @@ pub async fn grant<D: Deps>(
         successor_hash: successor.hashed(),
         policy: policy(app),
         scope: requested.map(str::to_string),
+        access_expires_at: now + app.token_settings.access_token_ttl,
     });
     let (view, rotated) = match sv.grants.grant(&grant_id, &op).await? {
         GrantAnswer::Refreshed { view, rotated } => (view, rotated),
@@ -136,6 +137,7 @@ pub async fn grant<D: Deps>(
         auth_time: view.auth_time,
         // OpenID Connect Core §12.2: no nonce in a refreshed ID token.
         nonce: None,
+        grant_id: Some(&grant_id),
     };
     let mut response = mint(sv.signer, sv.rng, sv.issuer, app, &subject, now).await?;
     response.refresh_token = rotated.then(|| successor.expose().to_string());
@@ -218,6 +220,7 @@ pub(crate) mod legacy {
             code_expires_at: r.grant_expires_at,
             refresh: Some(state),
             revoked_at: None,
+            access_expires_at: 0,
         }
     }
 }
@@ -274,6 +277,7 @@ mod tests {
                 code_expires_at: 60,
                 refresh: Some(state),
                 revoked_at: None,
+                access_expires_at: 0,
             },
         );
         store.apps.borrow_mut().push(app);

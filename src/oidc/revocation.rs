@@ -255,6 +255,7 @@ mod tests {
                 client_id: "app1".into(),
                 scope: "openid".into(),
                 jti: "j".into(),
+                gid: None,
             },
             0,
             60,

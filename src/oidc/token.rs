@@ -136,6 +136,7 @@ async fn code_grant<D: Deps>(
             .as_ref()
             .map(|(token, plan)| plan.state(token.hashed())),
         revoked_at: None,
+        access_expires_at: 0,
     };
     let op = GrantOp::Redeem {
         grant: grant.clone(),
@@ -164,6 +165,7 @@ async fn code_grant<D: Deps>(
         claims: &code.claims,
         auth_time: code.auth_time,
         nonce: code.nonce.as_deref(),
+        grant_id: Some(&code.grant_id),
     };
     // Signing comes after the redemption; if it fails, the redemption is undone so the
     // code can be tried again.

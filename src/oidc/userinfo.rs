@@ -6,9 +6,10 @@ use super::jwt::{self, AccessTokenClaims};
 use super::mint::profile_claims;
 use super::services::{Deps, Services};
 use crate::error::Failure;
-use crate::model::Application;
+use crate::model::grant::{GrantAnswer, GrantOp};
+use crate::model::{Application, UserClaims};
 use crate::runtime::Clock;
-use crate::store::Store;
+use crate::store::{GrantStore, Store};
 
 /// The bearer token from `Authorization: Bearer` (RFC 6750 §2.1), or from the form body
 /// of a POST (§2.2). Query-string tokens (§2.3) are not accepted: they leak into logs.
@@ -41,7 +42,7 @@ pub struct Outcome {
 }
 
 pub async fn handle<D: Deps>(svc: &Services<'_, D>, token: &str) -> Outcome {
-    let (store, signer, clock, issuer) = (svc.store, svc.signer, svc.clock, svc.issuer);
+    let (store, signer, clock) = (svc.store, svc.signer, svc.clock);
     let claims = match jwt::decode_verified::<AccessTokenClaims>(
         signer,
         token,
@@ -67,16 +68,16 @@ pub async fn handle<D: Deps>(svc: &Services<'_, D>, token: &str) -> Outcome {
             }
         }
     };
-    let result = userinfo(store, issuer, &claims, app.is_some()).await;
+    let result = userinfo(svc, &claims, app.is_some()).await;
     Outcome { app, result }
 }
 
-async fn userinfo(
-    store: &impl Store,
-    issuer: &str,
+async fn userinfo<D: Deps>(
+    svc: &Services<'_, D>,
     claims: &AccessTokenClaims,
     app_exists: bool,
 ) -> Result<Value, Failure> {
+    let issuer = svc.issuer;
     if claims.iss != issuer || claims.aud != issuer {
         return Err(Failure::invalid_token(
             "the token was not issued for this provider",
@@ -95,17 +96,44 @@ async fn userinfo(
             "the token lacks the openid scope",
         ));
     }
+    let profile = match &claims.gid {
+        Some(grant_id) => grant_profile(svc.grants, grant_id, &claims.sub).await?,
+        None => user_profile(svc.store, &claims.sub).await?,
+    };
+    let mut body =
+        serde_json::to_value(profile_claims(&profile, &scopes)).map_err(Failure::server)?;
+    body["sub"] = json!(claims.sub);
+    Ok(body)
+}
+
+/// The profile the grant was made with, if the grant still stands: one call to its object,
+/// near the client, and none to D1. A grant revoked since (a replayed code, `/revoke`, a
+/// reused refresh token, a disabled user, a deleted application) ends its access tokens
+/// here at once (RFC 6749 §4.1.2, §10.4).
+async fn grant_profile(
+    grants: &impl GrantStore,
+    grant_id: &str,
+    sub: &str,
+) -> Result<UserClaims, Failure> {
+    match grants.grant(grant_id, &GrantOp::Status).await? {
+        GrantAnswer::Standing {
+            user_id, claims, ..
+        } if user_id == sub => Ok(claims),
+        _ => Err(Failure::invalid_token("the token's grant was revoked")),
+    }
+}
+
+/// The user's profile from D1, for access tokens minted before grants had objects (they
+/// name none); gone once those have expired.
+async fn user_profile(store: &impl Store, sub: &str) -> Result<UserClaims, Failure> {
     let user = store
-        .user_by_id(&claims.sub)
+        .user_by_id(sub)
         .await?
         .ok_or_else(|| Failure::invalid_token("the user no longer exists"))?;
     if user.is_disabled() {
         return Err(Failure::invalid_token("the account is disabled"));
     }
-    let mut body =
-        serde_json::to_value(profile_claims(&user.claims(), &scopes)).map_err(Failure::server)?;
-    body["sub"] = json!(user.id);
-    Ok(body)
+    Ok(user.claims())
 }
 
 #[cfg(test)]
@@ -121,6 +149,10 @@ mod tests {
     const ISS: &str = "https://id.example";
 
     fn token(scope: &str, iss: &str) -> String {
+        token_of_grant(scope, iss, None)
+    }
+
+    fn token_of_grant(scope: &str, iss: &str, gid: Option<&str>) -> String {
         let c = jwt::claims(
             AccessTokenClaims {
                 iss: iss.into(),
@@ -129,6 +161,7 @@ mod tests {
                 client_id: "app1".into(),
                 scope: scope.into(),
                 jti: "j".into(),
+                gid: gid.map(str::to_string),
             },
             1_000,
             3600,
@@ -208,6 +241,34 @@ mod tests {
         s.fail.set(true);
         let err = call(&s, &token("openid", ISS)).unwrap_err();
         assert_eq!(err.error, OAuthError::TemporarilyUnavailable);
+    }
+
+    #[test]
+    fn a_grants_token_is_answered_from_the_grant_until_it_is_revoked() {
+        let s = store();
+        let rng = crate::runtime::testing::CountingRandom::new();
+        crate::oidc::testing::grant_with_token(&s, "app1", &rng);
+        let gid = s.grants.borrow().keys().next().unwrap().clone();
+        s.users.borrow_mut().clear();
+        let t = token_of_grant("openid email", ISS, Some(&gid));
+        let v = call(&s, &t).unwrap();
+        assert_eq!(v["sub"], "u1");
+        assert_eq!(
+            v["email"], "a@b.c",
+            "the profile the grant was made with; no D1 read"
+        );
+        s.grants.borrow_mut().get_mut(&gid).unwrap().revoked_at = Some(1_050);
+        assert_eq!(call(&s, &t).unwrap_err().error, OAuthError::InvalidToken);
+        let other = token_of_grant("openid", ISS, Some("no-such-grant"));
+        assert_eq!(
+            call(&s, &other).unwrap_err().error,
+            OAuthError::InvalidToken
+        );
+        s.fail_on.borrow_mut().push("grant");
+        assert_eq!(
+            call(&s, &t).unwrap_err().error,
+            OAuthError::TemporarilyUnavailable
+        );
     }
 
     #[test]

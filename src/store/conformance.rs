@@ -118,6 +118,7 @@ fn grant(client: &str, token_hash: &str) -> Grant {
             spent: vec![],
         }),
         revoked_at: None,
+        access_expires_at: 0,
     }
 }
 
@@ -182,6 +183,7 @@ async fn grant_rotation<G: GrantStore>(s: &G, p: &str) -> Check {
                 sliding: true,
             },
             scope: None,
+            access_expires_at: 0,
         })
     };
     ensure(

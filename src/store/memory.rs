@@ -61,6 +61,7 @@ impl GrantStore for MemoryStore {
             GrantOp::Undo => "grant.undo",
             GrantOp::Refresh(_) => "grant.refresh",
             GrantOp::Inspect { .. } => "grant.inspect",
+            GrantOp::Status => "grant.status",
             GrantOp::Revoke { .. } => "grant.revoke",
             GrantOp::Adopt { .. } => "grant.adopt",
         };

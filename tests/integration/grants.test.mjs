@@ -28,17 +28,25 @@ const refresh = (srv, app, token) => tokenRequest(srv, {
   grant_type: 'refresh_token', refresh_token: token, client_id: app.client_id,
 });
 
-test('a replayed code revokes the refresh token its first use gave out', async () => {
+const userinfo = (srv, token) => fetch(`${srv.origin}/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+
+test('a replayed code revokes the refresh and access tokens its first use gave out', async () => {
   await server.ready;
   const app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
   const user = await createUser(server);
   const { tokens, redeem } = await refreshable(server, app, user);
+  assert.equal((await userinfo(server, tokens.access_token)).status, 200);
   const replay = await redeem();
   assert.equal(replay.status, 400, replay.text);
   assert.equal(replay.json.error, 'invalid_grant');
   const r = await refresh(server, app, tokens.refresh_token);
   assert.equal(r.status, 400, r.text);
   assert.equal(r.json.error, 'invalid_grant');
+  // RFC 6749 §4.1.2: "SHOULD revoke (when possible) all tokens previously issued based on
+  // that authorization code": userinfo asks the grant, so the access token ends too.
+  const info = await userinfo(server, tokens.access_token);
+  assert.equal(info.status, 401);
+  assert.match(info.headers.get('www-authenticate') ?? '', /invalid_token/);
 });
 
 test('revoking a refresh token ends the grant; an unrelated grant of the same user lives on', async () => {

@@ -170,6 +170,18 @@ fn the_code_flow_end_to_end() {
     assert!(t["id_token"].is_string());
     let refresh = t["refresh_token"].as_str().unwrap().to_string();
 
+    // UserInfo with the access token.
+    let r = call(
+        &f,
+        get("/userinfo").with_header("Authorization", &format!("Bearer {access}")),
+    );
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.get_header("Cache-Control"), Some("no-store"));
+    let info = body_json(&r);
+    assert_eq!(info["sub"], "u1");
+    assert_eq!(info["email"], "ada@example.com");
+    assert_eq!(info["name"], "Ada");
+
     // The code again: refused, and what it gave out is revoked (RFC 6749 §4.1.2).
     let r = redeem(&f, &code);
     assert_error(&r, 400, "invalid_grant", "already used");
@@ -183,17 +195,12 @@ fn the_code_flow_end_to_end() {
     );
     assert_error(&r, 400, "invalid_grant", "");
 
-    // UserInfo with the access token.
+    // The access token went with the grant.
     let r = call(
         &f,
         get("/userinfo").with_header("Authorization", &format!("Bearer {access}")),
     );
-    assert_eq!(r.status, 200, "{}", body_text(&r));
-    assert_eq!(r.get_header("Cache-Control"), Some("no-store"));
-    let info = body_json(&r);
-    assert_eq!(info["sub"], "u1");
-    assert_eq!(info["email"], "ada@example.com");
-    assert_eq!(info["name"], "Ada");
+    assert_eq!(r.status, 401, "{}", body_text(&r));
 
     // Single sign-on: the session cookie alone gets the next code, with prompt=none too.
     for extra in ["", "&prompt=none"] {
