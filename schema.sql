@@ -68,6 +68,16 @@ CREATE INDEX IF NOT EXISTS grants_user ON grants (user_id);
 CREATE INDEX IF NOT EXISTS grants_client ON grants (client_id);
 CREATE INDEX IF NOT EXISTS grants_expires ON grants (expires_at);
 
+-- Login sessions (they live in KV, keyed by the hash of their id), recorded after the login's
+-- response so a user's sessions can be found and ended; the daily trigger forgets expired rows.
+CREATE TABLE IF NOT EXISTS login_sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_sessions_user ON login_sessions (user_id);
+CREATE INDEX IF NOT EXISTS login_sessions_expires ON login_sessions (expires_at);
+
 -- Refresh tokens stored by hash before migration 0003 (legacy): read when one is first used,
 -- which hands its grant to a Durable Object, and revoked or deleted; never written otherwise.
 CREATE TABLE IF NOT EXISTS refresh_tokens (

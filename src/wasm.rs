@@ -292,17 +292,28 @@ fn store_audit_later(wctx: &Context, store: &D1Store, audit: Audit, origin: &Ori
     });
 }
 
-/// Records the grants this request started in D1's index after the response
-/// (`oidc::grants::record_index`): the code exchange pays no round trip to the primary.
+/// Records the grants and sessions this request started in D1's indexes after the response
+/// (`oidc::grants::record_index`): neither the code exchange nor the login pays a round trip
+/// to the primary for them.
 fn index_grants_later(wctx: &Context, platform: Platform, pending: PendingIndex) {
-    let rows = pending.take();
-    if rows.is_empty() {
+    let (grant_rows, session_rows) = pending.take();
+    if grant_rows.is_empty() && session_rows.is_empty() {
         return;
     }
     wctx.wait_until(async move {
+        let p = &platform;
         let now = SystemClock.now();
-        if let Err(e) = grants::record_index(&platform.store, &platform.grants, &rows, now).await {
-            log_error(&format!("grant index: could not record grants: {e}"));
+        let recorded = grants::record_index(
+            &p.store,
+            &p.grants,
+            &p.sessions,
+            &grant_rows,
+            &session_rows,
+            now,
+        )
+        .await;
+        if let Err(e) = recorded {
+            log_error(&format!("index: could not record grants or sessions: {e}"));
         }
     });
 }

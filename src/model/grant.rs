@@ -29,19 +29,38 @@ pub struct GrantIndex {
     pub expires_at: i64,
 }
 
-/// The grants a request started, to record in D1's index after the response has gone
-/// (`Store::index_grants`), so the index costs the client no round trip to the primary.
-/// A `RefCell`: an isolate runs one task at a time.
+/// A login session as D1's index records it (table `login_sessions`), so that a user's
+/// sessions (which live in KV, keyed by the hash of their id) can be found and ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIndex {
+    pub id_hash: String,
+    pub user_id: String,
+    pub expires_at: i64,
+}
+
+/// The grants and sessions a request started, to record in D1's indexes after the response
+/// has gone (`Store::index_grants`, `Store::index_sessions`), so the indexes cost the client
+/// no round trip to the primary. `RefCell`s: an isolate runs one task at a time.
 #[derive(Debug, Default)]
-pub struct PendingIndex(std::cell::RefCell<Vec<GrantIndex>>);
+pub struct PendingIndex {
+    grants: std::cell::RefCell<Vec<GrantIndex>>,
+    sessions: std::cell::RefCell<Vec<SessionIndex>>,
+}
 
 impl PendingIndex {
     pub fn push(&self, row: GrantIndex) {
-        self.0.borrow_mut().push(row);
+        self.grants.borrow_mut().push(row);
     }
 
-    pub fn take(&self) -> Vec<GrantIndex> {
-        std::mem::take(&mut self.0.borrow_mut())
+    pub fn push_session(&self, row: SessionIndex) {
+        self.sessions.borrow_mut().push(row);
+    }
+
+    pub fn take(&self) -> (Vec<GrantIndex>, Vec<SessionIndex>) {
+        (
+            std::mem::take(&mut self.grants.borrow_mut()),
+            std::mem::take(&mut self.sessions.borrow_mut()),
+        )
     }
 }
 
@@ -141,6 +160,10 @@ pub enum GrantOp {
     },
     /// Whether the grant still stands, and for whom (userinfo, OpenID Connect Core §5.3).
     Status,
+    /// The user's profile changed: tokens minted from now on, and userinfo, carry this.
+    Reprofile {
+        claims: UserClaims,
+    },
     /// Ends the grant. With `by`, only when the token is one of the grant's and was issued
     /// to that client (RFC 7009 §2.1); without, unconditionally (an administrator, a
     /// disabled user, a deleted application).
@@ -215,6 +238,7 @@ pub enum GrantAnswer {
     },
     Revoked,
     Adopted,
+    Reprofiled,
 }
 
 impl Grant {
@@ -291,6 +315,11 @@ pub fn apply(state: Option<Grant>, op: GrantOp) -> (Option<Grant>, GrantAnswer) 
             (Some(g), answer)
         }
         (state, GrantOp::Status) => (state, GrantAnswer::Invalid),
+        (Some(mut g), GrantOp::Reprofile { claims }) => {
+            g.claims = claims;
+            (Some(g), GrantAnswer::Reprofiled)
+        }
+        (None, GrantOp::Reprofile { .. }) => (None, GrantAnswer::Invalid),
         (Some(mut g), GrantOp::Revoke { now, by }) => {
             let answer = match &by {
                 Some(p) if !g.owns(&p.token_hash) => GrantAnswer::Invalid,

@@ -373,3 +373,26 @@ fn status_stands_until_revoked_and_access_tokens_keep_the_grant() {
     assert_eq!(apply(state, GrantOp::Status).1, GrantAnswer::Invalid);
     assert_eq!(apply(None, GrantOp::Status).1, GrantAnswer::Invalid);
 }
+
+#[test]
+fn a_profile_change_reaches_the_grant() {
+    let (state, _) = redeem(None, grant(true), 100);
+    let renamed = UserClaims {
+        name: Some("Ada L.".into()),
+        ..claims()
+    };
+    let (state, a) = apply(
+        state,
+        GrantOp::Reprofile {
+            claims: renamed.clone(),
+        },
+    );
+    assert_eq!(a, GrantAnswer::Reprofiled);
+    let (_, a) = use_token(state, "t0", "t1", 200, Rotate::Always);
+    let GrantAnswer::Refreshed { view, .. } = a else {
+        panic!("{a:?}")
+    };
+    assert_eq!(view.claims, renamed);
+    let (state, a) = apply(None, GrantOp::Reprofile { claims: renamed });
+    assert_eq!((state, a), (None, GrantAnswer::Invalid));
+}

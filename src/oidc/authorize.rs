@@ -320,28 +320,29 @@ pub fn denied(req: &ValidRequest) -> AuthorizeError {
 
 /// Issues a code for the session's user and returns the success redirect (RFC 6749
 /// §4.1.2 with `iss` from RFC 9207 §2). The code is sealed and self-contained
-/// (`oidc::code`): nothing is written. The user is read (from the nearest D1 replica) so
-/// that a disabled account gets no code and the code carries the current profile.
+/// (`oidc::code`): nothing is written, and nothing is read but the session. Disabling a
+/// user ends their sessions (`oidc::users`), and a profile change rewrites them, so the
+/// session speaks for the user. Only the admin scope (the dashboard's sign-in) reads the
+/// user, for the roles.
 pub async fn issue_code<D: Deps>(
     sv: &Services<'_, D>,
     req: &ValidRequest,
     session: &Session,
 ) -> Result<String, AuthorizeError> {
     let fail = |f: Failure| req.error(f);
-    let user = sv
-        .store
-        .user_by_id(&session.user_id)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let Some(user) = user.filter(|u| !u.is_disabled()) else {
-        return Err(fail(Failure::new(
-            OAuthError::AccessDenied,
-            "the account is disabled",
-        )));
-    };
-    // Roles decide the admin scope (the dashboard's sign-in).
     let scope = if dashboard::has_admin_scope(&req.scope) {
-        dashboard::grantable_scope(&req.scope, Some(&user))
+        let user = sv
+            .store
+            .user_by_id(&session.user_id)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        if user.as_ref().is_none_or(|u| u.is_disabled()) {
+            return Err(fail(Failure::new(
+                OAuthError::AccessDenied,
+                "the account is disabled",
+            )));
+        }
+        dashboard::grantable_scope(&req.scope, user.as_ref())
     } else {
         req.scope.clone()
     };
@@ -350,12 +351,12 @@ pub async fn issue_code<D: Deps>(
         client_id: req.app.client_id.clone(),
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),
-        user_id: user.id.clone(),
+        user_id: session.user_id.clone(),
         scope,
         nonce: req.nonce.clone(),
         auth_time: session.auth_time,
         expires_at: sv.clock.now() + CODE_TTL_SECS,
-        claims: user.claims(),
+        claims: session.claims.clone(),
     };
     let code = code::seal(sv.sealer, &grant).await.map_err(fail)?;
     Ok(redirect_with(
@@ -650,17 +651,14 @@ mod tests {
         assert_eq!(grant.expires_at, 160);
         assert_eq!(grant.auth_time, 10);
         assert_eq!(
-            grant.claims.email, "a@b.c",
-            "the current profile, not the session's copy"
+            grant.claims.email, "old@b.c",
+            "the session speaks for the user"
         );
         assert!(f.store.grants.borrow().is_empty(), "nothing is stored");
-
-        f.store.users.borrow_mut()[0].disabled_at = Some(50);
-        let refused = block_on(issue_code(&f.services(), &req, &session)).unwrap_err();
-        let AuthorizeError::Redirect(e) = refused else {
-            panic!("{refused:?}")
-        };
-        assert_eq!(e.failure.error, OAuthError::AccessDenied);
+        assert!(
+            f.store.users.borrow()[0].email != grant.claims.email,
+            "no user read"
+        );
     }
 
     #[test]

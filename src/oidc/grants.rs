@@ -4,9 +4,10 @@
 
 use crate::crypto::{random_token, RefreshToken};
 use crate::error::{log_error, Failure};
-use crate::model::grant::{GrantAnswer, GrantIndex, GrantOp};
+use crate::model::grant::{GrantAnswer, GrantIndex, GrantOp, SessionIndex};
+use crate::model::UserClaims;
 use crate::runtime::Random;
-use crate::store::{GrantOwner, GrantStore, Store, StoreResult};
+use crate::store::{GrantOwner, GrantStore, SessionStore, Store, StoreResult};
 
 /// A grant id: 128 random bits, base64url (22 characters). It names the grant's Durable
 /// Object, so it is checked before one is addressed: arbitrary input creates no objects.
@@ -52,6 +53,24 @@ pub async fn revoke_all(
     Ok(ids.len())
 }
 
+/// Gives every indexed grant of a user their new profile (userinfo and refreshed ID tokens
+/// carry it from now on). Grants without refresh tokens are not indexed: their access
+/// tokens keep the profile they were issued with until they expire.
+pub async fn reprofile(
+    store: &impl Store,
+    grants: &impl GrantStore,
+    user_id: &str,
+    claims: &UserClaims,
+) -> Result<(), Failure> {
+    let op = GrantOp::Reprofile {
+        claims: claims.clone(),
+    };
+    for id in store.indexed_grants(GrantOwner::User(user_id)).await? {
+        grants.grant(&id, &op).await?;
+    }
+    Ok(())
+}
+
 /// Deletes an application after revoking its grants in their objects (its tokens would be
 /// refused anyway, the client being gone, but a grant should not outlive its reason).
 /// False when there was no such application.
@@ -68,25 +87,32 @@ pub async fn delete_application(
     Ok(store.delete_application(client_id).await?)
 }
 
-/// After the response: records the request's new grants in the index. A grant whose user
-/// was disabled meanwhile (its code was issued just before) is revoked instead, so that a
-/// disabling that the index could not show yet still reaches it.
+/// After the response: records the request's new grants and sessions in the indexes. A
+/// grant or session whose user was disabled meanwhile (in the moment before it could be
+/// found) is ended instead, so a disabling that the index could not show yet still
+/// reaches it.
 pub async fn record_index(
     store: &impl Store,
     grants: &impl GrantStore,
+    sessions: &impl SessionStore,
     rows: &[GrantIndex],
+    session_rows: &[SessionIndex],
     now: i64,
 ) -> StoreResult<()> {
-    if rows.is_empty() {
-        return Ok(());
+    if !rows.is_empty() {
+        for id in store.index_grants(rows).await? {
+            match grants
+                .grant(&id, &GrantOp::Revoke { now, by: None })
+                .await?
+            {
+                GrantAnswer::Revoked => {}
+                other => log_error(&format!("grant index: revoking {id} answered {other:?}")),
+            }
+        }
     }
-    for id in store.index_grants(rows).await? {
-        match grants
-            .grant(&id, &GrantOp::Revoke { now, by: None })
-            .await?
-        {
-            GrantAnswer::Revoked => {}
-            other => log_error(&format!("grant index: revoking {id} answered {other:?}")),
+    if !session_rows.is_empty() {
+        for id_hash in store.index_sessions(session_rows).await? {
+            sessions.delete_session(&id_hash).await?;
         }
     }
     Ok(())

@@ -149,7 +149,8 @@ pub async fn sign_in<D: Deps>(
         svc.audit.record(entry);
     }
     let user = attempt?;
-    let (id, session) = login::start_session(svc.sessions, svc.clock, svc.rng, &user).await?;
+    let (id, session) =
+        login::start_session(svc.sessions, svc.clock, svc.rng, svc.pending_index, &user).await?;
     Ok(SignedIn { id, session })
 }
 

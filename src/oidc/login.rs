@@ -5,6 +5,7 @@ use super::throttle;
 use crate::crypto::password::{verify_password, Pbkdf2};
 use crate::crypto::SessionId;
 use crate::error::Failure;
+use crate::model::grant::{PendingIndex, SessionIndex};
 use crate::model::{Application, Session, User};
 use crate::runtime::{Clock, Random};
 use crate::store::{SessionStore, Store, ThrottleStore};
@@ -110,11 +111,14 @@ pub async fn authenticate(
     }
 }
 
-/// Creates a session for `user`; returns the id for the cookie and the session.
+/// Creates a session for `user`; returns the id for the cookie and the session. The
+/// session goes in KV; its index row (so the user's sessions can be found and ended) is
+/// written to D1 after the response (`pending`).
 pub async fn start_session(
     sessions: &impl SessionStore,
     clock: &impl Clock,
     rng: &impl Random,
+    pending: &PendingIndex,
     user: &User,
 ) -> Result<(SessionId, Session), Failure> {
     let id = SessionId::generate(rng)?;
@@ -128,7 +132,49 @@ pub async fn start_session(
     sessions
         .put_session(&id.hashed(), &session, SESSION_TTL_SECS as u64)
         .await?;
+    pending.push_session(SessionIndex {
+        id_hash: id.hashed(),
+        user_id: user.id.clone(),
+        expires_at: session.expires_at,
+    });
     Ok((id, session))
+}
+
+/// Ends every recorded session of a user (disabling, and later "sign out everywhere"). KV
+/// deletes reach other locations within about a minute.
+pub async fn end_sessions(
+    store: &impl Store,
+    sessions: &impl SessionStore,
+    user_id: &str,
+) -> Result<(), Failure> {
+    for id_hash in store.indexed_sessions(user_id).await? {
+        sessions.delete_session(&id_hash).await?;
+    }
+    store.forget_sessions(user_id).await?;
+    Ok(())
+}
+
+/// Rewrites a user's recorded sessions with their new profile, so the codes those sessions
+/// get carry it (`/authorize` reads nothing but the session).
+pub async fn reprofile_sessions(
+    store: &impl Store,
+    sessions: &impl SessionStore,
+    clock: &impl Clock,
+    user: &User,
+) -> Result<(), Failure> {
+    let now = clock.now();
+    for id_hash in store.indexed_sessions(&user.id).await? {
+        let Some(mut session) = sessions.session(&id_hash).await? else {
+            continue;
+        };
+        if session.expires_at <= now {
+            continue;
+        }
+        session.claims = user.claims();
+        let ttl = (session.expires_at - now) as u64;
+        sessions.put_session(&id_hash, &session, ttl).await?;
+    }
+    Ok(())
 }
 
 /// The live session behind a cookie value, if any. KV's TTL removes expired sessions
@@ -412,14 +458,20 @@ mod tests {
         let user = store.users.borrow()[0].clone();
         let sessions = MemorySessions::default();
         let clock = FixedClock::at(1_000);
+        let pending = PendingIndex::default();
         let (id, _) = block_on(start_session(
             &sessions,
             &clock,
             &CountingRandom::new(),
+            &pending,
             &user,
         ))
         .unwrap();
         assert!(!sessions.sessions.borrow().contains_key(id.expose()));
+        let (_, indexed) = pending.take();
+        assert_eq!(indexed.len(), 1);
+        assert_eq!(indexed[0].id_hash, id.hashed());
+        assert_eq!(indexed[0].expires_at, 1_000 + SESSION_TTL_SECS);
         let found = block_on(current_session(&sessions, &clock, Some(id.expose()))).unwrap();
         assert_eq!(found.unwrap().user_id, "u1");
         clock.advance(SESSION_TTL_SECS);
@@ -431,5 +483,38 @@ mod tests {
         assert!(block_on(current_session(&sessions, &clock, Some("bogus")))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn a_users_sessions_are_ended_or_given_the_new_profile() {
+        let kdf = FakeKdf::default();
+        let store = store_with_user(&kdf);
+        let mut user = store.users.borrow()[0].clone();
+        let sessions = MemorySessions::default();
+        let clock = FixedClock::at(1_000);
+        let (rng, pending) = (CountingRandom::new(), PendingIndex::default());
+        let (a, _) = block_on(start_session(&sessions, &clock, &rng, &pending, &user)).unwrap();
+        let (b, _) = block_on(start_session(&sessions, &clock, &rng, &pending, &user)).unwrap();
+        let (_, rows) = pending.take();
+        assert!(block_on(store.index_sessions(&rows)).unwrap().is_empty());
+
+        user.name = Some("Ada L.".into());
+        block_on(reprofile_sessions(&store, &sessions, &clock, &user)).unwrap();
+        for id in [&a, &b] {
+            let s = block_on(current_session(&sessions, &clock, Some(id.expose()))).unwrap();
+            assert_eq!(s.unwrap().claims.name.as_deref(), Some("Ada L."));
+        }
+
+        block_on(end_sessions(&store, &sessions, &user.id)).unwrap();
+        for id in [&a, &b] {
+            assert!(
+                block_on(current_session(&sessions, &clock, Some(id.expose())))
+                    .unwrap()
+                    .is_none()
+            );
+        }
+        assert!(block_on(store.indexed_sessions(&user.id))
+            .unwrap()
+            .is_empty());
     }
 }

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 use super::app_settings::{as_object, bool_field, string_field, Problems, MAX_NAME};
 use super::audit::{Entry, Event};
 use super::grants;
+use super::login;
 use super::management::Done;
 use super::params::Params;
 use super::services::{Deps, Services};
@@ -175,9 +176,8 @@ pub async fn get_user<D: Deps>(svc: &Services<'_, D>, id: &str) -> Result<Value,
 
 /// `PATCH /api/v1/users/{id}`: name, `email_verified`, roles, `disabled`, and `password`
 /// (an administrator's password reset). Disabling also revokes every grant of the user in
-/// its object first (revocation can be repeated, so a failure later leaves nothing a retry
-/// would not finish), then the legacy tokens D1 still holds (`Store::update_user`). Codes
-/// need nothing: issuing one reads the user.
+/// its object and ends their sessions, then the legacy tokens D1 still holds
+/// (`Store::update_user`); a new name or `email_verified` reaches their grants and sessions.
 pub async fn update_user<D: Deps>(
     svc: &Services<'_, D>,
     id: &str,
@@ -228,8 +228,14 @@ pub async fn update_user<D: Deps>(
         user.password_hash = hash_password(kdf, rng, &pw, iterations).await?;
         changed.push("password");
     }
+    // The user's grants (Durable Objects) and sessions (KV) hear of the change first: each
+    // step can be repeated, so a failure leaves nothing that a retry would not finish.
     if !was_disabled && user.is_disabled() {
         grants::revoke_all(store, svc.grants, GrantOwner::User(&user.id), clock.now()).await?;
+        login::end_sessions(store, svc.sessions, &user.id).await?;
+    } else if changed.contains(&"name") || changed.contains(&"email_verified") {
+        grants::reprofile(store, svc.grants, &user.id, &user.claims()).await?;
+        login::reprofile_sessions(store, svc.sessions, clock, &user).await?;
     }
     if !store.update_user(&user).await? {
         return Err(Failure::new(OAuthError::NotFound, "no such user"));

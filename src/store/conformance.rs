@@ -12,7 +12,7 @@
 use super::{GrantOwner, GrantStore, Inserted, Store, ThrottleStore};
 use crate::model::grant::{
     Grant, GrantAnswer, GrantIndex, GrantOp, Presented, RefreshPolicy, RefreshState, RefreshUse,
-    Rotate,
+    Rotate, SessionIndex,
 };
 use crate::model::{AppType, Application, KeyStatus, SigningAlg, StoredKey, User, UserClaims};
 
@@ -259,6 +259,23 @@ async fn grant_index<S: Store>(s: &S, p: &str) -> Check {
         .map_err(err)?;
     ensure(of_client.len() == 2, "an application's grants are listed")?;
 
+    let session = |id: &str| SessionIndex {
+        id_hash: format!("{p}-{id}"),
+        user_id: user.clone(),
+        expires_at: NOW + 100,
+    };
+    let refused = s.index_sessions(&[session("s1")]).await.map_err(err)?;
+    ensure(refused.is_empty(), "an enabled user's session is recorded")?;
+    ensure(
+        s.indexed_sessions(&user).await.map_err(err)? == [format!("{p}-s1")],
+        "a user's sessions are listed",
+    )?;
+    s.forget_sessions(&user).await.map_err(err)?;
+    ensure(
+        s.indexed_sessions(&user).await.map_err(err)?.is_empty(),
+        "forgotten sessions are not listed",
+    )?;
+
     let mut u = s.user_by_id(&user).await.map_err(err)?.ok_or("user")?;
     u.disabled_at = Some(NOW);
     ensure(s.update_user(&u).await.map_err(err)?, "the user is updated")?;
@@ -266,6 +283,11 @@ async fn grant_index<S: Store>(s: &S, p: &str) -> Check {
     ensure(
         refused == [format!("{p}-g3")],
         "a disabled user's new grant is refused",
+    )?;
+    let refused = s.index_sessions(&[session("s2")]).await.map_err(err)?;
+    ensure(
+        refused == [format!("{p}-s2")],
+        "a disabled user's new session is refused",
     )?;
 
     ensure(

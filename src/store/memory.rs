@@ -9,7 +9,7 @@ use super::{
     ThrottleStore, UserQuery,
 };
 use crate::model::audit::{LogQuery, Record};
-use crate::model::grant::{self, Grant, GrantAnswer, GrantIndex, GrantOp};
+use crate::model::grant::{self, Grant, GrantAnswer, GrantIndex, GrantOp, SessionIndex};
 use crate::model::SigningAlg;
 use crate::model::{
     Application, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState, User,
@@ -25,6 +25,7 @@ pub struct MemoryStore {
     /// Grant objects by grant id (`model::grant::apply` over a map).
     pub grants: RefCell<HashMap<String, Grant>>,
     pub grant_index: RefCell<Vec<GrantIndex>>,
+    pub session_index: RefCell<Vec<SessionIndex>>,
     pub throttle: RefCell<HashMap<String, ThrottleState>>,
     /// (user_id, client_id) -> consent
     pub consents: RefCell<HashMap<(String, String), Consent>>,
@@ -41,6 +42,13 @@ impl MemoryStore {
             return Err(StoreError(format!("injected failure in {name}")));
         }
         self.check()
+    }
+
+    fn user_disabled(&self, id: &str) -> bool {
+        self.users
+            .borrow()
+            .iter()
+            .any(|u| u.id == id && u.is_disabled())
     }
 
     fn check(&self) -> StoreResult<()> {
@@ -62,6 +70,7 @@ impl GrantStore for MemoryStore {
             GrantOp::Refresh(_) => "grant.refresh",
             GrantOp::Inspect { .. } => "grant.inspect",
             GrantOp::Status => "grant.status",
+            GrantOp::Reprofile { .. } => "grant.reprofile",
             GrantOp::Revoke { .. } => "grant.revoke",
             GrantOp::Adopt { .. } => "grant.adopt",
         };
@@ -302,12 +311,7 @@ impl Store for MemoryStore {
         self.op("index_grants")?;
         let mut refused = Vec::new();
         for row in rows {
-            let disabled = self
-                .users
-                .borrow()
-                .iter()
-                .any(|u| u.id == row.user_id && u.is_disabled());
-            if disabled {
+            if self.user_disabled(&row.user_id) {
                 refused.push(row.grant_id.clone());
             } else {
                 self.grant_index.borrow_mut().push(row.clone());
@@ -335,7 +339,42 @@ impl Store for MemoryStore {
         let mut index = self.grant_index.borrow_mut();
         let n = index.len();
         index.retain(|r| r.expires_at >= before);
-        Ok((n - index.len()) as u64)
+        let mut sessions = self.session_index.borrow_mut();
+        let m = sessions.len();
+        sessions.retain(|r| r.expires_at >= before);
+        Ok((n - index.len() + m - sessions.len()) as u64)
+    }
+
+    async fn index_sessions(&self, rows: &[SessionIndex]) -> StoreResult<Vec<String>> {
+        self.op("index_sessions")?;
+        let mut refused = Vec::new();
+        for row in rows {
+            if self.user_disabled(&row.user_id) {
+                refused.push(row.id_hash.clone());
+            } else {
+                self.session_index.borrow_mut().push(row.clone());
+            }
+        }
+        Ok(refused)
+    }
+
+    async fn indexed_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        self.op("indexed_sessions")?;
+        Ok(self
+            .session_index
+            .borrow()
+            .iter()
+            .filter(|r| r.user_id == user_id)
+            .map(|r| r.id_hash.clone())
+            .collect())
+    }
+
+    async fn forget_sessions(&self, user_id: &str) -> StoreResult<()> {
+        self.op("forget_sessions")?;
+        self.session_index
+            .borrow_mut()
+            .retain(|r| r.user_id != user_id);
+        Ok(())
     }
 
     async fn key_in_slot(

@@ -19,7 +19,7 @@ pub mod throttle_wire;
 
 use crate::error::Failure;
 use crate::model::audit::{LogQuery, Record};
-use crate::model::grant::{GrantAnswer, GrantIndex, GrantOp};
+use crate::model::grant::{GrantAnswer, GrantIndex, GrantOp, SessionIndex};
 use crate::model::SigningAlg;
 use crate::model::{
     Application, Consent, KeyStatus, RefreshRecord, Session, StoredKey, ThrottleState, User,
@@ -154,8 +154,18 @@ pub trait Store {
     async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>>;
     /// The ids of the recorded grants of a user, or of an application.
     async fn indexed_grants(&self, owner: GrantOwner<'_>) -> StoreResult<Vec<String>>;
-    /// Forgets index rows of grants that ended before `before`; returns how many.
+    /// Forgets index rows of grants that ended before `before`, and of login sessions that
+    /// expired before it; returns how many.
     async fn purge_grant_index(&self, before: i64) -> StoreResult<u64>;
+
+    /// Records login sessions (after the response), so a user's can be found. A session
+    /// whose user is disabled by then is not recorded: its id hash is returned, for the
+    /// caller to end.
+    async fn index_sessions(&self, rows: &[SessionIndex]) -> StoreResult<Vec<String>>;
+    /// The id hashes of a user's recorded sessions (from the primary).
+    async fn indexed_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// Forgets a user's recorded sessions (they have been ended).
+    async fn forget_sessions(&self, user_id: &str) -> StoreResult<()>;
 
     /// The `alg` key in `status` (`Current` or `Next`), if there is one.
     async fn key_in_slot(
@@ -247,6 +257,15 @@ impl<T: Store + ?Sized> Store for &T {
     }
     async fn purge_grant_index(&self, before: i64) -> StoreResult<u64> {
         (**self).purge_grant_index(before).await
+    }
+    async fn index_sessions(&self, rows: &[SessionIndex]) -> StoreResult<Vec<String>> {
+        (**self).index_sessions(rows).await
+    }
+    async fn indexed_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        (**self).indexed_sessions(user_id).await
+    }
+    async fn forget_sessions(&self, user_id: &str) -> StoreResult<()> {
+        (**self).forget_sessions(user_id).await
     }
     async fn key_in_slot(
         &self,

@@ -211,7 +211,8 @@ test('a disabled user cannot log in, and their session, refresh tokens and acces
   assert.equal(disabled.status, 200, disabled.text);
   assert.equal(disabled.json.disabled, true);
 
-  // The session cookie still exists, but no code is issued for it.
+  // The browser still sends the session cookie, but the session was ended: no code, and
+  // prompt=none says the user must log in.
   const { challenge } = pkcePair();
   const again = await request(
     authorizeUrl(server, {
@@ -220,6 +221,7 @@ test('a disabled user cannot log in, and their session, refresh tokens and acces
       redirect_uri: redirectUri,
       scope: 'openid',
       state: 's1',
+      prompt: 'none',
       code_challenge: challenge,
       code_challenge_method: 'S256',
     }),
@@ -227,7 +229,7 @@ test('a disabled user cannot log in, and their session, refresh tokens and acces
   );
   assert.ok(isRedirect(again.status), `authorize: ${again.status}`);
   const back = locationOf(again, server.origin);
-  assert.equal(back.searchParams.get('error'), 'access_denied', String(back));
+  assert.equal(back.searchParams.get('error'), 'login_required', String(back));
   assert.equal(back.searchParams.get('code'), null);
 
   const refreshed = await tokenRequest(server, {

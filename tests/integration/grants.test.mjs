@@ -89,6 +89,36 @@ test('disabling a user ends every grant of theirs, found through the index', asy
   }
 });
 
+test('an administrator\'s change of name reaches userinfo and the codes of existing sessions', async () => {
+  await server.ready;
+  const api = managementApi(server);
+  const app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+  const user = await createUser(server);
+  const jar = new CookieJar();
+  const first = await obtainCode(server, { app, redirectUri: REDIRECT, jar, user, scope: 'openid profile offline_access' });
+  const t = await tokenRequest(server, {
+    grant_type: 'authorization_code', code: first.code, redirect_uri: REDIRECT, code_verifier: first.verifier, client_id: app.client_id,
+  });
+  assert.equal(t.status, 200, t.text);
+  // Both indexes are written after the responses: wait for them.
+  for (let i = 0; i < 50; i++) {
+    const [g] = await server.d1Query(`SELECT count(*) AS n FROM grants WHERE user_id = '${user.id}'`);
+    const [l] = await server.d1Query(`SELECT count(*) AS n FROM login_sessions WHERE user_id = '${user.id}'`);
+    if (g.n === 1 && l.n === 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const renamed = await api('PATCH', `/users/${user.id}`, { name: 'Grace Renamed' });
+  assert.equal(renamed.status, 200, renamed.text);
+  const info = await (await userinfo(server, t.json.access_token)).json();
+  assert.equal(info.name, 'Grace Renamed', JSON.stringify(info));
+  const second = await obtainCode(server, { app, redirectUri: REDIRECT, jar, user, scope: 'openid profile' });
+  const t2 = await tokenRequest(server, {
+    grant_type: 'authorization_code', code: second.code, redirect_uri: REDIRECT, code_verifier: second.verifier, client_id: app.client_id,
+  });
+  const id = JSON.parse(Buffer.from(t2.json.id_token.split('.')[1], 'base64url'));
+  assert.equal(id.name, 'Grace Renamed');
+});
+
 test('with the grant objects out of reach, a code exchange is temporarily_unavailable and the code survives', async () => {
   // A wrangler config like wrangler.toml whose GRANTS binding points at a Worker that does
   // not exist, run on a database a healthy server then takes over.

@@ -166,11 +166,11 @@ test('storage round trips per request stay within the budgets of issue 6', async
   for (const k of ['discovery', 'jwks', 'preflight']) assert.equal(total(trips[k]), 0, `${k}: ${msg}`);
   // Issue 15: nothing on the login path waits on the D1 primary.
   for (const k of ['authorize', 'token', 'userinfo']) assert.equal(trips[k].d1_primary, 0, `${k} without the primary: ${msg}`);
-  // /authorize: the session from KV, the user from the nearest replica (a disabled account
-  // gets no code); nothing written.
+  // /authorize: the session from KV and nothing else (disabling a user ends their sessions);
+  // nothing written.
   assert.equal(trips.authorize.kv_read, 1, `the session is read from KV: ${msg}`);
   assert.equal(trips.authorize.kv_write, 0, msg);
-  assert.equal(trips.authorize.d1_replica, 1, msg);
+  assert.equal(trips.authorize.d1, 0, msg);
   assert.equal(trips.authorize.do, 0, msg);
   // The exchange: one call to the grant's Durable Object, no D1 at all.
   assert.equal(trips.token.do, 1, `the code exchange is one Durable Object call: ${msg}`);

@@ -1,11 +1,12 @@
 //! `grants`, the index of grants that hold refresh tokens (the grants themselves are
-//! Durable Objects, `store::grant_do`), and `refresh_tokens`, the tokens D1 stored before
+//! Durable Objects, `store::grant_do`), `login_sessions`, the index of login sessions (they
+//! live in KV), and `refresh_tokens`, the tokens D1 stored before
 //! (read for their adoption, revoked, never written otherwise).
 
 use serde::Deserialize;
 
 use super::{changes, err, int, text, D1Store};
-use crate::model::grant::GrantIndex;
+use crate::model::grant::{GrantIndex, SessionIndex};
 use crate::model::RefreshRecord;
 use crate::store::{GrantOwner, StoreError, StoreResult};
 
@@ -147,8 +148,67 @@ pub(super) async fn indexed_grants(
 }
 
 pub(super) async fn purge_grant_index(d1: &D1Store, before: i64) -> StoreResult<u64> {
-    let result = d1
-        .exec("DELETE FROM grants WHERE expires_at < ?1", &[int(before)])
+    let results = d1
+        .batch(vec![
+            d1.member("DELETE FROM grants WHERE expires_at < ?1", &[int(before)])?,
+            d1.member(
+                "DELETE FROM login_sessions WHERE expires_at < ?1",
+                &[int(before)],
+            )?,
+        ])
         .await?;
-    Ok(changes(&result) as u64)
+    Ok(results.iter().map(changes).sum::<usize>() as u64)
+}
+
+pub(super) async fn index_sessions(
+    d1: &D1Store,
+    rows: &[SessionIndex],
+) -> StoreResult<Vec<String>> {
+    // As `index_grants`: one batch, each row only while its user is enabled.
+    let statements = rows
+        .iter()
+        .map(|r| {
+            d1.member(
+                "INSERT OR IGNORE INTO login_sessions (id_hash, user_id, expires_at) \
+                 SELECT ?1, ?2, ?3 WHERE NOT EXISTS \
+                 (SELECT 1 FROM users WHERE id = ?2 AND disabled_at IS NOT NULL)",
+                &[text(&r.id_hash), text(&r.user_id), int(r.expires_at)],
+            )
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let results = d1.batch(statements).await?;
+    let mut refused = Vec::new();
+    for (row, result) in rows.iter().zip(&results) {
+        if changes(result) == 0 && disabled(d1, &row.user_id).await? {
+            refused.push(row.id_hash.clone());
+        }
+    }
+    Ok(refused)
+}
+
+pub(super) async fn indexed_sessions(d1: &D1Store, user_id: &str) -> StoreResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id_hash: String,
+    }
+    let rows: Vec<Row> = d1
+        .primary_read(
+            "SELECT id_hash FROM login_sessions WHERE user_id = ?1",
+            &[text(user_id)],
+        )?
+        .all()
+        .await
+        .map_err(err)?
+        .results()
+        .map_err(err)?;
+    Ok(rows.into_iter().map(|r| r.id_hash).collect())
+}
+
+pub(super) async fn forget_sessions(d1: &D1Store, user_id: &str) -> StoreResult<()> {
+    d1.exec(
+        "DELETE FROM login_sessions WHERE user_id = ?1",
+        &[text(user_id)],
+    )
+    .await?;
+    Ok(())
 }

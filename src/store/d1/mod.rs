@@ -13,7 +13,7 @@ use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
 use super::{AppQuery, GrantOwner, Inserted, Store, StoreError, StoreResult, UserQuery};
 use crate::model::audit::{LogQuery, Record};
-use crate::model::grant::GrantIndex;
+use crate::model::grant::{GrantIndex, SessionIndex};
 use crate::model::SigningAlg;
 use crate::model::{Application, Consent, KeyStatus, RefreshRecord, StoredKey, User};
 
@@ -246,6 +246,18 @@ impl Store for D1Store {
 
     async fn purge_grant_index(&self, before: i64) -> StoreResult<u64> {
         grants::purge_grant_index(self, before).await
+    }
+
+    async fn index_sessions(&self, rows: &[SessionIndex]) -> StoreResult<Vec<String>> {
+        grants::index_sessions(self, rows).await
+    }
+
+    async fn indexed_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        grants::indexed_sessions(self, user_id).await
+    }
+
+    async fn forget_sessions(&self, user_id: &str) -> StoreResult<()> {
+        grants::forget_sessions(self, user_id).await
     }
 
     async fn key_in_slot(
