@@ -231,7 +231,9 @@ export function analyse(profile, requests) {
  */
 export async function isolateProfiler(wranglerPid, match) {
   const { list } = await inspector(wranglerPid);
-  const target = list.find((t) => match.test(`${t.title} ${t.url} ${t.id}`));
+  // wrangler's inspector proxy lists the user Worker alone, as "Cloudflare Worker"; the
+  // runtime's own inspector lists every isolate, named after their services.
+  const target = list.find((t) => match.test(`${t.title} ${t.url} ${t.id}`)) ?? (list.length === 1 ? list[0] : undefined);
   if (!target) throw new Error(`no inspector target matching ${match} among ${list.map((t) => t.title ?? t.id).join(', ')}`);
   const s = await cdp(target.ws);
   await s.send('Profiler.enable');
