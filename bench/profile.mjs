@@ -12,7 +12,8 @@
 // Writes bench/out/<what>.cpuprofile (Chrome DevTools > Performance, or speedscope) and
 // bench/out/profile.md: self and total time per function and per category.
 //
-// Weighting: every sample counts one sampling tick (the median gap). All isolates of the
+// Weighting: every sample counts one sampling tick (the median gap between consecutive busy
+// samples: the sampler ticks slower while the isolate idles). All isolates of the
 // runtime (ours, miniflare's D1/KV simulators, the assets router, the entry worker) share one
 // thread, and while another one runs ours records nothing or "(idle)"; DevTools' own
 // time-weighting (PROF_WEIGHT=time) charges those gaps, and descheduling on a busy machine, to

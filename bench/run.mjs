@@ -13,7 +13,7 @@
 // BENCH_D1_PRIMARY (the D1 primary's city for the model, default Ashburn).
 
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
@@ -298,6 +298,12 @@ async function providerLane(floors) {
       });
     } finally {
       prof.close();
+    }
+    // The profiles themselves, for `node bench/profile.mjs --analyse bench/out/bench-X.cpuprofile:N`.
+    mkdirSync(join(REPO_ROOT, 'bench', 'out'), { recursive: true });
+    for (const [k, v] of Object.entries(cpu)) {
+      writeFileSync(join(REPO_ROOT, 'bench', 'out', `bench-${k}.cpuprofile`), JSON.stringify(v.profile));
+      delete v.profile;
     }
 
     // Rows for the bare lane's fake D1 (the same keys and the bench application).
@@ -638,7 +644,7 @@ async function main() {
   }
 
   md.push('\n## Billed CPU: in-isolate CPU per request\n');
-  md.push(`The V8 sampling profiler on the Worker's own isolate (bench/lib/inspector.mjs, the method of \`make profile\`; one sample = the median sampling gap, about ${cpu.authorize.tickUs} µs), ${PROF_N} calls per request type (logins: ${cpu.login.n}), on a warm isolate. ` +
+  md.push(`The V8 sampling profiler on the Worker's own isolate (bench/lib/inspector.mjs, the method of \`make profile\`; one sample = the median gap between consecutive busy samples, about ${cpu.authorize.tickUs} µs), ${PROF_N} calls per request type (logins: ${cpu.login.n}), on a warm isolate. ` +
     'This is the CPU Cloudflare bills and limits (10 ms per request on the Free plan); wrangler\'s proxy and the local D1/KV simulators run in other isolates and are not in it. PBKDF2 for the login runs at the default PASSWORD_ITERATIONS.\n');
   md.push(table(['request', 'in-isolate CPU ms', '< 10 ms'], [
     ...endpoints.map(([label, , , c]) => [label, f2(c.msPerCall), c.msPerCall < 10 ? 'PASS' : 'FAIL']),

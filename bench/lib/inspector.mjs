@@ -188,8 +188,17 @@ export function analyse(profile, requests) {
   const cats = new Map();
   let busy = 0;
   let idle = 0;
-  // The sampler rarely keeps the asked interval; a sample stands for the median gap.
-  const gaps = [...profile.timeDeltas].sort((x, y) => x - y);
+  // The sampler rarely keeps the asked interval; a sample stands for the median gap between
+  // two consecutive busy samples. Not the median of all gaps: while the isolate idles the
+  // sampler ticks far slower (gaps of a millisecond and more), so on a mostly idle profile
+  // that median weighs each busy sample several times over.
+  const idleFn = (i) => {
+    const f = byId.get(profile.samples[i])?.callFrame.functionName;
+    return f === '(idle)' || f === '(root)' || f === '(program)';
+  };
+  const busyGaps = [];
+  for (let i = 1; i < profile.samples.length; i++) if (!idleFn(i - 1) && !idleFn(i)) busyGaps.push(profile.timeDeltas[i]);
+  const gaps = (busyGaps.length >= 20 ? busyGaps : [...profile.timeDeltas]).sort((x, y) => x - y);
   const tick = gaps[Math.floor(gaps.length / 2)] || INTERVAL_US;
   for (let i = 0; i < profile.samples.length; i++) {
     // timeDeltas[i] is the gap before sample i; attribute the interval following a sample
