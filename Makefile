@@ -41,7 +41,8 @@ fuzz:
 	bash scripts/fuzz.sh
 
 # Not part of `make test`: sizes, throughput, latency, CPU and storage round trips against
-# the floors and the two peers; prints a table and writes bench/results.md (about 15 min).
+# the floors and the two peers, the modeled global latency and its check, in-isolate CPU;
+# prints a table and writes bench/results.md (about 5 min).
 bench: build
 	node bench/run.mjs
 

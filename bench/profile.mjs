@@ -12,7 +12,8 @@
 // Writes bench/out/<what>.cpuprofile (Chrome DevTools > Performance, or speedscope) and
 // bench/out/profile.md: self and total time per function and per category.
 //
-// Weighting: every sample counts one sampling tick (the median gap). All isolates of the
+// Weighting: every sample counts one sampling tick (the median gap between consecutive busy
+// samples: the sampler ticks slower while the isolate idles). All isolates of the
 // runtime (ours, miniflare's D1/KV simulators, the assets router, the entry worker) share one
 // thread, and while another one runs ours records nothing or "(idle)"; DevTools' own
 // time-weighting (PROF_WEIGHT=time) charges those gaps, and descheduling on a busy machine, to
@@ -27,231 +28,22 @@
 // PROF_VIA=direct (the runtime's own inspector), PROF_ALL_ISOLATES=1 (with PROF_VIA=direct:
 // every isolate of the runtime, e.g. d1:db, kv:ns, assets:router).
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import WebSocket from 'ws';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, REPO_ROOT } from '../tests/harness/server.mjs';
 import { CookieJar, createApp, createUser, loginThroughForm, authorizeUrl, pkcePair } from '../tests/integration/helpers.mjs';
-import { workerPid } from './lib/floors.mjs';
-import { snapshot, tree } from './lib/proc.mjs';
+import { snapshot } from './lib/proc.mjs';
+import { INTERVAL_US, WEIGHT, analyse, cdp, inspector } from './lib/inspector.mjs';
 import { expect } from './lib/load.mjs';
 
 const N = Number(process.env.PROF_N ?? 400);
-const INTERVAL_US = Number(process.env.PROF_INTERVAL_US ?? 100);
 const CONCURRENCY = Number(process.env.PROF_CONCURRENCY ?? 1);
 const TOP = Number(process.env.PROF_TOP ?? 25);
-const WEIGHT = process.env.PROF_WEIGHT ?? 'samples';
 const REDIRECT = 'https://bench.example/cb';
 const ORIGIN = 'https://bench.example';
 const OUT = join(REPO_ROOT, 'bench', 'out');
 const log = (...a) => console.error('[profile]', ...a);
-
-// ---- Chrome DevTools Protocol over WebSocket (Node 22's global WebSocket) ------------------
-
-async function cdp(url) {
-  // The `ws` package (installed with wrangler/miniflare), not Node's global WebSocket: after
-  // the many fetch() calls of a run, undici's WebSocket to workerd's inspector never opened.
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
-  await new Promise((res, rej) => {
-    ws.once('open', res);
-    ws.once('error', (e) => rej(new Error(`inspector ${url}: ${e.message}`)));
-  });
-  let id = 0;
-  const pending = new Map();
-  ws.on('message', (data) => {
-    const msg = JSON.parse(String(data));
-    if (msg.id && pending.has(msg.id)) {
-      const { res, rej } = pending.get(msg.id);
-      pending.delete(msg.id);
-      if (msg.error) rej(new Error(`${msg.error.message} (${msg.error.code})`));
-      // workerd answers the Profiler commands itself (it must hold the isolate lock) and
-      // acknowledges all but Profiler.stop by echoing the request, without a result.
-      else res(msg.result ?? {});
-    }
-  });
-  ws.on('close', () => {
-    for (const { rej } of pending.values()) rej(new Error(`inspector ${url} closed`));
-    pending.clear();
-  });
-  return {
-    send: (method, params = {}) =>
-      new Promise((res, rej) => {
-        const mid = ++id;
-        pending.set(mid, { res, rej });
-        ws.send(JSON.stringify({ id: mid, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
-
-/** TCP ports `pid` listens on (from /proc: its socket inodes matched in /proc/net/tcp). */
-function listeningPorts(pid) {
-  const inodes = new Set();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]);
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  const ports = [];
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 9 && f[3] === '0A' && inodes.has(f[9])) ports.push(parseInt(f[1].split(':')[1], 16));
-  }
-  return ports;
-}
-
-/**
- * GET on a fresh connection. Not fetch(): its pooled keep-alive connection to workerd's
- * inspector would be reused for the WebSocket upgrade, which then never completes.
- */
-function httpGet(url) {
-  return new Promise((res, rej) => {
-    const req = http.get(url, { agent: false, timeout: 2000 }, (r) => {
-      let body = '';
-      r.on('data', (d) => (body += d));
-      r.on('end', () => (r.statusCode === 200 ? res(body) : rej(new Error(`${url}: ${r.statusCode}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', rej);
-  });
-}
-
-/**
- * The inspector of the workerd that runs the Worker. wrangler dev starts it with
- * --inspector-addr=127.0.0.1:0 (a port the runtime picks), so we try the ports that process
- * listens on for the DevTools JSON endpoint.
- */
-async function inspector(wrangler) {
-  const runtime = workerPid(wrangler);
-  const proxies = tree(wrangler).filter((p) => p.comm === 'workerd' && p.pid !== runtime).map((p) => p.pid);
-  // wrangler's inspector proxy (in its other workerd) first, unless PROF_VIA=direct: a direct
-  // session to the runtime is closed when wrangler's proxy reconnects to it.
-  const order = process.env.PROF_VIA === 'direct' ? [runtime] : [...proxies, runtime];
-  for (const pid of order) {
-    for (const port of listeningPorts(pid)) {
-      try {
-        const list = JSON.parse(await httpGet(`http://127.0.0.1:${port}/json/list`));
-        if (!Array.isArray(list) || !list.length) continue;
-        const addr = `127.0.0.1:${port}`;
-        return { pid: runtime, via: pid === runtime ? 'direct' : 'proxy', addr, list: list.map((t) => ({ ...t, ws: t.webSocketDebuggerUrl ?? `ws://${addr}/${t.id}` })) };
-      } catch {
-        /* not an inspector */
-      }
-    }
-  }
-  throw new Error(`no DevTools endpoint among the ports of workerd ${order.join(', ')}`);
-}
-
-// ---- aggregation ------------------------------------------------------------------------------
-
-function category(cf) {
-  const { functionName: fn, url } = cf;
-  if (fn === '(program)') return 'runtime: (program) (native, outside JS/Wasm)';
-  if (fn === '(garbage collector)') return 'runtime: (garbage collector)';
-  if (fn === '(idle)') return 'idle';
-  if (fn === '(root)') return 'root';
-  // V8's wrappers for calls between Wasm and JS.
-  if (fn === 'wasm-to-js' || fn === 'js-to-wasm' || fn.startsWith('js-to-wasm:')) return 'wasm: wasm-bindgen/js-sys glue';
-  if (url.startsWith('wasm://')) {
-    if (/^(\$?)(__wbg|__wbindgen|__externref|wasm_bindgen::|js_sys::|web_sys::|wasm_bindgen_futures::)/.test(fn)) return 'wasm: wasm-bindgen/js-sys glue';
-    if (/^\$?(worker::|worker_sys::)/.test(fn)) return 'wasm: worker crate';
-    if (/^\$?(edge_oidc::)/.test(fn)) return 'wasm: edge_oidc (our code)';
-    if (/^\$?(serde_json::|serde::|<serde|<&mut serde_json|serde_json)/.test(fn) || fn.includes('serde')) return 'wasm: serde/serde_json';
-    if (/(jwt_compact|sha2|base64|chrono|url::|idna|form_urlencoded|percent_encoding)/.test(fn)) return 'wasm: jwt-compact/sha2/base64/url/chrono';
-    if (/^\$?(dlmalloc|__rust_alloc|__rust_dealloc|__rust_realloc|__rdl_|alloc::|<alloc::|core::|<core::|std::|memcpy|memset|memmove|memcmp|<&T|compiler_builtins)/.test(fn)) return 'wasm: core/alloc/std (memcpy, malloc, fmt)';
-    return 'wasm: other';
-  }
-  if (!url && !fn) return 'runtime: native entry (anonymous, no script)';
-  if (!url) return 'native builtins / runtime API (fetch, Response, Headers, crypto.subtle, TextDecoder...)';
-  if (/shim\.js$/.test(url)) return 'js: bundled shim.js (wasm-bindgen JS glue, worker shim, wrangler middleware)';
-  if (/index\.js$|shim\.mjs$/.test(url) && url.includes('build')) return 'js: wasm-bindgen shim (build/index.js, shim.mjs)';
-  if (/\.wrangler|middleware|miniflare|wrangler/.test(url)) return 'js: wrangler/miniflare injected';
-  if (/^node:|^cloudflare:|^cloudflare-internal:|^workerd:|internal/.test(url)) return 'js: workerd built-in modules';
-  return `js: other (${url.split('/').pop()})`;
-}
-
-// esbuild minifies wasm-bindgen's JS (build/index.js), so its import functions are anonymous in
-// the profile; wrangler's bundle keeps each one's wasm-bindgen import name in a
-// `__wbg_x: __name(function (...) {...}, "__wbg_x")` wrapper. Recover it from the source.
-const sources = new Map();
-/** The bundle wrangler serves (its inspector proxy reports it as plain "shim.js"). */
-function bundlePath(url) {
-  if (url.startsWith('file://')) return new URL(url);
-  if (url !== 'shim.js') return null;
-  if (process.env.PROF_SHIM) return process.env.PROF_SHIM;
-  const tmp = join(REPO_ROOT, '.wrangler', 'tmp');
-  const dirs = readdirSync(tmp).filter((d) => d.startsWith('dev-')).map((d) => join(tmp, d, 'shim.js'));
-  return dirs.filter((f) => existsSync(f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0] ?? null;
-}
-
-function jsName(cf) {
-  if (cf.functionName || !cf.url || cf.url.startsWith('wasm://')) return cf.functionName;
-  try {
-    if (!sources.has(cf.url)) {
-      const file = bundlePath(cf.url);
-      sources.set(cf.url, file ? readFileSync(file, 'utf8').split('\n') : []);
-    }
-    const before = (sources.get(cf.url)[cf.lineNumber] ?? '').slice(0, cf.columnNumber);
-    const m = /([\w$]+)\s*:\s*(?:\/\*[^*]*\*\/\s*)?__name\(\s*(?:async\s*)?(?:function)?\s*$/.exec(before);
-    return m ? m[1] : '';
-  } catch {
-    return '';
-  }
-}
-
-function fnKey(cf) {
-  const file = cf.url ? cf.url.split('/').pop() : '';
-  const name = jsName(cf) || (cf.url ? '(anonymous)' : '(anonymous: native entry, no script)');
-  return `${name}${file ? ` [${file}${cf.url.startsWith('wasm://') ? '' : `:${cf.lineNumber + 1}`}]` : ''}`;
-}
-
-function analyse(profile, requests) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const self = new Map();
-  const total = new Map();
-  const cats = new Map();
-  let busy = 0;
-  let idle = 0;
-  // The sampler rarely keeps the asked interval; a sample stands for the median gap.
-  const gaps = [...profile.timeDeltas].sort((x, y) => x - y);
-  const tick = gaps[Math.floor(gaps.length / 2)] || INTERVAL_US;
-  for (let i = 0; i < profile.samples.length; i++) {
-    // timeDeltas[i] is the gap before sample i; attribute the interval following a sample
-    // to it (the next delta), the usual convention.
-    // PROF_WEIGHT=samples (default): each sample counts one interval, so time the thread spent
-    // descheduled (a busy 2-core machine) does not inflate whatever ran next. =time: the
-    // wall-clock gap to the next sample (what DevTools shows).
-    const dt = (WEIGHT === 'time' ? profile.timeDeltas[i + 1] ?? tick : tick) / 1000; // ms
-    const node = byId.get(profile.samples[i]);
-    const cf = node.callFrame;
-    if (cf.functionName === '(idle)' || cf.functionName === '(root)') {
-      idle += dt;
-      continue;
-    }
-    busy += dt;
-    const k = fnKey(cf);
-    self.set(k, (self.get(k) ?? 0) + dt);
-    const c = category(cf);
-    cats.set(c, (cats.get(c) ?? 0) + dt);
-    const seen = new Set();
-    for (let id = node.id; id !== undefined; id = parent.get(id)) {
-      const f = byId.get(id).callFrame;
-      if (f.functionName === '(root)') break;
-      const key = fnKey(f);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      total.set(key, (total.get(key) ?? 0) + dt);
-    }
-  }
-  return { self, total, cats, busy, idle, requests, tick };
-}
 
 function report(what, a, extra) {
   const pct = (x) => ((100 * x) / a.busy).toFixed(1).padStart(5);

@@ -46,6 +46,8 @@ export async function start({ port }) {
         '--show-interactive-dev-session=false',
         '--var', `ORIGIN:${origin}`,
         '--var', `SETUP_TOKEN:${setupToken}`,
+        // KV calls per request in X-Storage-Calls (worker.js), as the provider under test runs.
+        '--var', 'STORAGE_METER:true',
       ],
       {
         cwd: DIR,
@@ -111,5 +113,7 @@ export async function flow(ctx) {
   });
   const body = JSON.parse(await expectStatus(tok, 200, 'POST /oauth/token'));
   if (!body.access_token) throw new Error('no access_token');
+  // The KV calls of this flow's two requests (worker.js's meter), for the latency model.
+  ctx.storage = { authorize: res.headers.get('x-storage-calls'), token: tok.headers.get('x-storage-calls') };
   return body;
 }

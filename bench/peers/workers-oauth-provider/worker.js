@@ -49,21 +49,57 @@ const defaultHandler = {
   },
 };
 
+// Storage meter for the benchmark (STORAGE_METER=true, as the provider under test runs): the
+// KV calls one request makes, by kind, in an X-Storage-Calls header shaped like ours, so
+// bench/run.mjs models this peer's latency from measured calls rather than from a count read
+// off its source. The library reads env.OAUTH_KV on every call and caches its helpers on the
+// env object it is given, so a per-request env with a counting KV counts exactly this request.
+function metered(env) {
+  const counts = { kv_read: 0, kv_write: 0, kv_list: 0 };
+  const kind = { get: 'kv_read', getWithMetadata: 'kv_read', put: 'kv_write', delete: 'kv_write', list: 'kv_list' };
+  const kv = env.OAUTH_KV;
+  const counting = new Proxy(kv, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop);
+      if (typeof v !== 'function') return v;
+      // Bound to the real namespace: its methods may rely on the receiver being the binding.
+      return (...args) => {
+        if (kind[prop]) counts[kind[prop]]++;
+        return v.apply(target, args);
+      };
+    },
+  });
+  return { env: { ...env, OAUTH_KV: counting }, counts };
+}
+
+const header = (c) => `kv=${c.kv_read + c.kv_write + c.kv_list}; kv_read=${c.kv_read}; kv_write=${c.kv_write}; kv_list=${c.kv_list}; d1=0; d1_primary=0; d1_replica=0; do=0`;
+
 // The resource (token audience) is this Worker's own /api, on the origin it is served from.
 let provider;
 export default {
-  fetch(request, env, ctx) {
-    provider ??= new OAuthProvider({
-      apiRoute: '/api/',
-      apiHandler,
-      defaultHandler,
-      authorizeEndpoint: '/authorize',
-      tokenEndpoint: '/oauth/token',
-      resourceMetadata: {
-        resource: `${env.ORIGIN}/api`,
-        authorization_servers: [env.ORIGIN],
-      },
-    });
-    return provider.fetch(request, env, ctx);
+  async fetch(request, env, ctx) {
+    if (env.STORAGE_METER === 'true') {
+      const m = metered(env);
+      const res = await serve(request, m.env, ctx);
+      const out = new Response(res.body, res);
+      out.headers.set('X-Storage-Calls', header(m.counts));
+      return out;
+    }
+    return serve(request, env, ctx);
   },
 };
+
+function serve(request, env, ctx) {
+  provider ??= new OAuthProvider({
+    apiRoute: '/api/',
+    apiHandler,
+    defaultHandler,
+    authorizeEndpoint: '/authorize',
+    tokenEndpoint: '/oauth/token',
+    resourceMetadata: {
+      resource: `${env.ORIGIN}/api`,
+      authorization_servers: [env.ORIGIN],
+    },
+  });
+  return provider.fetch(request, env, ctx);
+}
