@@ -9,6 +9,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use worker::{event, Context, Env, Headers, Request, Response, ScheduleContext, ScheduledEvent};
 
+use crate::crypto::password::{PasswordPolicy, Pepper};
 use crate::crypto::webcrypto::{WebCrypto, WebCryptoPbkdf2, WebCryptoSealer};
 use crate::crypto::{random_id, AdminToken, InitialAccessToken};
 use crate::error::{log_error, Failure};
@@ -90,9 +91,12 @@ fn config(env: &Env) -> Config {
                 registration_token: secret("REGISTRATION_INITIAL_ACCESS_TOKEN")
                     .map(InitialAccessToken::new),
                 admin_token: secret("ADMIN_TOKEN").map(AdminToken::new),
-                password_iterations: crate::crypto::password::iterations_from(
-                    var("PASSWORD_ITERATIONS").as_deref(),
-                ),
+                password: PasswordPolicy {
+                    iterations: crate::crypto::password::iterations_from(
+                        var("PASSWORD_ITERATIONS").as_deref(),
+                    ),
+                    pepper: secret(KEY_ENCRYPTION_SECRET).map(|s| Pepper::from_secret(&s)),
+                },
                 audit_retention_days: audit::retention_days(var("AUDIT_RETENTION_DAYS").as_deref()),
                 storage_meter: flag("STORAGE_METER"),
             };

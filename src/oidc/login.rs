@@ -2,7 +2,9 @@
 
 use super::audit::{Entry, Event, LoginFailure};
 use super::throttle;
-use crate::crypto::password::{verify_password, Pbkdf2};
+use crate::crypto::password::{
+    hash_password, needs_rehash, verify_password, PasswordPolicy, Pbkdf2,
+};
 use crate::crypto::SessionId;
 use crate::error::Failure;
 use crate::model::grant::{PendingIndex, SessionIndex};
@@ -65,11 +67,14 @@ impl From<Failure> for LoginError {
 
 /// Checks the credentials, unless the account or the client's address is locked by too
 /// many failures (see `throttle`); counts the outcome.
+#[allow(clippy::too_many_arguments)]
 pub async fn authenticate(
     store: &impl Store,
     throttle: &impl ThrottleStore,
     kdf: &impl Pbkdf2,
+    policy: &PasswordPolicy,
     clock: &impl Clock,
+    rng: &impl Random,
     email: &str,
     password: &str,
     client_ip: Option<&str>,
@@ -90,10 +95,14 @@ pub async fn authenticate(
         .map_err(Failure::from)?;
     let ok = verify_password(
         kdf,
+        policy,
         password,
         user.as_ref().map(|u| u.password_hash.as_str()),
     )
     .await?;
+    if let Some(u) = user.as_ref().filter(|u| ok && !u.is_disabled()) {
+        rehash(store, kdf, rng, policy, u, password).await;
+    }
     match user {
         Some(user) if ok && user.is_disabled() => Err(LoginError::Disabled(user.id)),
         Some(user) if ok => {
@@ -108,6 +117,32 @@ pub async fn authenticate(
                 LoginFailure::UnknownUser
             }))
         }
+    }
+}
+
+/// Upgrades a verified hash made without the pepper or with another work factor, now that
+/// the password is at hand: once per user, and only if nobody changed the hash meanwhile.
+/// A failure costs the login nothing (logged; the next login tries again).
+async fn rehash(
+    store: &impl Store,
+    kdf: &impl Pbkdf2,
+    rng: &impl Random,
+    policy: &PasswordPolicy,
+    user: &User,
+    password: &str,
+) {
+    if !needs_rehash(policy, &user.password_hash) {
+        return;
+    }
+    let result = match hash_password(kdf, rng, policy, password).await {
+        Ok(new) => store
+            .replace_password_hash(&user.id, &user.password_hash, &new)
+            .await
+            .map_err(Failure::from),
+        Err(f) => Err(f),
+    };
+    if let Err(f) = result {
+        crate::error::log_error(&format!("login: could not upgrade a password hash: {f}"));
     }
 }
 
@@ -199,13 +234,17 @@ mod tests {
     use crate::store::memory::{MemorySessions, MemoryStore};
     use futures_executor::block_on;
 
+    fn policy() -> PasswordPolicy {
+        crate::oidc::services::testing::test_settings().password
+    }
+
     fn store_with_user(kdf: &FakeKdf) -> MemoryStore {
         let store = MemoryStore::default();
         let hash = block_on(hash_password(
             kdf,
             &CountingRandom::new(),
+            &policy(),
             "correct horse",
-            20_000,
         ))
         .unwrap();
         store.users.borrow_mut().push(User {
@@ -229,7 +268,9 @@ mod tests {
             &store,
             &store,
             &kdf,
+            &policy(),
             &FixedClock::at(1_000),
+            &CountingRandom::new(),
             " ada@example.com ",
             "correct horse",
             None,
@@ -248,7 +289,9 @@ mod tests {
                 &store,
                 &store,
                 &kdf,
+                &policy(),
                 &FixedClock::at(1_000),
+                &CountingRandom::new(),
                 "ada@example.com",
                 pw,
                 None,
@@ -280,7 +323,9 @@ mod tests {
                 &store,
                 &store,
                 &kdf,
+                &policy(),
                 &FixedClock::at(1_000),
+                &CountingRandom::new(),
                 "ada@example.com",
                 "wrong",
                 None
@@ -292,7 +337,9 @@ mod tests {
                 &store,
                 &store,
                 &kdf,
+                &policy(),
                 &FixedClock::at(1_000),
+                &CountingRandom::new(),
                 "nobody@example.com",
                 "wrong",
                 None
@@ -312,7 +359,9 @@ mod tests {
                 &store,
                 &store,
                 &kdf,
+                &policy(),
                 &FixedClock::at(1_000),
+                &CountingRandom::new(),
                 "ada@example.com",
                 "correct horse",
                 None
@@ -332,7 +381,9 @@ mod tests {
                 &store,
                 &store,
                 &kdf,
+                &policy(),
                 &clock,
+                &CountingRandom::new(),
                 "ada@example.com",
                 pw,
                 ip,
@@ -380,7 +431,9 @@ mod tests {
                 &store,
                 &store,
                 &kdf,
+                &policy(),
                 &clock,
+                &CountingRandom::new(),
                 &format!("user{i}@example.com"),
                 "guess",
                 Some("198.51.100.7"),
@@ -394,7 +447,9 @@ mod tests {
             &store,
             &store,
             &kdf,
+            &policy(),
             &clock,
+            &CountingRandom::new(),
             "ada@example.com",
             "correct horse",
             Some("198.51.100.7"),
@@ -415,7 +470,9 @@ mod tests {
             &store,
             &store,
             &kdf,
+            &policy(),
             &clock,
+            &CountingRandom::new(),
             "ada@example.com",
             "correct horse",
             None,
@@ -429,7 +486,9 @@ mod tests {
             &store,
             &store,
             &kdf,
+            &policy(),
             &clock,
+            &CountingRandom::new(),
             "ada@example.com",
             "hunter2",
             None,
@@ -443,7 +502,9 @@ mod tests {
             &store,
             &store,
             &kdf,
+            &policy(),
             &clock,
+            &CountingRandom::new(),
             "ada@example.com",
             "x",
             None,
@@ -516,5 +577,43 @@ mod tests {
         assert!(block_on(store.indexed_sessions(&user.id))
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_login_upgrades_an_old_hash_and_a_failed_one_does_not() {
+        let kdf = FakeKdf::default();
+        let store = store_with_user(&kdf);
+        let old_policy = PasswordPolicy {
+            iterations: 100_000,
+            pepper: None,
+        };
+        let old = block_on(hash_password(
+            &kdf,
+            &CountingRandom::new(),
+            &old_policy,
+            "correct horse",
+        ))
+        .unwrap();
+        store.users.borrow_mut()[0].password_hash = old.clone();
+        let login = |pw: &str| {
+            block_on(authenticate(
+                &store,
+                &store,
+                &kdf,
+                &policy(),
+                &FixedClock::at(1_000),
+                &CountingRandom::new(),
+                "ada@example.com",
+                pw,
+                None,
+            ))
+        };
+        assert!(login("wrong").is_err());
+        assert_eq!(store.users.borrow()[0].password_hash, old);
+        assert!(login("correct horse").is_ok());
+        let new = store.users.borrow()[0].password_hash.clone();
+        assert!(new.starts_with("pbkdf2p-sha256$10000$"), "{new}");
+        assert!(login("correct horse").is_ok(), "the new hash verifies");
+        assert_eq!(store.users.borrow()[0].password_hash, new, "once");
     }
 }

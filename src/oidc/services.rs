@@ -59,8 +59,9 @@ pub struct Settings {
     pub registration_token: Option<crate::crypto::InitialAccessToken>,
     /// The `ADMIN_TOKEN` secret: a Bearer token for the management API.
     pub admin_token: Option<crate::crypto::AdminToken>,
-    /// PBKDF2 work factor for new password hashes (`PASSWORD_ITERATIONS`).
-    pub password_iterations: u32,
+    /// How passwords are hashed: the PBKDF2 work factor (`PASSWORD_ITERATIONS`) and the
+    /// pepper (derived from `KEY_ENCRYPTION_SECRET`).
+    pub password: crate::crypto::password::PasswordPolicy,
     /// Days the audit log keeps records (`AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: i64,
     /// Adds `X-Storage-Calls` to every answer (`STORAGE_METER`, for the benchmark).
@@ -149,7 +150,10 @@ pub mod testing {
 
     pub fn test_settings() -> Settings {
         Settings {
-            password_iterations: 10_000,
+            password: crate::crypto::password::PasswordPolicy {
+                iterations: 10_000,
+                pepper: Some(crate::crypto::password::Pepper::from_secret("test secret")),
+            },
             audit_retention_days: 30,
             ..Settings::default()
         }

@@ -76,7 +76,7 @@ fn check_fields(obj: &Map<String, Value>, allowed: &[&str], p: &mut Problems) {
 
 pub async fn create_user<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result<Done, Failure> {
     let (store, kdf, clock, rng) = (svc.store, svc.kdf, svc.clock, svc.rng);
-    let iterations = svc.settings.password_iterations;
+    let policy = &svc.settings.password;
     let obj = as_object(body)?;
     let mut p = Problems::default();
     check_fields(
@@ -108,7 +108,7 @@ pub async fn create_user<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result
         email,
         name,
         email_verified,
-        password_hash: hash_password(kdf, rng, &password, iterations).await?,
+        password_hash: hash_password(kdf, rng, policy, &password).await?,
         created_at: clock.now(),
         roles,
         disabled_at: None,
@@ -184,7 +184,7 @@ pub async fn update_user<D: Deps>(
     body: &Value,
 ) -> Result<Done, Failure> {
     let (store, kdf, clock, rng) = (svc.store, svc.kdf, svc.clock, svc.rng);
-    let iterations = svc.settings.password_iterations;
+    let policy = &svc.settings.password;
     let obj = as_object(body)?;
     let mut p = Problems::default();
     check_fields(
@@ -225,7 +225,7 @@ pub async fn update_user<D: Deps>(
         changed.push("disabled");
     }
     if let Some(pw) = password {
-        user.password_hash = hash_password(kdf, rng, &pw, iterations).await?;
+        user.password_hash = hash_password(kdf, rng, policy, &pw).await?;
         changed.push("password");
     }
     // The user's grants (Durable Objects) and sessions (KV) hear of the change first: each

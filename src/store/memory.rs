@@ -240,6 +240,26 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        self.op("replace_password_hash")?;
+        let mut users = self.users.borrow_mut();
+        match users
+            .iter_mut()
+            .find(|u| u.id == user_id && u.password_hash == old)
+        {
+            Some(u) => {
+                u.password_hash = new.to_string();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
         self.check()?;
         Ok(self

@@ -128,6 +128,11 @@ pub trait Store {
     /// refresh tokens; the caller revokes the user's grant objects. False: no such user.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
 
+    /// Replaces a user's password hash, only while it is still `old` (a login upgrading its
+    /// hash must not undo an administrator's reset). False when it was not.
+    async fn replace_password_hash(&self, user_id: &str, old: &str, new: &str)
+        -> StoreResult<bool>;
+
     /// The scope a user has granted an application, if any.
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>>;
     /// Stores (or replaces) the granted scope.
@@ -224,6 +229,14 @@ impl<T: Store + ?Sized> Store for &T {
     }
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
         (**self).update_user(user).await
+    }
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        (**self).replace_password_hash(user_id, old, new).await
     }
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
         (**self).consent(user_id, client_id).await

@@ -53,7 +53,13 @@ fn world() -> Fakes {
     store.apps.borrow_mut().push(app);
     let mut f = Fakes::new(store, NOW);
     f.settings.admin_token = Some(AdminToken::new(ADMIN));
-    let hash = block_on(hash_password(&f.kdf, &f.rng, "correct horse", 10_000)).unwrap();
+    let hash = block_on(hash_password(
+        &f.kdf,
+        &f.rng,
+        &f.settings.password,
+        "correct horse",
+    ))
+    .unwrap();
     let user = User {
         id: "u1".into(),
         email: "ada@example.com".into(),

@@ -220,6 +220,15 @@ impl Store for D1Store {
         users::save_consent(self, user_id, client_id, scope, now).await
     }
 
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        users::replace_password_hash(self, user_id, old, new).await
+    }
+
     async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
         users::list_consents(self, user_id).await
     }

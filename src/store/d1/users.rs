@@ -144,6 +144,21 @@ pub(super) async fn update_user(d1: &D1Store, u: &User) -> StoreResult<bool> {
     Ok(results.first().map(changes).unwrap_or(0) > 0)
 }
 
+pub(super) async fn replace_password_hash(
+    d1: &D1Store,
+    user_id: &str,
+    old: &str,
+    new: &str,
+) -> StoreResult<bool> {
+    let result = d1
+        .exec(
+            "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
+            &[text(user_id), text(old), text(new)],
+        )
+        .await?;
+    Ok(changes(&result) > 0)
+}
+
 pub(super) async fn consent(
     d1: &D1Store,
     user_id: &str,
