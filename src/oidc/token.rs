@@ -136,7 +136,7 @@ async fn code_grant<D: Deps>(
             .as_ref()
             .map(|(token, plan)| plan.state(token.hashed())),
         revoked_at: None,
-        access_expires_at: 0,
+        access_expires_at: now + app.token_settings.access_token_ttl,
     };
     let op = GrantOp::Redeem {
         grant: grant.clone(),
@@ -617,6 +617,11 @@ mod tests {
         let handed = RefreshToken::new(t.refresh_token.unwrap());
         assert_eq!(crate::oidc::grants::grant_of(&handed), Some(GRANT));
         let grant = stored(&store).unwrap();
+        assert_eq!(
+            grant.access_expires_at,
+            1_010 + 3600,
+            "kept while the access token lives"
+        );
         assert_eq!(grant.refresh.unwrap().token_hash, handed.hashed());
         assert_eq!(grant.user_id, "u1");
         assert_eq!(grant.scope, "openid email");
