@@ -33,6 +33,9 @@ jsunit: bootstrap
 # The harness starts `wrangler dev`, whose [build] command rebuilds the Worker (or finds it up
 # to date). run.mjs starts one server per configuration and shares it between the test files
 # (tests/harness/index.mjs); `node --test FILE` runs one file with a server of its own.
+# The tests' Worker carries the storage conformance suite (Cargo feature `conformance`);
+# target-specific, so `build` as a prerequisite builds it that way too.
+integration: export EDGE_OIDC_FEATURES := conformance
 integration: build
 	node tests/harness/run.mjs --test-reporter=spec 'tests/integration/*.test.mjs'
 

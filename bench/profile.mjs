@@ -37,6 +37,9 @@ import { snapshot } from './lib/proc.mjs';
 import { INTERVAL_US, WEIGHT, analyse, cdp, inspector } from './lib/inspector.mjs';
 import { expect } from './lib/load.mjs';
 
+// Measure the Worker that ships: without the tests' conformance suite (scripts/build.sh).
+process.env.EDGE_OIDC_FEATURES = '';
+
 const N = Number(process.env.PROF_N ?? 400);
 const CONCURRENCY = Number(process.env.PROF_CONCURRENCY ?? 1);
 const TOP = Number(process.env.PROF_TOP ?? 25);

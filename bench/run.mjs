@@ -27,6 +27,9 @@ import { isolateProfiler } from './lib/inspector.mjs';
 import { KINDS, costs, latency, loadModel, singleRegion } from './lib/model.mjs';
 import { startDelayServer } from './lib/delay.mjs';
 
+// Measure the Worker that ships: without the tests' conformance suite (scripts/build.sh).
+process.env.EDGE_OIDC_FEATURES = '';
+
 const N = Number(process.env.BENCH_N ?? 600);
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 150);
 const PAR = 8;

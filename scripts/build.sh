@@ -8,9 +8,13 @@ cd "$ROOT"
 # wrangler runs this before every `wrangler dev`; the tests start several. A build whose
 # inputs have not changed since the last one is skipped (the wasm-opt pass alone takes
 # about 50 s here). FORCE_BUILD=1 rebuilds anyway.
+# EDGE_OIDC_FEATURES: Cargo features, e.g. `conformance` for the integration tests (the test
+# harness and `make integration` set it); empty for what `make dev`, `make bench` and
+# `wrangler deploy` build. A change of features is a change of inputs.
+FEATURES="${EDGE_OIDC_FEATURES:-}"
 STAMP=build/.inputs.sha256
 inputs_hash() {
-  { printf '%s\n' "${WASM_NAMES:-}"
+  { printf '%s\n' "${WASM_NAMES:-}" "$FEATURES"
     find src Cargo.toml Cargo.lock scripts/build.sh -type f -print0 | sort -z | xargs -0 sha256sum
   } | sha256sum | cut -d' ' -f1
 }
@@ -35,7 +39,11 @@ if [ "${WASM_NAMES:-}" = 1 ]; then
   export CARGO_PROFILE_RELEASE_STRIP=false
   WASM_OPT_NAMES=(-g)
 fi
-worker-build --release
+if [ -n "$FEATURES" ]; then
+  worker-build --release -- --features "$FEATURES"
+else
+  worker-build --release
+fi
 # Size (issue 6): binaryen's wasm-opt from npm (a Wasm build of it, so it runs anywhere Node
 # does). -Oz takes the module from about 1.15 MB to 0.83 MB raw (400 KB to 340 KB gzip).
 # --all-features because wasm-bindgen's output uses exception handling and reference types,

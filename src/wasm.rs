@@ -62,11 +62,14 @@ struct Config {
     /// `KEY_ENCRYPTION_SECRET`.
     key_secret: Option<String>,
     /// `STORE_CONFORMANCE`: serve `CONFORMANCE_PATH` (tests only; never set in deployments).
+    #[cfg(feature = "conformance")]
     store_conformance: bool,
 }
 
-/// Runs the storage conformance suite (`store::conformance`) against D1 and the throttling
-/// Durable Objects, so they are held to the same rules as the in-memory store. Only when `STORE_CONFORMANCE` is on.
+/// Runs the storage conformance suite (`store::conformance`) against D1 and the Durable
+/// Objects, so they are held to the same rules as the in-memory store. Only in a build with
+/// the `conformance` feature (the tests'), and only when `STORE_CONFORMANCE` is on.
+#[cfg(feature = "conformance")]
 const CONFORMANCE_PATH: &str = "/__test/store-conformance";
 
 /// The deployment's vars and secrets, and the key encryption secret. They cannot change
@@ -103,6 +106,7 @@ fn config(env: &Env) -> Config {
             Config {
                 settings,
                 key_secret: secret(KEY_ENCRYPTION_SECRET),
+                #[cfg(feature = "conformance")]
                 store_conformance: flag("STORE_CONFORMANCE"),
             }
         })
@@ -208,6 +212,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         Ok(p) => p,
         Err(f) => return into_response(Reply::error(&f)),
     };
+    #[cfg(feature = "conformance")]
     if plain.path == CONFORMANCE_PATH && config(&env).store_conformance {
         return into_response(conformance(&platform).await);
     }
@@ -255,6 +260,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
+#[cfg(feature = "conformance")]
 async fn conformance(platform: &Platform) -> Reply {
     use crate::store::conformance::{run, run_grants, run_throttle};
     let prefix = format!("conf-{}", suffix());

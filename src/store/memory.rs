@@ -317,16 +317,6 @@ impl Store for MemoryStore {
         Ok(self.refresh.borrow().get(token_hash).cloned())
     }
 
-    async fn revoke_legacy_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
-        self.op("revoke_legacy_grant")?;
-        for t in self.refresh.borrow_mut().values_mut() {
-            if t.grant_id == grant_id && t.revoked_at.is_none() {
-                t.revoked_at = Some(now);
-            }
-        }
-        Ok(())
-    }
-
     async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
         self.op("index_grants")?;
         let mut refused = Vec::new();

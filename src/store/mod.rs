@@ -3,6 +3,7 @@
 //! login throttling); KV holds only login sessions, which tolerate its eventual consistency.
 
 pub mod cache;
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
@@ -150,8 +151,6 @@ pub trait Store {
     /// A refresh token stored in D1 before grants moved to Durable Objects (migration
     /// 0003), in any state: the caller decides. New tokens never come here.
     async fn legacy_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>>;
-    /// Revokes every D1-stored token of a grant, so it cannot be adopted again.
-    async fn revoke_legacy_grant(&self, grant_id: &str, now: i64) -> StoreResult<()>;
 
     /// Records grants that hold refresh tokens (after the response), so they can be found
     /// by user or application. A grant whose user is disabled by then is not recorded: its
@@ -258,9 +257,6 @@ impl<T: Store + ?Sized> Store for &T {
     }
     async fn legacy_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRecord>> {
         (**self).legacy_refresh_token(token_hash).await
-    }
-    async fn revoke_legacy_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
-        (**self).revoke_legacy_grant(grant_id, now).await
     }
     async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
         (**self).index_grants(rows).await

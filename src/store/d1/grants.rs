@@ -1,7 +1,7 @@
 //! `grants`, the index of grants that hold refresh tokens (the grants themselves are
 //! Durable Objects, `store::grant_do`), `login_sessions`, the index of login sessions (they
 //! live in KV), and `refresh_tokens`, the tokens D1 stored before
-//! (read for their adoption, revoked, never written otherwise).
+//! (read for their adoption, deleted with a disabled user's, never written otherwise).
 
 use serde::Deserialize;
 
@@ -66,15 +66,6 @@ pub(super) async fn legacy_refresh_token(
         .await
         .map_err(err)?;
     row.map(RefreshRecord::try_from).transpose()
-}
-
-pub(super) async fn revoke_legacy_grant(d1: &D1Store, grant_id: &str, now: i64) -> StoreResult<()> {
-    d1.exec(
-        "UPDATE refresh_tokens SET revoked_at = ?2 WHERE grant_id = ?1 AND revoked_at IS NULL",
-        &[text(grant_id), int(now)],
-    )
-    .await?;
-    Ok(())
 }
 
 pub(super) async fn index_grants(d1: &D1Store, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {

@@ -241,10 +241,6 @@ impl Store for D1Store {
         grants::legacy_refresh_token(self, token_hash).await
     }
 
-    async fn revoke_legacy_grant(&self, grant_id: &str, now: i64) -> StoreResult<()> {
-        grants::revoke_legacy_grant(self, grant_id, now).await
-    }
-
     async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
         grants::index_grants(self, rows).await
     }
