@@ -23,11 +23,11 @@ use crate::oidc::schedule;
 use crate::oidc::services::{Deps, Services, Settings};
 use crate::runtime::{Clock, SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
-use crate::store::grant_do::{DoGrants, GRANTS_BINDING};
+use crate::store::grant_do::DoGrants;
 use crate::store::kv::KvSessions;
 use crate::store::meter::Meter;
-use crate::store::throttle_do::{DoThrottle, THROTTLE_BINDING};
-use crate::store::{Store, DB_BINDING, SESSIONS_BINDING};
+use crate::store::throttle_do::DoThrottle;
+use crate::store::Store;
 
 const KEY_ENCRYPTION_SECRET: &str = "KEY_ENCRYPTION_SECRET";
 
@@ -139,27 +139,17 @@ fn bookmark_of(req: &http::Request) -> Option<&str> {
 }
 
 impl Platform {
-    fn new(env: &Env, bookmark: Option<&str>) -> Result<Self, Failure> {
+    /// The bindings are looked up when first used (`store::binding`): a request answered
+    /// from the isolate's caches crosses into JavaScript for none of them.
+    fn new(env: &Env, bookmark: Option<&str>) -> Self {
         let Config {
             settings,
             key_secret,
             ..
         } = config(env);
         let meter = Meter::default();
-        let db = env
-            .d1(DB_BINDING)
-            .map_err(|e| Failure::server(format!("binding {DB_BINDING}: {e}")))?;
-        let kv = env
-            .kv(SESSIONS_BINDING)
-            .map_err(|e| Failure::server(format!("binding {SESSIONS_BINDING}: {e}")))?;
-        let throttle = env
-            .durable_object(THROTTLE_BINDING)
-            .map_err(|e| Failure::server(format!("binding {THROTTLE_BINDING}: {e}")))?;
-        let grants = env
-            .durable_object(GRANTS_BINDING)
-            .map_err(|e| Failure::server(format!("binding {GRANTS_BINDING}: {e}")))?;
-        let store = D1Store::new(db, meter.clone(), SystemClock.now(), bookmark);
-        Ok(Self {
+        let store = D1Store::new(env, meter.clone(), SystemClock.now(), bookmark);
+        Self {
             signer: KeyRing::new(
                 store.clone(),
                 WebCrypto,
@@ -169,13 +159,13 @@ impl Platform {
                 SystemRandom,
             ),
             sealer: WebCryptoSealer { secret: key_secret },
-            grants: DoGrants::new(grants, meter.clone()),
-            sessions: KvSessions::new(kv, meter.clone()),
-            throttle: DoThrottle::new(throttle, meter.clone()),
+            grants: DoGrants::new(env, meter.clone()),
+            sessions: KvSessions::new(env, meter.clone()),
+            throttle: DoThrottle::new(env, meter.clone()),
             store,
             settings,
             meter,
-        })
+        }
     }
 
     fn services<'a>(
@@ -208,10 +198,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         Ok(p) => p,
         Err(f) => return into_response(Reply::error(&f)),
     };
-    let platform = match Platform::new(&env, bookmark_of(&plain)) {
-        Ok(p) => p,
-        Err(f) => return into_response(Reply::error(&f)),
-    };
+    let platform = Platform::new(&env, bookmark_of(&plain));
     #[cfg(feature = "conformance")]
     if plain.path == CONFORMANCE_PATH && config(&env).store_conformance {
         return into_response(conformance(&platform).await);
@@ -240,10 +227,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let platform = match Platform::new(&env, None) {
-        Ok(p) => p,
-        Err(f) => return log_error(&format!("scheduled: {f}")),
-    };
+    let platform = Platform::new(&env, None);
     let issuer = platform.settings.issuer.clone().unwrap_or_default();
     let audit = Audit::default();
     let pending_index = PendingIndex::default();

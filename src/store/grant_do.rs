@@ -14,6 +14,7 @@ use worker::{
     durable_object, DurableObject, Env, ObjectNamespace, Request, Response, ScheduledTime, State,
 };
 
+use super::binding::Binding;
 use super::meter::Meter;
 use super::{GrantStore, StoreError, StoreResult};
 use crate::model::grant::{self, Grant, GrantAnswer, GrantOp};
@@ -91,13 +92,16 @@ impl DurableObject for GrantObject {
 
 /// The client: one call to the grant's object per operation.
 pub struct DoGrants {
-    ns: ObjectNamespace,
+    ns: Binding<ObjectNamespace>,
     meter: Meter,
 }
 
 impl DoGrants {
-    pub fn new(ns: ObjectNamespace, meter: Meter) -> Self {
-        Self { ns, meter }
+    pub fn new(env: &Env, meter: Meter) -> Self {
+        Self {
+            ns: Binding::new(env, GRANTS_BINDING, Env::durable_object),
+            meter,
+        }
     }
 }
 
@@ -110,6 +114,7 @@ impl GrantStore for DoGrants {
         self.meter.durable_object();
         let stub = self
             .ns
+            .get()?
             .id_from_name(grant_id)
             .and_then(|id| id.get_stub())
             .map_err(err)?;

@@ -2,7 +2,9 @@
 //! session is only ever created, read and deleted, never used as a single-use token.
 
 use worker::kv::KvStore;
+use worker::Env;
 
+use super::binding::Binding;
 use super::meter::Meter;
 use super::{SessionStore, StoreError, StoreResult};
 use crate::model::Session;
@@ -11,13 +13,16 @@ use crate::model::Session;
 const KV_MIN_TTL: u64 = 60;
 
 pub struct KvSessions {
-    kv: KvStore,
+    kv: Binding<KvStore>,
     meter: Meter,
 }
 
 impl KvSessions {
-    pub fn new(kv: KvStore, meter: Meter) -> Self {
-        Self { kv, meter }
+    pub fn new(env: &Env, meter: Meter) -> Self {
+        Self {
+            kv: Binding::new(env, super::SESSIONS_BINDING, Env::kv),
+            meter,
+        }
     }
 }
 
@@ -39,6 +44,7 @@ impl SessionStore for KvSessions {
         let value = serde_json::to_string(session).map_err(err)?;
         self.meter.kv_write();
         self.kv
+            .get()?
             .put(&key(id_hash), value)
             .map_err(err)?
             .expiration_ttl(ttl_secs.max(KV_MIN_TTL))
@@ -50,6 +56,7 @@ impl SessionStore for KvSessions {
     async fn session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
         self.meter.kv_read();
         self.kv
+            .get()?
             .get(&key(id_hash))
             .json::<Session>()
             .await
@@ -58,6 +65,6 @@ impl SessionStore for KvSessions {
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         self.meter.kv_write();
-        self.kv.delete(&key(id_hash)).await.map_err(err)
+        self.kv.get()?.delete(&key(id_hash)).await.map_err(err)
     }
 }

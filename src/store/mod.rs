@@ -2,6 +2,8 @@
 //! of grants; Durable Objects hold what must be single use and fast everywhere (grants,
 //! login throttling); KV holds only login sessions, which tolerate its eventual consistency.
 
+#[cfg(target_arch = "wasm32")]
+pub mod binding;
 pub mod cache;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

@@ -6,6 +6,7 @@
 
 use worker::{durable_object, DurableObject, Env, ObjectNamespace, Request, Response, State};
 
+use super::binding::Binding;
 use super::meter::Meter;
 use super::throttle_wire::{decode, encode, Op};
 use super::{StoreError, StoreResult, ThrottleStore};
@@ -64,19 +65,23 @@ impl DurableObject for LoginThrottle {
 
 /// The client: one call to the counter's object per operation.
 pub struct DoThrottle {
-    ns: ObjectNamespace,
+    ns: Binding<ObjectNamespace>,
     meter: Meter,
 }
 
 impl DoThrottle {
-    pub fn new(ns: ObjectNamespace, meter: Meter) -> Self {
-        Self { ns, meter }
+    pub fn new(env: &Env, meter: Meter) -> Self {
+        Self {
+            ns: Binding::new(env, THROTTLE_BINDING, Env::durable_object),
+            meter,
+        }
     }
 
     async fn call(&self, key: &str, op: &Op) -> StoreResult<ThrottleState> {
         self.meter.durable_object();
         let stub = self
             .ns
+            .get()?
             .id_from_name(key)
             .and_then(|id| id.get_stub())
             .map_err(err)?;

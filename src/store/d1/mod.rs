@@ -7,8 +7,9 @@ use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement, Env};
 
+use super::binding::Binding;
 use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
 use super::{AppQuery, GrantOwner, Inserted, Store, StoreError, StoreResult, UserQuery};
@@ -32,7 +33,7 @@ mod users;
 /// is not decided here any more (grants are Durable Objects), so no read skips the session.
 #[derive(Clone)]
 pub struct D1Store {
-    db: Rc<D1Database>,
+    db: Rc<Binding<D1Database>>,
     /// Opened by the first query: requests answered from the isolate's caches (discovery,
     /// JWKS, preflights) open none.
     session: Rc<OnceCell<D1DatabaseSession>>,
@@ -46,9 +47,9 @@ pub struct D1Store {
 impl D1Store {
     /// `bookmark`: where the caller's last session ended; an unusable one is ignored (the
     /// session then starts anywhere, as without one).
-    pub fn new(db: D1Database, meter: Meter, now: i64, bookmark: Option<&str>) -> Self {
+    pub fn new(env: &Env, meter: Meter, now: i64, bookmark: Option<&str>) -> Self {
         Self {
-            db: Rc::new(db),
+            db: Rc::new(Binding::new(env, super::DB_BINDING, Env::d1)),
             session: Rc::default(),
             bookmark: bookmark.map(Rc::from),
             meter,
@@ -65,10 +66,10 @@ impl D1Store {
         let opened = match self
             .bookmark
             .as_deref()
-            .map(|b| self.db.with_session(Some(b)))
+            .map(|b| self.db.get().map(|db| db.with_session(Some(b))))
         {
-            Some(Ok(s)) => s,
-            _ => self.db.with_session(None).map_err(err)?,
+            Some(Ok(Ok(s))) => s,
+            _ => self.db.get()?.with_session(None).map_err(err)?,
         };
         Ok(self.session.get_or_init(|| opened))
     }
@@ -93,7 +94,7 @@ impl D1Store {
     /// A read that must see the primary's latest state (the grants to revoke): one round trip.
     fn primary_read(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.meter.d1_primary(1);
-        self.db.prepare(sql).bind(args).map_err(err)
+        self.db.get()?.prepare(sql).bind(args).map_err(err)
     }
 
     /// A writing statement sent on its own: one round trip to the primary.
