@@ -138,10 +138,7 @@ async fn code_grant<D: Deps>(
         revoked_at: None,
         access_expires_at: now + app.token_settings.access_token_ttl,
     };
-    let op = GrantOp::Redeem {
-        grant: grant.clone(),
-        now,
-    };
+    let op = GrantOp::Redeem { grant, now };
     match sv.grants.grant(&code.grant_id, &op).await? {
         GrantAnswer::Redeemed => {}
         GrantAnswer::Replayed { user_id } => {
