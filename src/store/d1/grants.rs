@@ -4,6 +4,7 @@
 //! (read for their adoption, deleted with a disabled user's, never written otherwise).
 
 use serde::Deserialize;
+use worker::D1PreparedStatement;
 
 use super::{changes, err, int, text, D1Store};
 use crate::model::grant::{GrantIndex, SessionIndex};
@@ -69,12 +70,11 @@ pub(super) async fn legacy_refresh_token(
 }
 
 pub(super) async fn index_grants(d1: &D1Store, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
-    // One batch, one round trip. Each INSERT records its grant only while the user is
-    // enabled (and once: a legacy grant is recorded again on every adoption attempt).
-    let statements = rows
-        .iter()
-        .map(|r| {
-            d1.member(
+    // Recorded once: a legacy grant is recorded again on every adoption attempt.
+    record_unless_disabled(
+        d1,
+        rows.iter().map(|r| {
+            let statement = d1.member(
                 "INSERT OR IGNORE INTO grants (grant_id, client_id, user_id, created_at, expires_at) \
                  SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS \
                  (SELECT 1 FROM users WHERE id = ?3 AND disabled_at IS NOT NULL)",
@@ -85,14 +85,30 @@ pub(super) async fn index_grants(d1: &D1Store, rows: &[GrantIndex]) -> StoreResu
                     int(r.created_at),
                     int(r.expires_at),
                 ],
-            )
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
+            )?;
+            Ok((statement, r.user_id.as_str(), r.grant_id.as_str()))
+        }),
+    )
+    .await
+}
+
+/// One batch, one round trip, of index INSERTs (statement, user, key), each of which records
+/// its row only while the user is enabled: a row written after a user's disabling would
+/// escape the revocation that read the index. Returns the keys refused for that reason.
+async fn record_unless_disabled<'a>(
+    d1: &D1Store,
+    rows: impl Iterator<Item = StoreResult<(D1PreparedStatement, &'a str, &'a str)>>,
+) -> StoreResult<Vec<String>> {
+    let (statements, owners): (Vec<_>, Vec<_>) = rows
+        .map(|r| r.map(|(statement, user, key)| (statement, (user, key))))
+        .collect::<StoreResult<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let results = d1.batch(statements).await?;
     let mut refused = Vec::new();
-    for (row, result) in rows.iter().zip(&results) {
-        if changes(result) == 0 && disabled(d1, &row.user_id).await? {
-            refused.push(row.grant_id.clone());
+    for ((user, key), result) in owners.into_iter().zip(&results) {
+        if changes(result) == 0 && disabled(d1, user).await? {
+            refused.push(key.to_string());
         }
     }
     Ok(refused)
@@ -115,19 +131,13 @@ async fn disabled(d1: &D1Store, user_id: &str) -> StoreResult<bool> {
     Ok(row.is_some_and(|r| r.disabled != 0))
 }
 
-pub(super) async fn indexed_grants(
-    d1: &D1Store,
-    owner: GrantOwner<'_>,
-) -> StoreResult<Vec<String>> {
+/// The single text column `value` of every row, read from the primary: a revocation must not
+/// miss a row a replica has not seen yet.
+async fn string_column(d1: &D1Store, sql: &str, id: &str) -> StoreResult<Vec<String>> {
     #[derive(Deserialize)]
     struct Row {
-        grant_id: String,
+        value: String,
     }
-    // The primary: a revocation must not miss a grant a replica has not seen yet.
-    let (sql, id) = match owner {
-        GrantOwner::User(u) => ("SELECT grant_id FROM grants WHERE user_id = ?1", u),
-        GrantOwner::Client(c) => ("SELECT grant_id FROM grants WHERE client_id = ?1", c),
-    };
     let rows: Vec<Row> = d1
         .primary_read(sql, &[text(id)])?
         .all()
@@ -135,7 +145,21 @@ pub(super) async fn indexed_grants(
         .map_err(err)?
         .results()
         .map_err(err)?;
-    Ok(rows.into_iter().map(|r| r.grant_id).collect())
+    Ok(rows.into_iter().map(|r| r.value).collect())
+}
+
+pub(super) async fn indexed_grants(
+    d1: &D1Store,
+    owner: GrantOwner<'_>,
+) -> StoreResult<Vec<String>> {
+    let (sql, id) = match owner {
+        GrantOwner::User(u) => ("SELECT grant_id AS value FROM grants WHERE user_id = ?1", u),
+        GrantOwner::Client(c) => (
+            "SELECT grant_id AS value FROM grants WHERE client_id = ?1",
+            c,
+        ),
+    };
+    string_column(d1, sql, id).await
 }
 
 pub(super) async fn purge_grant_index(d1: &D1Store, before: i64) -> StoreResult<u64> {
@@ -155,44 +179,28 @@ pub(super) async fn index_sessions(
     d1: &D1Store,
     rows: &[SessionIndex],
 ) -> StoreResult<Vec<String>> {
-    // As `index_grants`: one batch, each row only while its user is enabled.
-    let statements = rows
-        .iter()
-        .map(|r| {
-            d1.member(
+    record_unless_disabled(
+        d1,
+        rows.iter().map(|r| {
+            let statement = d1.member(
                 "INSERT OR IGNORE INTO login_sessions (id_hash, user_id, expires_at) \
                  SELECT ?1, ?2, ?3 WHERE NOT EXISTS \
                  (SELECT 1 FROM users WHERE id = ?2 AND disabled_at IS NOT NULL)",
                 &[text(&r.id_hash), text(&r.user_id), int(r.expires_at)],
-            )
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let results = d1.batch(statements).await?;
-    let mut refused = Vec::new();
-    for (row, result) in rows.iter().zip(&results) {
-        if changes(result) == 0 && disabled(d1, &row.user_id).await? {
-            refused.push(row.id_hash.clone());
-        }
-    }
-    Ok(refused)
+            )?;
+            Ok((statement, r.user_id.as_str(), r.id_hash.as_str()))
+        }),
+    )
+    .await
 }
 
 pub(super) async fn indexed_sessions(d1: &D1Store, user_id: &str) -> StoreResult<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Row {
-        id_hash: String,
-    }
-    let rows: Vec<Row> = d1
-        .primary_read(
-            "SELECT id_hash FROM login_sessions WHERE user_id = ?1",
-            &[text(user_id)],
-        )?
-        .all()
-        .await
-        .map_err(err)?
-        .results()
-        .map_err(err)?;
-    Ok(rows.into_iter().map(|r| r.id_hash).collect())
+    string_column(
+        d1,
+        "SELECT id_hash AS value FROM login_sessions WHERE user_id = ?1",
+        user_id,
+    )
+    .await
 }
 
 pub(super) async fn forget_sessions(d1: &D1Store, user_id: &str) -> StoreResult<()> {
