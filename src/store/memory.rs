@@ -51,6 +51,26 @@ impl MemoryStore {
             .any(|u| u.id == id && u.is_disabled())
     }
 
+    /// As D1's index batches: a row is recorded only while its user (first of `owner`) is
+    /// enabled; the keys (second) of the rows refused are returned.
+    fn record_unless_disabled<T: Clone>(
+        &self,
+        index: &RefCell<Vec<T>>,
+        rows: &[T],
+        owner: impl Fn(&T) -> (&String, &String),
+    ) -> Vec<String> {
+        let mut refused = Vec::new();
+        for row in rows {
+            let (user, key) = owner(row);
+            if self.user_disabled(user) {
+                refused.push(key.clone());
+            } else {
+                index.borrow_mut().push(row.clone());
+            }
+        }
+        refused
+    }
+
     fn check(&self) -> StoreResult<()> {
         if self.fail.get() {
             Err(StoreError("injected failure".into()))
@@ -319,15 +339,7 @@ impl Store for MemoryStore {
 
     async fn index_grants(&self, rows: &[GrantIndex]) -> StoreResult<Vec<String>> {
         self.op("index_grants")?;
-        let mut refused = Vec::new();
-        for row in rows {
-            if self.user_disabled(&row.user_id) {
-                refused.push(row.grant_id.clone());
-            } else {
-                self.grant_index.borrow_mut().push(row.clone());
-            }
-        }
-        Ok(refused)
+        Ok(self.record_unless_disabled(&self.grant_index, rows, |r| (&r.user_id, &r.grant_id)))
     }
 
     async fn indexed_grants(&self, owner: GrantOwner<'_>) -> StoreResult<Vec<String>> {
@@ -357,15 +369,7 @@ impl Store for MemoryStore {
 
     async fn index_sessions(&self, rows: &[SessionIndex]) -> StoreResult<Vec<String>> {
         self.op("index_sessions")?;
-        let mut refused = Vec::new();
-        for row in rows {
-            if self.user_disabled(&row.user_id) {
-                refused.push(row.id_hash.clone());
-            } else {
-                self.session_index.borrow_mut().push(row.clone());
-            }
-        }
-        Ok(refused)
+        Ok(self.record_unless_disabled(&self.session_index, rows, |r| (&r.user_id, &r.id_hash)))
     }
 
     async fn indexed_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
