@@ -46,9 +46,19 @@ pub async fn revoke_all(
     owner: GrantOwner<'_>,
     now: i64,
 ) -> Result<usize, Failure> {
+    apply_to_all(store, grants, owner, &GrantOp::Revoke { now, by: None }).await
+}
+
+/// Applies one operation to every indexed grant of an owner, in its object; how many.
+async fn apply_to_all(
+    store: &impl Store,
+    grants: &impl GrantStore,
+    owner: GrantOwner<'_>,
+    op: &GrantOp,
+) -> Result<usize, Failure> {
     let ids = store.indexed_grants(owner).await?;
     for id in &ids {
-        grants.grant(id, &GrantOp::Revoke { now, by: None }).await?;
+        grants.grant(id, op).await?;
     }
     Ok(ids.len())
 }
@@ -65,9 +75,7 @@ pub async fn reprofile(
     let op = GrantOp::Reprofile {
         claims: claims.clone(),
     };
-    for id in store.indexed_grants(GrantOwner::User(user_id)).await? {
-        grants.grant(&id, &op).await?;
-    }
+    apply_to_all(store, grants, GrantOwner::User(user_id), &op).await?;
     Ok(())
 }
 
