@@ -178,6 +178,14 @@ pub enum GrantOp {
     },
 }
 
+impl GrantOp {
+    /// Whether the operation can change the grant: the others (userinfo's and
+    /// introspection's, the most frequent) need no copy of it to compare afterwards.
+    pub fn may_write(&self) -> bool {
+        !matches!(self, GrantOp::Inspect { .. } | GrantOp::Status)
+    }
+}
+
 /// A token and the client that presented it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Presented {

@@ -396,3 +396,22 @@ fn a_profile_change_reaches_the_grant() {
     let (state, a) = apply(None, GrantOp::Reprofile { claims: renamed });
     assert_eq!((state, a), (None, GrantAnswer::Invalid));
 }
+
+#[test]
+fn the_read_only_operations_change_nothing() {
+    let mut revoked = grant(true);
+    revoked.revoked_at = Some(150);
+    for state in [None, Some(grant(false)), Some(grant(true)), Some(revoked)] {
+        for op in [
+            GrantOp::Status,
+            GrantOp::Inspect {
+                token_hash: "t0".into(),
+                now: 120,
+            },
+        ] {
+            assert!(!op.may_write());
+            assert_eq!(apply(state.clone(), op).0, state);
+        }
+    }
+    assert!(GrantOp::Undo.may_write());
+}

@@ -63,6 +63,10 @@ impl DurableObject for GrantObject {
             return Response::error("unknown operation", 400);
         };
         let before = self.load().await?;
+        if !op.may_write() {
+            let (_, answer) = grant::apply(before, op);
+            return answer_with(&answer);
+        }
         let (after, answer) = grant::apply(before.clone(), op);
         if after != before {
             let storage = self.state.storage();
@@ -77,8 +81,7 @@ impl DurableObject for GrantObject {
                 None => storage.delete_all().await?,
             }
         }
-        let body = serde_json::to_string(&answer).map_err(|e| e.to_string())?;
-        Response::ok(body)
+        answer_with(&answer)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
@@ -88,6 +91,10 @@ impl DurableObject for GrantObject {
         }
         Response::ok("")
     }
+}
+
+fn answer_with(answer: &grant::GrantAnswer) -> worker::Result<Response> {
+    Response::ok(serde_json::to_string(answer).map_err(|e| e.to_string())?)
 }
 
 /// The client: one call to the grant's object per operation.
