@@ -238,6 +238,28 @@ mod tests {
         crate::oidc::services::testing::test_settings().password
     }
 
+    /// One login attempt at the test policy, the store being its own throttle.
+    fn try_login(
+        store: &MemoryStore,
+        kdf: &FakeKdf,
+        clock: &FixedClock,
+        email: &str,
+        password: &str,
+        client_ip: Option<&str>,
+    ) -> Result<User, LoginError> {
+        block_on(authenticate(
+            store,
+            store,
+            kdf,
+            &policy(),
+            clock,
+            &CountingRandom::new(),
+            email,
+            password,
+            client_ip,
+        ))
+    }
+
     fn store_with_user(kdf: &FakeKdf) -> MemoryStore {
         let store = MemoryStore::default();
         let hash = block_on(hash_password(
@@ -264,17 +286,14 @@ mod tests {
     fn right_password_logs_in_case_insensitively_by_email() {
         let kdf = FakeKdf::default();
         let store = store_with_user(&kdf);
-        let user = block_on(authenticate(
-            &store,
+        let user = try_login(
             &store,
             &kdf,
-            &policy(),
             &FixedClock::at(1_000),
-            &CountingRandom::new(),
             " ada@example.com ",
             "correct horse",
             None,
-        ))
+        )
         .unwrap();
         assert_eq!(user.id, "u1");
     }
@@ -285,17 +304,14 @@ mod tests {
         let store = store_with_user(&kdf);
         store.users.borrow_mut()[0].disabled_at = Some(500);
         let attempt = |pw: &str| {
-            block_on(authenticate(
-                &store,
+            try_login(
                 &store,
                 &kdf,
-                &policy(),
                 &FixedClock::at(1_000),
-                &CountingRandom::new(),
                 "ada@example.com",
                 pw,
                 None,
-            ))
+            )
         };
         let right = attempt("correct horse");
         assert!(matches!(&right, Err(LoginError::Disabled(id)) if id == "u1"));
@@ -319,31 +335,25 @@ mod tests {
         let store = store_with_user(&kdf);
         let before = kdf.calls.get();
         assert!(matches!(
-            block_on(authenticate(
-                &store,
+            try_login(
                 &store,
                 &kdf,
-                &policy(),
                 &FixedClock::at(1_000),
-                &CountingRandom::new(),
                 "ada@example.com",
                 "wrong",
                 None
-            )),
+            ),
             Err(LoginError::InvalidCredentials(LoginFailure::WrongPassword))
         ));
         assert!(matches!(
-            block_on(authenticate(
-                &store,
+            try_login(
                 &store,
                 &kdf,
-                &policy(),
                 &FixedClock::at(1_000),
-                &CountingRandom::new(),
                 "nobody@example.com",
                 "wrong",
                 None
-            )),
+            ),
             Err(LoginError::InvalidCredentials(LoginFailure::UnknownUser))
         ));
         assert_eq!(kdf.calls.get() - before, 2, "both paths derive once");
@@ -355,17 +365,14 @@ mod tests {
         let store = store_with_user(&kdf);
         store.fail.set(true);
         assert!(matches!(
-            block_on(authenticate(
-                &store,
+            try_login(
                 &store,
                 &kdf,
-                &policy(),
                 &FixedClock::at(1_000),
-                &CountingRandom::new(),
                 "ada@example.com",
                 "correct horse",
                 None
-            )),
+            ),
             Err(LoginError::Failed(_))
         ));
     }
@@ -376,19 +383,7 @@ mod tests {
         let store = store_with_user(&kdf);
         let clock = FixedClock::at(1_000);
         let ip = Some("192.0.2.1");
-        let attempt = |pw: &str| {
-            block_on(authenticate(
-                &store,
-                &store,
-                &kdf,
-                &policy(),
-                &clock,
-                &CountingRandom::new(),
-                "ada@example.com",
-                pw,
-                ip,
-            ))
-        };
+        let attempt = |pw: &str| try_login(&store, &kdf, &clock, "ada@example.com", pw, ip);
         for _ in 0..5 {
             assert!(matches!(
                 attempt("guess"),
@@ -427,33 +422,27 @@ mod tests {
         let store = store_with_user(&kdf);
         let clock = FixedClock::at(1_000);
         for i in 0..20 {
-            let r = block_on(authenticate(
-                &store,
+            let r = try_login(
                 &store,
                 &kdf,
-                &policy(),
                 &clock,
-                &CountingRandom::new(),
                 &format!("user{i}@example.com"),
                 "guess",
                 Some("198.51.100.7"),
-            ));
+            );
             assert!(matches!(
                 r,
                 Err(LoginError::InvalidCredentials(LoginFailure::UnknownUser))
             ));
         }
-        let r = block_on(authenticate(
-            &store,
+        let r = try_login(
             &store,
             &kdf,
-            &policy(),
             &clock,
-            &CountingRandom::new(),
             "ada@example.com",
             "correct horse",
             Some("198.51.100.7"),
-        ));
+        );
         assert!(
             matches!(r, Err(LoginError::Locked(_, LoginFailure::Throttled))),
             "{r:?}"
@@ -466,49 +455,26 @@ mod tests {
         let store = store_with_user(&kdf);
         let app = crate::oidc::testing::app(crate::model::AppType::Spa);
         let clock = FixedClock::at(1_000);
-        let ok = block_on(authenticate(
-            &store,
+        let ok = try_login(
             &store,
             &kdf,
-            &policy(),
             &clock,
-            &CountingRandom::new(),
             "ada@example.com",
             "correct horse",
             None,
-        ));
+        );
         let e = audit_entry(&ok, &app, "ada@example.com").unwrap();
         assert_eq!(
             (e.event, e.user_id.as_deref()),
             (Event::LoginSucceeded, Some("u1"))
         );
-        let bad = block_on(authenticate(
-            &store,
-            &store,
-            &kdf,
-            &policy(),
-            &clock,
-            &CountingRandom::new(),
-            "ada@example.com",
-            "hunter2",
-            None,
-        ));
+        let bad = try_login(&store, &kdf, &clock, "ada@example.com", "hunter2", None);
         let e = audit_entry(&bad, &app, "ada@example.com").unwrap();
         assert_eq!(e.event, Event::LoginFailed);
         assert_eq!(e.detail["reason"], "wrong_password");
         assert!(!format!("{e:?}").contains("hunter2"));
         store.fail.set(true);
-        let down = block_on(authenticate(
-            &store,
-            &store,
-            &kdf,
-            &policy(),
-            &clock,
-            &CountingRandom::new(),
-            "ada@example.com",
-            "x",
-            None,
-        ));
+        let down = try_login(&store, &kdf, &clock, "ada@example.com", "x", None);
         assert!(audit_entry(&down, &app, "ada@example.com").is_none());
     }
 
@@ -596,17 +562,14 @@ mod tests {
         .unwrap();
         store.users.borrow_mut()[0].password_hash = old.clone();
         let login = |pw: &str| {
-            block_on(authenticate(
-                &store,
+            try_login(
                 &store,
                 &kdf,
-                &policy(),
                 &FixedClock::at(1_000),
-                &CountingRandom::new(),
                 "ada@example.com",
                 pw,
                 None,
-            ))
+            )
         };
         assert!(login("wrong").is_err());
         assert_eq!(store.users.borrow()[0].password_hash, old);
