@@ -56,6 +56,11 @@ impl PendingIndex {
         self.sessions.borrow_mut().push(row);
     }
 
+    /// Forgets a session pushed earlier in the request (it was deleted before its response).
+    pub fn forget_session(&self, id_hash: &str) {
+        self.sessions.borrow_mut().retain(|r| r.id_hash != id_hash);
+    }
+
     pub fn take(&self) -> (Vec<GrantIndex>, Vec<SessionIndex>) {
         (
             std::mem::take(&mut self.grants.borrow_mut()),

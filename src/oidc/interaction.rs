@@ -169,7 +169,9 @@ pub async fn after_sign_in<D: Deps>(
         Err(f) => Err(valid.error(f)),
     };
     if step.is_err() {
-        let _ = svc.sessions.delete_session(&signed_in.id.hashed()).await;
+        let id_hash = signed_in.id.hashed();
+        let _ = svc.sessions.delete_session(&id_hash).await;
+        svc.pending_index.forget_session(&id_hash);
     }
     step
 }

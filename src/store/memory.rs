@@ -281,7 +281,7 @@ impl Store for MemoryStore {
     }
 
     async fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<String>> {
-        self.check()?;
+        self.op("consent")?;
         Ok(self
             .consents
             .borrow()

@@ -515,3 +515,30 @@ fn a_failing_throttle_store_answers_unavailable_and_starts_no_session() {
         assert!(r.get_header("Location").is_none(), "{step}");
     }
 }
+
+#[test]
+fn a_sign_in_that_cannot_finish_leaves_no_session_and_nothing_to_index() {
+    let f = world();
+    f.store.apps.borrow_mut()[0].first_party = false;
+    f.store.fail_on.borrow_mut().push("consent");
+    let page = call(&f, get(&authorize_path("app1", "")));
+    let login = PageForm::read(&page, "auth_request");
+    let r = call(
+        &f,
+        login.submit(
+            "/login",
+            "email=ada%40example.com&password=correct+horse",
+            None,
+        ),
+    );
+    // The request was valid: its error goes back to the application.
+    let location = r.get_header("Location").unwrap_or_default();
+    assert!(
+        location.contains("error=temporarily_unavailable"),
+        "{location}"
+    );
+    assert!(!location.contains("code="), "{location}");
+    assert!(f.sessions.sessions.borrow().is_empty());
+    let (grants, sessions) = f.pending_index.take();
+    assert!(grants.is_empty() && sessions.is_empty(), "{sessions:?}");
+}
