@@ -52,11 +52,10 @@ impl Deps for Workers {
 thread_local! {
     /// Imported signing and verifying keys, and the JWKS, kept between requests.
     static KEYS: Rc<RefCell<KeyCache<JsValue>>> = Rc::default();
-    static CONFIG: std::cell::OnceCell<Config> = const { std::cell::OnceCell::new() };
+    static CONFIG: std::cell::OnceCell<Rc<Config>> = const { std::cell::OnceCell::new() };
 }
 
 /// What the adapter reads from the environment.
-#[derive(Clone)]
 struct Config {
     settings: Settings,
     /// `KEY_ENCRYPTION_SECRET`.
@@ -75,7 +74,7 @@ const CONFORMANCE_PATH: &str = "/__test/store-conformance";
 /// The deployment's vars and secrets, and the key encryption secret. They cannot change
 /// during an isolate's life (a new value is a new deployment, hence new isolates), and a
 /// missing var costs a JS exception to find out, so they are read once per isolate.
-fn config(env: &Env) -> Config {
+fn config(env: &Env) -> Rc<Config> {
     CONFIG.with(|s| {
         s.get_or_init(|| {
             let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
@@ -103,12 +102,12 @@ fn config(env: &Env) -> Config {
                 audit_retention_days: audit::retention_days(var("AUDIT_RETENTION_DAYS").as_deref()),
                 storage_meter: flag("STORAGE_METER"),
             };
-            Config {
+            Rc::new(Config {
                 settings,
                 key_secret: secret(KEY_ENCRYPTION_SECRET),
                 #[cfg(feature = "conformance")]
                 store_conformance: flag("STORE_CONFORMANCE"),
-            }
+            })
         })
         .clone()
     })
@@ -122,7 +121,8 @@ struct Platform {
     grants: DoGrants,
     signer: Signer,
     sealer: WebCryptoSealer,
-    settings: Settings,
+    /// The isolate's, shared: nothing of it is copied per request.
+    config: Rc<Config>,
     meter: Meter,
 }
 
@@ -142,11 +142,8 @@ impl Platform {
     /// The bindings are looked up when first used (`store::binding`): a request answered
     /// from the isolate's caches crosses into JavaScript for none of them.
     fn new(env: &Env, bookmark: Option<&str>) -> Self {
-        let Config {
-            settings,
-            key_secret,
-            ..
-        } = config(env);
+        let config = config(env);
+        let key_secret = config.key_secret.clone();
         let meter = Meter::default();
         let store = D1Store::new(env, meter.clone(), SystemClock.now(), bookmark);
         Self {
@@ -163,7 +160,7 @@ impl Platform {
             sessions: KvSessions::new(env, meter.clone()),
             throttle: DoThrottle::new(env, meter.clone()),
             store,
-            settings,
+            config,
             meter,
         }
     }
@@ -185,7 +182,7 @@ impl Platform {
             clock: &SystemClock,
             rng: &SystemRandom,
             issuer,
-            settings: &self.settings,
+            settings: &self.config.settings,
             audit,
             pending_index,
         }
@@ -203,7 +200,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     if plain.path == CONFORMANCE_PATH && config(&env).store_conformance {
         return into_response(conformance(&platform).await);
     }
-    let issuer = platform.settings.issuer_for(&plain.origin);
+    let issuer = platform.config.settings.issuer_for(&plain.origin);
     let audit = Audit::default();
     let pending_index = PendingIndex::default();
     let reply = http::route(&platform.services(&issuer, &audit, &pending_index), &plain).await;
@@ -216,7 +213,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         Some(b) if plain.path.starts_with("/api/v1/") => reply.header(BOOKMARK_HEADER, b),
         _ => reply,
     };
-    let reply = if platform.settings.storage_meter {
+    let reply = if platform.config.settings.storage_meter {
         reply.header("X-Storage-Calls", platform.meter.header())
     } else {
         reply
@@ -228,7 +225,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let platform = Platform::new(&env, None);
-    let issuer = platform.settings.issuer.clone().unwrap_or_default();
+    let issuer = platform.config.settings.issuer.clone().unwrap_or_default();
     let audit = Audit::default();
     let pending_index = PendingIndex::default();
     schedule::run(
