@@ -330,14 +330,14 @@ async fn plain_request(req: &mut Request) -> Result<http::Request, Failure> {
     let declared_too_large = header("content-length")
         .and_then(|l| l.parse::<usize>().ok())
         .is_some_and(|len| len > MAX_BODY_BYTES);
-    let body = if declared_too_large {
-        Body::TooLarge
-    } else {
-        match req.bytes().await {
+    let body = match header("content-length").map(|l| l.parse::<usize>()) {
+        _ if declared_too_large => Body::TooLarge,
+        Some(Ok(_)) => match req.bytes().await {
             Ok(b) if b.len() > MAX_BODY_BYTES => Body::TooLarge,
             Ok(b) => Body::Bytes(b),
             Err(_) => Body::Unreadable,
-        }
+        },
+        _ => read_unknown_length(req).await,
     };
     Ok(http::Request {
         method: Method::parse(req.method().as_ref()),
@@ -349,6 +349,28 @@ async fn plain_request(req: &mut Request) -> Result<http::Request, Failure> {
         headers,
         body,
     })
+}
+
+/// A body of unknown length (chunked), kept chunk by chunk up to `MAX_BODY_BYTES`: read
+/// whole, whatever a client sends would first be copied into the Wasm memory, which never
+/// shrinks, and a large enough one would end the isolate (128 MB) for every request in it.
+async fn read_unknown_length(req: &mut Request) -> Body {
+    use futures_core::Stream;
+    let Ok(stream) = req.stream() else {
+        return Body::Bytes(Vec::new()); // no body at all
+    };
+    let mut stream = std::pin::pin!(stream);
+    let mut body = Some(Vec::new());
+    // Past the limit the rest is still read, one chunk at a time and dropped: a body left
+    // half-read is cancelled, which aborts the connection before the answer is sent.
+    while let Some(chunk) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        match (chunk, &mut body) {
+            (Ok(c), Some(b)) if b.len() + c.len() <= MAX_BODY_BYTES => b.extend_from_slice(&c),
+            (Ok(_), b) => *b = None,
+            (Err(_), _) => return Body::Unreadable,
+        }
+    }
+    body.map_or(Body::TooLarge, Body::Bytes)
 }
 
 fn into_response(reply: Reply) -> worker::Result<Response> {

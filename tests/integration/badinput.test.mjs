@@ -5,6 +5,7 @@
 
 import { test, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { useServer } from '../harness/index.mjs';
 import { allApplications, basicAuth, createApp, createUser, managementApi, obtainCode, CookieJar, tokenRequest } from './helpers.mjs';
 
@@ -80,6 +81,40 @@ describe('form endpoints: /token, /revoke, /introspect', () => {
       assertJsonError(r, 400, 'invalid_request', path);
       assert.match(r.json.error_description, /exceeds/, path);
     }
+  });
+
+  test('a chunked body (no Content-Length) is read up to the limit, then refused', async () => {
+    // Sent as a stream: the Worker cannot know the length before reading, and must not read
+    // more than the limit into its memory (it would grow the Wasm memory for good).
+    // node:http, not fetch: the Worker answers before the whole body is sent, and fetch
+    // then reports the interrupted upload instead of the answer.
+    const chunked = (parts) =>
+      new Promise((resolve, reject) => {
+        const url = new URL('/token', server.origin);
+        const req = http.request(url, { method: 'POST', headers: { ...auth(), 'content-type': FORM } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode, headers: new Headers(res.headers), text }));
+        });
+        req.on('error', (e) => (req.res ? undefined : reject(e)));
+        (async () => {
+          for (const p of parts) {
+            if (req.destroyed || req.res) break;
+            if (!req.write(p)) await new Promise((r) => req.once('drain', r));
+          }
+          req.end();
+        })().catch(() => {});
+      });
+    const small = await chunked(['grant_type=authorization_', 'code&code=not-a-code', `&redirect_uri=${encodeURIComponent(REDIRECT)}`]);
+    assert.ok(small.text.startsWith("{"), `${small.status} ${small.text.slice(0, 400)}`);
+    small.json = JSON.parse(small.text);
+    assertJsonError(small, 400, 'invalid_grant', 'small chunked body');
+    const huge = await chunked(['grant_type=authorization_code&code=', ...Array(256).fill('a'.repeat(16 * 1024))]);
+    assert.ok(huge.text.startsWith("{"), `${huge.status} ${huge.text.slice(0, 400)}`);
+    huge.json = JSON.parse(huge.text);
+    assertJsonError(huge, 400, 'invalid_request', 'a 4 MiB chunked body');
+    assert.match(huge.json.error_description, /exceeds/);
   });
 
   test('malformed percent-escapes and bytes that are not UTF-8 -> 400 invalid_request', async () => {
