@@ -22,6 +22,10 @@ pub const KEY_CACHE_SECS: i64 = 60;
 /// How long a retired key stays in the JWKS: longer than any token it signed lives.
 pub const RETIRED_PUBLISH_SECS: i64 = 2 * 86_400;
 
+/// At most this many public keys are kept imported per isolate: one per algorithm and slot
+/// is the usual need, and a long-lived isolate must not collect every key ever rotated out.
+pub const MAX_VERIFYING_KEYS: usize = 8;
+
 /// What an isolate keeps of the keys between requests (imported keys cost a WebCrypto call
 /// each). The adapter holds one per isolate; tests make their own.
 pub struct KeyCache<K> {
@@ -156,10 +160,12 @@ impl<S: Store, K: KeyCrypto, C: Clock, R: Random> KeyRing<S, K, C, R> {
             return Ok(None);
         };
         let key = self.crypto.public_key(alg, &stored.public_jwk).await?;
-        self.cache
-            .borrow_mut()
-            .verifying
-            .push((kid.to_string(), alg, key.clone()));
+        let mut cache = self.cache.borrow_mut();
+        if cache.verifying.len() >= MAX_VERIFYING_KEYS {
+            // The oldest first: tokens are verified under recent keys.
+            cache.verifying.remove(0);
+        }
+        cache.verifying.push((kid.to_string(), alg, key.clone()));
         Ok(Some((alg, key)))
     }
 
@@ -416,5 +422,29 @@ mod tests {
         assert_eq!(block_on(a.kid(SigningAlg::Rs256)).unwrap(), first);
         clock.advance(KEY_CACHE_SECS);
         assert_eq!(block_on(a.kid(SigningAlg::Rs256)).unwrap(), rotated);
+    }
+
+    #[test]
+    fn an_isolate_keeps_a_bounded_number_of_public_keys() {
+        let (store, clock) = (MemoryStore::default(), FixedClock::at(1_000));
+        let cache = Rc::<RefCell<KeyCache<String>>>::default();
+        let r = KeyRing::new(
+            &store,
+            FakeCrypto,
+            Rc::clone(&cache),
+            Some("s".to_string()),
+            &clock,
+            CountingRandom::new(),
+        );
+        let mut signed = Vec::new();
+        for _ in 0..MAX_VERIFYING_KEYS + 4 {
+            let kid = block_on(r.kid(SigningAlg::Rs256)).unwrap();
+            signed.push((kid, block_on(r.sign(SigningAlg::Rs256, b"t")).unwrap()));
+            block_on(r.rotate()).unwrap();
+        }
+        for (kid, sig) in signed.iter().chain(signed.iter()) {
+            assert!(block_on(r.verify(kid, SigningAlg::Rs256, b"t", sig)).unwrap());
+            assert!(cache.borrow().verifying.len() <= MAX_VERIFYING_KEYS);
+        }
     }
 }
