@@ -63,7 +63,7 @@ export async function handleCallback(p) {
   setSession({
     access_token: t.access_token,
     id_token: t.id_token,
-    scope: t.scope ?? jwtPayload(t.access_token).scope ?? '',
+    scope: t.scope ?? '', // the access token is opaque: the response says the scope
     expires_at: Date.now() + (t.expires_in ?? 3600) * 1000,
     email: claims.email || claims.name || claims.sub,
     sub: claims.sub,

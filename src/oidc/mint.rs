@@ -1,10 +1,12 @@
-//! Minting: the access token (RFC 9068) and ID token (OpenID Connect Core §2) every grant
+//! Minting: the access token (`oidc::access`) and ID token (OpenID Connect Core §2) every grant
 //! hands out, and the token response (RFC 6749 §5.1). Shared by the grants, below them.
 
 use serde::Serialize;
 
+use super::access;
 use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
 use crate::crypto::random_token;
+use crate::crypto::seal::Sealer;
 use crate::error::Failure;
 use crate::model::{Application, UserClaims};
 use crate::runtime::Random;
@@ -36,10 +38,11 @@ pub struct Subject<'a> {
     pub grant_id: Option<&'a str>,
 }
 
-/// An access token (RFC 9068) and, for `openid`, an ID token (OpenID Connect Core §2),
-/// with the application's lifetimes.
+/// An access token (`oidc::access`: opaque, for userinfo) and, for `openid`, an ID token
+/// (OpenID Connect Core §2), with the application's lifetimes.
 pub async fn mint(
     signer: &impl Signer,
+    sealer: &impl Sealer,
     rng: &impl Random,
     issuer: &str,
     app: &Application,
@@ -47,26 +50,17 @@ pub async fn mint(
     now: i64,
 ) -> Result<TokenResponse, Failure> {
     let scopes: Vec<&str> = subject.scope.split(' ').collect();
-    let access = jwt::claims(
-        AccessTokenClaims {
-            iss: issuer.to_string(),
-            sub: subject.user_id.to_string(),
-            aud: issuer.to_string(),
-            client_id: app.client_id.clone(),
-            scope: subject.scope.to_string(),
-            jti: random_token::<16>(rng)?,
-            gid: subject.grant_id.map(str::to_string),
-        },
-        now,
-        app.token_settings.access_token_ttl,
-    );
-    let access_token = jwt::encode(
-        signer,
-        jwt::SigningAlg::Rs256,
-        jwt::ACCESS_TOKEN_TYP,
-        &access,
-    )
-    .await?;
+    let access = AccessTokenClaims {
+        iss: issuer.to_string(),
+        sub: subject.user_id.to_string(),
+        aud: issuer.to_string(),
+        client_id: app.client_id.clone(),
+        scope: subject.scope.to_string(),
+        jti: random_token::<16>(rng)?,
+        gid: subject.grant_id.map(str::to_string),
+    };
+    let ttl = app.token_settings.access_token_ttl;
+    let access_token = access::issue(signer, sealer, access, now, ttl).await?;
     let id_alg = app.id_token_signed_response_alg;
     let id_token = if scopes.contains(&"openid") {
         let id = jwt::claims(

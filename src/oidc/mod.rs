@@ -2,6 +2,7 @@
 //! (`services::Services`) and plain values, never the Workers runtime, so it all runs
 //! natively under `cargo test`. One file per endpoint or grant.
 
+pub mod access;
 pub mod app_settings;
 pub mod audit;
 pub mod authorize;

@@ -139,7 +139,7 @@ pub async fn grant<D: Deps>(
         nonce: None,
         grant_id: Some(&grant_id),
     };
-    let mut response = mint(sv.signer, sv.rng, sv.issuer, app, &subject, now).await?;
+    let mut response = mint(sv.signer, sv.sealer, sv.rng, sv.issuer, app, &subject, now).await?;
     response.refresh_token = rotated.then(|| successor.expose().to_string());
     Ok(response)
 }

@@ -1,15 +1,17 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662), both behind client
 //! authentication as at the token endpoint.
 //!
-//! Access tokens are self-contained JWTs that live `access_token_ttl`; revoking one would need
-//! a deny list read on every use, so revocation answers `unsupported_token_type` for them
-//! (RFC 7009 §2.2.1) and revokes refresh tokens, together with their whole grant.
+//! Revoking a refresh token, or an opaque access token (`oidc::access`), revokes its whole
+//! grant in the grant's object (RFC 7009 §2.1 allows the one to take the other along), so
+//! userinfo refuses the grant's access tokens from then on. A JWT access token is for an API
+//! that verifies it by itself and would never hear of a revocation: revoking one answers
+//! `unsupported_token_type` (§2.2.1); the refresh token is what to revoke.
 
-use jwt_compact::Claims;
 use serde_json::{json, Value};
 
+use super::access::{self, AccessToken};
 use super::grants;
-use super::jwt::{self, AccessTokenClaims, Signer};
+use super::jwt::AccessTokenClaims;
 use super::params::Params;
 use super::refresh;
 use super::services::{Deps, Services};
@@ -20,21 +22,6 @@ use crate::model::Application;
 use crate::runtime::Clock;
 use crate::store::{GrantStore, Store};
 
-/// A token string that is one of our access tokens, verified.
-async fn access_claims(
-    signer: &impl Signer,
-    token: &str,
-    now: i64,
-) -> Option<Claims<AccessTokenClaims>> {
-    jwt::decode_verified::<AccessTokenClaims>(signer, token, jwt::ACCESS_TOKEN_TYP, now)
-        .await
-        .ok()
-}
-
-fn looks_like_jwt(token: &str) -> bool {
-    token.split('.').count() == 3
-}
-
 /// `POST /revoke`, RFC 7009 §2.1. `Ok(())` is the 200 of §2.2, also for unknown tokens.
 pub async fn revoke<D: Deps>(
     svc: &Services<'_, D>,
@@ -42,15 +29,18 @@ pub async fn revoke<D: Deps>(
     params: &Params,
 ) -> Result<(), Failure> {
     let token = params.require("token")?;
-    let hint = params.get("token_type_hint")?;
-    if hint == Some("access_token") || looks_like_jwt(token) {
+    if access::looks_like_jwt(token) {
         return Err(Failure::new(
             OAuthError::UnsupportedTokenType,
-            "access tokens are short-lived JWTs and cannot be revoked; revoke the refresh token",
+            "a JWT access token is checked by its API alone and cannot be revoked; revoke the refresh token",
         ));
     }
-    let presented = RefreshToken::new(token);
     let now = svc.clock.now();
+    // The type hint is only a hint (§2.1): the token itself says what it is.
+    if let Some(claims) = access::open_opaque(svc.sealer, token).await? {
+        return revoke_access(svc, app, &claims, now).await;
+    }
+    let presented = RefreshToken::new(token);
     let Some(grant_id) = grant_id(svc, &presented, now).await? else {
         return Ok(());
     };
@@ -60,12 +50,33 @@ pub async fn revoke<D: Deps>(
     };
     let op = GrantOp::Revoke { now, by: Some(by) };
     match svc.grants.grant(&grant_id, &op).await? {
-        // §2.1: a client may only revoke its own tokens.
-        GrantAnswer::WrongClient => Err(Failure::invalid_grant(
-            "the token was issued to another client",
-        )),
+        GrantAnswer::WrongClient => Err(wrong_client()),
         _ => Ok(()),
     }
+}
+
+/// §2.1: a client may only revoke its own tokens.
+fn wrong_client() -> Failure {
+    Failure::invalid_grant("the token was issued to another client")
+}
+
+/// An opaque access token names its grant; its client is checked here, as the object
+/// checks a refresh token's.
+async fn revoke_access<D: Deps>(
+    svc: &Services<'_, D>,
+    app: &Application,
+    claims: &AccessTokenClaims,
+    now: i64,
+) -> Result<(), Failure> {
+    if claims.client_id != app.client_id {
+        return Err(wrong_client());
+    }
+    if let Some(grant_id) = &claims.gid {
+        svc.grants
+            .grant(grant_id, &GrantOp::Revoke { now, by: None })
+            .await?;
+    }
+    Ok(())
 }
 
 /// The grant a refresh token names. A token D1 stored before grants had objects is looked
@@ -86,6 +97,39 @@ async fn grant_id<D: Deps>(
     Ok(Some(record.grant_id))
 }
 
+/// Whether a verified access token still stands: its issuer is this one, its application
+/// exists, and its grant (if it names one) was not revoked.
+async fn access_active<D: Deps>(svc: &Services<'_, D>, t: &AccessToken) -> Result<bool, Failure> {
+    let c = &t.claims;
+    if c.iss != svc.issuer || svc.store.application(&c.client_id).await?.is_none() {
+        return Ok(false);
+    }
+    Ok(match &c.gid {
+        Some(gid) => matches!(
+            svc.grants.grant(gid, &GrantOp::Status).await?,
+            GrantAnswer::Standing { .. }
+        ),
+        None => true,
+    })
+}
+
+/// RFC 7662 §2.2's answer for an active access token.
+fn access_answer(t: &AccessToken) -> Value {
+    let c = &t.claims;
+    json!({
+        "active": true,
+        "token_type": "Bearer",
+        "scope": c.scope,
+        "client_id": c.client_id,
+        "sub": c.sub,
+        "aud": c.aud,
+        "iss": c.iss,
+        "jti": c.jti,
+        "exp": t.expires_at,
+        "iat": t.issued_at,
+    })
+}
+
 /// `POST /introspect`, RFC 7662 §2. Any authenticated confidential client (a resource
 /// server) may introspect access tokens; refresh tokens only by the client they belong to.
 pub async fn introspect<D: Deps>(
@@ -93,7 +137,7 @@ pub async fn introspect<D: Deps>(
     app: &Application,
     params: &Params,
 ) -> Result<Value, Failure> {
-    let (store, signer, clock, issuer) = (svc.store, svc.signer, svc.clock, svc.issuer);
+    let (clock, issuer) = (svc.clock, svc.issuer);
     if app.is_public() {
         return Err(Failure::invalid_client(
             "introspection is for confidential clients (resource servers)",
@@ -102,27 +146,16 @@ pub async fn introspect<D: Deps>(
     let token = params.require("token")?;
     let now = clock.now();
     let inactive = json!({ "active": false });
-    if looks_like_jwt(token) {
-        let Some(claims) = access_claims(signer, token, now).await else {
-            return Ok(inactive);
-        };
-        let c = &claims.custom;
-        // A deleted application's tokens are dead.
-        if c.iss != issuer || store.application(&c.client_id).await?.is_none() {
-            return Ok(inactive);
-        }
-        return Ok(json!({
-            "active": true,
-            "token_type": "Bearer",
-            "scope": c.scope,
-            "client_id": c.client_id,
-            "sub": c.sub,
-            "aud": c.aud,
-            "iss": c.iss,
-            "jti": c.jti,
-            "exp": claims.expiration.map(|t| t.timestamp()),
-            "iat": claims.issued_at.map(|t| t.timestamp()),
-        }));
+    if let Ok(t) = access::verify(svc.signer, svc.sealer, token, now).await {
+        return Ok(if access_active(svc, &t).await? {
+            access_answer(&t)
+        } else {
+            inactive
+        });
+    }
+    // An access token that did not verify (expired, altered) is not a refresh token either.
+    if access::looks_like_jwt(token) || access::open_opaque(svc.sealer, token).await?.is_some() {
+        return Ok(inactive);
     }
     let presented = RefreshToken::new(token);
     let Some(grant_id) = grant_id(svc, &presented, now).await? else {
@@ -151,6 +184,7 @@ pub async fn introspect<D: Deps>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oidc::jwt;
     use crate::model::AppType;
     use crate::oidc::audit::Audit;
     use crate::oidc::jwt::testing::FakeSigner;

@@ -166,7 +166,8 @@ async fn code_grant<D: Deps>(
     };
     // Signing comes after the redemption; if it fails, the redemption is undone so the
     // code can be tried again.
-    let mut response = match mint(sv.signer, sv.rng, sv.issuer, app, &subject, now).await {
+    let mut response = match mint(sv.signer, sv.sealer, sv.rng, sv.issuer, app, &subject, now).await
+    {
         Ok(response) => response,
         Err(failure) => {
             if let Err(e) = sv.grants.grant(&code.grant_id, &GrantOp::Undo).await {

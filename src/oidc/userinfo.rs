@@ -2,7 +2,8 @@
 
 use serde_json::{json, Value};
 
-use super::jwt::{self, AccessTokenClaims};
+use super::access;
+use super::jwt::AccessTokenClaims;
 use super::mint::profile_claims;
 use super::services::{Deps, Services};
 use crate::error::Failure;
@@ -42,16 +43,9 @@ pub struct Outcome {
 }
 
 pub async fn handle<D: Deps>(svc: &Services<'_, D>, token: &str) -> Outcome {
-    let (store, signer, clock) = (svc.store, svc.signer, svc.clock);
-    let claims = match jwt::decode_verified::<AccessTokenClaims>(
-        signer,
-        token,
-        jwt::ACCESS_TOKEN_TYP,
-        clock.now(),
-    )
-    .await
-    {
-        Ok(c) => c.custom,
+    let store = svc.store;
+    let claims = match access::verify(svc.signer, svc.sealer, token, svc.clock.now()).await {
+        Ok(t) => t.claims,
         Err(f) => {
             return Outcome {
                 app: None,
@@ -139,6 +133,7 @@ async fn user_profile(store: &impl Store, sub: &str) -> Result<UserClaims, Failu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oidc::jwt;
     use crate::error::OAuthError;
     use crate::model::{AppType, User};
     use crate::oidc::jwt::testing::FakeSigner;

@@ -210,8 +210,16 @@ describe('enforcement', () => {
     assert.equal(t.json.expires_in, 300);
     const id = claimsOf(t.json.id_token);
     assert.equal(id.exp - id.iat, 120);
-    const at = claimsOf(t.json.access_token);
-    assert.equal(at.exp - at.iat, 300);
+    // The access token is opaque (for userinfo): a resource server learns its lifetime by
+    // introspection (RFC 7662).
+    const rs = await createApp(server, { type: 'traditional', redirect_uris: [REDIRECT] });
+    const seen = await fetch(`${server.origin}/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(rs.client_id, rs.client_secret) },
+      body: new URLSearchParams({ token: t.json.access_token }),
+    }).then((r) => r.json());
+    assert.equal(seen.active, true, JSON.stringify(seen));
+    assert.equal(seen.exp - seen.iat, 300);
   });
 
   test('an application without authorization_code gets unauthorized_client', async () => {

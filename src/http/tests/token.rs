@@ -277,10 +277,17 @@ fn revocation_answers_200_for_unknown_tokens_and_revokes_refresh_tokens() {
             .with_header("Authorization", &basic(CONF_ID, CONF_SECRET)),
     );
     assert_error(&r, 400, "invalid_grant", "another client");
-    // Access tokens are JWTs that cannot be revoked (RFC 7009 §2.2.1).
+    // Another client cannot revoke the access token either.
     let r = call(
         &f,
-        form("/revoke", &format!("client_id=app1&token={access}")),
+        form("/revoke", &format!("token={access}"))
+            .with_header("Authorization", &basic(CONF_ID, CONF_SECRET)),
+    );
+    assert_error(&r, 400, "invalid_grant", "another client");
+    // A JWT access token is its API's to check: it cannot be revoked (RFC 7009 §2.2.1).
+    let r = call(
+        &f,
+        form("/revoke", "client_id=app1&token=eyJh.eyJz.sig"),
     );
     assert_error(&r, 400, "unsupported_token_type", "");
     // The owner revokes the refresh token; it stops working.
@@ -291,6 +298,41 @@ fn revocation_answers_200_for_unknown_tokens_and_revokes_refresh_tokens() {
     );
     assert_eq!(r.status, 200, "{}", body_text(&r));
     assert_cors(&r, Some(APP_ORIGIN));
+    let r = call(
+        &f,
+        form(
+            "/token",
+            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
+        ),
+    );
+    assert_error(&r, 400, "invalid_grant", "");
+}
+
+#[test]
+fn revoking_an_access_token_ends_its_grant() {
+    let f = world();
+    with_confidential(&f);
+    let (t, _) = tokens(&f);
+    let access = t["access_token"].as_str().unwrap();
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let info = |token: &str| call(&f, bearer(get("/userinfo"), token));
+    assert_eq!(info(access).status, 200);
+    // The hint is only a hint (RFC 7009 §2.1).
+    let r = call(
+        &f,
+        form(
+            "/revoke",
+            &format!("client_id=app1&token={access}&token_type_hint=refresh_token"),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(info(access).status, 401);
+    let r = call(
+        &f,
+        form("/introspect", &format!("token={access}"))
+            .with_header("Authorization", &basic(CONF_ID, CONF_SECRET)),
+    );
+    assert_eq!(body_json(&r), serde_json::json!({"active": false}));
     let r = call(
         &f,
         form(
@@ -372,8 +414,8 @@ fn introspection_tells_a_resource_server_about_live_tokens() {
         body_json(&ask("garbage")),
         serde_json::json!({"active": false})
     );
-    // Live until an hour later, within the 30 s leeway for clock skew; then inactive.
-    f.clock.advance(3630);
+    // Live for an hour (opaque: no other clock reads it, so no leeway); then inactive.
+    f.clock.advance(3599);
     assert_eq!(body_json(&ask(access))["active"], true);
     f.clock.advance(1);
     assert_eq!(
