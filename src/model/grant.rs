@@ -76,6 +76,9 @@ pub struct Grant {
     pub user_id: String,
     /// The scope granted at the code exchange; a refresh may ask for a subset.
     pub scope: String,
+    /// The API its access tokens are for (RFC 8707), if one was named at the authorization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
     pub auth_time: i64,
     pub claims: UserClaims,
     /// When the code was redeemed.
@@ -204,6 +207,8 @@ pub struct GrantView {
     pub client_id: String,
     pub user_id: String,
     pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
     pub auth_time: i64,
     pub claims: UserClaims,
     /// When the live refresh token was issued, and when it expires.
@@ -264,6 +269,7 @@ impl Grant {
             client_id: self.client_id.clone(),
             user_id: self.user_id.clone(),
             scope: self.scope.clone(),
+            audience: self.audience.clone(),
             auth_time: self.auth_time,
             claims: self.claims.clone(),
             issued_at,

@@ -15,6 +15,7 @@ fn grant(refresh: bool) -> Grant {
         client_id: "app1".into(),
         user_id: "u1".into(),
         scope: "openid offline_access".into(),
+        audience: None,
         auth_time: 90,
         claims: claims(),
         created_at: 100,

@@ -5,8 +5,8 @@
 //!   node-oidc-provider hand out opaque tokens when no API audience is asked for. Only this
 //!   provider can read it; nothing is stored. Sealing costs a few microseconds where an RS256
 //!   signature costs about 0.7 ms of the request's CPU.
-//! - **For an API** (`aud` another resource: RFC 8707 `resource`, Auth0's `audience`), a JWT
-//!   (RFC 9068) that the API verifies against the JWKS by itself.
+//! - **For an API** (`aud` names another resource: RFC 8707 `resource`, Auth0's
+//!   `audience`), a JWT (RFC 9068) that the API verifies against the JWKS by itself.
 //!
 //! Either names its grant (`gid`), so userinfo and introspection can ask whether the grant
 //! still stands.
@@ -14,8 +14,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::jwt::{self, AccessTokenClaims, Signer};
+use super::params::Params;
 use crate::crypto::seal::Sealer;
-use crate::error::Failure;
+use crate::error::{Failure, OAuthError};
+use crate::model::Application;
 
 /// The additional data opaque access tokens are sealed with: nothing sealed for another use
 /// (a code) opens as an access token.
@@ -55,8 +57,8 @@ struct Sealed {
     exp: i64,
 }
 
-/// Issues `claims` for `ttl` seconds: opaque when the audience is the issuer itself, a JWT
-/// (RFC 9068) for any other audience.
+/// Issues `claims` for `ttl` seconds: opaque when the audience is the issuer alone, a JWT
+/// (RFC 9068) when it names an API.
 pub async fn issue(
     signer: &impl Signer,
     sealer: &impl Sealer,
@@ -64,7 +66,7 @@ pub async fn issue(
     now: i64,
     ttl: i64,
 ) -> Result<String, Failure> {
-    if claims.aud != claims.iss {
+    if !claims.aud.is_only(&claims.iss) {
         let jwt_claims = jwt::claims(claims, now, ttl);
         return jwt::encode(
             signer,
@@ -86,6 +88,29 @@ pub async fn issue(
     };
     let json = serde_json::to_vec(&sealed).map_err(Failure::server)?;
     sealer.seal(PURPOSE, &json).await
+}
+
+/// The API a request names: RFC 8707's `resource` (§2) or Auth0's `audience` (both may be
+/// sent if they agree), which must be one of the application's `allowed_audiences`
+/// (`invalid_target` otherwise); `None` when neither is sent.
+pub fn requested_api(app: &Application, params: &Params) -> Result<Option<String>, Failure> {
+    let named = match (params.get("resource")?, params.get("audience")?) {
+        (Some(r), Some(a)) if r != a => {
+            return Err(Failure::invalid_request(
+                "resource and audience name different APIs",
+            ))
+        }
+        (Some(r), _) => r,
+        (None, Some(a)) => a,
+        (None, None) => return Ok(None),
+    };
+    if app.allowed_audiences.iter().any(|a| a == named) {
+        return Ok(Some(named.to_string()));
+    }
+    Err(Failure::new(
+        OAuthError::InvalidTarget,
+        format!("this application may not get tokens for {named}: add it to its allowed_audiences"),
+    ))
 }
 
 /// Whether `token` has the shape of a JWT (three dot-separated parts); opaque tokens have
@@ -123,7 +148,7 @@ pub async fn verify(
         expires_at: sealed.exp,
         opaque: true,
         claims: AccessTokenClaims {
-            aud: sealed.iss.clone(),
+            aud: sealed.iss.as_str().into(),
             iss: sealed.iss,
             sub: sealed.sub,
             client_id: sealed.client_id,
@@ -141,7 +166,7 @@ pub async fn open_opaque(
     token: &str,
 ) -> Result<Option<AccessTokenClaims>, Failure> {
     Ok(open(sealer, token).await?.map(|s| AccessTokenClaims {
-        aud: s.iss.clone(),
+        aud: s.iss.as_str().into(),
         iss: s.iss,
         sub: s.sub,
         client_id: s.client_id,
@@ -204,7 +229,7 @@ mod tests {
         let token = block_on(issue(&signer, &sealer, claims(api), 1_000, 600)).unwrap();
         assert!(looks_like_jwt(&token));
         let t = block_on(verify(&signer, &sealer, &token, 1_100)).unwrap();
-        assert_eq!((t.claims.aud.as_str(), t.opaque), (api, false));
+        assert_eq!((t.claims.aud, t.opaque), (api.into(), false));
         assert_eq!(t.expires_at, 1_600);
         assert!(block_on(open_opaque(&sealer, &token)).unwrap().is_none());
     }

@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use super::access;
 use super::code::{self, CodeGrant};
 use super::dashboard;
 use super::discovery::SCOPES;
@@ -71,6 +72,8 @@ pub struct ValidRequest {
     pub redirect_uri: String,
     /// The granted scope: the requested scopes this provider knows, in request order.
     pub scope: String,
+    /// The API the access tokens are for (`access::requested_api`); `None`: userinfo only.
+    pub audience: Option<String>,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
@@ -237,12 +240,14 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         })?),
     };
     let nonce = params.get("nonce").map_err(fail)?.map(str::to_string);
+    let audience = access::requested_api(&app, &params).map_err(fail)?;
     let login_hint = params.get("login_hint").map_err(fail)?.map(str::to_string);
 
     Ok(ValidRequest {
         app,
         redirect_uri: redirect_uri.clone(),
         scope: granted.join(" "),
+        audience,
         state: state.clone(),
         nonce,
         code_challenge,
@@ -353,6 +358,7 @@ pub async fn issue_code<D: Deps>(
         code_challenge: req.code_challenge.clone(),
         user_id: session.user_id.clone(),
         scope,
+        audience: req.audience.clone(),
         nonce: req.nonce.clone(),
         auth_time: session.auth_time,
         expires_at: sv.clock.now() + CODE_TTL_SECS,

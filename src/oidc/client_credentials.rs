@@ -2,6 +2,7 @@
 //! access token for one of the application's allowed APIs, with at most its allowed scopes.
 //! No ID token and no refresh token: there is no user, and the client can simply ask again.
 
+use super::access;
 use super::jwt::{self, AccessTokenClaims};
 use super::mint::TokenResponse;
 use super::params::Params;
@@ -11,33 +12,20 @@ use crate::error::{Failure, OAuthError};
 use crate::model::Application;
 use crate::runtime::Clock;
 
-/// The API the token is for: `resource` (RFC 8707) or Auth0's `audience`, which must be one
-/// of the application's `allowed_audiences`; with none named, the only allowed one.
+/// The API the token is for (`access::requested_api`); with none named, the only allowed one.
 fn audience(app: &Application, params: &Params) -> Result<String, Failure> {
-    let named = match (params.get("resource")?, params.get("audience")?) {
-        (Some(r), Some(a)) if r != a => {
-            return Err(Failure::invalid_request(
-                "resource and audience name different APIs",
-            ))
-        }
-        (Some(r), _) => Some(r),
-        (None, a) => a,
-    };
-    let target = |d: String| Failure::new(OAuthError::InvalidTarget, d);
-    match named {
-        Some(n) if app.allowed_audiences.iter().any(|a| a == n) => Ok(n.to_string()),
-        Some(n) => Err(target(format!(
-            "this application may not get tokens for {n}"
-        ))),
-        None => match app.allowed_audiences.as_slice() {
-            [only] => Ok(only.clone()),
-            [] => Err(target(
-                "this application has no allowed_audiences: configure the APIs it may call".into(),
-            )),
-            _ => Err(target(
-                "name the API with the resource or audience parameter".into(),
-            )),
-        },
+    if let Some(api) = access::requested_api(app, params)? {
+        return Ok(api);
+    }
+    let target = |d: &str| Failure::new(OAuthError::InvalidTarget, d.to_string());
+    match app.allowed_audiences.as_slice() {
+        [only] => Ok(only.clone()),
+        [] => Err(target(
+            "this application has no allowed_audiences: configure the APIs it may call",
+        )),
+        _ => Err(target(
+            "name the API with the resource or audience parameter",
+        )),
     }
 }
 
@@ -89,7 +77,7 @@ pub async fn grant<D: Deps>(
             iss: issuer.to_string(),
             // RFC 9068 §2.2: with no resource owner, the subject is the client.
             sub: app.client_id.clone(),
-            aud,
+            aud: aud.into(),
             client_id: app.client_id.clone(),
             scope: scope.clone(),
             jti: random_token::<16>(rng)?,
@@ -157,7 +145,7 @@ mod tests {
             100,
         ))
         .unwrap();
-        assert_eq!(c.custom.aud, "https://api.example.com");
+        assert_eq!(c.custom.aud, "https://api.example.com".into());
         assert_eq!(c.custom.sub, "app1");
         let all = run(&m2m(), "grant_type=client_credentials").unwrap();
         assert_eq!(all.scope, "read:things write:things");

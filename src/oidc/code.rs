@@ -31,6 +31,9 @@ pub struct CodeGrant {
     pub user_id: String,
     #[serde(rename = "s")]
     pub scope: String,
+    /// The API the access tokens are for (RFC 8707 `resource`, Auth0's `audience`).
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     #[serde(rename = "t")]
@@ -73,6 +76,7 @@ mod tests {
             code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
             user_id: "u1".into(),
             scope: "openid email".into(),
+            audience: None,
             nonce: None,
             auth_time: 900,
             expires_at: 1_060,

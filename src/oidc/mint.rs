@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::access;
-use super::jwt::{self, AccessTokenClaims, IdTokenClaims, ProfileClaims, Signer};
+use super::jwt::{self, AccessTokenClaims, Audience, IdTokenClaims, ProfileClaims, Signer};
 use crate::crypto::random_token;
 use crate::crypto::seal::Sealer;
 use crate::error::Failure;
@@ -31,6 +31,8 @@ pub struct TokenResponse {
 pub struct Subject<'a> {
     pub user_id: &'a str,
     pub scope: &'a str,
+    /// The API the access token is for; `None`: this provider only (userinfo).
+    pub audience: Option<&'a str>,
     pub claims: &'a UserClaims,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
@@ -53,7 +55,7 @@ pub async fn mint(
     let access = AccessTokenClaims {
         iss: issuer.to_string(),
         sub: subject.user_id.to_string(),
-        aud: issuer.to_string(),
+        aud: audience(issuer, subject.audience, &scopes),
         client_id: app.client_id.clone(),
         scope: subject.scope.to_string(),
         jti: random_token::<16>(rng)?,
@@ -90,6 +92,18 @@ pub async fn mint(
         scope: subject.scope.to_string(),
         user_id: Some(subject.user_id.to_string()),
     })
+}
+
+/// The access token's `aud`: the API, and this provider too when `openid` lets the token
+/// reach userinfo (as Auth0 does); this provider alone when no API was named.
+fn audience(issuer: &str, api: Option<&str>, scopes: &[&str]) -> Audience {
+    match api {
+        None => issuer.into(),
+        Some(api) if scopes.contains(&"openid") => {
+            Audience::Many(vec![api.to_string(), issuer.to_string()])
+        }
+        Some(api) => api.into(),
+    }
 }
 
 /// Standard claims by scope (OpenID Connect Core §5.4).

@@ -58,6 +58,7 @@ pub mod testing {
             client_id: client_id.into(),
             user_id: "u1".into(),
             scope: "openid offline_access".into(),
+            audience: None,
             auth_time: 0,
             claims: user("u1", "a@b.c").claims(),
             created_at: 0,

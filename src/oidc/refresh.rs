@@ -133,6 +133,7 @@ pub async fn grant<D: Deps>(
     let subject = Subject {
         user_id: &view.user_id,
         scope: &view.scope,
+        audience: view.audience.as_deref(),
         claims: &view.claims,
         auth_time: view.auth_time,
         // OpenID Connect Core §12.2: no nonce in a refreshed ID token.
@@ -214,6 +215,7 @@ pub(crate) mod legacy {
             client_id: r.client_id.clone(),
             user_id: r.user_id.clone(),
             scope: r.scope.clone(),
+            audience: None,
             auth_time: r.auth_time,
             claims: r.claims.clone(),
             created_at: r.created_at,
@@ -271,6 +273,7 @@ mod tests {
                 client_id: app.client_id.clone(),
                 user_id: "u1".into(),
                 scope: SCOPE.into(),
+                audience: None,
                 auth_time: 0,
                 claims: claims(),
                 created_at: 0,

@@ -184,9 +184,9 @@ pub async fn introspect<D: Deps>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oidc::jwt;
     use crate::model::AppType;
     use crate::oidc::audit::Audit;
+    use crate::oidc::jwt;
     use crate::oidc::jwt::testing::FakeSigner;
     use crate::oidc::services::testing::services;
     use crate::runtime::testing::{CountingRandom, FixedClock};

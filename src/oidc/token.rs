@@ -128,6 +128,7 @@ async fn code_grant<D: Deps>(
         client_id: code.client_id.clone(),
         user_id: code.user_id.clone(),
         scope: code.scope.clone(),
+        audience: code.audience.clone(),
         auth_time: code.auth_time,
         claims: code.claims.clone(),
         created_at: now,
@@ -159,6 +160,7 @@ async fn code_grant<D: Deps>(
     let subject = Subject {
         user_id: &code.user_id,
         scope: &code.scope,
+        audience: code.audience.as_deref(),
         claims: &code.claims,
         auth_time: code.auth_time,
         nonce: code.nonce.as_deref(),
@@ -262,6 +264,7 @@ mod tests {
                 user_id: "u1".into(),
                 redirect_uri: "https://app.example/cb?tenant=1".into(),
                 scope: "openid email".into(),
+                audience: None,
                 nonce: Some("n1".into()),
                 code_challenge: challenge.map(str::to_string),
                 auth_time: 900,

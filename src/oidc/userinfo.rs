@@ -72,7 +72,7 @@ async fn userinfo<D: Deps>(
     app_exists: bool,
 ) -> Result<Value, Failure> {
     let issuer = svc.issuer;
-    if claims.iss != issuer || claims.aud != issuer {
+    if claims.iss != issuer || !claims.aud.contains(issuer) {
         return Err(Failure::invalid_token(
             "the token was not issued for this provider",
         ));
@@ -133,9 +133,9 @@ async fn user_profile(store: &impl Store, sub: &str) -> Result<UserClaims, Failu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oidc::jwt;
     use crate::error::OAuthError;
     use crate::model::{AppType, User};
+    use crate::oidc::jwt;
     use crate::oidc::jwt::testing::FakeSigner;
     use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;

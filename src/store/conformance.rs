@@ -102,6 +102,7 @@ fn grant(client: &str, token_hash: &str) -> Grant {
         client_id: client.into(),
         user_id: "conformance-user".into(),
         scope: "openid offline_access".into(),
+        audience: None,
         auth_time: NOW - 5,
         claims: UserClaims {
             email: "c@conformance.example".into(),

@@ -17,6 +17,7 @@ import {
 
 const server = useServer();
 const REDIRECT = 'https://revoke.example.com/cb';
+const API = 'https://api.revoke.example.com';
 let spa;
 let resourceServer;
 let tokens;
@@ -27,22 +28,35 @@ const post = (path, params, headers = {}) => fetch(`${server.origin}${path}`, {
   body: new URLSearchParams(params),
 });
 
-before(async () => {
-  await server.ready;
-  spa = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT], allowed_origins: ['https://revoke.example.com'] });
-  resourceServer = await createApp(server, { type: 'm2m' });
-  const user = await createUser(server);
+let user;
+
+/** A fresh grant of the SPA's: the token response (with a refresh token). */
+async function freshTokens(extra = {}) {
   const { verifier, challenge } = pkcePair();
   const callback = await loginThroughForm(server, authorizeUrl(server, {
     response_type: 'code', client_id: spa.client_id, redirect_uri: REDIRECT, scope: 'openid offline_access',
-    state: randomToken(), code_challenge: challenge, code_challenge_method: 'S256',
+    state: randomToken(), code_challenge: challenge, code_challenge_method: 'S256', ...extra,
   }), { jar: new CookieJar(), email: user.email, password: user.password });
   const res = await post('/token', {
     grant_type: 'authorization_code', code: callback.searchParams.get('code'), redirect_uri: REDIRECT,
     code_verifier: verifier, client_id: spa.client_id,
   });
-  tokens = await res.json();
-  assert.ok(tokens.refresh_token);
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.ok(body.refresh_token);
+  return body;
+}
+
+const userinfo = (token) => fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+
+before(async () => {
+  await server.ready;
+  spa = await createApp(server, {
+    type: 'spa', redirect_uris: [REDIRECT], allowed_origins: ['https://revoke.example.com'], allowed_audiences: [API],
+  });
+  resourceServer = await createApp(server, { type: 'm2m' });
+  user = await createUser(server);
+  tokens = await freshTokens();
 });
 
 const introspect = (token) => post('/introspect', { token }, { authorization: basicAuth(resourceServer.client_id, resourceServer.client_secret) });
@@ -67,11 +81,8 @@ test('a resource server introspects an access token; garbage is inactive', async
   assert.equal(publicClient.status, 401);
 });
 
-test('revoking the refresh token ends the grant; access tokens are unsupported', async () => {
-  const unsupported = await post('/revoke', { token: tokens.access_token, client_id: spa.client_id });
-  assert.equal(unsupported.status, 400);
-  assert.equal((await unsupported.json()).error, 'unsupported_token_type');
-
+test('revoking the refresh token ends the grant, its access token included', async () => {
+  assert.equal((await userinfo(tokens.access_token)).status, 200);
   const ok = await post('/revoke', { token: tokens.refresh_token, token_type_hint: 'refresh_token', client_id: spa.client_id },
     { origin: 'https://revoke.example.com' });
   assert.equal(ok.status, 200);
@@ -79,6 +90,8 @@ test('revoking the refresh token ends the grant; access tokens are unsupported',
   const refresh = await post('/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: spa.client_id });
   assert.equal(refresh.status, 400);
   assert.equal((await refresh.json()).error, 'invalid_grant');
+  assert.equal((await userinfo(tokens.access_token)).status, 401, 'the grant\'s access token is refused at once');
+  assert.equal((await (await introspect(tokens.access_token)).json()).active, false);
   const again = await post('/revoke', { token: tokens.refresh_token, client_id: spa.client_id });
   assert.equal(again.status, 200, 'revoking twice is fine (RFC 7009 §2.2)');
   assert.equal((await post('/revoke', { token: 'unknown', client_id: spa.client_id })).status, 200);
@@ -115,4 +128,46 @@ test('client_credentials: a token for an allowed API, verified against the JWKS'
   assert.equal((await spaTry.json()).error, 'unauthorized_client');
   const badSecret = await post('/token', { grant_type: 'client_credentials' }, { authorization: basicAuth(daemon.client_id, 'wrong') });
   assert.equal(badSecret.status, 401);
+});
+
+test('revoking an opaque access token ends its grant (RFC 7009 §2.1); another client cannot', async () => {
+  const t = await freshTokens();
+  assert.ok(!t.access_token.includes('.'), 'opaque: no API was named');
+  const foreign = await post('/revoke', { token: t.access_token },
+    { authorization: basicAuth(resourceServer.client_id, resourceServer.client_secret) });
+  assert.equal(foreign.status, 400);
+  assert.equal((await userinfo(t.access_token)).status, 200, 'still good after a foreign attempt');
+  const ok = await post('/revoke', { token: t.access_token, token_type_hint: 'access_token', client_id: spa.client_id });
+  assert.equal(ok.status, 200, await ok.text());
+  assert.equal((await userinfo(t.access_token)).status, 401);
+  const refresh = await post('/token', { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: spa.client_id });
+  assert.equal((await refresh.json()).error, 'invalid_grant', 'the refresh token went with it');
+});
+
+test('an API named at /authorize (resource or audience) gets a JWT its API verifies; it reaches userinfo too', async () => {
+  const jwks = createRemoteJWKSet(new URL(`${server.origin}/.well-known/jwks.json`));
+  for (const extra of [{ resource: API }, { audience: API }]) {
+    const t = await freshTokens(extra);
+    const { payload, protectedHeader } = await jwtVerify(t.access_token, jwks, {
+      issuer: server.origin, audience: API, typ: 'at+jwt',
+    });
+    assert.equal(protectedHeader.alg, 'RS256');
+    assert.deepEqual(payload.aud, [API, server.origin]);
+    assert.equal(payload.client_id, spa.client_id);
+    assert.equal((await userinfo(t.access_token)).status, 200);
+    // A refreshed access token is for the same API.
+    const r = await (await post('/token', { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: spa.client_id })).json();
+    await jwtVerify(r.access_token, jwks, { issuer: server.origin, audience: API, typ: 'at+jwt' });
+    // A JWT is its API's to check: it cannot be revoked here.
+    const revoke = await post('/revoke', { token: r.access_token, client_id: spa.client_id });
+    assert.equal((await revoke.json()).error, 'unsupported_token_type');
+  }
+  // An API the application may not use: invalid_target at the redirect URI (RFC 8707 §2).
+  const { challenge } = pkcePair();
+  const res = await fetch(authorizeUrl(server, {
+    response_type: 'code', client_id: spa.client_id, redirect_uri: REDIRECT, scope: 'openid',
+    state: 's', code_challenge: challenge, code_challenge_method: 'S256', resource: 'https://elsewhere.example.com',
+  }), { redirect: 'manual' });
+  const loc = new URL(res.headers.get('location'));
+  assert.equal(loc.searchParams.get('error'), 'invalid_target');
 });

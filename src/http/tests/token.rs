@@ -285,10 +285,7 @@ fn revocation_answers_200_for_unknown_tokens_and_revokes_refresh_tokens() {
     );
     assert_error(&r, 400, "invalid_grant", "another client");
     // A JWT access token is its API's to check: it cannot be revoked (RFC 7009 §2.2.1).
-    let r = call(
-        &f,
-        form("/revoke", "client_id=app1&token=eyJh.eyJz.sig"),
-    );
+    let r = call(&f, form("/revoke", "client_id=app1&token=eyJh.eyJz.sig"));
     assert_error(&r, 400, "unsupported_token_type", "");
     // The owner revokes the refresh token; it stops working.
     let r = call(
@@ -439,4 +436,69 @@ fn introspection_is_for_authenticated_confidential_clients_and_posts() {
             "POST",
         );
     }
+}
+
+#[test]
+fn an_api_named_at_the_authorization_gets_a_jwt_that_also_reaches_userinfo() {
+    const API: &str = "https://api.example.com";
+    let f = world();
+    f.store.apps.borrow_mut()[0].allowed_audiences = vec![API.into()];
+    // RFC 8707 §2: an API the application may not use is invalid_target, at the redirect URI.
+    let r = call(
+        &f,
+        get(&authorize_path(
+            "app1",
+            "&resource=https%3A%2F%2Fother.example.com",
+        )),
+    );
+    let (_, params) = location(&r);
+    assert_eq!(
+        params.get("error").map(String::as_str),
+        Some("invalid_target")
+    );
+
+    let page = call(
+        &f,
+        get(&authorize_path("app1", &format!("&audience={}", enc(API)))),
+    );
+    let login = PageForm::read(&page, "auth_request");
+    let answer = call(
+        &f,
+        login.submit(
+            "/login",
+            "email=ada%40example.com&password=correct+horse",
+            None,
+        ),
+    );
+    let r = redeem(&f, &code_of(&answer));
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    let t = body_json(&r);
+    let verify = |token: &str| {
+        block_on(crate::oidc::access::verify(
+            &f.signer, &f.sealer, token, NOW,
+        ))
+        .unwrap()
+    };
+    let access = t["access_token"].as_str().unwrap();
+    let at = verify(access);
+    assert!(!at.opaque, "a JWT (RFC 9068) for the API");
+    // `openid` was granted: the same token also reaches userinfo (as Auth0's do).
+    assert_eq!(
+        at.claims.aud,
+        crate::oidc::jwt::Audience::Many(vec![API.into(), ISSUER.into()])
+    );
+    let r = call(&f, bearer(get("/userinfo"), access));
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    // The grant keeps the API: a refreshed access token is for it too.
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let r = call(
+        &f,
+        form(
+            "/token",
+            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    let again = verify(body_json(&r)["access_token"].as_str().unwrap());
+    assert_eq!(again.claims.aud, at.claims.aud);
 }
