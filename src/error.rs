@@ -26,12 +26,16 @@ pub enum OAuthError {
     InvalidClientMetadata,
     UnsupportedTokenType,
     InvalidTarget,
+    /// OpenID Connect Core §3.1.2.6: `request` sent to an OP that does not take it.
+    RequestNotSupported,
+    /// The same for `request_uri`.
+    RequestUriNotSupported,
     NotFound,
     Conflict,
 }
 
 impl OAuthError {
-    pub const ALL: [OAuthError; 21] = [
+    pub const ALL: [OAuthError; 23] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -51,6 +55,8 @@ impl OAuthError {
         Self::InvalidClientMetadata,
         Self::UnsupportedTokenType,
         Self::InvalidTarget,
+        Self::RequestNotSupported,
+        Self::RequestUriNotSupported,
         Self::NotFound,
         Self::Conflict,
     ];
@@ -76,6 +82,8 @@ impl OAuthError {
             Self::InvalidClientMetadata => "invalid_client_metadata",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidTarget => "invalid_target",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
         }

@@ -174,11 +174,17 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
             )));
         }
     }
-    if params.get("request").map_err(fail)?.is_some()
-        || params.get("request_uri").map_err(fail)?.is_some()
-    {
-        return Err(fail(Failure::invalid_request(
-            "request objects (request, request_uri) are not supported",
+    // OpenID Connect Core §6.1, §6.2 (discovery says so: request_parameter_supported false).
+    if params.get("request").map_err(fail)?.is_some() {
+        return Err(fail(Failure::new(
+            OAuthError::RequestNotSupported,
+            "request objects (the request parameter) are not supported",
+        )));
+    }
+    if params.get("request_uri").map_err(fail)?.is_some() {
+        return Err(fail(Failure::new(
+            OAuthError::RequestUriNotSupported,
+            "request objects by reference (request_uri) are not supported",
         )));
     }
 
@@ -467,6 +473,21 @@ mod tests {
         assert_eq!(req.scope, "openid email");
         assert_eq!(req.code_challenge.as_deref(), Some(CHALLENGE));
         assert_eq!(req.prompt, Prompt::Default);
+    }
+
+    #[test]
+    fn request_objects_get_the_errors_core_names() {
+        let s = store_with(app(AppType::Spa));
+        let (e, _) = redirect_error(run(
+            &s,
+            with(&[("request", Some("eyJhbGciOiJub25lIn0.e30."))]),
+        ));
+        assert_eq!(e, OAuthError::RequestNotSupported);
+        let (e, _) = redirect_error(run(
+            &s,
+            with(&[("request_uri", Some("https://app.example/req.jwt"))]),
+        ));
+        assert_eq!(e, OAuthError::RequestUriNotSupported);
     }
 
     #[test]
