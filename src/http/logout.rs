@@ -20,16 +20,17 @@ fn parameters(req: &Request) -> Result<(Params, bool), Reply> {
             .map_err(|f| error_page(&f));
     }
     let form = req.form_params().map_err(|f| error_page(&f))?;
-    match form.get("logout_request") {
-        Ok(Some(carried)) => {
-            if !csrf_ok(req, &form) {
-                return Err(error_page(&Failure::invalid_request(CSRF_FAILED)));
-            }
-            Ok((Params::parse(carried), true))
-        }
-        Ok(None) => Ok((form, false)),
-        Err(f) => Err(error_page(&f)),
+    let carried = form.get("logout_request").map_err(|f| error_page(&f))?;
+    // The form's button (`confirm`) marks it too: a bare logout carries no parameters, and
+    // an empty `logout_request` counts as omitted (RFC 6749 §3.1).
+    let from_form = carried.is_some() || form.get("confirm").ok().flatten().is_some();
+    if !from_form {
+        return Ok((form, false));
     }
+    if !csrf_ok(req, &form) {
+        return Err(error_page(&Failure::invalid_request(CSRF_FAILED)));
+    }
+    Ok((Params::parse(carried.unwrap_or("")), true))
 }
 
 /// `GET|POST /logout`.

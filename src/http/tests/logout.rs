@@ -207,3 +207,18 @@ fn untrusted_logout_requests_get_a_page_and_never_a_redirect() {
         );
     }
 }
+
+#[test]
+fn a_bare_logout_is_confirmed_once_and_signs_out() {
+    let f = logout_world();
+    let (_, session) = tokens(&f);
+    let r = call(&f, with_session(get("/logout"), &session));
+    assert_page(&r, 200);
+    assert!(body_text(&r).contains("<h1>Sign out?</h1>"));
+    let confirm = PageForm::read(&r, "logout_request");
+    assert_eq!(confirm.carried, "");
+    let r = call(&f, confirm.submit("/logout", "confirm=yes", Some(&session)));
+    assert_page(&r, 200);
+    assert!(body_text(&r).contains("You are signed out"), "{}", body_text(&r));
+    assert_eq!(sessions(&f), 0);
+}
