@@ -95,6 +95,12 @@ impl Reply {
         self
     }
 
+    /// The answer to a HEAD request (RFC 9110 §9.3.2): the GET's status and headers, no body.
+    pub fn without_body(mut self) -> Self {
+        self.body = None;
+        self
+    }
+
     pub fn with_body(mut self, body: String) -> Self {
         self.body = Some(body);
         self

@@ -9,18 +9,20 @@ use super::{
 use crate::oidc::dashboard::CLIENT_ID as DASHBOARD_CLIENT_ID;
 use crate::oidc::services::{Deps, Services};
 
-use Method::{Delete, Get, Options, Patch, Post};
+use Method::{Delete, Get, Head, Options, Patch, Post};
 
 pub async fn route<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
     let method = req.method;
     match req.path.as_str() {
         "/.well-known/openid-configuration" => match method {
             Get => discovery::discovery(svc),
-            _ => method_not_allowed("GET"),
+            Head => discovery::discovery(svc).without_body(),
+            _ => method_not_allowed("GET, HEAD"),
         },
         "/.well-known/jwks.json" => match method {
             Get => discovery::jwks(svc).await,
-            _ => method_not_allowed("GET"),
+            Head => discovery::jwks(svc).await.without_body(),
+            _ => method_not_allowed("GET, HEAD"),
         },
         "/authorize" => match method {
             Get | Post => authorize::authorize(svc, req).await,

@@ -361,5 +361,12 @@ describe('JSON endpoints: /register and the management API', () => {
       assert.ok(m.headers.get('allow'), `${method} ${path} has Allow`);
       assert.equal(m.json?.error, 'invalid_request');
     }
+    // HEAD is GET without the body (RFC 9110 §9.3.2) for the public documents.
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/jwks.json']) {
+      const h = await fetch(`${server.origin}${path}`, { method: 'HEAD' });
+      assert.equal(h.status, 200, `HEAD ${path}`);
+      assert.match(h.headers.get('content-type') ?? '', /application\/json/);
+      assert.equal((await h.arrayBuffer()).byteLength, 0);
+    }
   });
 });

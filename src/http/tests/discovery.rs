@@ -3,7 +3,7 @@
 use super::*;
 
 #[test]
-fn discovery_is_public_and_cacheable_and_only_answers_get() {
+fn discovery_is_public_and_cacheable_and_only_answers_get_and_head() {
     let f = world();
     let r = call(&f, get("/.well-known/openid-configuration"));
     assert_eq!(r.status, 200);
@@ -19,8 +19,14 @@ fn discovery_is_public_and_cacheable_and_only_answers_get() {
             &f,
             Request::new(method, ISSUER, "/.well-known/openid-configuration"),
         );
-        assert_405(&r, "GET");
+        assert_405(&r, "GET, HEAD");
     }
+    let head = call(
+        &f,
+        Request::new(Method::Head, ISSUER, "/.well-known/openid-configuration"),
+    );
+    assert_eq!((head.status, head.body.as_deref()), (200, None));
+    assert_eq!(head.get_header("Content-Type"), Some("application/json"));
 }
 
 #[test]
@@ -39,7 +45,7 @@ fn discovery_names_the_registration_endpoint_only_when_registration_is_on() {
 }
 
 #[test]
-fn jwks_is_public_and_cacheable_and_only_answers_get() {
+fn jwks_is_public_and_cacheable_and_only_answers_get_and_head() {
     let f = world();
     let r = call(&f, get("/.well-known/jwks.json"));
     assert_eq!(r.status, 200);
@@ -53,7 +59,12 @@ fn jwks_is_public_and_cacheable_and_only_answers_get() {
         .collect();
     assert_eq!(kids, ["test-key-RS256", "test-key-ES256", "test-key-EdDSA"]);
     let r = call(&f, form("/.well-known/jwks.json", ""));
-    assert_405(&r, "GET");
+    assert_405(&r, "GET, HEAD");
+    let head = call(
+        &f,
+        Request::new(Method::Head, ISSUER, "/.well-known/jwks.json"),
+    );
+    assert_eq!((head.status, head.body.as_deref()), (200, None));
 }
 
 #[test]

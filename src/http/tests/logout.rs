@@ -219,6 +219,10 @@ fn a_bare_logout_is_confirmed_once_and_signs_out() {
     assert_eq!(confirm.carried, "");
     let r = call(&f, confirm.submit("/logout", "confirm=yes", Some(&session)));
     assert_page(&r, 200);
-    assert!(body_text(&r).contains("You are signed out"), "{}", body_text(&r));
+    assert!(
+        body_text(&r).contains("You are signed out"),
+        "{}",
+        body_text(&r)
+    );
     assert_eq!(sessions(&f), 0);
 }
