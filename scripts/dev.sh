@@ -32,7 +32,18 @@ fi
 applied="$(printf '%s\n' "$out" | sed -n 's/^│ \([^ ]*\.sql\) *│ ✅.*/\1/p' | awk '!seen[$0]++' | paste -sd' ')"
 echo "[dev] local D1 migrations applied: ${applied:-none (up to date)}"
 
-"${WRANGLER[@]}" dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false &
+# The deployment's plain vars, when exported in the shell, reach the local Worker as --var:
+# `REGISTRATION_ENABLED=true make dev` serves with registration on. (wrangler reads the
+# environment itself only when there is no .dev.vars, and `make dev` always writes one.)
+VARS=()
+for name in ISSUER REGISTRATION_ENABLED PASSWORD_ITERATIONS AUDIT_RETENTION_DAYS STORAGE_METER; do
+  if [ -n "${!name:-}" ]; then
+    VARS+=(--var "$name:${!name}")
+    echo "[dev] $name=${!name} (from the environment)"
+  fi
+done
+
+"${WRANGLER[@]}" dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false ${VARS[@]+"${VARS[@]}"} &
 WRANGLER_PID=$!
 trap 'kill $WRANGLER_PID 2>/dev/null; wait $WRANGLER_PID 2>/dev/null' INT TERM EXIT
 
