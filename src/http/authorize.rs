@@ -8,7 +8,7 @@ use super::{
 };
 use crate::error::Failure;
 use crate::model::Session;
-use crate::oidc::authorize::{self, AuthorizeError, ValidRequest};
+use crate::oidc::authorize::{self, AuthorizeError, Callback, ResponseMode, ValidRequest};
 use crate::oidc::consent;
 use crate::oidc::interaction::{self, SignedIn, Step};
 use crate::oidc::login::{LoginError, SESSION_TTL_SECS};
@@ -23,9 +23,16 @@ fn authorize_error(issuer: &str, e: AuthorizeError) -> Reply {
                 .as_ref()
                 .map(|l| (l.app_name.as_str(), l.url.as_str())),
         ),
-        AuthorizeError::Redirect(r) => {
-            Reply::redirect(authorize::error_redirect(&r, issuer), false)
-        }
+        AuthorizeError::Redirect(r) => deliver(&authorize::error_callback(&r, issuer), false),
+    }
+}
+
+/// An answer for the client: a redirect (303 after a POST, RFC 9700 §4.12), or for
+/// `response_mode=form_post` a page whose form posts it to the redirect URI.
+fn deliver(callback: &Callback, after_post: bool) -> Reply {
+    match callback.mode {
+        ResponseMode::Query => Reply::redirect(callback.location(), after_post),
+        ResponseMode::FormPost => Reply::html_with_script(200, pages::form_post(callback)),
     }
 }
 
@@ -92,7 +99,7 @@ fn render<D: Deps>(
     after_post: bool,
 ) -> Reply {
     match (step, session) {
-        (Ok(Step::Code(location)), _) => Reply::redirect(location, after_post),
+        (Ok(Step::Code(callback)), _) => deliver(&callback, after_post),
         (Ok(Step::ShowConsent), Some(s)) => consent_page(svc, req, valid, s),
         (Ok(Step::ShowLogin), _) => {
             let hint = valid.login_hint.clone().unwrap_or_default();
@@ -170,7 +177,7 @@ pub async fn login<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
         Ok(Step::ShowConsent) => {
             consent_page(svc, req, &valid, session).header("Set-Cookie", session_cookie)
         }
-        Ok(Step::Code(location)) => Reply::redirect(location, true)
+        Ok(Step::Code(callback)) => deliver(&callback, true)
             .header("Set-Cookie", session_cookie)
             .header("Set-Cookie", clear_cookie(req, CSRF_COOKIE)),
         // No code was issued: `after_sign_in` deleted the session, so no cookie for it.
@@ -232,7 +239,7 @@ pub async fn consent<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
     match interaction::decide_consent(svc, &valid, &session, allow).await {
         // The user's own "deny" answers the POST with 303, like a code.
         Err(AuthorizeError::Redirect(r)) if !allow => {
-            Reply::redirect(authorize::error_redirect(&r, svc.issuer), true)
+            deliver(&authorize::error_callback(&r, svc.issuer), true)
         }
         step => render(svc, req, &valid, Some(&session), step, true),
     }

@@ -153,6 +153,32 @@ pub fn logout_confirm(app_name: Option<&str>, csrf_token: &str, logout_request: 
     )
 }
 
+/// OAuth 2.0 Form Post Response Mode §2: the answer as hidden fields of a form that
+/// `/shared/form-post.js` submits to the redirect URI at once (with script off, a button).
+pub fn form_post(callback: &crate::oidc::authorize::Callback) -> String {
+    let fields: String = callback
+        .params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    layout(
+        "Returning to the application",
+        &format!(
+            "<h1>Returning to the application…</h1><form method=\"post\" action=\"{}\">{fields}\
+             <noscript><p>Scripts are off: continue by hand.</p>\
+             <button type=\"submit\">Continue</button></noscript></form>\
+             <script src=\"/shared/form-post.js\"></script>",
+            escape(&callback.redirect_uri)
+        ),
+    )
+}
+
 /// After a logout with nowhere registered to go: a link to the application's home URL.
 pub fn signed_out(back_to: Option<(&str, &str)>) -> String {
     let link = back_link(back_to);

@@ -50,6 +50,18 @@ impl Reply {
             .with_body(page)
     }
 
+    /// A page that runs the provider's own scripts (`script-src 'self'`: files under
+    /// `public/`, never inline script).
+    pub fn html_with_script(status: u16, page: String) -> Self {
+        let mut reply = Self::html(status, page);
+        for (name, value) in &mut reply.headers {
+            if *name == "Content-Security-Policy" {
+                value.push_str("; script-src 'self'");
+            }
+        }
+        reply
+    }
+
     /// 303 after a POST (so the browser does not re-post), 302 after a GET.
     pub fn redirect(location: String, after_post: bool) -> Self {
         Self::new(if after_post { 303 } else { 302 })

@@ -53,6 +53,66 @@ pub struct ErrorRedirect {
     pub redirect_uri: String,
     pub state: Option<String>,
     pub failure: Failure,
+    pub mode: ResponseMode,
+}
+
+/// How an answer reaches the redirect URI: in its query (RFC 6749 §4.1.2, the default for
+/// `code`), or POSTed by an auto-submitting form (OAuth 2.0 Form Post Response Mode §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    FormPost,
+}
+
+impl ResponseMode {
+    fn parse(value: Option<&str>) -> Result<Self, Failure> {
+        match value {
+            None | Some("query") => Ok(Self::Query),
+            Some("form_post") => Ok(Self::FormPost),
+            Some(other) => Err(Failure::invalid_request(format!(
+                "response_mode {other} is not supported: use query or form_post"
+            ))),
+        }
+    }
+}
+
+/// An answer for the client at its verified redirect URI, and how it goes there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Callback {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl Callback {
+    fn new(redirect_uri: &str, mode: ResponseMode, pairs: &[(&'static str, Option<&str>)]) -> Self {
+        Self {
+            redirect_uri: redirect_uri.to_string(),
+            mode,
+            params: pairs
+                .iter()
+                .filter_map(|(k, v)| v.map(|v| (*k, v.to_string())))
+                .collect(),
+        }
+    }
+
+    /// The redirect URI with the parameters appended to its query, keeping any query the
+    /// registered URI has (RFC 6749 §3.1.2).
+    pub fn location(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.params {
+            query.append_pair(k, v);
+        }
+        let query = query.finish();
+        // Registered URIs are absolute URLs without a fragment (checked when stored), so a
+        // plain join is exact: `?` starts the query unless the URI has one already.
+        let sep = match Url::parse(&self.redirect_uri).map(|u| u.query().is_some()) {
+            Ok(true) => '&',
+            _ => '?',
+        };
+        format!("{}{sep}{query}", self.redirect_uri)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +132,7 @@ pub struct ValidRequest {
     pub redirect_uri: String,
     /// The granted scope: the requested scopes this provider knows, in request order.
     pub scope: String,
+    pub response_mode: ResponseMode,
     /// The API the access tokens are for (`access::requested_api`); `None`: userinfo only.
     pub audience: Option<String>,
     pub state: Option<String>,
@@ -93,6 +154,7 @@ impl ValidRequest {
             redirect_uri: self.redirect_uri.clone(),
             state: self.state.clone(),
             failure,
+            mode: self.response_mode,
         })
     }
 }
@@ -138,14 +200,19 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
     // From here on the redirect URI is trusted; state is echoed even on errors (§4.1.2.1),
     // unless state itself is the malformed parameter.
     let state = params.get("state").ok().flatten().map(str::to_string);
+    // Errors go back by the mode asked for; an unusable mode's own error by the query.
+    let response_mode = params.get("response_mode").and_then(ResponseMode::parse);
+    let mode = response_mode.clone().unwrap_or_default();
     let fail = |failure: Failure| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
             state: state.clone(),
             failure,
+            mode,
         })
     };
     params.get("state").map_err(fail)?;
+    let response_mode = response_mode.map_err(fail)?;
 
     if !app.has_grant(GrantType::AuthorizationCode) {
         return Err(fail(Failure::new(
@@ -165,13 +232,6 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
                 OAuthError::UnsupportedResponseType,
                 "only response_type=code is supported",
             )))
-        }
-    }
-    if let Some(mode) = params.get("response_mode").map_err(fail)? {
-        if mode != "query" {
-            return Err(fail(Failure::invalid_request(
-                "only response_mode=query is supported",
-            )));
         }
     }
     // OpenID Connect Core §6.1, §6.2 (discovery says so: request_parameter_supported false).
@@ -253,6 +313,7 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         app,
         redirect_uri: redirect_uri.clone(),
         scope: granted.join(" "),
+        response_mode,
         audience,
         state: state.clone(),
         nonce,
@@ -339,7 +400,7 @@ pub async fn issue_code<D: Deps>(
     sv: &Services<'_, D>,
     req: &ValidRequest,
     session: &Session,
-) -> Result<String, AuthorizeError> {
+) -> Result<Callback, AuthorizeError> {
     let fail = |f: Failure| req.error(f);
     let scope = if dashboard::has_admin_scope(&req.scope) {
         let user = sv
@@ -371,8 +432,9 @@ pub async fn issue_code<D: Deps>(
         claims: session.claims.clone(),
     };
     let code = code::seal(sv.sealer, &grant).await.map_err(fail)?;
-    Ok(redirect_with(
+    Ok(Callback::new(
         &req.redirect_uri,
+        req.response_mode,
         &[
             ("code", Some(code.expose())),
             ("state", req.state.as_deref()),
@@ -381,10 +443,11 @@ pub async fn issue_code<D: Deps>(
     ))
 }
 
-/// The error redirect of RFC 6749 §4.1.2.1 with `iss` (RFC 9207 §2).
-pub fn error_redirect(e: &ErrorRedirect, issuer: &str) -> String {
-    redirect_with(
+/// The error response of RFC 6749 §4.1.2.1 with `iss` (RFC 9207 §2).
+pub fn error_callback(e: &ErrorRedirect, issuer: &str) -> Callback {
+    Callback::new(
         &e.redirect_uri,
+        e.mode,
         &[
             ("error", Some(e.failure.error.as_str())),
             ("error_description", Some(&e.failure.description)),
@@ -392,24 +455,6 @@ pub fn error_redirect(e: &ErrorRedirect, issuer: &str) -> String {
             ("iss", Some(issuer)),
         ],
     )
-}
-
-/// Appends parameters, keeping any query the registered URI has (RFC 6749 §3.1.2).
-fn redirect_with(redirect_uri: &str, pairs: &[(&str, Option<&str>)]) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        if let Some(v) = v {
-            query.append_pair(k, v);
-        }
-    }
-    let query = query.finish();
-    // Registered URIs are absolute URLs without a fragment (checked when stored), so a
-    // plain join is exact: `?` starts the query unless the URI has one already.
-    let sep = match Url::parse(redirect_uri).map(|u| u.query().is_some()) {
-        Ok(true) => '&',
-        _ => '?',
-    };
-    format!("{redirect_uri}{sep}{query}")
 }
 
 #[cfg(test)]
@@ -667,8 +712,9 @@ mod tests {
             },
         };
         let f = crate::oidc::services::testing::Fakes::new(s, 100);
-        let location = block_on(issue_code(&f.services(), &req, &session)).unwrap();
-        let url = Url::parse(&location).unwrap();
+        let callback = block_on(issue_code(&f.services(), &req, &session)).unwrap();
+        assert_eq!(callback.mode, ResponseMode::Query);
+        let url = Url::parse(&callback.location()).unwrap();
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(q["tenant"], "1");
         assert_eq!(q["state"], "s1");
@@ -694,12 +740,48 @@ mod tests {
             redirect_uri: "https://app.example/cb".into(),
             state: Some("s 1".into()),
             failure: Failure::new(OAuthError::LoginRequired, "not logged in"),
+            mode: ResponseMode::Query,
         };
-        let url = Url::parse(&error_redirect(&e, "https://id.example")).unwrap();
+        let url = Url::parse(&error_callback(&e, "https://id.example").location()).unwrap();
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(q["error"], "login_required");
         assert_eq!(q["error_description"], "not logged in");
         assert_eq!(q["state"], "s 1");
         assert_eq!(q["iss"], "https://id.example");
+    }
+
+    #[test]
+    fn response_mode_is_query_or_form_post_and_errors_follow_it() {
+        let s = store_with(app(AppType::Spa));
+        let req = run(&s, with(&[("response_mode", Some("form_post"))])).unwrap();
+        assert_eq!(req.response_mode, ResponseMode::FormPost);
+        let AuthorizeError::Redirect(r) = req.error(Failure::invalid_request("x")) else {
+            panic!("a valid request's errors are redirects")
+        };
+        assert_eq!(r.mode, ResponseMode::FormPost);
+        // A later error of a form_post request is posted too.
+        let r = run(
+            &s,
+            with(&[
+                ("response_mode", Some("form_post")),
+                ("prompt", Some("bogus")),
+            ]),
+        );
+        assert!(matches!(
+            r,
+            Err(AuthorizeError::Redirect(ErrorRedirect {
+                mode: ResponseMode::FormPost,
+                ..
+            }))
+        ));
+        // An unusable mode is reported by the query.
+        let r = run(&s, with(&[("response_mode", Some("fragment"))]));
+        match r {
+            Err(AuthorizeError::Redirect(e)) => {
+                assert_eq!(e.mode, ResponseMode::Query);
+                assert_eq!(e.failure.error, OAuthError::InvalidRequest);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

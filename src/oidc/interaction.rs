@@ -4,7 +4,7 @@
 //! The HTTP layer only renders what these return.
 
 use super::audit::{Entry, Event};
-use super::authorize::{self, AuthorizeError, Next, ValidRequest};
+use super::authorize::{self, AuthorizeError, Callback, Next, ValidRequest};
 use super::consent;
 use super::login::{self, LoginError};
 use super::params::Params;
@@ -18,8 +18,8 @@ use crate::store::{SessionStore, Store};
 /// What the browser sees next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Back to the application with a code (RFC 6749 §4.1.2): the location.
-    Code(String),
+    /// Back to the application with a code (RFC 6749 §4.1.2).
+    Code(Callback),
     ShowLogin,
     ShowConsent,
 }

@@ -12,11 +12,12 @@
 
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { useServer } from '../harness/index.mjs';
-import { createApp, createUser } from './helpers.mjs';
+import { authorizeUrl, createApp, createUser, pkcePair, tokenRequest } from './helpers.mjs';
 import { SCREENSHOT_DIR, launchChromium, withDiagnostics } from './spa.mjs';
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -216,5 +217,60 @@ test('demo SPA: a wrong password shows an error and does not redirect', { timeou
     });
   } finally {
     await context.close();
+  }
+});
+
+test('response_mode=form_post: the page posts the code to the redirect URI, no inline script', { timeout: 180_000 }, async () => {
+  await server.ready;
+  // The relying party: a plain HTTP server on loopback that records what is POSTed to it.
+  const received = [];
+  const rp = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      received.push({ method: req.method, url: req.url, type: req.headers['content-type'], body });
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<p id="rp">received</p>');
+    });
+  });
+  await new Promise((r) => rp.listen(0, '127.0.0.1', r));
+  const redirectUri = `http://127.0.0.1:${rp.address().port}/cb`;
+  const app = await createApp(server, { name: 'Form post RP', type: 'spa', redirect_uris: [redirectUri] });
+  const user = await createUser(server);
+  const { verifier, challenge } = pkcePair();
+  const session = await newPage();
+  const { page, context, problems } = session;
+  try {
+    await diagnose('form_post', session, async () => {
+      await page.goto(String(authorizeUrl(server, {
+        response_type: 'code', response_mode: 'form_post', client_id: app.client_id, redirect_uri: redirectUri,
+        scope: 'openid', state: 'fp-1', code_challenge: challenge, code_challenge_method: 'S256',
+      })));
+      await page.locator('input[name="email"]').fill(user.email);
+      await page.locator('input[name="password"]').fill(user.password);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      // A loopback redirect URI: consent first (RFC 8252 §8.6), then the self-posting page.
+      const allow = page.getByRole('button', { name: 'Allow' });
+      await allow.waitFor({ state: 'visible' });
+      await Promise.all([page.waitForURL(redirectUri), allow.click()]);
+      await page.locator('#rp').waitFor({ state: 'visible' });
+      const posts = received.filter((r) => r.url !== '/favicon.ico');
+      assert.equal(posts.length, 1, JSON.stringify(received));
+      const [post] = posts;
+      assert.equal(post.method, 'POST');
+      assert.equal(post.url, '/cb');
+      assert.match(post.type, /application\/x-www-form-urlencoded/);
+      const fields = new URLSearchParams(post.body);
+      assert.equal(fields.get('state'), 'fp-1');
+      assert.equal(fields.get('iss'), server.origin);
+      const t = await tokenRequest(server, {
+        grant_type: 'authorization_code', code: fields.get('code'), redirect_uri: redirectUri,
+        code_verifier: verifier, client_id: app.client_id,
+      });
+      assert.equal(t.status, 200, t.text);
+      assert.deepEqual(problems, [], 'no uncaught errors or CSP violations');
+    });
+  } finally {
+    await context.close();
+    rp.close();
   }
 });

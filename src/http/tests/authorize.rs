@@ -542,3 +542,37 @@ fn a_sign_in_that_cannot_finish_leaves_no_session_and_nothing_to_index() {
     let (grants, sessions) = f.pending_index.take();
     assert!(grants.is_empty() && sessions.is_empty(), "{sessions:?}");
 }
+
+#[test]
+fn form_post_answers_with_a_self_submitting_form_and_no_redirect() {
+    let f = world();
+    let (_, session) = tokens(&f);
+    let path = authorize_path("app1", "&response_mode=form_post");
+    let r = call(
+        &f,
+        get(&path).with_header("Cookie", &format!("{SESSION_COOKIE}={session}")),
+    );
+    assert_page(&r, 200);
+    assert_eq!(r.get_header("Location"), None);
+    let csp = r.get_header("Content-Security-Policy").unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let page = body_text(&r);
+    let action = format!("action=\"{}\"", REDIRECT.replace('&', "&amp;"));
+    assert!(page.contains(&action), "{page}");
+    assert!(page.contains("<script src=\"/shared/form-post.js\"></script>"));
+    assert!(page.contains("name=\"code\" value=\""));
+    assert!(page.contains("name=\"state\" value=\"st-1\""));
+    assert!(page.contains(&format!("name=\"iss\" value=\"{ISSUER}\"")));
+    // An error of a form_post request is posted too.
+    f.clock.advance(1);
+    let r = call(
+        &f,
+        get(&authorize_path(
+            "app1",
+            "&response_mode=form_post&prompt=none&max_age=0",
+        ))
+        .with_header("Cookie", &format!("{SESSION_COOKIE}={session}")),
+    );
+    assert_page(&r, 200);
+    assert!(body_text(&r).contains("name=\"error\" value=\"login_required\""));
+}
