@@ -144,6 +144,10 @@ pub struct ValidRequest {
     /// `max_age`: a login older than this many seconds must be repeated.
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The user an `id_token_hint` names (OpenID Connect Core §3.1.2.1): only their session
+    /// answers without a login (`prompt=none` with another user's is `login_required`).
+    /// Set by `interaction::validate`, which can verify the hint.
+    pub hint_sub: Option<String>,
     /// The original parameters, carried through the login form.
     pub params: Params,
 }
@@ -322,6 +326,7 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         prompt_consent,
         max_age,
         login_hint,
+        hint_sub: None,
         params,
     })
 }
@@ -365,7 +370,9 @@ pub fn next(
     consent_required: bool,
     now: i64,
 ) -> Next {
-    let session = session.filter(|s| req.max_age.is_none_or(|max| now - s.auth_time <= max));
+    let session = session
+        .filter(|s| req.max_age.is_none_or(|max| now - s.auth_time <= max))
+        .filter(|s| req.hint_sub.as_ref().is_none_or(|sub| *sub == s.user_id));
     match (req.prompt, session) {
         (Prompt::Login, _) => Next::ShowLogin,
         (Prompt::None, None) => Next::Fail(req.error(Failure::new(
@@ -692,6 +699,17 @@ mod tests {
         let consent = run(&s, with(&[("prompt", Some("login consent"))])).unwrap();
         assert!(consent.prompt_consent);
         assert_eq!(consent.prompt, Prompt::Login);
+        // id_token_hint: only the hinted user's session answers (session is u1's).
+        let mut hinted = none.clone();
+        hinted.hint_sub = Some("u1".into());
+        assert_eq!(next(&hinted, Some(&session), false, 100), Next::IssueCode);
+        hinted.hint_sub = Some("u2".into());
+        assert_eq!(
+            error_of(next(&hinted, Some(&session), false, 100)),
+            OAuthError::LoginRequired
+        );
+        hinted.prompt = Prompt::Default;
+        assert_eq!(next(&hinted, Some(&session), false, 100), Next::ShowLogin);
     }
 
     #[test]

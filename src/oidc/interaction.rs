@@ -6,6 +6,7 @@
 use super::audit::{Entry, Event};
 use super::authorize::{self, AuthorizeError, Callback, Next, ValidRequest};
 use super::consent;
+use super::jwt;
 use super::login::{self, LoginError};
 use super::params::Params;
 use super::services::{Deps, Services};
@@ -30,7 +31,19 @@ pub async fn validate<D: Deps>(
     svc: &Services<'_, D>,
     params: Params,
 ) -> Result<ValidRequest, AuthorizeError> {
-    authorize::validate(svc.store, params).await
+    let mut valid = authorize::validate(svc.store, params).await?;
+    let hint = valid
+        .params
+        .get("id_token_hint")
+        .map_err(|f| valid.error(f))?
+        .map(str::to_string);
+    if let Some(hint) = hint {
+        let claims = jwt::id_token_hint(svc.signer, svc.issuer, &hint)
+            .await
+            .map_err(|f| valid.error(f))?;
+        valid.hint_sub = Some(claims.sub);
+    }
+    Ok(valid)
 }
 
 /// The authorization request a login or consent form carries, validated afresh: the

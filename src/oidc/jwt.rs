@@ -101,6 +101,27 @@ pub async fn decode_hint<T: DeserializeOwned>(
     decode(signer, token, expected_typ, None).await
 }
 
+/// An `id_token_hint` (OpenID Connect Core §3.1.2.1, RP-Initiated Logout §2): an ID token
+/// this provider issued, expired or not; `invalid_request` otherwise.
+pub async fn id_token_hint(
+    signer: &impl Signer,
+    issuer: &str,
+    hint: &str,
+) -> Result<IdTokenClaims, Failure> {
+    let claims = decode_hint::<IdTokenClaims>(signer, hint, ID_TOKEN_TYP)
+        .await
+        .map_err(|_| {
+            Failure::invalid_request("the id_token_hint is not a valid ID token from this provider")
+        })?
+        .custom;
+    if claims.iss != issuer {
+        return Err(Failure::invalid_request(
+            "the id_token_hint was issued by another provider",
+        ));
+    }
+    Ok(claims)
+}
+
 async fn decode<T: DeserializeOwned>(
     signer: &impl Signer,
     token: &str,

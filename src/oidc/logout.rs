@@ -5,7 +5,7 @@
 //! an unchecked redirect here would be an open redirector.
 
 use super::audit::{Entry, Event};
-use super::jwt::{self, IdTokenClaims};
+use super::jwt;
 use super::params::Params;
 use super::services::{Deps, Services};
 use crate::crypto::SessionId;
@@ -33,19 +33,7 @@ pub async fn validate<D: Deps>(
     let mut hint_sub = None;
     let mut hint_client = None;
     if let Some(hint) = params.get("id_token_hint")? {
-        let claims = jwt::decode_hint::<IdTokenClaims>(signer, hint, jwt::ID_TOKEN_TYP)
-            .await
-            .map_err(|_| {
-                Failure::invalid_request(
-                    "the id_token_hint is not a valid ID token from this provider",
-                )
-            })?
-            .custom;
-        if claims.iss != issuer {
-            return Err(Failure::invalid_request(
-                "the id_token_hint was issued by another provider",
-            ));
-        }
+        let claims = jwt::id_token_hint(signer, issuer, hint).await?;
         hint_sub = Some(claims.sub);
         hint_client = Some(claims.aud);
     }
@@ -142,6 +130,7 @@ mod tests {
     use super::*;
     use crate::error::OAuthError;
     use crate::model::{AppType, UserClaims};
+    use crate::oidc::jwt::IdTokenClaims;
     use crate::oidc::jwt::{testing::FakeSigner, ProfileClaims};
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;

@@ -555,7 +555,10 @@ fn form_post_answers_with_a_self_submitting_form_and_no_redirect() {
     assert_page(&r, 200);
     assert_eq!(r.get_header("Location"), None);
     let csp = r.get_header("Content-Security-Policy").unwrap();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let page = body_text(&r);
     let action = format!("action=\"{}\"", REDIRECT.replace('&', "&amp;"));
     assert!(page.contains(&action), "{page}");
@@ -575,4 +578,27 @@ fn form_post_answers_with_a_self_submitting_form_and_no_redirect() {
     );
     assert_page(&r, 200);
     assert!(body_text(&r).contains("name=\"error\" value=\"login_required\""));
+}
+
+#[test]
+fn prompt_none_with_the_sessions_own_id_token_hint_gets_a_code() {
+    let f = world();
+    let (t, session) = tokens(&f);
+    let id_token = t["id_token"].as_str().unwrap();
+    let with_hint = |hint: &str| {
+        call(
+            &f,
+            get(&authorize_path(
+                "app1",
+                &format!("&prompt=none&id_token_hint={}", enc(hint)),
+            ))
+            .with_header("Cookie", &format!("{SESSION_COOKIE}={session}")),
+        )
+    };
+    let r = with_hint(id_token);
+    assert_eq!(r.status, 302, "{}", body_text(&r));
+    assert!(location(&r).1.contains_key("code"));
+    // A hint this provider did not issue is invalid_request, at the redirect URI.
+    let (_, q) = location(&with_hint("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1MSJ9."));
+    assert_eq!(q.get("error").map(String::as_str), Some("invalid_request"));
 }
