@@ -79,6 +79,10 @@ pub struct Grant {
     /// The API its access tokens are for (RFC 8707), if one was named at the authorization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
+    /// The `acr` of the login, when the authorization asked for one (`acr_values`): refreshed
+    /// ID tokens keep it (OpenID Connect Core §12.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     pub auth_time: i64,
     pub claims: UserClaims,
     /// When the code was redeemed.
@@ -209,6 +213,8 @@ pub struct GrantView {
     pub scope: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     pub auth_time: i64,
     pub claims: UserClaims,
     /// When the live refresh token was issued, and when it expires.
@@ -270,6 +276,7 @@ impl Grant {
             user_id: self.user_id.clone(),
             scope: self.scope.clone(),
             audience: self.audience.clone(),
+            acr: self.acr.clone(),
             auth_time: self.auth_time,
             claims: self.claims.clone(),
             issued_at,

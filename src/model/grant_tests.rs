@@ -16,6 +16,7 @@ fn grant(refresh: bool) -> Grant {
         user_id: "u1".into(),
         scope: "openid offline_access".into(),
         audience: None,
+        acr: None,
         auth_time: 90,
         claims: claims(),
         created_at: 100,

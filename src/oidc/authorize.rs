@@ -56,6 +56,11 @@ pub struct ErrorRedirect {
     pub mode: ResponseMode,
 }
 
+/// The one Authentication Context Class Reference this provider claims (OpenID Connect
+/// Core §2, `acr`): a password login, level 1 of ISO/IEC 29115 (one factor). Advertised in
+/// `acr_values_supported`.
+pub const PASSWORD_ACR: &str = "1";
+
 /// How an answer reaches the redirect URI: in its query (RFC 6749 §4.1.2, the default for
 /// `code`), or POSTed by an auto-submitting form (OAuth 2.0 Form Post Response Mode §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,6 +140,9 @@ pub struct ValidRequest {
     pub response_mode: ResponseMode,
     /// The API the access tokens are for (`access::requested_api`); `None`: userinfo only.
     pub audience: Option<String>,
+    /// The `acr` the ID token will carry: `acr_values` (OpenID Connect Core §3.1.2.1) asked
+    /// for one this provider can honestly claim (`PASSWORD_ACR`).
+    pub acr: Option<String>,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
@@ -311,6 +319,12 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
     };
     let nonce = params.get("nonce").map_err(fail)?.map(str::to_string);
     let audience = access::requested_api(&app, &params).map_err(fail)?;
+    // Voluntary (§3.1.2.1): values this provider cannot meet are ignored, never an error.
+    let acr = params
+        .get("acr_values")
+        .map_err(fail)?
+        .filter(|v| v.split(' ').any(|a| a == PASSWORD_ACR))
+        .map(|_| PASSWORD_ACR.to_string());
     let login_hint = params.get("login_hint").map_err(fail)?.map(str::to_string);
 
     Ok(ValidRequest {
@@ -319,6 +333,7 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         scope: granted.join(" "),
         response_mode,
         audience,
+        acr,
         state: state.clone(),
         nonce,
         code_challenge,
@@ -433,6 +448,7 @@ pub async fn issue_code<D: Deps>(
         user_id: session.user_id.clone(),
         scope,
         audience: req.audience.clone(),
+        acr: req.acr.clone(),
         nonce: req.nonce.clone(),
         auth_time: session.auth_time,
         expires_at: sv.clock.now() + CODE_TTL_SECS,

@@ -34,6 +34,9 @@ pub struct CodeGrant {
     /// The API the access tokens are for (RFC 8707 `resource`, Auth0's `audience`).
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
+    /// The login's `acr`, when `acr_values` asked for one.
+    #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     #[serde(rename = "t")]
@@ -77,6 +80,7 @@ mod tests {
             user_id: "u1".into(),
             scope: "openid email".into(),
             audience: None,
+            acr: None,
             nonce: None,
             auth_time: 900,
             expires_at: 1_060,

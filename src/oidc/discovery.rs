@@ -27,10 +27,11 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": SCOPES,
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "at_hash",
             "email", "email_verified", "name", "preferred_username"
         ],
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": [super::authorize::PASSWORD_ACR],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -186,6 +186,8 @@ pub struct IdTokenClaims {
     pub sub: String,
     pub aud: String,
     pub auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     pub at_hash: String,

@@ -152,6 +152,7 @@ mod tests {
                 sub: sub.into(),
                 aud: aud.into(),
                 auth_time: 0,
+                acr: None,
                 nonce: None,
                 at_hash: String::new(),
                 azp: None,

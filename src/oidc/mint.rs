@@ -33,6 +33,8 @@ pub struct Subject<'a> {
     pub scope: &'a str,
     /// The API the access token is for; `None`: this provider only (userinfo).
     pub audience: Option<&'a str>,
+    /// The ID token's `acr`, if the authorization asked for one.
+    pub acr: Option<&'a str>,
     pub claims: &'a UserClaims,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
@@ -71,6 +73,7 @@ pub async fn mint(
                 sub: subject.user_id.to_string(),
                 aud: app.client_id.clone(),
                 auth_time: subject.auth_time,
+                acr: subject.acr.map(str::to_string),
                 nonce: subject.nonce.map(str::to_string),
                 at_hash: jwt::at_hash(&access_token, id_alg),
                 azp: None,

@@ -59,6 +59,7 @@ pub mod testing {
             user_id: "u1".into(),
             scope: "openid offline_access".into(),
             audience: None,
+            acr: None,
             auth_time: 0,
             claims: user("u1", "a@b.c").claims(),
             created_at: 0,

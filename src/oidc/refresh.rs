@@ -134,6 +134,7 @@ pub async fn grant<D: Deps>(
         user_id: &view.user_id,
         scope: &view.scope,
         audience: view.audience.as_deref(),
+        acr: view.acr.as_deref(),
         claims: &view.claims,
         auth_time: view.auth_time,
         // OpenID Connect Core §12.2: no nonce in a refreshed ID token.
@@ -216,6 +217,7 @@ pub(crate) mod legacy {
             user_id: r.user_id.clone(),
             scope: r.scope.clone(),
             audience: None,
+            acr: None,
             auth_time: r.auth_time,
             claims: r.claims.clone(),
             created_at: r.created_at,
@@ -274,6 +276,7 @@ mod tests {
                 user_id: "u1".into(),
                 scope: SCOPE.into(),
                 audience: None,
+                acr: None,
                 auth_time: 0,
                 claims: claims(),
                 created_at: 0,

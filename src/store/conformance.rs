@@ -103,6 +103,7 @@ fn grant(client: &str, token_hash: &str) -> Grant {
         user_id: "conformance-user".into(),
         scope: "openid offline_access".into(),
         audience: None,
+        acr: None,
         auth_time: NOW - 5,
         claims: UserClaims {
             email: "c@conformance.example".into(),

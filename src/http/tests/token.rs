@@ -457,22 +457,7 @@ fn an_api_named_at_the_authorization_gets_a_jwt_that_also_reaches_userinfo() {
         Some("invalid_target")
     );
 
-    let page = call(
-        &f,
-        get(&authorize_path("app1", &format!("&audience={}", enc(API)))),
-    );
-    let login = PageForm::read(&page, "auth_request");
-    let answer = call(
-        &f,
-        login.submit(
-            "/login",
-            "email=ada%40example.com&password=correct+horse",
-            None,
-        ),
-    );
-    let r = redeem(&f, &code_of(&answer));
-    assert_eq!(r.status, 200, "{}", body_text(&r));
-    let t = body_json(&r);
+    let t = tokens_with(&f, &format!("&audience={}", enc(API)));
     let verify = |token: &str| {
         block_on(crate::oidc::access::verify(
             &f.signer, &f.sealer, token, NOW,
@@ -501,4 +486,53 @@ fn an_api_named_at_the_authorization_gets_a_jwt_that_also_reaches_userinfo() {
     assert_eq!(r.status, 200, "{}", body_text(&r));
     let again = verify(body_json(&r)["access_token"].as_str().unwrap());
     assert_eq!(again.claims.aud, at.claims.aud);
+}
+
+/// Signs in through the login form with `extra` authorization parameters and redeems the
+/// code: the token response.
+fn tokens_with(f: &Fakes, extra: &str) -> Value {
+    let page = call(f, get(&authorize_path("app1", extra)));
+    let login = PageForm::read(&page, "auth_request");
+    let answer = call(
+        f,
+        login.submit(
+            "/login",
+            "email=ada%40example.com&password=correct+horse",
+            None,
+        ),
+    );
+    let r = redeem(f, &code_of(&answer));
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    body_json(&r)
+}
+
+fn id_claims(id_token: &str) -> Value {
+    let payload = id_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&crate::crypto::b64url_decode(payload).unwrap()).unwrap()
+}
+
+#[test]
+fn acr_values_that_a_password_login_meets_put_acr_in_the_id_token_and_its_refreshes() {
+    let f = world();
+    let t = tokens_with(&f, "&acr_values=1%202");
+    assert_eq!(id_claims(t["id_token"].as_str().unwrap())["acr"], "1");
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let r = call(
+        &f,
+        form(
+            "/token",
+            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
+        ),
+    );
+    assert_eq!(
+        id_claims(body_json(&r)["id_token"].as_str().unwrap())["acr"],
+        "1"
+    );
+    // Values it cannot meet are ignored (voluntary, Core §3.1.2.1), and so is no request.
+    for extra in ["&acr_values=2", ""] {
+        let t = tokens_with(&world(), extra);
+        assert!(id_claims(t["id_token"].as_str().unwrap())
+            .get("acr")
+            .is_none());
+    }
 }
