@@ -224,6 +224,14 @@ async fn authorized(
     }
 }
 
+/// RFC 7592 §3: every client information response carries the registration access token.
+/// Only its hash is stored, so the answer to a read or update echoes the one the client
+/// just presented (verified): it stays valid, and nothing is rotated behind its back.
+fn with_token(mut info: Value, token: &str) -> Value {
+    info["registration_access_token"] = json!(token);
+    info
+}
+
 /// `GET /register/{client_id}`, RFC 7592 §2.1.
 pub async fn read<D: Deps>(
     svc: &Services<'_, D>,
@@ -231,7 +239,7 @@ pub async fn read<D: Deps>(
     token: &str,
 ) -> Result<Value, Failure> {
     let app = authorized(svc.store, client_id, token).await?;
-    Ok(client_information(&app, svc.issuer))
+    Ok(with_token(client_information(&app, svc.issuer), token))
 }
 
 /// `PUT /register/{client_id}`, RFC 7592 §2.2: the body replaces the metadata; omitted
@@ -274,7 +282,7 @@ pub async fn update<D: Deps>(
         &updated.client_id,
         Some(&updated.name),
     ));
-    Ok(client_information(&updated, issuer))
+    Ok(with_token(client_information(&updated, issuer), token))
 }
 
 /// `DELETE /register/{client_id}`, RFC 7592 §2.3.
@@ -407,13 +415,14 @@ mod tests {
             block_on(read(&svc, "ghost", token)).unwrap_err().error,
             OAuthError::InvalidToken
         );
-        assert_eq!(
-            block_on(read(&svc, id, token)).unwrap()["client_name"],
-            "RP"
-        );
+        let read_back = block_on(read(&svc, id, token)).unwrap();
+        assert_eq!(read_back["client_name"], "RP");
+        // RFC 7592 §3: the token is in every client information response, and still valid.
+        assert_eq!(read_back["registration_access_token"], token);
         let updated = block_on(update(&svc, id, token,
             &json!({"client_id": id, "redirect_uris": ["https://rp.example/cb2"], "client_name": "RP2"}))).unwrap();
         assert_eq!(updated["redirect_uris"], json!(["https://rp.example/cb2"]));
+        assert_eq!(updated["registration_access_token"], token);
         let secret_hash = store.apps.borrow()[0].client_secret_hash.clone();
         assert!(secret_hash.is_some(), "the secret survives an update");
         let err = block_on(update(&svc, id, token,
