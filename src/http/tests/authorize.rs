@@ -124,14 +124,7 @@ fn the_code_flow_end_to_end() {
     assert_eq!(f.sessions.sessions.borrow().len(), 0);
 
     // The right password: 303 back to the application with a code, state and iss.
-    let r = call(
-        &f,
-        login.submit(
-            "/login",
-            "email=ada%40example.com&password=correct+horse",
-            None,
-        ),
-    );
+    let r = log_in_as_ada(&f, &login);
     assert_eq!(r.status, 303, "{}", body_text(&r));
     assert_eq!(r.get_header("Cache-Control"), Some("no-store"));
     assert_eq!(r.get_header("Referrer-Policy"), Some("no-referrer"));
@@ -186,13 +179,7 @@ fn the_code_flow_end_to_end() {
     let r = redeem(&f, &code);
     assert_error(&r, 400, "invalid_grant", "already used");
     assert_eq!(r.get_header("Cache-Control"), Some("no-store"));
-    let r = call(
-        &f,
-        form(
-            "/token",
-            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
-        ),
-    );
+    let r = refresh_grant(&f, &refresh);
     assert_error(&r, 400, "invalid_grant", "");
 
     // The access token went with the grant.
@@ -424,14 +411,7 @@ fn repeated_failures_lock_the_account_and_a_disabled_account_is_refused() {
         .collect();
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
     // Locked: the right password is refused too, with Retry-After.
-    let r = call(
-        &f,
-        login.submit(
-            "/login",
-            "email=ada%40example.com&password=correct+horse",
-            None,
-        ),
-    );
+    let r = log_in_as_ada(&f, &login);
     assert_page(&r, 429);
     assert_eq!(r.get_header("Retry-After"), Some("60"));
     assert!(body_text(&r).contains("Try again in 1 minute."));
@@ -523,14 +503,7 @@ fn a_sign_in_that_cannot_finish_leaves_no_session_and_nothing_to_index() {
     f.store.fail_on.borrow_mut().push("consent");
     let page = call(&f, get(&authorize_path("app1", "")));
     let login = PageForm::read(&page, "auth_request");
-    let r = call(
-        &f,
-        login.submit(
-            "/login",
-            "email=ada%40example.com&password=correct+horse",
-            None,
-        ),
-    );
+    let r = log_in_as_ada(&f, &login);
     // The request was valid: its error goes back to the application.
     let location = r.get_header("Location").unwrap_or_default();
     assert!(

@@ -69,14 +69,7 @@ fn dashboard_token(f: &Fakes) -> String {
     let page = call(f, get(&path));
     assert_page(&page, 200);
     let login = PageForm::read(&page, "auth_request");
-    let r = call(
-        f,
-        login.submit(
-            "/login",
-            "email=ada%40example.com&password=correct+horse",
-            None,
-        ),
-    );
+    let r = log_in_as_ada(f, &login);
     assert_eq!(r.status, 303, "{}", body_text(&r));
     let body = format!(
         "grant_type=authorization_code&client_id={DASHBOARD}&code={}&redirect_uri={}&code_verifier={VERIFIER}",

@@ -235,14 +235,7 @@ fn sign_in(f: &Fakes, client_id: &str) -> Reply {
     let page = call(f, get(&authorize_path(client_id, "")));
     assert_eq!(page.status, 200, "{}", body_text(&page));
     let login = PageForm::read(&page, "auth_request");
-    call(
-        f,
-        login.submit(
-            "/login",
-            "email=ada%40example.com&password=correct+horse",
-            None,
-        ),
-    )
+    log_in_as_ada(f, &login)
 }
 
 /// The code of a successful authorization response.
@@ -262,6 +255,29 @@ fn redeem(f: &Fakes, code: &str) -> Reply {
                 enc(code),
                 enc(REDIRECT)
             ),
+        ),
+    )
+}
+
+/// A refresh of app1's (public) grant.
+fn refresh_grant(f: &Fakes, refresh: &str) -> Reply {
+    call(
+        f,
+        form(
+            "/token",
+            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
+        ),
+    )
+}
+
+/// Submits a login page's form with Ada's right password.
+fn log_in_as_ada(f: &Fakes, login: &PageForm) -> Reply {
+    call(
+        f,
+        login.submit(
+            "/login",
+            "email=ada%40example.com&password=correct+horse",
+            None,
         ),
     )
 }

@@ -295,13 +295,7 @@ fn revocation_answers_200_for_unknown_tokens_and_revokes_refresh_tokens() {
     );
     assert_eq!(r.status, 200, "{}", body_text(&r));
     assert_cors(&r, Some(APP_ORIGIN));
-    let r = call(
-        &f,
-        form(
-            "/token",
-            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
-        ),
-    );
+    let r = refresh_grant(&f, refresh);
     assert_error(&r, 400, "invalid_grant", "");
 }
 
@@ -330,13 +324,7 @@ fn revoking_an_access_token_ends_its_grant() {
             .with_header("Authorization", &basic(CONF_ID, CONF_SECRET)),
     );
     assert_eq!(body_json(&r), serde_json::json!({"active": false}));
-    let r = call(
-        &f,
-        form(
-            "/token",
-            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
-        ),
-    );
+    let r = refresh_grant(&f, refresh);
     assert_error(&r, 400, "invalid_grant", "");
 }
 
@@ -476,13 +464,7 @@ fn an_api_named_at_the_authorization_gets_a_jwt_that_also_reaches_userinfo() {
     assert_eq!(r.status, 200, "{}", body_text(&r));
     // The grant keeps the API: a refreshed access token is for it too.
     let refresh = t["refresh_token"].as_str().unwrap();
-    let r = call(
-        &f,
-        form(
-            "/token",
-            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
-        ),
-    );
+    let r = refresh_grant(&f, refresh);
     assert_eq!(r.status, 200, "{}", body_text(&r));
     let again = verify(body_json(&r)["access_token"].as_str().unwrap());
     assert_eq!(again.claims.aud, at.claims.aud);
@@ -493,14 +475,7 @@ fn an_api_named_at_the_authorization_gets_a_jwt_that_also_reaches_userinfo() {
 fn tokens_with(f: &Fakes, extra: &str) -> Value {
     let page = call(f, get(&authorize_path("app1", extra)));
     let login = PageForm::read(&page, "auth_request");
-    let answer = call(
-        f,
-        login.submit(
-            "/login",
-            "email=ada%40example.com&password=correct+horse",
-            None,
-        ),
-    );
+    let answer = log_in_as_ada(f, &login);
     let r = redeem(f, &code_of(&answer));
     assert_eq!(r.status, 200, "{}", body_text(&r));
     body_json(&r)
@@ -517,13 +492,7 @@ fn acr_values_that_a_password_login_meets_put_acr_in_the_id_token_and_its_refres
     let t = tokens_with(&f, "&acr_values=1%202");
     assert_eq!(id_claims(t["id_token"].as_str().unwrap())["acr"], "1");
     let refresh = t["refresh_token"].as_str().unwrap();
-    let r = call(
-        &f,
-        form(
-            "/token",
-            &format!("grant_type=refresh_token&client_id=app1&refresh_token={refresh}"),
-        ),
-    );
+    let r = refresh_grant(&f, refresh);
     assert_eq!(
         id_claims(body_json(&r)["id_token"].as_str().unwrap())["acr"],
         "1"
