@@ -49,7 +49,11 @@ CREATE TABLE IF NOT EXISTS users (
   -- Space-separated roles; `admin` may use the dashboard and the admin scope.
   roles TEXT NOT NULL DEFAULT '',
   -- Set when an administrator disables the account.
-  disabled_at INTEGER
+  disabled_at INTEGER,
+  -- The other standard claims (OpenID Connect Core §5.1) as a JSON object (migration 0005).
+  profile TEXT NOT NULL DEFAULT '{}',
+  -- When the claims last changed; 0: not since creation.
+  updated_at INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS users_created ON users (created_at, id);
 

@@ -7,6 +7,8 @@ fn claims() -> UserClaims {
         email: "ada@example.com".into(),
         email_verified: true,
         name: None,
+        profile: Default::default(),
+        updated_at: None,
     }
 }
 
@@ -381,6 +383,8 @@ fn a_profile_change_reaches_the_grant() {
     let (state, _) = redeem(None, grant(true), 100);
     let renamed = UserClaims {
         name: Some("Ada L.".into()),
+        profile: Default::default(),
+        updated_at: None,
         ..claims()
     };
     let (state, a) = apply(

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod audit;
 pub mod grant;
+pub mod profile;
 mod signing;
 pub mod uri_pattern;
 
@@ -302,6 +303,10 @@ pub struct User {
     /// When an administrator disabled the account: it cannot log in, and sessions,
     /// codes and refresh tokens stop working.
     pub disabled_at: Option<i64>,
+    /// The standard claims beyond email and name (OpenID Connect Core §5.1).
+    pub profile: profile::Profile,
+    /// When the claims last changed (`updated_at`, §5.1); 0 for never since creation.
+    pub updated_at: i64,
 }
 
 /// The role that may use the dashboard and get the `admin` scope.
@@ -323,6 +328,8 @@ impl User {
             email: self.email.clone(),
             email_verified: self.email_verified,
             name: self.name.clone(),
+            profile: self.profile.clone(),
+            updated_at: Some(self.updated_at.max(self.created_at)),
         }
     }
 }
@@ -334,6 +341,11 @@ pub struct UserClaims {
     pub email: String,
     pub email_verified: bool,
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "profile::Profile::is_empty")]
+    pub profile: profile::Profile,
+    /// `updated_at` (§5.1); absent in snapshots taken before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
 }
 
 /// A login session (kept in KV under the hash of its id).

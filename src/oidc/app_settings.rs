@@ -30,6 +30,10 @@ impl Problems {
         self.0.push(format!("{field}: {problem}"));
     }
 
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub(super) fn into_result(self) -> Result<(), Failure> {
         if self.0.is_empty() {
             Ok(())

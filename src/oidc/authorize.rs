@@ -674,6 +674,8 @@ mod tests {
                 email: "a@b.c".into(),
                 email_verified: true,
                 name: None,
+                profile: Default::default(),
+                updated_at: None,
             },
         };
         let req = run(&s, with(&[])).unwrap();
@@ -743,6 +745,8 @@ mod tests {
                 email: "old@b.c".into(),
                 email_verified: true,
                 name: None,
+                profile: Default::default(),
+                updated_at: None,
             },
         };
         let f = crate::oidc::services::testing::Fakes::new(s, 100);

@@ -88,6 +88,8 @@ mod tests {
                 email: "ada@example.com".into(),
                 email_verified: true,
                 name: Some("Ada".into()),
+                profile: Default::default(),
+                updated_at: None,
             },
         }
     }

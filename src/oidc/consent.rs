@@ -67,8 +67,10 @@ pub fn describe(scope: &str) -> Vec<&'static str> {
         .split(' ')
         .filter_map(|s| match s {
             "openid" => Some("Sign you in and know who you are"),
-            "profile" => Some("See your name"),
+            "profile" => Some("See your name and profile (picture, birthdate, language)"),
             "email" => Some("See your email address"),
+            "address" => Some("See your postal address"),
+            "phone" => Some("See your phone number"),
             "offline_access" => Some("Stay signed in when you are not using it"),
             _ => None,
         })

@@ -199,6 +199,8 @@ mod tests {
                 vec![]
             },
             disabled_at: None,
+            profile: Default::default(),
+            updated_at: 0,
         }
     }
 

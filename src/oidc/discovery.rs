@@ -2,7 +2,14 @@
 
 use serde_json::{json, Value};
 
-pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+pub const SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 /// `registration`: whether dynamic client registration is on (RFC 8414 §2 lists the
 /// endpoint only when there is one).
@@ -28,7 +35,10 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "scopes_supported": SCOPES,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "at_hash",
-            "email", "email_verified", "name", "preferred_username"
+            "email", "email_verified", "name", "preferred_username",
+            "given_name", "family_name", "middle_name", "nickname", "profile", "picture",
+            "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+            "address", "phone_number", "phone_number_verified"
         ],
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": [super::authorize::PASSWORD_ACR],

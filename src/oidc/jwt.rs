@@ -208,6 +208,10 @@ pub struct ProfileClaims {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preferred_username: Option<String>,
+    /// `profile`'s other claims and `updated_at`, `address`'s and `phone`'s (§5.4): the
+    /// user's `Profile` members by their claim names, only those that are set.
+    #[serde(flatten)]
+    pub standard: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `aud` (RFC 7519 §4.1.3): one audience, or several.

@@ -278,6 +278,8 @@ mod tests {
             created_at: 0,
             roles: vec![],
             disabled_at: None,
+            profile: Default::default(),
+            updated_at: 0,
         });
         store
     }

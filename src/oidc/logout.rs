@@ -189,6 +189,8 @@ mod tests {
                 email: "a@b.c".into(),
                 email_verified: true,
                 name: None,
+                profile: Default::default(),
+                updated_at: None,
             },
         }
     }

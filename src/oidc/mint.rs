@@ -8,6 +8,7 @@ use super::jwt::{self, AccessTokenClaims, Audience, IdTokenClaims, ProfileClaims
 use crate::crypto::random_token;
 use crate::crypto::seal::Sealer;
 use crate::error::Failure;
+use crate::model::profile::PROFILE_FIELDS;
 use crate::model::{Application, UserClaims};
 use crate::runtime::Random;
 
@@ -109,16 +110,89 @@ fn audience(issuer: &str, api: Option<&str>, scopes: &[&str]) -> Audience {
     }
 }
 
-/// Standard claims by scope (OpenID Connect Core §5.4).
+/// Standard claims by scope (OpenID Connect Core §5.4): `email`, `profile` (names, URLs,
+/// birthdate, zone, locale, `updated_at`), `address`, `phone`. Unset claims are left out.
 pub fn profile_claims(claims: &UserClaims, scopes: &[&str]) -> ProfileClaims {
     let mut out = ProfileClaims::default();
-    if scopes.contains(&"email") {
+    let asked = |s: &str| scopes.contains(&s);
+    let p = &claims.profile;
+    if asked("email") {
         out.email = Some(claims.email.clone());
         out.email_verified = Some(claims.email_verified);
     }
-    if scopes.contains(&"profile") {
+    let mut put = |name: &str, v: serde_json::Value| {
+        out.standard.insert(name.to_string(), v);
+    };
+    if asked("profile") {
+        let mut profile = p.clone();
+        for field in PROFILE_FIELDS.iter().filter(|f| **f != "phone_number") {
+            if let Some(v) = profile.field_mut(field).and_then(Option::take) {
+                put(field, v.into());
+            }
+        }
+        if let Some(at) = claims.updated_at {
+            put("updated_at", at.into());
+        }
+    }
+    if asked("address") && !p.address.is_empty() {
+        put(
+            "address",
+            serde_json::to_value(&p.address).unwrap_or_default(),
+        );
+    }
+    if asked("phone") {
+        if let Some(number) = &p.phone_number {
+            put("phone_number", number.as_str().into());
+            put("phone_number_verified", p.phone_number_verified.into());
+        }
+    }
+    if asked("profile") {
         out.name = claims.name.clone();
         out.preferred_username = Some(claims.email.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::profile::Profile;
+    use serde_json::json;
+
+    #[test]
+    fn each_scope_releases_its_claims_and_unset_ones_are_left_out() {
+        let mut profile = Profile {
+            given_name: Some("Ada".into()),
+            birthdate: Some("1815-12-10".into()),
+            phone_number: Some("+44 20 7946 0958".into()),
+            ..Profile::default()
+        };
+        profile.address.country = Some("GB".into());
+        let claims = UserClaims {
+            email: "ada@example.com".into(),
+            email_verified: true,
+            name: Some("Ada Lovelace".into()),
+            profile,
+            updated_at: Some(1_700),
+        };
+        let released = |scope: &str| {
+            let scopes: Vec<&str> = scope.split(' ').collect();
+            serde_json::to_value(profile_claims(&claims, &scopes)).unwrap()
+        };
+        assert_eq!(released("openid"), json!({}));
+        assert_eq!(
+            released("openid profile"),
+            json!({"name": "Ada Lovelace", "preferred_username": "ada@example.com",
+                   "given_name": "Ada", "birthdate": "1815-12-10", "updated_at": 1_700})
+        );
+        assert_eq!(released("openid address"), json!({"address": {"country": "GB"}}));
+        assert_eq!(
+            released("openid phone"),
+            json!({"phone_number": "+44 20 7946 0958", "phone_number_verified": false})
+        );
+        assert_eq!(
+            released("openid email"),
+            json!({"email": "ada@example.com", "email_verified": true})
+        );
+    }
 }

@@ -23,6 +23,7 @@ pub mod management;
 pub mod mint;
 pub mod params;
 pub mod pkce;
+pub mod profile;
 pub mod refresh;
 pub mod registration;
 pub mod revocation;
@@ -89,6 +90,8 @@ pub mod testing {
             created_at: 0,
             roles: vec![],
             disabled_at: None,
+            profile: Default::default(),
+            updated_at: 0,
         }
     }
 }

@@ -254,6 +254,8 @@ mod tests {
             email: "ada@example.com".into(),
             email_verified: true,
             name: None,
+            profile: Default::default(),
+            updated_at: None,
         }
     }
 

@@ -275,6 +275,8 @@ mod tests {
                     email: "ada@example.com".into(),
                     email_verified: true,
                     name: Some("Ada".into()),
+                    profile: Default::default(),
+                    updated_at: None,
                 },
                 expires_at: 1_060,
             })

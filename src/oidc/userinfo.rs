@@ -184,6 +184,8 @@ mod tests {
             created_at: 0,
             roles: vec![],
             disabled_at: None,
+            profile: Default::default(),
+            updated_at: 0,
         });
         s
     }

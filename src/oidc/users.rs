@@ -9,6 +9,7 @@ use super::grants;
 use super::login;
 use super::management::Done;
 use super::params::Params;
+use super::profile::profile_field;
 use super::services::{Deps, Services};
 use crate::crypto::password::hash_password;
 use crate::crypto::random_id;
@@ -30,6 +31,8 @@ pub fn user_json(u: &User) -> Value {
         "disabled": u.is_disabled(),
         "disabled_at": u.disabled_at,
         "created_at": u.created_at,
+        "profile": u.profile,
+        "updated_at": u.updated_at.max(u.created_at),
     })
 }
 
@@ -81,7 +84,14 @@ pub async fn create_user<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result
     let mut p = Problems::default();
     check_fields(
         obj,
-        &["email", "password", "name", "email_verified", "roles"],
+        &[
+            "email",
+            "password",
+            "name",
+            "email_verified",
+            "roles",
+            "profile",
+        ],
         &mut p,
     );
     let email = string_field(obj, "email", MAX_EMAIL, &mut p)
@@ -99,6 +109,7 @@ pub async fn create_user<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result
         .filter(|n| !n.is_empty());
     let email_verified = bool_field(obj, "email_verified", &mut p).unwrap_or(false);
     let roles = roles_field(obj, &mut p).unwrap_or_default();
+    let profile = profile_field(obj, &mut p).unwrap_or_default();
     p.into_result()?;
     let (Some(email), Some(password)) = (email, password) else {
         return Err(Failure::invalid_request("email and password are required"));
@@ -112,6 +123,8 @@ pub async fn create_user<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result
         created_at: clock.now(),
         roles,
         disabled_at: None,
+        profile,
+        updated_at: 0,
     };
     match store.insert_user(&user).await? {
         Inserted::Yes => Ok(Done {
@@ -174,10 +187,10 @@ pub async fn get_user<D: Deps>(svc: &Services<'_, D>, id: &str) -> Result<Value,
     }
 }
 
-/// `PATCH /api/v1/users/{id}`: name, `email_verified`, roles, `disabled`, and `password`
-/// (an administrator's password reset). Disabling also revokes every grant of the user in
+/// `PATCH /api/v1/users/{id}`: name, `email_verified`, `profile` (the other standard claims,
+/// replaced whole), roles, `disabled`, and `password` (an administrator's password reset). Disabling also revokes every grant of the user in
 /// its object and ends their sessions, then the legacy tokens D1 still holds
-/// (`Store::update_user`); a new name or `email_verified` reaches their grants and sessions.
+/// (`Store::update_user`); changed claims reach their grants and sessions.
 pub async fn update_user<D: Deps>(
     svc: &Services<'_, D>,
     id: &str,
@@ -189,7 +202,14 @@ pub async fn update_user<D: Deps>(
     let mut p = Problems::default();
     check_fields(
         obj,
-        &["name", "email_verified", "roles", "disabled", "password"],
+        &[
+            "name",
+            "email_verified",
+            "roles",
+            "disabled",
+            "password",
+            "profile",
+        ],
         &mut p,
     );
     let name = string_field(obj, "name", MAX_NAME, &mut p);
@@ -197,6 +217,7 @@ pub async fn update_user<D: Deps>(
     let roles = roles_field(obj, &mut p);
     let disabled = bool_field(obj, "disabled", &mut p);
     let password = password_field(obj, &mut p);
+    let profile = profile_field(obj, &mut p);
     p.into_result()?;
     let mut user = store
         .user_by_id(id)
@@ -211,6 +232,16 @@ pub async fn update_user<D: Deps>(
     if let Some(v) = email_verified {
         user.email_verified = v;
         changed.push("email_verified");
+    }
+    if let Some(profile) = profile {
+        user.profile = profile;
+        changed.push("profile");
+    }
+    let claims_changed = changed
+        .iter()
+        .any(|f| ["name", "email_verified", "profile"].contains(f));
+    if claims_changed {
+        user.updated_at = clock.now();
     }
     if let Some(roles) = roles {
         user.roles = roles;
@@ -233,7 +264,7 @@ pub async fn update_user<D: Deps>(
     if !was_disabled && user.is_disabled() {
         grants::revoke_all(store, svc.grants, GrantOwner::User(&user.id), clock.now()).await?;
         login::end_sessions(store, svc.sessions, &user.id).await?;
-    } else if changed.contains(&"name") || changed.contains(&"email_verified") {
+    } else if claims_changed {
         grants::reprofile(store, svc.grants, &user.id, &user.claims()).await?;
         login::reprofile_sessions(store, svc.sessions, clock, &user).await?;
     }
@@ -368,6 +399,8 @@ mod tests {
                 created_at: 10 + i as i64,
                 roles: vec![],
                 disabled_at: None,
+                profile: Default::default(),
+                updated_at: 0,
             });
         }
         let emails = |v: &Value| -> Vec<String> {
@@ -429,6 +462,8 @@ mod tests {
                     email: "ada@example.com".into(),
                     email_verified: false,
                     name: None,
+                    profile: Default::default(),
+                    updated_at: None,
                 },
                 created_at: 1,
                 expires_at: 1000,

@@ -90,6 +90,8 @@ async fn parties<S: Store>(s: &S, p: &str) -> Result<(String, String), String> {
             created_at: NOW,
             roles: vec![],
             disabled_at: None,
+            profile: Default::default(),
+            updated_at: 0,
         })
         .await
         .map_err(err)?;
@@ -109,6 +111,8 @@ fn grant(client: &str, token_hash: &str) -> Grant {
             email: "c@conformance.example".into(),
             email_verified: true,
             name: None,
+            profile: Default::default(),
+            updated_at: None,
         },
         created_at: NOW,
         code_expires_at: NOW + 60,

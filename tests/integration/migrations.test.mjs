@@ -7,12 +7,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { REPO_ROOT, applyMigrations, applySqlFile, d1Query, startServer } from '../harness/index.mjs';
-import { CookieJar, createApp, createUser, managementApi, obtainCode, tokenRequest } from './helpers.mjs';
+import { CookieJar, createApp, managementApi, obtainCode, tokenRequest } from './helpers.mjs';
 
 const CWD = process.env.HARNESS_CWD ?? REPO_ROOT;
 
@@ -191,16 +192,29 @@ test(
       const none = await first.d1Query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'd1_migrations'");
       assert.equal(none[0].n, 0, 'no d1_migrations table before the upgrade');
 
+      // Today's Worker cannot stand in for that deployment's everywhere (it reads users'
+      // columns the baseline lacks), so its data is written as it wrote it: the application
+      // through the API (that table is unchanged), the user and a live refresh token in their
+      // rows of then (a password hash without pepper, the token in refresh_tokens).
       const app = await createApp(first, { type: 'spa', redirect_uris: [REDIRECT] });
-      const user = await createUser(first);
-      const { code, verifier } = await obtainCode(first, {
-        app, redirectUri: REDIRECT, jar: new CookieJar(), user, scope: 'openid email offline_access',
-      });
-      const issued = await tokenRequest(first, {
-        grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.client_id,
-      });
-      assert.equal(issued.status, 200, issued.text);
-      assert.ok(issued.json.refresh_token, 'a refresh token with offline_access');
+      const user = { id: `u-${randomBytes(6).toString('hex')}`, email: `old-${randomBytes(4).toString('hex')}@example.com`, password: 'an old password' };
+      const salt = randomBytes(16);
+      const hash = pbkdf2Sync(user.password, salt, 20000, 32, 'sha256');
+      const now = Math.floor(Date.now() / 1000);
+      const refreshToken = randomBytes(32).toString('base64url');
+      const tokenHash = createHash('sha256').update(refreshToken).digest('hex');
+      const oldClaims = JSON.stringify({ email: user.email, email_verified: true, name: 'Old User' });
+      await first.d1Query(
+        `INSERT INTO users (id, email, name, email_verified, password_hash, created_at, roles)
+           VALUES ('${user.id}', '${user.email}', 'Old User', 1,
+                   'pbkdf2-sha256$20000$${salt.toString('base64url')}$${hash.toString('base64url')}', ${now - 60}, '');
+         INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, claims,
+                                     created_at, expires_at, grant_expires_at)
+           VALUES ('${tokenHash}', 'legacy-grant-${user.id}', '${app.client_id}', '${user.id}',
+                   'openid email offline_access', ${now - 60}, '${oldClaims}', ${now - 60},
+                   ${now + 14 * 86400}, ${now + 365 * 86400});`,
+      );
+      const issued = { json: { refresh_token: refreshToken } };
       await first.stop();
 
       // The upgrade: the migrations on the same database, then the server again (same secrets:

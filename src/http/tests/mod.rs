@@ -69,6 +69,8 @@ fn world() -> Fakes {
         created_at: 1,
         roles: vec![],
         disabled_at: None,
+        profile: Default::default(),
+        updated_at: 0,
     };
     block_on(f.store.insert_user(&user)).unwrap();
     f

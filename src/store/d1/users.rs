@@ -18,6 +18,8 @@ struct UserRow {
     created_at: i64,
     roles: String,
     disabled_at: Option<i64>,
+    profile: String,
+    updated_at: i64,
 }
 
 impl From<UserRow> for User {
@@ -31,12 +33,19 @@ impl From<UserRow> for User {
             created_at: r.created_at,
             roles: r.roles.split_whitespace().map(str::to_string).collect(),
             disabled_at: r.disabled_at,
+            // Written only from a `Profile`; a row that does not parse loses no other field.
+            profile: serde_json::from_str(&r.profile).unwrap_or_default(),
+            updated_at: r.updated_at,
         }
     }
 }
 
-const USER_COLUMNS: &str =
-    "id, email, name, email_verified, password_hash, created_at, roles, disabled_at";
+const USER_COLUMNS: &str = "id, email, name, email_verified, password_hash, created_at, roles, \
+     disabled_at, profile, updated_at";
+
+fn profile_json(u: &User) -> StoreResult<String> {
+    serde_json::to_string(&u.profile).map_err(err)
+}
 
 #[derive(Deserialize)]
 struct ConsentRow {
@@ -48,7 +57,7 @@ struct ConsentRow {
 
 pub(super) async fn insert_user(d1: &D1Store, u: &User) -> StoreResult<Inserted> {
     let result = d1.exec(
-            &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"),
+            &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING"),
             &[
                 text(&u.id),
                 text(&u.email),
@@ -58,6 +67,8 @@ pub(super) async fn insert_user(d1: &D1Store, u: &User) -> StoreResult<Inserted>
                 int(u.created_at),
                 text(&u.roles.join(" ")),
                 opt_int(u.disabled_at),
+                text(&profile_json(u)?),
+                int(u.updated_at),
             ],
         ).await?;
     Ok(if changes(&result) > 0 {
@@ -123,7 +134,7 @@ pub(super) async fn list_users(d1: &D1Store, q: &UserQuery) -> StoreResult<Vec<U
 pub(super) async fn update_user(d1: &D1Store, u: &User) -> StoreResult<bool> {
     let update = d1.member(
         "UPDATE users SET name = ?2, email_verified = ?3, roles = ?4, password_hash = ?5, \
-         disabled_at = ?6 WHERE id = ?1",
+         disabled_at = ?6, profile = ?7, updated_at = ?8 WHERE id = ?1",
         &[
             text(&u.id),
             opt_text(u.name.as_deref()),
@@ -131,6 +142,8 @@ pub(super) async fn update_user(d1: &D1Store, u: &User) -> StoreResult<bool> {
             text(&u.roles.join(" ")),
             text(&u.password_hash),
             opt_int(u.disabled_at),
+            text(&profile_json(u)?),
+            int(u.updated_at),
         ],
     )?;
     let mut statements = vec![update];

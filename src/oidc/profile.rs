@@ -1,0 +1,165 @@
+//! A user's standard claims (`model::profile`) as the management API takes them: the
+//! `profile` member of a user, an object of OpenID Connect Core §5.1 claims, every value
+//! checked and every problem named by its path (`profile.birthdate: ...`).
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::app_settings::Problems;
+use crate::model::profile::{is_birthdate, Address, Profile, ADDRESS_FIELDS, URL_FIELDS};
+
+/// Longest text claim, in characters.
+const MAX_TEXT: usize = 256;
+/// Longest URL claim (`profile`, `picture`, `website`).
+const MAX_URL: usize = 2048;
+
+/// The `profile` member of a management request, if present: it replaces the whole profile
+/// (a member left out is cleared). `None` also when it has problems (recorded in `p`).
+pub(super) fn profile_field(obj: &Map<String, Value>, p: &mut Problems) -> Option<Profile> {
+    let value = obj.get("profile")?;
+    let Some(members) = value.as_object() else {
+        p.add(
+            "profile",
+            "must be an object of standard claims (OpenID Connect Core §5.1)",
+        );
+        return None;
+    };
+    let before = p.len();
+    let mut out = Profile::default();
+    for (name, v) in members {
+        let path = format!("profile.{name}");
+        match name.as_str() {
+            "phone_number_verified" => match v {
+                Value::Bool(b) => out.phone_number_verified = *b,
+                Value::Null => {}
+                _ => p.add(&path, "must be true or false"),
+            },
+            "address" => out.address = address(v, p).unwrap_or_default(),
+            _ => match out.field_mut(name) {
+                Some(slot) => *slot = claim(name, v, &path, p),
+                None => p.add(&path, "not a standard claim this provider keeps"),
+            },
+        }
+    }
+    (p.len() == before).then_some(out)
+}
+
+fn address(v: &Value, p: &mut Problems) -> Option<Address> {
+    let members = match v {
+        Value::Null => return None,
+        Value::Object(m) => m,
+        _ => {
+            p.add("profile.address", "must be an object (formatted, street_address, locality, region, postal_code, country)");
+            return None;
+        }
+    };
+    let mut out = Address::default();
+    for (name, v) in members {
+        let path = format!("profile.address.{name}");
+        match out.field_mut(name) {
+            Some(slot) => *slot = claim(name, v, &path, p),
+            None => p.add(&path, format!("one of {}", ADDRESS_FIELDS.join(", "))),
+        }
+    }
+    Some(out)
+}
+
+/// One text claim: a string (trimmed; empty clears it) or null, within its limits and form.
+fn claim(name: &str, v: &Value, path: &str, p: &mut Problems) -> Option<String> {
+    let s = match v {
+        Value::Null => return None,
+        Value::String(s) => s.trim(),
+        _ => {
+            p.add(path, "must be a string or null");
+            return None;
+        }
+    };
+    if s.is_empty() {
+        return None;
+    }
+    let is_url = URL_FIELDS.contains(&name);
+    let max = if is_url { MAX_URL } else { MAX_TEXT };
+    if s.chars().count() > max {
+        p.add(path, format!("at most {max} characters"));
+        return None;
+    }
+    let problem = match name {
+        _ if is_url => Url::parse(s)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .is_none()
+            .then_some("an absolute http(s) URL"),
+        "birthdate" => (!is_birthdate(s)).then_some("YYYY-MM-DD, YYYY, or 0000-MM-DD"),
+        "phone_number" => (!s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b" +-().;=x".contains(&b)))
+        .then_some("digits, with + ( ) - and spaces (E.164 recommended: +64 21 555 0100)"),
+        _ => None,
+    };
+    match problem {
+        Some(problem) => {
+            p.add(path, problem);
+            None
+        }
+        None => Some(s.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<Option<Profile>, String> {
+        let mut p = Problems::default();
+        let out = profile_field(v.as_object().unwrap(), &mut p);
+        p.into_result()
+            .map(|_| out)
+            .map_err(|f| f.description.to_string())
+    }
+
+    #[test]
+    fn standard_claims_are_taken_and_blank_ones_cleared() {
+        let p = parse(json!({"profile": {
+            "given_name": " Ada ", "family_name": "Lovelace", "nickname": "",
+            "birthdate": "1815-12-10", "locale": "en-GB", "zoneinfo": "Europe/London",
+            "picture": "https://example.com/ada.png", "phone_number": "+44 20 7946 0958",
+            "phone_number_verified": true,
+            "address": {"locality": "London", "country": "GB"}
+        }}))
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.given_name.as_deref(), Some("Ada"));
+        assert_eq!(p.nickname, None);
+        assert!(p.phone_number_verified);
+        assert_eq!(p.address.country.as_deref(), Some("GB"));
+        assert_eq!(
+            parse(json!({"name": "x"})).unwrap(),
+            None,
+            "absent: unchanged"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_named_by_its_path() {
+        let e = parse(json!({"profile": {
+            "birthdate": "10/12/1815", "picture": "javascript:alert(1)", "shoe_size": "9",
+            "phone_number_verified": "yes", "address": {"planet": "Earth"}, "gender": 3,
+            "phone_number": "call me"
+        }}))
+        .unwrap_err();
+        for path in [
+            "profile.birthdate: YYYY-MM-DD",
+            "profile.picture: an absolute http(s) URL",
+            "profile.shoe_size: not a standard claim",
+            "profile.phone_number_verified: must be true or false",
+            "profile.address.planet: one of formatted",
+            "profile.gender: must be a string or null",
+            "profile.phone_number: digits",
+        ] {
+            assert!(e.contains(path), "{path} in {e}");
+        }
+        let e = parse(json!({"profile": "Ada"})).unwrap_err();
+        assert!(e.starts_with("profile: must be an object"), "{e}");
+    }
+}

@@ -1,0 +1,69 @@
+// Standard claims (OpenID Connect Core §5.1, §5.4) end to end in workerd: an administrator
+// gives a user a profile through the management API (stored in D1), the user signs in with
+// the profile, address and phone scopes, and userinfo and the ID token (verified against the
+// JWKS with jose) carry what each scope releases. A later change reaches userinfo at once.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { useServer } from '../harness/index.mjs';
+import { CookieJar, createApp, createUser, managementApi, obtainCode, tokenRequest } from './helpers.mjs';
+
+const server = useServer();
+const REDIRECT = 'https://claims.example.com/cb';
+
+const userinfo = async (token) => {
+  const r = await fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  return r.json();
+};
+
+test('profile, address and phone scopes release the user\'s standard claims', async () => {
+  await server.ready;
+  const api = managementApi(server);
+  const app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+  const user = await createUser(server, { name: 'Ada Lovelace' });
+  const profile = {
+    given_name: 'Ada', family_name: 'Lovelace', birthdate: '1815-12-10', locale: 'en-GB',
+    zoneinfo: 'Europe/London', picture: 'https://claims.example.com/ada.png',
+    phone_number: '+44 20 7946 0958', phone_number_verified: true,
+    address: { locality: 'London', country: 'GB' },
+  };
+  const set = await api('PATCH', `/users/${user.id}`, { profile });
+  assert.equal(set.status, 200, set.text);
+  assert.deepEqual(set.json.profile, profile);
+  const bad = await api('PATCH', `/users/${user.id}`, { profile: { birthdate: 'yesterday' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error_description, /profile\.birthdate/);
+
+  const { code, verifier } = await obtainCode(server, {
+    app, redirectUri: REDIRECT, jar: new CookieJar(), user, scope: 'openid profile address phone offline_access',
+  });
+  const t = await tokenRequest(server, {
+    grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.client_id,
+  });
+  assert.equal(t.status, 200, t.text);
+  const info = await userinfo(t.json.access_token);
+  for (const k of ['given_name', 'family_name', 'birthdate', 'locale', 'zoneinfo', 'picture', 'phone_number']) {
+    assert.equal(info[k], profile[k], k);
+  }
+  assert.equal(info.phone_number_verified, true);
+  assert.deepEqual(info.address, profile.address);
+  assert.equal(typeof info.updated_at, 'number');
+  assert.equal(info.email, undefined, 'no email scope, no email');
+  const jwks = createRemoteJWKSet(new URL(`${server.origin}/.well-known/jwks.json`));
+  const { payload } = await jwtVerify(t.json.id_token, jwks, { issuer: server.origin, audience: app.client_id });
+  assert.equal(payload.family_name, 'Lovelace');
+  assert.deepEqual(payload.address, profile.address);
+
+  // An administrator's change reaches the grant, so userinfo says it at once.
+  await new Promise((r) => setTimeout(r, 300)); // the grant index is written after the response
+  for (let i = 0; i < 50; i++) {
+    const [row] = await server.d1Query(`SELECT count(*) AS n FROM grants WHERE user_id = '${user.id}'`);
+    if (row.n === 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const moved = await api('PATCH', `/users/${user.id}`, { profile: { ...profile, address: { locality: 'Paris', country: 'FR' } } });
+  assert.equal(moved.status, 200, moved.text);
+  assert.deepEqual((await userinfo(t.json.access_token)).address, { locality: 'Paris', country: 'FR' });
+});
