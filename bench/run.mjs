@@ -10,7 +10,8 @@
 // 150; parallel runs twice as many), BENCH_SKIP_PEERS=1, BENCH_PROF_N (profiled calls per
 // request type, default min(BENCH_N, 200)), BENCH_CHECK_FLOWS (flows timed each way by the model
 // check, default min(BENCH_FLOWS, 40)), BENCH_CHECK_REGION (default Sydney), BENCH_SKIP_CHECK=1,
-// BENCH_D1_PRIMARY (the D1 primary's city for the model, default Ashburn).
+// BENCH_D1_PRIMARY (the D1 primary's city for the model, default Ashburn), BENCH_SKIP_SOAK=1
+// (the soak, bench/soak.mjs: memory under sustained load, with its own SOAK_* knobs).
 
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { bundle, startBare } from './lib/bare.mjs';
 import { isolateProfiler } from './lib/inspector.mjs';
 import { KINDS, costs, latency, loadModel, singleRegion } from './lib/model.mjs';
 import { startDelayServer } from './lib/delay.mjs';
+import { runSoak, soakMarkdown } from './soak.mjs';
 
 // Measure the Worker that ships: without the tests' conformance suite (scripts/build.sh).
 process.env.EDGE_OIDC_FEATURES = '';
@@ -536,6 +538,11 @@ async function main() {
     log('peers');
     peers = await peerLane();
   }
+  let soak;
+  if (!process.env.BENCH_SKIP_SOAK) {
+    log('soak (bench/soak.mjs)');
+    soak = await runSoak();
+  }
   const wop = peers.find((p) => p.dir === 'workers-oauth-provider');
   const oidc = peers.find((p) => p.dir === 'oidc-provider');
   const s = dev.storage;
@@ -586,6 +593,8 @@ async function main() {
   }
   target('Wasm <= 1 MB raw', wasm.raw <= 1024 * 1024, `${(wasm.raw / 1024).toFixed(0)} KB`);
   target('Wasm under 400 KB gzip', wasm.gzip < 400 * 1024, `${(wasm.gzip / 1024).toFixed(0)} KB`);
+  // Issue 19: the soak's targets (its section below has the figures).
+  for (const [what, ok, detail] of soak?.targets ?? []) target(what, ok, detail);
 
   const md = [];
   md.push(`# Benchmark results\n`);
@@ -594,7 +603,7 @@ async function main() {
     'A flow is authorize with a session, token, userinfo (issue 15). ' +
     'Storage calls are counted by the store layer itself (X-Storage-Calls with STORAGE_METER=true), by kind. ' +
     'Latency per region is modeled from those counts (see "Modeled global storage latency"), not measured: wrangler dev\'s local D1, KV and Durable Objects are in-process simulators.\n');
-  md.push('## Targets (issue 15)\n');
+  md.push(`## Targets (issue 15${soak ? '; the soak: issue 19' : ''})\n`);
   md.push(table(['target', 'result', 'measured'], targets));
 
   md.push('\n## Storage round trips by kind\n');
@@ -686,6 +695,7 @@ async function main() {
           `${f2(dev.seq.cpu)} / ${f2(p.seq.cpu)} ms`, mainComm === 'workerd' ? `${f2(dev.seq.cpuWorkerd)} / ${f2(p.seq.cpuWorkerd)} ms` : `— / ${f2(p.seq.cpu)} ms (all node)`];
       })));
   }
+  if (soak) md.push(`\n${soakMarkdown(soak, { level: 2 })}`);
   md.push('\n## Notes\n');
   for (const n of notes) md.push(`- ${n}`);
   const text = md.join('\n') + '\n';

@@ -213,8 +213,13 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
         Some(b) if plain.path.starts_with("/api/v1/") => reply.header(BOOKMARK_HEADER, b),
         _ => reply,
     };
+    // With the meter on, also the Wasm linear memory's size (it only grows): the soak
+    // (bench/soak.mjs) follows it over a run.
     let reply = if platform.config.settings.storage_meter {
-        reply.header("X-Storage-Calls", platform.meter.header())
+        let wasm_memory = core::arch::wasm32::memory_size::<0>() * 65536;
+        reply
+            .header("X-Storage-Calls", platform.meter.header())
+            .header("X-Wasm-Memory", wasm_memory.to_string())
     } else {
         reply
     };

@@ -19,7 +19,8 @@ export const WEIGHT = process.env.PROF_WEIGHT ?? 'samples';
 
 // ---- Chrome DevTools Protocol over WebSocket (Node 22's global WebSocket) ------------------
 
-export async function cdp(url) {
+/** `onEvent(msg)` receives the protocol's events (messages without an id), e.g. heap snapshot chunks. */
+export async function cdp(url, { onEvent } = {}) {
   // The `ws` package (installed with wrangler/miniflare), not Node's global WebSocket: after
   // the many fetch() calls of a run, undici's WebSocket to workerd's inspector never opened.
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
@@ -31,6 +32,7 @@ export async function cdp(url) {
   const pending = new Map();
   ws.on('message', (data) => {
     const msg = JSON.parse(String(data));
+    if (!msg.id && msg.method) onEvent?.(msg);
     if (msg.id && pending.has(msg.id)) {
       const { res, rej } = pending.get(msg.id);
       pending.delete(msg.id);

@@ -185,7 +185,10 @@ mod tests {
             json!({"name": "Ada Lovelace", "preferred_username": "ada@example.com",
                    "given_name": "Ada", "birthdate": "1815-12-10", "updated_at": 1_700})
         );
-        assert_eq!(released("openid address"), json!({"address": {"country": "GB"}}));
+        assert_eq!(
+            released("openid address"),
+            json!({"address": {"country": "GB"}})
+        );
         assert_eq!(
             released("openid phone"),
             json!({"phone_number": "+44 20 7946 0958", "phone_number_verified": false})
