@@ -222,3 +222,36 @@ test('D1 reads go through a session a replica may answer; a bookmark carries a w
   await disco.arrayBuffer();
   assert.equal(disco.headers.get('x-d1-bookmark'), null);
 });
+
+test('floods of large bodies or made-up Origin headers do not grow the isolate\'s memory', async () => {
+  // X-Wasm-Memory (with the meter on) is the Wasm linear memory, which never shrinks: what a
+  // request made it grow to stays. Unbounded, 8 chunked 4 MiB bodies read whole would add
+  // 4 MiB at least, and 1,100 cached 4 KB origins another 4 MiB.
+  const memory = async () => Number((await fetch(`${server.origin}/.well-known/openid-configuration`)).headers.get('x-wasm-memory'));
+  const start = await memory();
+  assert.ok(start > 0, 'the meter reports the Wasm memory');
+  const { request: httpRequest } = await import('node:http');
+  const chunk = Buffer.alloc(64 * 1024, 'a');
+  const bigBody = () => new Promise((resolve, reject) => {
+    const req = httpRequest(new URL('/token', server.origin), {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', (e) => (req.res ? undefined : reject(e)));
+    (async () => {
+      req.write('grant_type=authorization_code&code=');
+      for (let i = 0; i < 64 && !req.destroyed && !req.res; i++) {
+        if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+      }
+      req.end();
+    })().catch(() => {});
+  });
+  for (let i = 0; i < 8; i++) assert.equal(await bigBody(), 400);
+  const origins = Array.from({ length: 1100 }, (_, i) => `https://${'o'.repeat(4000)}${i}.example`);
+  for (let i = 0; i < origins.length; i += 25) {
+    await Promise.all(origins.slice(i, i + 25).map((origin) => fetch(`${server.origin}/token`, {
+      method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' },
+    }).then((r) => r.arrayBuffer())));
+  }
+  const end = await memory();
+  assert.ok(end - start < 2 * 1024 * 1024, `Wasm memory ${start} -> ${end} bytes`);
+});
