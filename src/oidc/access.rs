@@ -11,7 +11,7 @@
 //! Either names its grant (`gid`), so userinfo and introspection can ask whether the grant
 //! still stands.
 
-use serde::{Deserialize, Serialize};
+use jwt_compact::Claims;
 
 use super::jwt::{self, AccessTokenClaims, Signer};
 use super::params::Params;
@@ -36,27 +36,6 @@ pub struct AccessToken {
     pub opaque: bool,
 }
 
-/// What an opaque token carries. Short member names keep the token short.
-#[derive(Serialize, Deserialize)]
-struct Sealed {
-    #[serde(rename = "i")]
-    iss: String,
-    #[serde(rename = "s")]
-    sub: String,
-    #[serde(rename = "c")]
-    client_id: String,
-    #[serde(rename = "o")]
-    scope: String,
-    #[serde(rename = "j")]
-    jti: String,
-    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
-    gid: Option<String>,
-    #[serde(rename = "t")]
-    iat: i64,
-    #[serde(rename = "x")]
-    exp: i64,
-}
-
 /// Issues `claims` for `ttl` seconds: opaque when the audience is the issuer alone, a JWT
 /// (RFC 9068) when it names an API.
 pub async fn issue(
@@ -76,17 +55,8 @@ pub async fn issue(
         )
         .await;
     }
-    let sealed = Sealed {
-        iss: claims.iss,
-        sub: claims.sub,
-        client_id: claims.client_id,
-        scope: claims.scope,
-        jti: claims.jti,
-        gid: claims.gid,
-        iat: now,
-        exp: now + ttl,
-    };
-    let json = serde_json::to_vec(&sealed).map_err(Failure::server)?;
+    // The JWT's own claims set, sealed instead of signed: the same serde code as JWTs.
+    let json = serde_json::to_vec(&jwt::claims(claims, now, ttl)).map_err(Failure::server)?;
     sealer.seal(PURPOSE, &json).await
 }
 
@@ -139,23 +109,16 @@ pub async fn verify(
         });
     }
     let invalid = || Failure::invalid_token("the access token is invalid or has expired");
-    let sealed: Sealed = open(sealer, token).await?.ok_or_else(invalid)?;
-    if sealed.exp <= now {
+    let sealed = open(sealer, token).await?.ok_or_else(invalid)?;
+    let expires_at = sealed.expiration.map_or(0, |t| t.timestamp());
+    if expires_at <= now {
         return Err(invalid());
     }
     Ok(AccessToken {
-        issued_at: sealed.iat,
-        expires_at: sealed.exp,
+        issued_at: sealed.issued_at.map_or(0, |t| t.timestamp()),
+        expires_at,
         opaque: true,
-        claims: AccessTokenClaims {
-            aud: sealed.iss.as_str().into(),
-            iss: sealed.iss,
-            sub: sealed.sub,
-            client_id: sealed.client_id,
-            scope: sealed.scope,
-            jti: sealed.jti,
-            gid: sealed.gid,
-        },
+        claims: sealed.custom,
     })
 }
 
@@ -165,18 +128,13 @@ pub async fn open_opaque(
     sealer: &impl Sealer,
     token: &str,
 ) -> Result<Option<AccessTokenClaims>, Failure> {
-    Ok(open(sealer, token).await?.map(|s| AccessTokenClaims {
-        aud: s.iss.as_str().into(),
-        iss: s.iss,
-        sub: s.sub,
-        client_id: s.client_id,
-        scope: s.scope,
-        jti: s.jti,
-        gid: s.gid,
-    }))
+    Ok(open(sealer, token).await?.map(|c| c.custom))
 }
 
-async fn open(sealer: &impl Sealer, token: &str) -> Result<Option<Sealed>, Failure> {
+async fn open(
+    sealer: &impl Sealer,
+    token: &str,
+) -> Result<Option<Claims<AccessTokenClaims>>, Failure> {
     if token.len() > MAX_SEALED_LEN || token.contains('.') {
         return Ok(None);
     }

@@ -107,8 +107,8 @@ pub async fn id_token_hint(
     signer: &impl Signer,
     issuer: &str,
     hint: &str,
-) -> Result<IdTokenClaims, Failure> {
-    let claims = decode_hint::<IdTokenClaims>(signer, hint, ID_TOKEN_TYP)
+) -> Result<HintClaims, Failure> {
+    let claims = decode_hint::<HintClaims>(signer, hint, ID_TOKEN_TYP)
         .await
         .map_err(|_| {
             Failure::invalid_request("the id_token_hint is not a valid ID token from this provider")
@@ -179,40 +179,19 @@ pub fn at_hash(access_token: &str, alg: SigningAlg) -> String {
     }
 }
 
-/// ID token claims beyond the registered time claims (OpenID Connect Core §2).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct IdTokenClaims {
+/// What an `id_token_hint` is read for. Only these are deserialized: the ID token's claims
+/// (with their flattened, scope-dependent members) are only ever written, which keeps
+/// serde's costly flatten-deserializing code out of the Wasm.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct HintClaims {
     pub iss: String,
     pub sub: String,
     pub aud: String,
-    pub auth_time: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acr: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
-    pub at_hash: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub azp: Option<String>,
-    #[serde(flatten)]
-    pub profile: ProfileClaims,
 }
 
-/// Claims released by scope (OpenID Connect Core §5.4).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ProfileClaims {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preferred_username: Option<String>,
-    /// `profile`'s other claims and `updated_at`, `address`'s and `phone`'s (§5.4): the
-    /// user's `Profile` members by their claim names, only those that are set.
-    #[serde(flatten)]
-    pub standard: serde_json::Map<String, serde_json::Value>,
-}
+/// Claims released by scope (OpenID Connect Core §5.4), by name: a map, since which are
+/// present depends on the scopes and the user (`mint::profile_claims`).
+pub type ProfileClaims = serde_json::Map<String, serde_json::Value>;
 
 /// `aud` (RFC 7519 §4.1.3): one audience, or several.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

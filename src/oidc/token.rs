@@ -239,8 +239,8 @@ mod tests {
     use crate::model::AppType;
     use crate::model::UserClaims;
     use crate::oidc::audit::{Audit, Event};
+    use crate::oidc::jwt;
     use crate::oidc::jwt::testing::FakeSigner;
-    use crate::oidc::jwt::{self, IdTokenClaims};
     use crate::oidc::services::testing::services;
     use crate::runtime::testing::FixedClock;
     use crate::store::memory::MemoryStore;
@@ -342,22 +342,22 @@ mod tests {
         let t = exchange(&store, GOOD, 1_010).unwrap();
         assert_eq!(t.token_type, "Bearer");
         assert_eq!(t.scope, "openid email");
-        let id: Claims<IdTokenClaims> = block_on(jwt::decode_verified(
+        let id: Claims<serde_json::Value> = block_on(jwt::decode_verified(
             &FakeSigner::new(),
             t.id_token.as_deref().unwrap(),
             jwt::ID_TOKEN_TYP,
             1_010,
         ))
         .unwrap();
-        assert_eq!(id.custom.aud, "app1");
-        assert_eq!(id.custom.nonce.as_deref(), Some("n1"));
-        assert_eq!(id.custom.auth_time, 900);
+        assert_eq!(id.custom["aud"], "app1");
+        assert_eq!(id.custom["nonce"], "n1");
+        assert_eq!(id.custom["auth_time"], 900);
         assert_eq!(
-            id.custom.at_hash,
+            id.custom["at_hash"],
             jwt::at_hash(&t.access_token, jwt::SigningAlg::Rs256)
         );
-        assert_eq!(id.custom.profile.email.as_deref(), Some("ada@example.com"));
-        assert_eq!(id.custom.profile.name, None, "no profile scope");
+        assert_eq!(id.custom["email"], "ada@example.com");
+        assert!(id.custom.get("name").is_none(), "no profile scope");
         let again = exchange(&store, GOOD, 1_011).unwrap_err();
         assert_eq!(again.error, OAuthError::InvalidGrant);
         let _ = VERIFIER;
@@ -465,7 +465,7 @@ mod tests {
         store.apps.borrow_mut()[0].token_settings.access_token_ttl = 600;
         let t = exchange(&store, GOOD, 1_010).unwrap();
         assert_eq!(t.expires_in, 600);
-        let id: Claims<IdTokenClaims> = block_on(jwt::decode_verified(
+        let id: Claims<serde_json::Value> = block_on(jwt::decode_verified(
             &FakeSigner::new(),
             t.id_token.as_deref().unwrap(),
             jwt::ID_TOKEN_TYP,

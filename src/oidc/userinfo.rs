@@ -94,8 +94,7 @@ async fn userinfo<D: Deps>(
         Some(grant_id) => grant_profile(svc.grants, grant_id, &claims.sub).await?,
         None => user_profile(svc.store, &claims.sub).await?,
     };
-    let mut body =
-        serde_json::to_value(profile_claims(&profile, &scopes)).map_err(Failure::server)?;
+    let mut body = serde_json::Value::Object(profile_claims(&profile, &scopes));
     body["sub"] = json!(claims.sub);
     Ok(body)
 }
