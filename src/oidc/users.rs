@@ -31,7 +31,7 @@ pub fn user_json(u: &User) -> Value {
         "disabled": u.is_disabled(),
         "disabled_at": u.disabled_at,
         "created_at": u.created_at,
-        "profile": u.profile,
+        "profile": Value::Object(u.profile.0.clone()),
         "updated_at": u.updated_at.max(u.created_at),
     })
 }

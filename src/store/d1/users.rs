@@ -5,6 +5,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::{changes, err, int, opt_int, opt_text, text, D1Store};
+use crate::model::profile::Profile;
 use crate::model::{Consent, User};
 use crate::store::{Inserted, StoreResult, UserQuery};
 
@@ -34,7 +35,10 @@ impl From<UserRow> for User {
             roles: r.roles.split_whitespace().map(str::to_string).collect(),
             disabled_at: r.disabled_at,
             // Written only from a `Profile`; a row that does not parse loses no other field.
-            profile: serde_json::from_str(&r.profile).unwrap_or_default(),
+            profile: match serde_json::from_str(&r.profile) {
+                Ok(serde_json::Value::Object(claims)) => Profile(claims),
+                _ => Profile::default(),
+            },
             updated_at: r.updated_at,
         }
     }
@@ -44,7 +48,8 @@ const USER_COLUMNS: &str = "id, email, name, email_verified, password_hash, crea
      disabled_at, profile, updated_at";
 
 fn profile_json(u: &User) -> StoreResult<String> {
-    serde_json::to_string(&u.profile).map_err(err)
+    // Through Value, whose serde code the build has anyway (Wasm size).
+    Ok(serde_json::Value::Object(u.profile.0.clone()).to_string())
 }
 
 #[derive(Deserialize)]
