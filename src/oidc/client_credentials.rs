@@ -77,7 +77,7 @@ pub async fn grant<D: Deps>(
             iss: issuer.to_string(),
             // RFC 9068 §2.2: with no resource owner, the subject is the client.
             sub: app.client_id.clone(),
-            aud: aud.into(),
+            aud,
             client_id: app.client_id.clone(),
             scope: scope.clone(),
             jti: random_token::<16>(rng)?,
@@ -145,7 +145,7 @@ mod tests {
             100,
         ))
         .unwrap();
-        assert_eq!(c.custom.aud, "https://api.example.com".into());
+        assert_eq!(c.custom.aud, "https://api.example.com");
         assert_eq!(c.custom.sub, "app1");
         let all = run(&m2m(), "grant_type=client_credentials").unwrap();
         assert_eq!(all.scope, "read:things write:things");

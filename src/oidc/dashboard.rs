@@ -152,7 +152,7 @@ pub async fn authenticate<D: Deps>(
         .await
         .map_err(|_| invalid())?
         .claims;
-    if claims.iss != issuer || !claims.aud.is_only(issuer) || claims.client_id != CLIENT_ID {
+    if claims.iss != issuer || claims.aud != issuer || claims.client_id != CLIENT_ID {
         return Err(invalid());
     }
     if !has_admin_scope(&claims.scope) {

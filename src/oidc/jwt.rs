@@ -193,51 +193,13 @@ pub struct HintClaims {
 /// present depends on the scopes and the user (`mint::profile_claims`).
 pub type ProfileClaims = serde_json::Map<String, serde_json::Value>;
 
-/// `aud` (RFC 7519 §4.1.3): one audience, or several.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
-pub enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Audience {
-    pub fn contains(&self, audience: &str) -> bool {
-        match self {
-            Audience::One(a) => a == audience,
-            Audience::Many(all) => all.iter().any(|a| a == audience),
-        }
-    }
-
-    /// Whether `audience` is the only one.
-    pub fn is_only(&self, audience: &str) -> bool {
-        match self {
-            Audience::One(a) => a == audience,
-            Audience::Many(all) => all.iter().all(|a| a == audience) && !all.is_empty(),
-        }
-    }
-}
-
-impl From<&str> for Audience {
-    fn from(a: &str) -> Self {
-        Audience::One(a.to_string())
-    }
-}
-
-impl From<String> for Audience {
-    fn from(a: String) -> Self {
-        Audience::One(a)
-    }
-}
-
 /// JWT access token claims (RFC 9068 §2.2).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    /// The API (RFC 8707 resource) the token is for; with `openid` also this provider, so
-    /// one token serves the API and userinfo (as Auth0's do).
-    pub aud: Audience,
+    /// The API (RFC 8707 resource) the token is for, or this provider (userinfo).
+    pub aud: String,
     pub client_id: String,
     pub scope: String,
     pub jti: String,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::access;
-use super::jwt::{self, AccessTokenClaims, Audience, ProfileClaims, Signer};
+use super::jwt::{self, AccessTokenClaims, ProfileClaims, Signer};
 use crate::crypto::random_token;
 use crate::crypto::seal::Sealer;
 use crate::error::Failure;
@@ -58,7 +58,7 @@ pub async fn mint(
     let access = AccessTokenClaims {
         iss: issuer.to_string(),
         sub: subject.user_id.to_string(),
-        aud: audience(issuer, subject.audience, &scopes),
+        aud: audience(issuer, subject.audience),
         client_id: app.client_id.clone(),
         scope: subject.scope.to_string(),
         jti: random_token::<16>(rng)?,
@@ -99,16 +99,10 @@ pub async fn mint(
     })
 }
 
-/// The access token's `aud`: the API, and this provider too when `openid` lets the token
-/// reach userinfo (as Auth0 does); this provider alone when no API was named.
-fn audience(issuer: &str, api: Option<&str>, scopes: &[&str]) -> Audience {
-    match api {
-        None => issuer.into(),
-        Some(api) if scopes.contains(&"openid") => {
-            Audience::Many(vec![api.to_string(), issuer.to_string()])
-        }
-        Some(api) => api.into(),
-    }
+/// The access token's `aud`: the API named at the authorization, else this provider. A
+/// token is for one audience (as Logto's are): an API's token does not reach userinfo.
+fn audience(issuer: &str, api: Option<&str>) -> String {
+    api.unwrap_or(issuer).to_string()
 }
 
 /// Standard claims by scope (OpenID Connect Core §5.4): `email`, `profile` (names, URLs,

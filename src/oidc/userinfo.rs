@@ -72,7 +72,7 @@ async fn userinfo<D: Deps>(
     app_exists: bool,
 ) -> Result<Value, Failure> {
     let issuer = svc.issuer;
-    if claims.iss != issuer || !claims.aud.contains(issuer) {
+    if claims.iss != issuer || claims.aud != issuer {
         return Err(Failure::invalid_token(
             "the token was not issued for this provider",
         ));

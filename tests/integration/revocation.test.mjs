@@ -144,7 +144,7 @@ test('revoking an opaque access token ends its grant (RFC 7009 §2.1); another c
   assert.equal((await refresh.json()).error, 'invalid_grant', 'the refresh token went with it');
 });
 
-test('an API named at /authorize (resource or audience) gets a JWT its API verifies; it reaches userinfo too', async () => {
+test('an API named at /authorize (resource or audience) gets a JWT its API verifies, for that API alone', async () => {
   const jwks = createRemoteJWKSet(new URL(`${server.origin}/.well-known/jwks.json`));
   for (const extra of [{ resource: API }, { audience: API }]) {
     const t = await freshTokens(extra);
@@ -152,9 +152,10 @@ test('an API named at /authorize (resource or audience) gets a JWT its API verif
       issuer: server.origin, audience: API, typ: 'at+jwt',
     });
     assert.equal(protectedHeader.alg, 'RS256');
-    assert.deepEqual(payload.aud, [API, server.origin]);
+    assert.equal(payload.aud, API);
     assert.equal(payload.client_id, spa.client_id);
-    assert.equal((await userinfo(t.access_token)).status, 200);
+    // Userinfo takes tokens for this provider only (as Logto does): the API's is refused.
+    assert.equal((await userinfo(t.access_token)).status, 401);
     // A refreshed access token is for the same API.
     const r = await (await post('/token', { grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: spa.client_id })).json();
     await jwtVerify(r.access_token, jwks, { issuer: server.origin, audience: API, typ: 'at+jwt' });

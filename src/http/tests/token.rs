@@ -427,7 +427,7 @@ fn introspection_is_for_authenticated_confidential_clients_and_posts() {
 }
 
 #[test]
-fn an_api_named_at_the_authorization_gets_a_jwt_that_also_reaches_userinfo() {
+fn an_api_named_at_the_authorization_gets_a_jwt_for_that_api_alone() {
     const API: &str = "https://api.example.com";
     let f = world();
     f.store.apps.borrow_mut()[0].allowed_audiences = vec![API.into()];
@@ -455,13 +455,10 @@ fn an_api_named_at_the_authorization_gets_a_jwt_that_also_reaches_userinfo() {
     let access = t["access_token"].as_str().unwrap();
     let at = verify(access);
     assert!(!at.opaque, "a JWT (RFC 9068) for the API");
-    // `openid` was granted: the same token also reaches userinfo (as Auth0's do).
-    assert_eq!(
-        at.claims.aud,
-        crate::oidc::jwt::Audience::Many(vec![API.into(), ISSUER.into()])
-    );
+    assert_eq!(at.claims.aud, API);
+    // It is the API's: userinfo takes tokens for this provider only (as Logto's do).
     let r = call(&f, bearer(get("/userinfo"), access));
-    assert_eq!(r.status, 200, "{}", body_text(&r));
+    assert_eq!(r.status, 401, "{}", body_text(&r));
     // The grant keeps the API: a refreshed access token is for it too.
     let refresh = t["refresh_token"].as_str().unwrap();
     let r = refresh_grant(&f, refresh);
