@@ -11,6 +11,7 @@ use super::grants;
 use super::params::Params;
 use super::pkce;
 use super::services::{Deps, Services};
+use crate::crypto;
 use crate::error::{Failure, OAuthError};
 use crate::model::{Application, GrantType, Session};
 use crate::runtime::Clock;
@@ -214,7 +215,10 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
     let state = params.get("state").ok().flatten().map(str::to_string);
     // Errors go back by the mode asked for; an unusable mode's own error by the query.
     let response_mode = params.get("response_mode").and_then(ResponseMode::parse);
-    let mode = response_mode.clone().unwrap_or_default();
+    let mode = match (params.get("response_mode"), params.get("request")) {
+        (Ok(None), Ok(Some(object))) => mode_inside_request_object(object),
+        _ => response_mode.clone().unwrap_or_default(),
+    };
     let fail = |failure: Failure| {
         AuthorizeError::Redirect(ErrorRedirect {
             redirect_uri: redirect_uri.clone(),
@@ -347,6 +351,23 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
 }
 
 /// OpenID Connect Core §3.1.2.1: a space-separated list; `none` stands alone.
+/// The `response_mode` a request object (Core §6.1) carries when the query does not repeat
+/// it: the only thing read from an object this provider does not support, unverified, so
+/// that its `request_not_supported` reaches the client the way the client listens (a
+/// form_post client never looks at a query). The redirect URI stays the verified one from
+/// the query, so an unsigned or forged object can change only the encoding.
+fn mode_inside_request_object(object: &str) -> ResponseMode {
+    #[derive(serde::Deserialize)]
+    struct Inside {
+        response_mode: Option<String>,
+    }
+    let payload = object.split('.').nth(1).and_then(crypto::b64url_decode);
+    payload
+        .and_then(|p| serde_json::from_slice::<Inside>(&p).ok())
+        .and_then(|inside| ResponseMode::parse(inside.response_mode.as_deref()).ok())
+        .unwrap_or_default()
+}
+
 fn parse_prompt(value: Option<&str>) -> Result<Prompt, Failure> {
     let Some(value) = value else {
         return Ok(Prompt::Default);
@@ -556,6 +577,47 @@ mod tests {
             with(&[("request_uri", Some("https://app.example/req.jwt"))]),
         ));
         assert_eq!(e, OAuthError::RequestUriNotSupported);
+    }
+
+    /// The Form Post plan's unsigned-request-object module sends `response_mode=form_post`
+    /// only inside the object; its `request_not_supported` must come back by POST.
+    #[test]
+    fn a_request_objects_response_mode_carries_its_refusal() {
+        let s = store_with(app(AppType::Spa));
+        let mode_of = |changes: &[Change]| match run(&s, with(changes)) {
+            Err(AuthorizeError::Redirect(e)) => {
+                assert_eq!(e.failure.error, OAuthError::RequestNotSupported);
+                e.mode
+            }
+            other => panic!("expected an error redirect, got {other:?}"),
+        };
+        // `with` takes static strings, as the other tests' literals are.
+        let object = |payload: &str| -> &'static str {
+            let jwt = format!(
+                "eyJhbGciOiJub25lIn0.{}.",
+                crypto::b64url(payload.as_bytes())
+            );
+            Box::leak(jwt.into_boxed_str())
+        };
+        let form_post = object(r#"{"response_mode":"form_post","state":"s"}"#);
+        assert_eq!(
+            mode_of(&[("request", Some(form_post))]),
+            ResponseMode::FormPost
+        );
+        // The query's own mode wins; an object without one, or garbage, means the default.
+        let both = [
+            ("request", Some(form_post)),
+            ("response_mode", Some("query")),
+        ];
+        assert_eq!(mode_of(&both), ResponseMode::Query);
+        let fragment = object(r#"{"response_mode":"fragment"}"#);
+        for bad in [object("{}"), fragment, "not.a.jwt", "x", object("[1]")] {
+            assert_eq!(
+                mode_of(&[("request", Some(bad))]),
+                ResponseMode::Query,
+                "{bad}"
+            );
+        }
     }
 
     #[test]
