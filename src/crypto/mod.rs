@@ -26,6 +26,13 @@ pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     Base64UrlUnpadded::decode_vec(s).ok()
 }
 
+/// A session's `sid` (Back-Channel Logout 1.0 §2.1) from the hash of its cookie value (the
+/// KV key): 128 bits of a second hash, so the public `sid` reveals neither.
+pub fn session_sid(id_hash: &str) -> String {
+    let digest = sha256(format!("sid:{id_hash}").as_bytes());
+    b64url(&digest[..16])
+}
+
 pub fn hex(data: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(data.len() * 2);

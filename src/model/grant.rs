@@ -83,6 +83,9 @@ pub struct Grant {
     /// ID tokens keep it (OpenID Connect Core §12.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The login session's `sid`: refreshed ID tokens keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub auth_time: i64,
     pub claims: UserClaims,
     /// When the code was redeemed.
@@ -215,6 +218,9 @@ pub struct GrantView {
     pub audience: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The login session's `sid`: refreshed ID tokens keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub auth_time: i64,
     pub claims: UserClaims,
     /// When the live refresh token was issued, and when it expires.
@@ -277,6 +283,7 @@ impl Grant {
             scope: self.scope.clone(),
             audience: self.audience.clone(),
             acr: self.acr.clone(),
+            sid: self.sid.clone(),
             auth_time: self.auth_time,
             claims: self.claims.clone(),
             issued_at,

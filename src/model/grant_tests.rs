@@ -14,6 +14,7 @@ fn claims() -> UserClaims {
 
 fn grant(refresh: bool) -> Grant {
     Grant {
+        sid: None,
         client_id: "app1".into(),
         user_id: "u1".into(),
         scope: "openid offline_access".into(),

@@ -355,6 +355,11 @@ pub struct Session {
     pub auth_time: i64,
     pub expires_at: i64,
     pub claims: UserClaims,
+    /// The session's public id, `sid` in ID and logout tokens (Back-Channel Logout 1.0
+    /// §2.1): derived from the hash its KV key is made of (`crypto::session_sid`), never
+    /// stored, so sessions created before it existed have one too.
+    #[serde(skip)]
+    pub sid: String,
 }
 
 /// An issued authorization code, stored under the hash of the code.

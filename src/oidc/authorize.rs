@@ -471,6 +471,7 @@ pub async fn issue_code<D: Deps>(
         audience: req.audience.clone(),
         acr: req.acr.clone(),
         nonce: req.nonce.clone(),
+        sid: Some(session.sid.clone()).filter(|s| !s.is_empty()),
         auth_time: session.auth_time,
         expires_at: sv.clock.now() + CODE_TTL_SECS,
         claims: session.claims.clone(),
@@ -729,6 +730,7 @@ mod tests {
     fn session_and_prompt_decide_the_next_step() {
         let s = store_with(app(AppType::Spa));
         let session = Session {
+            sid: String::new(),
             user_id: "u1".into(),
             auth_time: 10,
             expires_at: 1000,
@@ -800,6 +802,7 @@ mod tests {
             .push(crate::oidc::testing::user("u1", "a@b.c"));
         let req = run(&s, with(&[])).unwrap();
         let session = Session {
+            sid: String::new(),
             user_id: "u1".into(),
             auth_time: 10,
             expires_at: 1000,

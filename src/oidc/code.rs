@@ -39,6 +39,9 @@ pub struct CodeGrant {
     pub acr: Option<String>,
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// The login session's `sid` (Back-Channel Logout 1.0 §2.1).
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     #[serde(rename = "t")]
     pub auth_time: i64,
     #[serde(rename = "x")]
@@ -73,6 +76,7 @@ mod tests {
 
     fn grant() -> CodeGrant {
         CodeGrant {
+            sid: None,
             grant_id: "g1".into(),
             client_id: "app1".into(),
             redirect_uri: "https://app.example/cb".into(),

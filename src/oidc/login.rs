@@ -163,6 +163,7 @@ pub async fn start_session(
         auth_time: now,
         expires_at: now + SESSION_TTL_SECS,
         claims: user.claims(),
+        sid: crate::crypto::session_sid(&id.hashed()),
     };
     sessions
         .put_session(&id.hashed(), &session, SESSION_TTL_SECS as u64)
@@ -222,8 +223,14 @@ pub async fn current_session(
     let Some(cookie) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
         return Ok(None);
     };
-    let session = sessions.session(&SessionId::new(cookie).hashed()).await?;
-    Ok(session.filter(|s| s.expires_at > clock.now()))
+    let id_hash = SessionId::new(cookie).hashed();
+    let session = sessions.session(&id_hash).await?;
+    Ok(session
+        .filter(|s| s.expires_at > clock.now())
+        .map(|s| Session {
+            sid: crate::crypto::session_sid(&id_hash),
+            ..s
+        }))
 }
 
 #[cfg(test)]

@@ -171,6 +171,7 @@ mod tests {
 
     fn session(user: &str) -> Session {
         Session {
+            sid: String::new(),
             user_id: user.into(),
             auth_time: 0,
             expires_at: i64::MAX,

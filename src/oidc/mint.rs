@@ -36,6 +36,9 @@ pub struct Subject<'a> {
     pub audience: Option<&'a str>,
     /// The ID token's `acr`, if the authorization asked for one.
     pub acr: Option<&'a str>,
+    /// The login session's `sid` (Back-Channel Logout 1.0 §2.1), when the tokens come
+    /// from one.
+    pub sid: Option<&'a str>,
     pub claims: &'a UserClaims,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
@@ -77,6 +80,9 @@ pub async fn mint(
         claims.insert("auth_time".into(), subject.auth_time.into());
         if let Some(acr) = subject.acr {
             claims.insert("acr".into(), acr.into());
+        }
+        if let Some(sid) = subject.sid {
+            claims.insert("sid".into(), sid.into());
         }
         if let Some(nonce) = subject.nonce {
             claims.insert("nonce".into(), nonce.into());

@@ -56,6 +56,7 @@ pub mod testing {
         let id = super::grants::new_grant_id(rng).unwrap();
         let token = super::grants::new_refresh_token(rng, &id).unwrap();
         let grant = Grant {
+            sid: None,
             client_id: client_id.into(),
             user_id: "u1".into(),
             scope: "openid offline_access".into(),

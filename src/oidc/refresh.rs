@@ -135,6 +135,7 @@ pub async fn grant<D: Deps>(
         scope: &view.scope,
         audience: view.audience.as_deref(),
         acr: view.acr.as_deref(),
+        sid: view.sid.as_deref(),
         claims: &view.claims,
         auth_time: view.auth_time,
         // OpenID Connect Core §12.2: no nonce in a refreshed ID token.
@@ -218,6 +219,7 @@ pub(crate) mod legacy {
             scope: r.scope.clone(),
             audience: None,
             acr: None,
+            sid: None,
             auth_time: r.auth_time,
             claims: r.claims.clone(),
             created_at: r.created_at,
@@ -274,6 +276,7 @@ mod tests {
         store.grants.borrow_mut().insert(
             grant_id,
             Grant {
+                sid: None,
                 client_id: app.client_id.clone(),
                 user_id: "u1".into(),
                 scope: SCOPE.into(),

@@ -130,6 +130,7 @@ async fn code_grant<D: Deps>(
         scope: code.scope.clone(),
         audience: code.audience.clone(),
         acr: code.acr.clone(),
+        sid: code.sid.clone(),
         auth_time: code.auth_time,
         claims: code.claims.clone(),
         created_at: now,
@@ -163,6 +164,7 @@ async fn code_grant<D: Deps>(
         scope: &code.scope,
         audience: code.audience.as_deref(),
         acr: code.acr.as_deref(),
+        sid: code.sid.as_deref(),
         claims: &code.claims,
         auth_time: code.auth_time,
         nonce: code.nonce.as_deref(),
@@ -261,6 +263,7 @@ mod tests {
         s.apps.borrow_mut().push(app);
         CODE.with(|c| {
             *c.borrow_mut() = Some(CodeGrant {
+                sid: None,
                 grant_id: GRANT.into(),
                 client_id: "app1".into(),
                 user_id: "u1".into(),
