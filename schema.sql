@@ -34,7 +34,11 @@ CREATE TABLE IF NOT EXISTS applications (
   -- SHA-256 of the RFC 7592 registration access token (dynamically registered clients).
   registration_token_hash TEXT,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  -- Back-Channel Logout 1.0 §2.2: where logout tokens go, and whether the application
+  -- requires sid in them (migration 0006).
+  backchannel_logout_uri TEXT,
+  backchannel_logout_session_required INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS applications_created ON applications (created_at, client_id);
 

@@ -24,6 +24,14 @@ pub trait Random {
     }
 }
 
+/// HTTP requests this provider makes on its own (back-channel logout tokens).
+#[allow(async_fn_in_trait)]
+pub trait Outbound {
+    /// POSTs `body` as `application/x-www-form-urlencoded` without following redirects,
+    /// within a time limit: the answer's status, or why there is none.
+    async fn post_form(&self, url: &str, body: &str) -> Result<u16, String>;
+}
+
 /// Wall-clock time: `Date.now()` in workerd, the system clock natively.
 pub struct SystemClock;
 

@@ -17,11 +17,12 @@ use crate::http::{self, Body, Method, Reply, MAX_BODY_BYTES};
 use crate::model::audit::{self as records, Origin};
 use crate::model::grant::PendingIndex;
 use crate::oidc::audit::{self, Audit};
+use crate::oidc::backchannel;
 use crate::oidc::grants;
 use crate::oidc::keys::{KeyCache, KeyRing};
 use crate::oidc::schedule;
 use crate::oidc::services::{Deps, Services, Settings};
-use crate::runtime::{Clock, SystemClock, SystemRandom};
+use crate::runtime::{Clock, Outbound, SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
 use crate::store::grant_do::DoGrants;
 use crate::store::kv::KvSessions;
@@ -223,7 +224,7 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     } else {
         reply
     };
-    index_grants_later(&wctx, platform, pending_index);
+    after_response(&wctx, platform, pending_index, issuer);
     into_response(reply)
 }
 
@@ -288,30 +289,97 @@ fn store_audit_later(wctx: &Context, store: &D1Store, audit: Audit, origin: &Ori
     });
 }
 
-/// Records the grants and sessions this request started in D1's indexes after the response
-/// (`oidc::grants::record_index`): neither the code exchange nor the login pays a round trip
-/// to the primary for them.
-fn index_grants_later(wctx: &Context, platform: Platform, pending: PendingIndex) {
+/// What a request leaves for after its response (`ctx.waitUntil`), so the client waits for
+/// none of it: the grants and sessions it started go into D1's indexes
+/// (`oidc::grants::record_index`), sessions an application joined are written back to KV,
+/// and ended sessions' applications get their logout tokens (`oidc::backchannel`).
+fn after_response(wctx: &Context, platform: Platform, pending: PendingIndex, issuer: String) {
     let (grant_rows, session_rows) = pending.take();
-    if grant_rows.is_empty() && session_rows.is_empty() {
+    let (joins, logouts) = pending.take_session_work();
+    let nothing = grant_rows.is_empty() && session_rows.is_empty();
+    if nothing && joins.is_empty() && logouts.is_empty() {
         return;
     }
     wctx.wait_until(async move {
         let p = &platform;
         let now = SystemClock.now();
-        let recorded = grants::record_index(
-            &p.store,
-            &p.grants,
-            &p.sessions,
-            &grant_rows,
-            &session_rows,
-            now,
-        )
-        .await;
-        if let Err(e) = recorded {
-            log_error(&format!("index: could not record grants or sessions: {e}"));
+        if !grant_rows.is_empty() || !session_rows.is_empty() {
+            let recorded = grants::record_index(
+                &p.store,
+                &p.grants,
+                &p.sessions,
+                &grant_rows,
+                &session_rows,
+                now,
+            )
+            .await;
+            if let Err(e) = recorded {
+                log_error(&format!("index: could not record grants or sessions: {e}"));
+            }
+        }
+        if let Err(e) = backchannel::record_joins(&p.sessions, &SystemClock, &joins).await {
+            log_error(&format!("session: could not record an application: {e}"));
+        }
+        if !logouts.is_empty() {
+            let delivery = backchannel::Delivery {
+                store: &p.store,
+                signer: &p.signer,
+                rng: &SystemRandom,
+                clock: &SystemClock,
+                outbound: &WorkerFetch,
+                issuer: &issuer,
+            };
+            delivery.deliver(&logouts).await;
         }
     });
+}
+
+/// Outbound POSTs through the runtime's `fetch`, given up after `OUTBOUND_TIMEOUT`.
+struct WorkerFetch;
+
+/// How long a relying party may take to answer a logout token (Back-Channel Logout 1.0
+/// §2.5 leaves it to the OP); the runtime keeps `waitUntil` work alive for 30 s.
+const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Outbound for WorkerFetch {
+    async fn post_form(&self, url: &str, body: &str) -> Result<u16, String> {
+        use std::future::Future;
+        use std::task::Poll;
+        use wasm_bindgen::JsCast;
+        let js = |e: JsValue| format!("{e:?}");
+        let headers = web_sys::Headers::new().map_err(js)?;
+        headers
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .map_err(js)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        init.set_body(&JsValue::from_str(body));
+        let global = js_sys::global();
+        let fetch: js_sys::Function = js_sys::Reflect::get(&global, &"fetch".into())
+            .map_err(js)?
+            .dyn_into()
+            .map_err(js)?;
+        let promise = fetch
+            .call2(&global, &JsValue::from_str(url), &init)
+            .map_err(js)?;
+        let mut sent = std::pin::pin!(wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(
+            promise
+        )));
+        let mut timeout = std::pin::pin!(worker::Delay::from(OUTBOUND_TIMEOUT));
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(answer) = sent.as_mut().poll(cx) {
+                let status = answer.map(|r| r.unchecked_into::<web_sys::Response>().status());
+                return Poll::Ready(status.map_err(js));
+            }
+            match timeout.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err("no answer in time".into())),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
+    }
 }
 
 fn log_audit_failure(e: &dyn std::fmt::Display) {

@@ -45,6 +45,18 @@ pub struct SessionIndex {
 pub struct PendingIndex {
     grants: std::cell::RefCell<Vec<GrantIndex>>,
     sessions: std::cell::RefCell<Vec<SessionIndex>>,
+    /// Applications to add to sessions' back-channel lists: (session id hash, client id).
+    session_joins: std::cell::RefCell<Vec<(String, String)>>,
+    /// Ended sessions whose applications get logout tokens.
+    logouts: std::cell::RefCell<Vec<EndedSession>>,
+}
+
+/// A login session that ended, and the applications to tell (Back-Channel Logout 1.0 §2.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedSession {
+    pub sid: String,
+    pub user_id: String,
+    pub client_ids: Vec<String>,
 }
 
 impl PendingIndex {
@@ -59,6 +71,23 @@ impl PendingIndex {
     /// Forgets a session pushed earlier in the request (it was deleted before its response).
     pub fn forget_session(&self, id_hash: &str) {
         self.sessions.borrow_mut().retain(|r| r.id_hash != id_hash);
+    }
+
+    pub fn push_session_join(&self, id_hash: &str, client_id: &str) {
+        let row = (id_hash.to_string(), client_id.to_string());
+        self.session_joins.borrow_mut().push(row);
+    }
+
+    pub fn push_logout(&self, ended: EndedSession) {
+        self.logouts.borrow_mut().push(ended);
+    }
+
+    /// The sessions' new applications, and the logouts to deliver.
+    pub fn take_session_work(&self) -> (Vec<(String, String)>, Vec<EndedSession>) {
+        (
+            std::mem::take(&mut self.session_joins.borrow_mut()),
+            std::mem::take(&mut self.logouts.borrow_mut()),
+        )
     }
 
     pub fn take(&self) -> (Vec<GrantIndex>, Vec<SessionIndex>) {

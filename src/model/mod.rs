@@ -201,6 +201,11 @@ pub struct Application {
     /// `client_credentials` tokens for, and the scopes it may get there.
     pub allowed_audiences: Vec<String>,
     pub allowed_scopes: Vec<String>,
+    /// Where logout tokens are POSTed when a session this application signed in to ends
+    /// (OpenID Connect Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<String>,
+    /// The application needs `sid` in logout tokens (§2.2); this provider always sends it.
+    pub backchannel_logout_session_required: bool,
     /// Hash of the RFC 7592 registration access token; only for clients that registered
     /// themselves at `/register`.
     pub registration_token_hash: Option<String>,
@@ -231,6 +236,8 @@ impl Application {
             id_token_signed_response_alg: SigningAlg::Rs256,
             allowed_audiences: Vec::new(),
             allowed_scopes: Vec::new(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             registration_token_hash: None,
             created_at: now,
             updated_at: now,
@@ -360,6 +367,15 @@ pub struct Session {
     /// stored, so sessions created before it existed have one too.
     #[serde(skip)]
     pub sid: String,
+    /// The hash of the session's cookie value: its KV key. Known once read, never stored.
+    #[serde(skip)]
+    pub id_hash: String,
+    /// The applications with a back-channel logout URI that got a code in this session:
+    /// each gets a logout token when it ends (Back-Channel Logout 1.0 §2.4). Recorded after
+    /// the answer that gave the code; a set that only grows, so KV's last write winning
+    /// can at worst drop an entry written in the same minute from another location.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "bc")]
+    pub backchannel: Vec<String>,
 }
 
 /// An issued authorization code, stored under the hash of the code.

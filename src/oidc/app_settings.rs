@@ -155,6 +155,17 @@ fn check_url(field: &str, value: &str, problems: &mut Problems) -> bool {
     }
 }
 
+/// Back-Channel Logout 1.0 §2.2: absolute, no fragment, https; http only where nothing
+/// leaves the machine (a loopback host, for development).
+fn backchannel_uri_ok(uri: &str) -> bool {
+    match Url::parse(uri) {
+        Ok(u) if u.fragment().is_some() || !u.username().is_empty() => false,
+        Ok(u) if u.scheme() == "https" => u.host().is_some(),
+        Ok(u) if u.scheme() == "http" => super::consent::is_loopback_redirect(uri),
+        _ => false,
+    }
+}
+
 /// Settings that create and PATCH share. Read-only fields (`client_id`, `type`, secrets,
 /// timestamps) are refused by name.
 const SETTINGS: &[&str] = &[
@@ -172,6 +183,8 @@ const SETTINGS: &[&str] = &[
     "allowed_audiences",
     "allowed_scopes",
     "id_token_signed_response_alg",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
 ];
 
 /// Applies the settings present in `obj` to `app`, checking each against the app's type.
@@ -275,6 +288,19 @@ pub(crate) fn apply_settings(
             Some(Some(a)) => app.id_token_signed_response_alg = a,
             _ => p.add("id_token_signed_response_alg", "one of RS256, ES256, EdDSA"),
         }
+    }
+    if let Some(uri) = string_field(obj, "backchannel_logout_uri", MAX_URI_LEN, &mut p) {
+        match uri.filter(|u| !u.is_empty()) {
+            Some(u) if backchannel_uri_ok(&u) => app.backchannel_logout_uri = Some(u),
+            Some(_) => p.add(
+                "backchannel_logout_uri",
+                "must be an absolute https URL without a fragment (http only on a loopback host)",
+            ),
+            None => app.backchannel_logout_uri = None,
+        }
+    }
+    if let Some(b) = bool_field(obj, "backchannel_logout_session_required", &mut p) {
+        app.backchannel_logout_session_required = b;
     }
     if let Some(audiences) = string_list(obj, "allowed_audiences", &mut p) {
         // RFC 8707 §2: a resource is an absolute URI without a fragment.

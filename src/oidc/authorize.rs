@@ -4,6 +4,7 @@
 use url::Url;
 
 use super::access;
+use super::backchannel;
 use super::code::{self, CodeGrant};
 use super::dashboard;
 use super::discovery::SCOPES;
@@ -477,6 +478,7 @@ pub async fn issue_code<D: Deps>(
         claims: session.claims.clone(),
     };
     let code = code::seal(sv.sealer, &grant).await.map_err(fail)?;
+    backchannel::joined(sv.pending_index, session, &req.app);
     Ok(Callback::new(
         &req.redirect_uri,
         req.response_mode,
@@ -731,6 +733,8 @@ mod tests {
         let s = store_with(app(AppType::Spa));
         let session = Session {
             sid: String::new(),
+            id_hash: String::new(),
+            backchannel: Vec::new(),
             user_id: "u1".into(),
             auth_time: 10,
             expires_at: 1000,
@@ -803,6 +807,8 @@ mod tests {
         let req = run(&s, with(&[])).unwrap();
         let session = Session {
             sid: String::new(),
+            id_hash: String::new(),
+            backchannel: Vec::new(),
             user_id: "u1".into(),
             auth_time: 10,
             expires_at: 1000,

@@ -21,6 +21,9 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "end_session_endpoint": format!("{issuer}/logout"),
+        // Back-Channel Logout 1.0 §2.1: logout tokens, always with sid.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "revocation_endpoint": format!("{issuer}/revoke"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": format!("{issuer}/introspect"),

@@ -164,6 +164,8 @@ pub async fn start_session(
         expires_at: now + SESSION_TTL_SECS,
         claims: user.claims(),
         sid: crate::crypto::session_sid(&id.hashed()),
+        id_hash: id.hashed(),
+        backchannel: Vec::new(),
     };
     sessions
         .put_session(&id.hashed(), &session, SESSION_TTL_SECS as u64)
@@ -229,6 +231,7 @@ pub async fn current_session(
         .filter(|s| s.expires_at > clock.now())
         .map(|s| Session {
             sid: crate::crypto::session_sid(&id_hash),
+            id_hash,
             ..s
         }))
 }

@@ -5,6 +5,7 @@
 //! an unchecked redirect here would be an open redirector.
 
 use super::audit::{Entry, Event};
+use super::backchannel;
 use super::jwt;
 use super::params::Params;
 use super::services::{Deps, Services};
@@ -103,6 +104,7 @@ pub async fn end_session<D: Deps>(
             .await?;
     }
     if let Some(s) = session {
+        backchannel::ended(svc.pending_index, s);
         let mut entry = Entry::new(Event::Logout, "Logout").user(&s.user_id);
         if let Some(app) = &req.app {
             entry = entry.app(app);
@@ -172,6 +174,8 @@ mod tests {
     fn session(user: &str) -> Session {
         Session {
             sid: String::new(),
+            id_hash: String::new(),
+            backchannel: Vec::new(),
             user_id: user.into(),
             auth_time: 0,
             expires_at: i64::MAX,

@@ -34,6 +34,8 @@ pub fn app_json(app: &Application) -> Value {
         "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
         "allowed_audiences": app.allowed_audiences,
         "allowed_scopes": app.allowed_scopes,
+        "backchannel_logout_uri": app.backchannel_logout_uri,
+        "backchannel_logout_session_required": app.backchannel_logout_session_required,
         "previous_secret_expires_at": app.previous_secret_expires_at,
         "created_at": app.created_at,
         "updated_at": app.updated_at,

@@ -6,6 +6,7 @@ pub mod access;
 pub mod app_settings;
 pub mod audit;
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod code;

@@ -124,6 +124,15 @@ fn to_settings(meta: &Value) -> Result<(AppType, Map<String, Value>), Failure> {
     {
         settings.insert("post_logout_redirect_uris".into(), v.clone());
     }
+    // Back-Channel Logout 1.0 §2.2: the same names as the management API's.
+    for field in [
+        "backchannel_logout_uri",
+        "backchannel_logout_session_required",
+    ] {
+        if let Some(v) = obj.get(field).filter(|v| !v.is_null()) {
+            settings.insert(field.into(), v.clone());
+        }
+    }
     settings.insert("grant_types".into(), json!(grants));
     settings.insert("token_endpoint_auth_method".into(), json!(method.as_str()));
     settings.insert("first_party".into(), json!(false));
@@ -163,6 +172,8 @@ fn client_information(app: &Application, issuer: &str) -> Value {
         "token_endpoint_auth_method": app.token_endpoint_auth_method.as_str(),
         "application_type": if app.app_type == AppType::Native { "native" } else { "web" },
         "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
+        "backchannel_logout_uri": app.backchannel_logout_uri,
+        "backchannel_logout_session_required": app.backchannel_logout_session_required,
         "registration_client_uri": format!("{issuer}/register/{}", app.client_id),
     })
 }

@@ -53,6 +53,7 @@ impl Weigh for Application {
             + opt(&self.client_secret_hash)
             + opt(&self.previous_secret_hash)
             + opt(&self.home_url)
+            + opt(&self.backchannel_logout_uri)
             + opt(&self.registration_token_hash)
             + strings(&self.redirect_uris)
             + strings(&self.post_logout_redirect_uris)

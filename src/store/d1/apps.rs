@@ -29,6 +29,8 @@ struct AppRow {
     id_token_signed_response_alg: String,
     allowed_audiences: String,
     allowed_scopes: String,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: i64,
     registration_token_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -54,6 +56,8 @@ impl TryFrom<AppRow> for Application {
             allowed_scopes: list(&r.allowed_scopes)?,
             cors_from_redirect_uris: r.cors_from_redirect_uris != 0,
             first_party: r.first_party != 0,
+            backchannel_logout_uri: r.backchannel_logout_uri,
+            backchannel_logout_session_required: r.backchannel_logout_session_required != 0,
             home_url: r.home_url,
             client_id: r.client_id,
             name: r.name,
@@ -72,7 +76,8 @@ const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret
     previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method, grant_types, \
     home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
     first_party, token_settings, id_token_signed_response_alg, allowed_audiences, allowed_scopes, \
-    registration_token_hash, created_at, updated_at";
+    backchannel_logout_uri, backchannel_logout_session_required, registration_token_hash, \
+    created_at, updated_at";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -98,6 +103,8 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         text(a.id_token_signed_response_alg.as_str()),
         json_list(&a.allowed_audiences),
         json_list(&a.allowed_scopes),
+        opt_text(a.backchannel_logout_uri.as_deref()),
+        int(a.backchannel_logout_session_required as i64),
         opt_text(a.registration_token_hash.as_deref()),
         int(a.created_at),
         int(a.updated_at),
