@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { REPO_ROOT, applyMigrations, applySqlFile, d1Query, startServer } from '../harness/index.mjs';
-import { CookieJar, createApp, managementApi, obtainCode, tokenRequest } from './helpers.mjs';
+import { CookieJar, managementApi, obtainCode, tokenRequest } from './helpers.mjs';
 
 const CWD = process.env.HARNESS_CWD ?? REPO_ROOT;
 
@@ -192,11 +192,11 @@ test(
       const none = await first.d1Query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'd1_migrations'");
       assert.equal(none[0].n, 0, 'no d1_migrations table before the upgrade');
 
-      // Today's Worker cannot stand in for that deployment's everywhere (it reads users'
-      // columns the baseline lacks), so its data is written as it wrote it: the application
-      // through the API (that table is unchanged), the user and a live refresh token in their
-      // rows of then (a password hash without pepper, the token in refresh_tokens).
-      const app = await createApp(first, { type: 'spa', redirect_uris: [REDIRECT] });
+      // Today's Worker cannot stand in for that deployment's (it reads and writes columns
+      // the baseline lacks), so its data is written as it wrote it, in its rows of then: the
+      // application, the user (a password hash without pepper) and a live refresh token (in
+      // refresh_tokens).
+      const app = { client_id: `old-${randomBytes(6).toString('hex')}` };
       const user = { id: `u-${randomBytes(6).toString('hex')}`, email: `old-${randomBytes(4).toString('hex')}@example.com`, password: 'an old password' };
       const salt = randomBytes(16);
       const hash = pbkdf2Sync(user.password, salt, 20000, 32, 'sha256');
@@ -205,7 +205,11 @@ test(
       const tokenHash = createHash('sha256').update(refreshToken).digest('hex');
       const oldClaims = JSON.stringify({ email: user.email, email_verified: true, name: 'Old User' });
       await first.d1Query(
-        `INSERT INTO users (id, email, name, email_verified, password_hash, created_at, roles)
+        `INSERT INTO applications (client_id, name, app_type, token_endpoint_auth_method, grant_types,
+                                   redirect_uris, created_at, updated_at)
+           VALUES ('${app.client_id}', 'Old SPA', 'spa', 'none', '["authorization_code","refresh_token"]',
+                   '${JSON.stringify([REDIRECT])}', ${now - 120}, ${now - 120});
+         INSERT INTO users (id, email, name, email_verified, password_hash, created_at, roles)
            VALUES ('${user.id}', '${user.email}', 'Old User', 1,
                    'pbkdf2-sha256$20000$${salt.toString('base64url')}$${hash.toString('base64url')}', ${now - 60}, '');
          INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scope, auth_time, claims,
