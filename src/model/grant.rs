@@ -115,6 +115,10 @@ pub struct Grant {
     /// The login session's `sid`: refreshed ID tokens keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The claims the authorization asked for by name (`oidc::claims_request`): refreshed
+    /// tokens keep them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub claims_request: String,
     pub auth_time: i64,
     pub claims: UserClaims,
     /// When the code was redeemed.
@@ -250,6 +254,10 @@ pub struct GrantView {
     /// The login session's `sid`: refreshed ID tokens keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The claims the authorization asked for by name (`oidc::claims_request`): refreshed
+    /// tokens keep them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub claims_request: String,
     pub auth_time: i64,
     pub claims: UserClaims,
     /// When the live refresh token was issued, and when it expires.
@@ -313,6 +321,7 @@ impl Grant {
             audience: self.audience.clone(),
             acr: self.acr.clone(),
             sid: self.sid.clone(),
+            claims_request: self.claims_request.clone(),
             auth_time: self.auth_time,
             claims: self.claims.clone(),
             issued_at,

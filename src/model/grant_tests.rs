@@ -14,6 +14,7 @@ fn claims() -> UserClaims {
 
 fn grant(refresh: bool) -> Grant {
     Grant {
+        claims_request: String::new(),
         sid: None,
         client_id: "app1".into(),
         user_id: "u1".into(),

@@ -156,6 +156,7 @@ mod tests {
 
     fn claims(aud: &str) -> AccessTokenClaims {
         AccessTokenClaims {
+            claims: None,
             iss: ISS.into(),
             sub: "u1".into(),
             aud: aud.into(),

@@ -82,6 +82,7 @@ pub async fn grant<D: Deps>(
             scope: scope.clone(),
             jti: random_token::<16>(rng)?,
             gid: None,
+            claims: None,
         },
         now,
         app.token_settings.access_token_ttl,

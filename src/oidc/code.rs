@@ -39,6 +39,9 @@ pub struct CodeGrant {
     pub acr: Option<String>,
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
+    /// The `claims` parameter's standard claims (`oidc::claims_request`).
+    #[serde(rename = "q", default, skip_serializing_if = "String::is_empty")]
+    pub claims_request: String,
     /// The login session's `sid` (Back-Channel Logout 1.0 §2.1).
     #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
@@ -76,6 +79,7 @@ mod tests {
 
     fn grant() -> CodeGrant {
         CodeGrant {
+            claims_request: String::new(),
             sid: None,
             grant_id: "g1".into(),
             client_id: "app1".into(),

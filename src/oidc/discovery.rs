@@ -45,7 +45,7 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         ],
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": [super::authorize::PASSWORD_ACR],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

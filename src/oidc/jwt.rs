@@ -207,6 +207,10 @@ pub struct AccessTokenClaims {
     /// the grant's object whether it still stands. None for client credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// The claims userinfo also returns, by name (OpenID Connect Core §5.5; a private claim,
+    /// only in the opaque tokens that reach userinfo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<String>,
 }
 
 #[cfg(test)]
@@ -290,6 +294,7 @@ mod tests {
     fn access(now: i64) -> Claims<AccessTokenClaims> {
         claims(
             AccessTokenClaims {
+                claims: None,
                 iss: "https://id.example".into(),
                 sub: "u1".into(),
                 aud: "https://id.example".into(),

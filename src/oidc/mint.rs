@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::access;
+use super::claims_request::{names, Target, CLAIM_SCOPES};
 use super::jwt::{self, AccessTokenClaims, ProfileClaims, Signer};
 use crate::crypto::random_token;
 use crate::crypto::seal::Sealer;
@@ -39,6 +40,8 @@ pub struct Subject<'a> {
     /// The login session's `sid` (Back-Channel Logout 1.0 §2.1), when the tokens come
     /// from one.
     pub sid: Option<&'a str>,
+    /// The `claims` parameter's names, as `oidc::claims_request` carries them.
+    pub claims_request: &'a str,
     pub claims: &'a UserClaims,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
@@ -66,6 +69,10 @@ pub async fn mint(
         scope: subject.scope.to_string(),
         jti: random_token::<16>(rng)?,
         gid: subject.grant_id.map(str::to_string),
+        // Only tokens for userinfo (opaque, never read by an API) carry its claim names.
+        claims: Some(names(subject.claims_request, Target::Userinfo))
+            .filter(|n| !n.is_empty() && subject.audience.is_none())
+            .map(str::to_string),
     };
     let ttl = app.token_settings.access_token_ttl;
     let access_token = access::issue(signer, sealer, access, now, ttl).await?;
@@ -73,7 +80,8 @@ pub async fn mint(
     let id_token = if scopes.contains(&"openid") {
         // OpenID Connect Core §2, with the scopes' claims (§5.4). A map rather than a
         // struct with a flattened member: serde's code for that cost Wasm size.
-        let mut claims = profile_claims(subject.claims, &scopes);
+        let asked = names(subject.claims_request, Target::IdToken);
+        let mut claims = released_claims(subject.claims, &scopes, asked);
         claims.insert("iss".into(), issuer.into());
         claims.insert("sub".into(), subject.user_id.into());
         claims.insert("aud".into(), app.client_id.as_str().into());
@@ -109,6 +117,21 @@ pub async fn mint(
 /// token is for one audience (as Logto's are): an API's token does not reach userinfo.
 fn audience(issuer: &str, api: Option<&str>) -> String {
     api.unwrap_or(issuer).to_string()
+}
+
+/// The claims the scopes release, plus the ones asked for by name (`asked`, space-separated;
+/// OpenID Connect Core §5.5) that the user has.
+pub fn released_claims(claims: &UserClaims, scopes: &[&str], asked: &str) -> ProfileClaims {
+    let mut out = profile_claims(claims, scopes);
+    if !asked.is_empty() {
+        let all = profile_claims(claims, &CLAIM_SCOPES);
+        for name in asked.split(' ') {
+            if let Some(v) = all.get(name) {
+                out.insert(name.to_string(), v.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Standard claims by scope (OpenID Connect Core §5.4): `email`, `profile` (names, URLs,

@@ -7,6 +7,7 @@ pub mod app_settings;
 pub mod audit;
 pub mod authorize;
 pub mod backchannel;
+pub mod claims_request;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod code;
@@ -57,6 +58,7 @@ pub mod testing {
         let id = super::grants::new_grant_id(rng).unwrap();
         let token = super::grants::new_refresh_token(rng, &id).unwrap();
         let grant = Grant {
+            claims_request: String::new(),
             sid: None,
             client_id: client_id.into(),
             user_id: "u1".into(),

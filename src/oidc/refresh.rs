@@ -136,6 +136,7 @@ pub async fn grant<D: Deps>(
         audience: view.audience.as_deref(),
         acr: view.acr.as_deref(),
         sid: view.sid.as_deref(),
+        claims_request: &view.claims_request,
         claims: &view.claims,
         auth_time: view.auth_time,
         // OpenID Connect Core §12.2: no nonce in a refreshed ID token.
@@ -220,6 +221,7 @@ pub(crate) mod legacy {
             audience: None,
             acr: None,
             sid: None,
+            claims_request: String::new(),
             auth_time: r.auth_time,
             claims: r.claims.clone(),
             created_at: r.created_at,
@@ -276,6 +278,7 @@ mod tests {
         store.grants.borrow_mut().insert(
             grant_id,
             Grant {
+                claims_request: String::new(),
                 sid: None,
                 client_id: app.client_id.clone(),
                 user_id: "u1".into(),

@@ -283,6 +283,7 @@ mod tests {
         assert_eq!(v["sub"], "u1");
         let at = jwt::claims(
             AccessTokenClaims {
+                claims: None,
                 iss: ISS.into(),
                 sub: "u1".into(),
                 aud: ISS.into(),

@@ -131,6 +131,7 @@ async fn code_grant<D: Deps>(
         audience: code.audience.clone(),
         acr: code.acr.clone(),
         sid: code.sid.clone(),
+        claims_request: code.claims_request.clone(),
         auth_time: code.auth_time,
         claims: code.claims.clone(),
         created_at: now,
@@ -165,6 +166,7 @@ async fn code_grant<D: Deps>(
         audience: code.audience.as_deref(),
         acr: code.acr.as_deref(),
         sid: code.sid.as_deref(),
+        claims_request: &code.claims_request,
         claims: &code.claims,
         auth_time: code.auth_time,
         nonce: code.nonce.as_deref(),
@@ -263,6 +265,7 @@ mod tests {
         s.apps.borrow_mut().push(app);
         CODE.with(|c| {
             *c.borrow_mut() = Some(CodeGrant {
+                claims_request: String::new(),
                 sid: None,
                 grant_id: GRANT.into(),
                 client_id: "app1".into(),

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::access;
 use super::jwt::AccessTokenClaims;
-use super::mint::profile_claims;
+use super::mint::released_claims;
 use super::services::{Deps, Services};
 use crate::error::Failure;
 use crate::model::grant::{GrantAnswer, GrantOp};
@@ -94,7 +94,8 @@ async fn userinfo<D: Deps>(
         Some(grant_id) => grant_profile(svc.grants, grant_id, &claims.sub).await?,
         None => user_profile(svc.store, &claims.sub).await?,
     };
-    let mut body = serde_json::Value::Object(profile_claims(&profile, &scopes));
+    let asked = claims.claims.as_deref().unwrap_or("");
+    let mut body = serde_json::Value::Object(released_claims(&profile, &scopes, asked));
     body["sub"] = json!(claims.sub);
     Ok(body)
 }
@@ -149,6 +150,7 @@ mod tests {
     fn token_of_grant(scope: &str, iss: &str, gid: Option<&str>) -> String {
         let c = jwt::claims(
             AccessTokenClaims {
+                claims: None,
                 iss: iss.into(),
                 sub: "u1".into(),
                 aud: iss.into(),

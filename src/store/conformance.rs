@@ -101,6 +101,7 @@ async fn parties<S: Store>(s: &S, p: &str) -> Result<(String, String), String> {
 
 fn grant(client: &str, token_hash: &str) -> Grant {
     Grant {
+        claims_request: String::new(),
         sid: None,
         client_id: client.into(),
         user_id: "conformance-user".into(),

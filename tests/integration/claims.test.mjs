@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { useServer } from '../harness/index.mjs';
-import { CookieJar, createApp, createUser, managementApi, obtainCode, tokenRequest } from './helpers.mjs';
+import { CookieJar, createApp, createUser, managementApi, obtainCode, request, tokenRequest } from './helpers.mjs';
 
 const server = useServer();
 const REDIRECT = 'https://claims.example.com/cb';
@@ -66,4 +66,64 @@ test('profile, address and phone scopes release the user\'s standard claims', as
   const moved = await api('PATCH', `/users/${user.id}`, { profile: { ...profile, address: { locality: 'Paris', country: 'FR' } } });
   assert.equal(moved.status, 200, moved.text);
   assert.deepEqual((await userinfo(t.json.access_token)).address, { locality: 'Paris', country: 'FR' });
+});
+
+// OpenID Connect Core §5.5: claims asked for by name, per target, beyond what the scopes
+// release. The conformance suite's oidcc-claims-essential asks for `name` in userinfo with
+// scope=openid alone, and warns if it is missing or leaks into the ID token.
+test('the claims parameter adds claims by name to the ID token or userinfo, and keeps them on refresh', async () => {
+  await server.ready;
+  const app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+  const user = await createUser(server, { name: 'Grace Hopper' });
+  const claims = JSON.stringify({
+    userinfo: { name: { essential: true }, given_name: null },
+    id_token: { email: null, 'https://example.com/custom': null },
+  });
+  const { code, verifier } = await obtainCode(server, {
+    app, redirectUri: REDIRECT, jar: new CookieJar(), user, scope: 'openid offline_access', extra: { claims },
+  });
+  const t = await tokenRequest(server, {
+    grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.client_id,
+  });
+  assert.equal(t.status, 200, t.text);
+  const jwks = createRemoteJWKSet(new URL(`${server.origin}/.well-known/jwks.json`));
+  const idClaims = async (jwt) => (await jwtVerify(jwt, jwks, { issuer: server.origin, audience: app.client_id })).payload;
+  const first = await idClaims(t.json.id_token);
+  assert.equal(first.email, user.email, 'email asked for in the ID token');
+  assert.equal(first.name, undefined, 'name was asked for userinfo only');
+  assert.equal(first['https://example.com/custom'], undefined, 'unknown claims are ignored');
+  const info = await userinfo(t.json.access_token);
+  assert.equal(info.name, 'Grace Hopper');
+  assert.equal(info.email, undefined, 'email was asked for the ID token only');
+  assert.equal(info.given_name, undefined, 'a claim the user does not have is left out');
+
+  const r = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: t.json.refresh_token, client_id: app.client_id });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await idClaims(r.json.id_token)).email, user.email, 'a refreshed ID token keeps it');
+  assert.equal((await userinfo(r.json.access_token)).name, 'Grace Hopper', 'so does a refreshed access token');
+
+  const d = await (await fetch(`${server.origin}/.well-known/openid-configuration`)).json();
+  assert.equal(d.claims_parameter_supported, true);
+});
+
+test('a malformed claims parameter is invalid_request at the redirect URI', async () => {
+  await server.ready;
+  const app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT] });
+  const user = await createUser(server);
+  const jar = new CookieJar();
+  await obtainCode(server, { app, redirectUri: REDIRECT, jar, user }); // a session, so no login page
+  for (const claims of ['{', '[]', '{"userinfo":{"name":true}}']) {
+    const url = new URL('/authorize', server.origin);
+    url.search = new URLSearchParams({
+      response_type: 'code', client_id: app.client_id, redirect_uri: REDIRECT, scope: 'openid', state: 'st',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', claims,
+    });
+    const res = await request(url, { jar });
+    await res.arrayBuffer();
+    assert.equal(res.status, 302, claims);
+    const loc = new URL(res.headers.get('location'));
+    assert.equal(loc.searchParams.get('error'), 'invalid_request', claims);
+    assert.match(loc.searchParams.get('error_description'), /^claims: /);
+    assert.equal(loc.searchParams.get('state'), 'st');
+  }
 });
