@@ -179,13 +179,19 @@ pub async fn start_session(
 }
 
 /// Ends every recorded session of a user (disabling, and later "sign out everywhere"). KV
-/// deletes reach other locations within about a minute.
+/// deletes reach other locations within about a minute. The applications each session
+/// signed in to with a back-channel logout URI are told after the response (`pending`).
 pub async fn end_sessions(
     store: &impl Store,
     sessions: &impl SessionStore,
+    pending: &PendingIndex,
     user_id: &str,
 ) -> Result<(), Failure> {
     for id_hash in store.indexed_sessions(user_id).await? {
+        if let Some(s) = sessions.session(&id_hash).await? {
+            let sid = crate::crypto::session_sid(&id_hash);
+            super::backchannel::ended(pending, &Session { sid, ..s });
+        }
         sessions.delete_session(&id_hash).await?;
     }
     store.forget_sessions(user_id).await?;
@@ -544,7 +550,16 @@ mod tests {
             assert_eq!(s.unwrap().claims.name.as_deref(), Some("Ada L."));
         }
 
-        block_on(end_sessions(&store, &sessions, &user.id)).unwrap();
+        // One session had signed in to an application that listens for logouts.
+        let mut listening = block_on(sessions.session(&a.hashed())).unwrap().unwrap();
+        listening.backchannel = vec!["app-1".into()];
+        block_on(sessions.put_session(&a.hashed(), &listening, 60)).unwrap();
+        block_on(end_sessions(&store, &sessions, &pending, &user.id)).unwrap();
+        let (_, logouts) = pending.take_session_work();
+        assert_eq!(logouts.len(), 1, "only the listening session is told");
+        assert_eq!(logouts[0].sid, crate::crypto::session_sid(&a.hashed()));
+        assert_eq!(logouts[0].client_ids, ["app-1"]);
+        assert_eq!(logouts[0].user_id, user.id);
         for id in [&a, &b] {
             assert!(
                 block_on(current_session(&sessions, &clock, Some(id.expose())))

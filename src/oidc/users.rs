@@ -263,7 +263,7 @@ pub async fn update_user<D: Deps>(
     // step can be repeated, so a failure leaves nothing that a retry would not finish.
     if !was_disabled && user.is_disabled() {
         grants::revoke_all(store, svc.grants, GrantOwner::User(&user.id), clock.now()).await?;
-        login::end_sessions(store, svc.sessions, &user.id).await?;
+        login::end_sessions(store, svc.sessions, svc.pending_index, &user.id).await?;
     } else if claims_changed {
         grants::reprofile(store, svc.grants, &user.id, &user.claims()).await?;
         login::reprofile_sessions(store, svc.sessions, clock, &user).await?;

@@ -287,4 +287,28 @@ describe('logout tokens (§2.4-2.6)', () => {
     await waitFor(() => postsTo('/bc-500').length >= 1, 10_000, 'a logout token at /bc-500');
     assert.equal(claimsOf(logoutTokenOf(postsTo('/bc-500')[0])).sid, d.claims.sid);
   });
+
+  test('an administrator disabling the user ends their sessions, and the applications are told', async () => {
+    const F = await newApp({ name: 'BC disable', backchannel_logout_uri: `${rpBase}/bc-f` });
+    const someone = await createUser(server);
+    const jar4 = new CookieJar();
+    const { code, verifier } = await obtainCode(server, { app: F, redirectUri: REDIRECT, jar: jar4, user: someone });
+    const t = await tokenRequest(server, {
+      grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: F.client_id,
+    });
+    const sid = claimsOf(t.json.id_token).sid;
+    // The session's index row and its list of applications are written after the answers.
+    for (let i = 0; i < 100; i++) {
+      const [row] = await server.d1Query(`SELECT count(*) AS n FROM login_sessions WHERE user_id = '${someone.id}'`);
+      if (row.n === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await api('PATCH', `/users/${someone.id}`, { disabled: true });
+    assert.equal(res.status, 200, res.text);
+    await waitFor(() => postsTo('/bc-f').length >= 1, 10_000, 'a logout token at /bc-f');
+    const { payload } = await jwtVerify(logoutTokenOf(postsTo('/bc-f')[0]), jwks, { issuer: server.origin, audience: F.client_id });
+    assert.equal(payload.sub, someone.id);
+    assert.equal(payload.sid, sid);
+  });
 });
