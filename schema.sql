@@ -38,7 +38,11 @@ CREATE TABLE IF NOT EXISTS applications (
   -- Back-Channel Logout 1.0 §2.2: where logout tokens go, and whether the application
   -- requires sid in them (migration 0006).
   backchannel_logout_uri TEXT,
-  backchannel_logout_session_required INTEGER NOT NULL DEFAULT 0
+  backchannel_logout_session_required INTEGER NOT NULL DEFAULT 0,
+  -- Branding on the login and consent pages (migration 0007): https URLs.
+  logo_uri TEXT,
+  policy_uri TEXT,
+  tos_uri TEXT
 );
 CREATE INDEX IF NOT EXISTS applications_created ON applications (created_at, client_id);
 

@@ -50,12 +50,25 @@ fn login_page<D: Deps>(
     };
     let page = pages::login(&pages::LoginPage {
         app_name: &valid.app.name,
+        brand: pages::Brand::of(&valid.app),
         csrf_token: csrf.expose(),
         auth_request: &valid.params.to_query(),
         email,
         error,
     });
-    Reply::html(status, page).header("Set-Cookie", cookie)
+    branded(Reply::html(status, page), &valid.app).header("Set-Cookie", cookie)
+}
+
+/// The page's CSP lets the application's logo in (its origin only).
+fn branded(reply: Reply, app: &crate::model::Application) -> Reply {
+    let origin = app
+        .logo_uri
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok());
+    match origin.map(|u| u.origin().ascii_serialization()) {
+        Some(o) if o.starts_with("https://") => reply.allow_images_from(&o),
+        _ => reply,
+    }
 }
 
 fn consent_page<D: Deps>(
@@ -79,13 +92,14 @@ fn consent_page<D: Deps>(
         .unwrap_or_else(|| valid.redirect_uri.clone());
     let page = pages::consent(&pages::ConsentPage {
         app_name: &valid.app.name,
+        brand: pages::Brand::of(&valid.app),
         redirect_host: &host,
         permissions: &consent::describe(&valid.scope),
         csrf_token: csrf.expose(),
         auth_request: &valid.params.to_query(),
         user_email: &session.claims.email,
     });
-    Reply::html(200, page).header("Set-Cookie", cookie)
+    branded(Reply::html(200, page), &valid.app).header("Set-Cookie", cookie)
 }
 
 /// Renders a step of the sequence. `after_post` answers a code with 303 (RFC 9700 §4.12);

@@ -23,7 +23,8 @@ input{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #bbb;bord
 button{margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:4px;background:#2656d9;color:#fff;\
 font-size:1rem;cursor:pointer}.error{color:#b00020;background:#fdecee;padding:.5rem;border-radius:4px}\
 code{background:#eee;padding:0 .2rem}button.secondary{background:#fff;color:#2656d9;\
-border:1px solid #2656d9;margin-top:.6rem}ul{padding-left:1.2rem}";
+border:1px solid #2656d9;margin-top:.6rem}ul{padding-left:1.2rem}.logo{display:block;max-height:48px;\
+max-width:100%;margin:0 auto 1rem}.links{font-size:.85rem;margin-top:1.2rem}";
 
 /// The CSP source for the one inline style block: its hash (CSP Level 3 §8.3), so the pages
 /// need neither `'unsafe-inline'` nor a second request for a stylesheet.
@@ -47,8 +48,66 @@ fn layout(title: &str, body: &str) -> String {
     )
 }
 
+/// An application's branding (RFC 7591 §2 `logo_uri`, `policy_uri`, `tos_uri`; https, as
+/// the settings check) on the pages that name it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Brand<'a> {
+    pub logo_uri: Option<&'a str>,
+    pub policy_uri: Option<&'a str>,
+    pub tos_uri: Option<&'a str>,
+}
+
+impl<'a> Brand<'a> {
+    pub fn of(app: &'a crate::model::Application) -> Self {
+        Self {
+            logo_uri: app.logo_uri.as_deref(),
+            policy_uri: app.policy_uri.as_deref(),
+            tos_uri: app.tos_uri.as_deref(),
+        }
+    }
+
+    /// The logo above the title, described by the application's name.
+    fn logo(&self, app_name: &str) -> String {
+        self.logo_uri
+            .map(|src| {
+                format!(
+                    "<img class=\"logo\" src=\"{}\" alt=\"{}\">",
+                    escape(src),
+                    escape(app_name)
+                )
+            })
+            .unwrap_or_default()
+    }
+
+    /// Links to the application's privacy policy and terms, opened apart from the form.
+    fn links(&self, app_name: &str) -> String {
+        let mut out = String::new();
+        for (uri, what) in [
+            (self.policy_uri, "privacy policy"),
+            (self.tos_uri, "terms of service"),
+        ] {
+            let Some(uri) = uri else { continue };
+            out.push_str(if out.is_empty() {
+                "<p class=\"links\">"
+            } else {
+                " · "
+            });
+            out.push_str(&format!(
+                "<a href=\"{}\" rel=\"noreferrer noopener\" target=\"_blank\">{} {what}</a>",
+                escape(uri),
+                escape(app_name)
+            ));
+        }
+        if !out.is_empty() {
+            out.push_str("</p>");
+        }
+        out
+    }
+}
+
 pub struct LoginPage<'a> {
     pub app_name: &'a str,
+    pub brand: Brand<'a>,
     pub csrf_token: &'a str,
     pub auth_request: &'a str,
     pub email: &'a str,
@@ -63,7 +122,7 @@ pub fn login(p: &LoginPage) -> String {
     layout(
         "Sign in",
         &format!(
-            "<h1>Sign in</h1><p>to continue to <strong>{app}</strong></p>{error}\
+            "{logo}<h1>Sign in</h1><p>to continue to <strong>{app}</strong></p>{error}\
              <form method=\"post\" action=\"/login\">\
              <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
              <input type=\"hidden\" name=\"auth_request\" value=\"{req}\">\
@@ -71,7 +130,9 @@ pub fn login(p: &LoginPage) -> String {
              <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{email}\">\
              <label for=\"password\">Password</label>\
              <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-             <button type=\"submit\">Continue</button></form>",
+             <button type=\"submit\">Continue</button></form>{links}",
+            logo = p.brand.logo(p.app_name),
+            links = p.brand.links(p.app_name),
             app = escape(p.app_name),
             csrf = escape(p.csrf_token),
             req = escape(p.auth_request),
@@ -82,6 +143,7 @@ pub fn login(p: &LoginPage) -> String {
 
 pub struct ConsentPage<'a> {
     pub app_name: &'a str,
+    pub brand: Brand<'a>,
     /// Where the user will be sent: shown so a loopback or unexpected host is visible.
     pub redirect_host: &'a str,
     pub permissions: &'a [&'a str],
@@ -99,14 +161,16 @@ pub fn consent(p: &ConsentPage) -> String {
     layout(
         "Authorize access",
         &format!(
-            "<h1>Authorize {app}</h1><p><strong>{app}</strong> wants to:</p><ul>{items}</ul>\
+            "{logo}<h1>Authorize {app}</h1><p><strong>{app}</strong> wants to:</p><ul>{items}</ul>\
              <p>Signed in as {email}. You will be sent to <code>{host}</code>.</p>\
              <form method=\"post\" action=\"/consent\">\
              <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
              <input type=\"hidden\" name=\"auth_request\" value=\"{req}\">\
              <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
              <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>\
-             </form>",
+             </form>{links}",
+            logo = p.brand.logo(p.app_name),
+            links = p.brand.links(p.app_name),
             app = escape(p.app_name),
             email = escape(p.user_email),
             host = escape(p.redirect_host),
@@ -210,8 +274,14 @@ mod tests {
 
     #[test]
     fn everything_user_controlled_is_escaped() {
+        let hostile = Brand {
+            logo_uri: Some("https://a.example/\"><script>"),
+            policy_uri: Some("https://a.example/p?<x>"),
+            tos_uri: None,
+        };
         let page = login(&LoginPage {
             app_name: "<script>x</script>",
+            brand: hostile,
             csrf_token: "t\"",
             auth_request: "a=1&b=\"><script>",
             email: "'",
@@ -226,6 +296,7 @@ mod tests {
         assert!(with_link.contains("Back to &lt;App&gt;"));
         let page = consent(&ConsentPage {
             app_name: "<App>",
+            brand: hostile,
             redirect_host: "evil\"",
             permissions: &["<script>x</script>"],
             csrf_token: "c",
@@ -233,7 +304,34 @@ mod tests {
             user_email: "<e>",
         });
         assert!(!page.contains("<App>") && !page.contains("<script>") && !page.contains("<e>"));
+        assert!(!page.contains("<x>") && page.contains("&lt;App&gt; privacy policy"));
         assert!(page.contains("value=\"allow\"") && page.contains("value=\"deny\""));
+    }
+
+    #[test]
+    fn a_brand_shows_its_logo_and_links_only_when_set() {
+        let brand = Brand {
+            logo_uri: Some("https://cdn.example/logo.png"),
+            policy_uri: None,
+            tos_uri: Some("https://app.example/tos"),
+        };
+        let page = |brand| {
+            login(&LoginPage {
+                app_name: "App",
+                brand,
+                csrf_token: "c",
+                auth_request: "a",
+                email: "",
+                error: None,
+            })
+        };
+        let branded = page(brand);
+        assert!(branded
+            .contains("<img class=\"logo\" src=\"https://cdn.example/logo.png\" alt=\"App\">"));
+        assert!(branded.contains("href=\"https://app.example/tos\""));
+        assert!(branded.contains("App terms of service") && !branded.contains("privacy policy"));
+        let plain = page(Brand::default());
+        assert!(!plain.contains("<img") && !plain.contains("class=\"links\""));
     }
 
     #[test]

@@ -62,6 +62,19 @@ impl Reply {
         reply
     }
 
+    /// Lets a page show images from `origin` too (an application's logo), besides its own.
+    pub fn allow_images_from(mut self, origin: &str) -> Self {
+        for (name, value) in &mut self.headers {
+            if *name == "Content-Security-Policy" {
+                *value = value.replace(
+                    "img-src 'self' data:",
+                    &format!("img-src 'self' data: {origin}"),
+                );
+            }
+        }
+        self
+    }
+
     /// 303 after a POST (so the browser does not re-post), 302 after a GET.
     pub fn redirect(location: String, after_post: bool) -> Self {
         Self::new(if after_post { 303 } else { 302 })

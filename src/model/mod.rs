@@ -206,6 +206,11 @@ pub struct Application {
     pub backchannel_logout_uri: Option<String>,
     /// The application needs `sid` in logout tokens (§2.2); this provider always sends it.
     pub backchannel_logout_session_required: bool,
+    /// Branding on the login and consent pages (RFC 7591 §2 `logo_uri`, `policy_uri`,
+    /// `tos_uri`): a logo (https) and links to the application's policy and terms.
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
     /// Hash of the RFC 7592 registration access token; only for clients that registered
     /// themselves at `/register`.
     pub registration_token_hash: Option<String>,
@@ -238,6 +243,9 @@ impl Application {
             allowed_scopes: Vec::new(),
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            logo_uri: None,
+            policy_uri: None,
+            tos_uri: None,
             registration_token_hash: None,
             created_at: now,
             updated_at: now,

@@ -155,6 +155,11 @@ fn check_url(field: &str, value: &str, problems: &mut Problems) -> bool {
     }
 }
 
+fn is_https_url(uri: &str) -> bool {
+    Url::parse(uri)
+        .is_ok_and(|u| u.scheme() == "https" && u.host().is_some() && u.username().is_empty())
+}
+
 /// Back-Channel Logout 1.0 §2.2: absolute, no fragment, https; http only where nothing
 /// leaves the machine (a loopback host, for development).
 fn backchannel_uri_ok(uri: &str) -> bool {
@@ -185,6 +190,9 @@ const SETTINGS: &[&str] = &[
     "id_token_signed_response_alg",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "logo_uri",
+    "policy_uri",
+    "tos_uri",
 ];
 
 /// Applies the settings present in `obj` to `app`, checking each against the app's type.
@@ -301,6 +309,21 @@ pub(crate) fn apply_settings(
     }
     if let Some(b) = bool_field(obj, "backchannel_logout_session_required", &mut p) {
         app.backchannel_logout_session_required = b;
+    }
+    // RFC 7591 §2: shown to users, so https (a page served over https may not show an http
+    // image, and an http link would leave it).
+    for (field, slot) in [
+        ("logo_uri", &mut app.logo_uri),
+        ("policy_uri", &mut app.policy_uri),
+        ("tos_uri", &mut app.tos_uri),
+    ] {
+        if let Some(uri) = string_field(obj, field, MAX_URI_LEN, &mut p) {
+            match uri.filter(|u| !u.is_empty()) {
+                Some(u) if is_https_url(&u) => *slot = Some(u),
+                Some(_) => p.add(field, "must be an absolute https URL"),
+                None => *slot = None,
+            }
+        }
     }
     if let Some(audiences) = string_list(obj, "allowed_audiences", &mut p) {
         // RFC 8707 §2: a resource is an absolute URI without a fragment.

@@ -124,11 +124,15 @@ fn to_settings(meta: &Value) -> Result<(AppType, Map<String, Value>), Failure> {
     {
         settings.insert("post_logout_redirect_uris".into(), v.clone());
     }
-    // Back-Channel Logout 1.0 §2.2: the same names as the management API's.
-    for field in [
+    // RFC 7591 §2 and Back-Channel Logout 1.0 §2.2: the same names as the management API's.
+    const SAME_NAMES: [&str; 5] = [
         "backchannel_logout_uri",
         "backchannel_logout_session_required",
-    ] {
+        "logo_uri",
+        "policy_uri",
+        "tos_uri",
+    ];
+    for field in SAME_NAMES {
         if let Some(v) = obj.get(field).filter(|v| !v.is_null()) {
             settings.insert(field.into(), v.clone());
         }
@@ -174,6 +178,9 @@ fn client_information(app: &Application, issuer: &str) -> Value {
         "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
         "backchannel_logout_uri": app.backchannel_logout_uri,
         "backchannel_logout_session_required": app.backchannel_logout_session_required,
+        "logo_uri": app.logo_uri,
+        "policy_uri": app.policy_uri,
+        "tos_uri": app.tos_uri,
         "registration_client_uri": format!("{issuer}/register/{}", app.client_id),
     })
 }

@@ -182,3 +182,55 @@ test('a first-party app on a loopback redirect always asks', async () => {
   await res.arrayBuffer();
   assert.equal(res.status, 302);
 });
+
+// RFC 7591 §2 branding: an application's logo (https only) above the login and consent
+// pages' titles, its privacy policy and terms linked below; the page's CSP lets in images
+// from the logo's origin and nowhere else new.
+test('an application\'s logo, policy and terms are on its login and consent pages', async () => {
+  const api = managementApi(server);
+  const bad = await api('POST', '/applications', {
+    type: 'spa', name: 'Bad Brand', redirect_uris: [REDIRECT], logo_uri: 'http://cdn.example.com/l.png', tos_uri: 'javascript:alert(1)',
+  });
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.json.error_description, /logo_uri: must be an absolute https URL/);
+  assert.match(bad.json.error_description, /tos_uri: must be an absolute https URL/);
+
+  const brand = {
+    logo_uri: 'https://cdn.brand.example/logo.png',
+    policy_uri: 'https://brand.example/privacy',
+    tos_uri: 'https://brand.example/terms',
+  };
+  const app = await createApp(server, {
+    type: 'spa', name: 'Branded Tool', first_party: false, redirect_uris: [REDIRECT], ...brand,
+  });
+  const got = await api('GET', `/applications/${app.client_id}`);
+  for (const [k, v] of Object.entries(brand)) assert.equal(got.json[k], v, k);
+
+  const fresh = new CookieJar();
+  const { url } = authorizeFor(app);
+  const page = await request(url, { jar: fresh });
+  const html = await page.text();
+  const hidden = assertLoginForm(html);
+  const assertBranded = (res, body) => {
+    assert.match(body, /<img class="logo" src="https:\/\/cdn\.brand\.example\/logo\.png" alt="Branded Tool">/);
+    assert.match(body, /href="https:\/\/brand\.example\/privacy"[^>]*>Branded Tool privacy policy</);
+    assert.match(body, /href="https:\/\/brand\.example\/terms"[^>]*>Branded Tool terms of service</);
+    assert.match(res.headers.get('content-security-policy'), /img-src 'self' data: https:\/\/cdn\.brand\.example;/);
+  };
+  assertBranded(page, html);
+  const afterLogin = await request(new URL('/login', server.origin), {
+    jar: fresh,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...hidden, email: user.email, password: user.password }),
+  });
+  const consentHtml = await afterLogin.text();
+  assertConsentPage(afterLogin, consentHtml, 'Branded Tool');
+  assertBranded(afterLogin, consentHtml);
+
+  // Without branding: no image, no links, and the CSP allows no other image origin.
+  const plain = await request(authorizeFor(third).url, { jar: new CookieJar() });
+  const plainHtml = await plain.text();
+  assert.doesNotMatch(plainHtml, /<img|class="links"/);
+  assert.match(plain.headers.get('content-security-policy'), /img-src 'self' data:;/);
+});

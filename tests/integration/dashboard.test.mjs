@@ -106,6 +106,7 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     await page.getByLabel('Post-logout redirect URIs', { exact: true }).fill(`${spa.origin}/`);
     await page.getByLabel('Allowed origins', { exact: true }).fill(spa.origin);
     await page.getByLabel('Back-channel logout URI', { exact: true }).fill('https://spa.example.com/bc');
+    await page.getByLabel('Logo URL', { exact: true }).fill('https://spa.example.com/logo.png');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved', { exact: true }).waitFor();
     // Nothing stray (a bare "false" once sat above the title).
@@ -119,6 +120,7 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     assert.deepEqual(stored.json.redirect_uris, [`${spa.origin}/`]);
     assert.deepEqual(stored.json.allowed_origins, [spa.origin]);
     assert.equal(stored.json.backchannel_logout_uri, 'https://spa.example.com/bc');
+    assert.equal(stored.json.logo_uri, 'https://spa.example.com/logo.png');
 
     await page.getByRole('link', { name: 'Applications' }).click();
     // The list is oldest first, a page at a time, and other test files share the database.

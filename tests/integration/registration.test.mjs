@@ -32,6 +32,23 @@ describe('registration', () => {
     assert.equal(d.registration_endpoint, `${server.origin}/register`);
   });
 
+  // RFC 7591 §2: the branding a client registers comes back, and a non-https logo is
+  // invalid_client_metadata naming the field (oidcc-registration-logo-uri and friends).
+  test('logo_uri, policy_uri and tos_uri are kept and echoed', async () => {
+    const brand = {
+      logo_uri: 'https://rp.example.com/logo.png', policy_uri: 'https://rp.example.com/privacy', tos_uri: 'https://rp.example.com/tos',
+    };
+    const res = await register({ redirect_uris: [REDIRECT], client_name: 'Branded RP', ...brand });
+    const body = await res.json();
+    assert.equal(res.status, 201, JSON.stringify(body));
+    for (const [k, v] of Object.entries(brand)) assert.equal(body[k], v, k);
+    const bad = await register({ redirect_uris: [REDIRECT], logo_uri: 'http://rp.example.com/logo.png' });
+    const err = await bad.json();
+    assert.equal(bad.status, 400);
+    assert.equal(err.error, 'invalid_client_metadata');
+    assert.match(err.error_description, /logo_uri/);
+  });
+
   test('without the initial access token registration is refused', async () => {
     for (const token of [null, 'wrong']) {
       const res = await register({ redirect_uris: [REDIRECT] }, token);

@@ -31,6 +31,9 @@ struct AppRow {
     allowed_scopes: String,
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: i64,
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
     registration_token_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -58,6 +61,9 @@ impl TryFrom<AppRow> for Application {
             first_party: r.first_party != 0,
             backchannel_logout_uri: r.backchannel_logout_uri,
             backchannel_logout_session_required: r.backchannel_logout_session_required != 0,
+            logo_uri: r.logo_uri,
+            policy_uri: r.policy_uri,
+            tos_uri: r.tos_uri,
             home_url: r.home_url,
             client_id: r.client_id,
             name: r.name,
@@ -76,8 +82,8 @@ const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret
     previous_secret_hash, previous_secret_expires_at, token_endpoint_auth_method, grant_types, \
     home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
     first_party, token_settings, id_token_signed_response_alg, allowed_audiences, allowed_scopes, \
-    backchannel_logout_uri, backchannel_logout_session_required, registration_token_hash, \
-    created_at, updated_at";
+    backchannel_logout_uri, backchannel_logout_session_required, logo_uri, policy_uri, tos_uri, \
+    registration_token_hash, created_at, updated_at";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -105,6 +111,9 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         json_list(&a.allowed_scopes),
         opt_text(a.backchannel_logout_uri.as_deref()),
         int(a.backchannel_logout_session_required as i64),
+        opt_text(a.logo_uri.as_deref()),
+        opt_text(a.policy_uri.as_deref()),
+        opt_text(a.tos_uri.as_deref()),
         opt_text(a.registration_token_hash.as_deref()),
         int(a.created_at),
         int(a.updated_at),
