@@ -30,15 +30,6 @@ if [ "$(cat "$WASM_MODE_FILE")" = debian ]; then
   export RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22
 fi
-# Size (issue 15's 400 KB budget): no file/line/column of panic sites in the Wasm
-# (`-Zlocation-detail=none`, about 8 KB gzip), and derived `Debug` printing only the type or
-# variant name (`-Zfmt-debug=shallow`, about 3 KB). Panics abort anyway (Cargo.toml) and the
-# provider is built not to panic, so only a panic's log line loses its location; the error
-# logs format JS errors and messages with their own `Debug`/`Display`, which stay whole. Both
-# flags are unstable, hence RUSTC_BOOTSTRAP, as the Debian mode above needs for build-std
-# already. Only the wasm32 target gets them: build scripts and proc-macros build as usual.
-export RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:-} -Zlocation-detail=none -Zfmt-debug=shallow"
 # Local tools instead of worker-build's downloads (no internet here, and pinned versions).
 export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
 export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"

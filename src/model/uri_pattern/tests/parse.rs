@@ -95,7 +95,9 @@ fn structural_rejections_have_reasons() {
     assert!(rejected("https://app.example.com/ cb").contains("whitespace"));
     assert!(rejected("https://app.example.com\\cb").contains("backslash"));
     assert!(rejected("").contains("empty"));
-    assert!(rejected("https://b\u{fc}cher.example/cb").contains("xn--bcher-kva.example"));
+    assert!(rejected("https://b\u{fc}cher.example/cb").contains("xn--"));
+    assert!(rejected("https://\u{ff41}pp.example.com/cb").contains("xn--"));
+    parse_redirect_pattern("https://xn--bcher-kva.example/cb", false).unwrap();
     assert!(rejected("https://%61pp.example.com/cb").contains("app.example.com"));
     assert!(rejected("https://0x7f.1/cb").contains("127.0.0.1"));
     rejected("https://app.example.com:99999/cb");
