@@ -42,7 +42,10 @@ CREATE TABLE IF NOT EXISTS applications (
   -- Branding on the login and consent pages (migration 0007): https URLs.
   logo_uri TEXT,
   policy_uri TEXT,
-  tos_uri TEXT
+  tos_uri TEXT,
+  -- Userinfo as a signed JWT (migration 0008); NULL: plain JSON.
+  userinfo_signed_response_alg TEXT
+    CHECK (userinfo_signed_response_alg IN ('RS256', 'ES256', 'EdDSA'))
 );
 CREATE INDEX IF NOT EXISTS applications_created ON applications (created_at, client_id);
 

@@ -9,16 +9,20 @@ use crate::oidc::userinfo;
 
 /// `GET|POST /userinfo`. Every error carries the Bearer challenge (RFC 6750 §3).
 pub async fn userinfo<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
-    let (app, result) = match bearer(req) {
+    let (app, result, signed) = match bearer(req) {
         Ok(token) => {
             let out = userinfo::handle(svc, &token).await;
-            (out.app, out.result)
+            (out.app, out.result, out.signed)
         }
-        Err(f) => (None, Err(f)),
+        Err(f) => (None, Err(f), None),
     };
-    let reply = match result {
-        Ok(body) => no_store(200, &body),
-        Err(f) => Reply::resource_error(&f),
+    let reply = match (result, signed) {
+        (Ok(_), Some(jwt)) => Reply::new(200)
+            .header("Content-Type", "application/jwt")
+            .header("Cache-Control", "no-store")
+            .with_body(jwt),
+        (Ok(body), None) => no_store(200, &body),
+        (Err(f), _) => Reply::resource_error(&f),
     };
     with_cors(svc, req, app.as_ref(), reply).await
 }

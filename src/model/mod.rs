@@ -211,6 +211,9 @@ pub struct Application {
     pub logo_uri: Option<String>,
     pub policy_uri: Option<String>,
     pub tos_uri: Option<String>,
+    /// Userinfo answers as a JWT signed with this algorithm (OpenID Connect Dynamic Client
+    /// Registration §2); `None`: plain JSON.
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
     /// Hash of the RFC 7592 registration access token; only for clients that registered
     /// themselves at `/register`.
     pub registration_token_hash: Option<String>,
@@ -246,6 +249,7 @@ impl Application {
             logo_uri: None,
             policy_uri: None,
             tos_uri: None,
+            userinfo_signed_response_alg: None,
             registration_token_hash: None,
             created_at: now,
             updated_at: now,

@@ -193,6 +193,7 @@ const SETTINGS: &[&str] = &[
     "logo_uri",
     "policy_uri",
     "tos_uri",
+    "userinfo_signed_response_alg",
 ];
 
 /// Applies the settings present in `obj` to `app`, checking each against the app's type.
@@ -323,6 +324,16 @@ pub(crate) fn apply_settings(
                 Some(_) => p.add(field, "must be an absolute https URL"),
                 None => *slot = None,
             }
+        }
+    }
+    if let Some(alg) = string_field(obj, "userinfo_signed_response_alg", 16, &mut p) {
+        match alg.as_deref().map(SigningAlg::parse) {
+            None => app.userinfo_signed_response_alg = None,
+            Some(Some(a)) => app.userinfo_signed_response_alg = Some(a),
+            Some(None) => p.add(
+                "userinfo_signed_response_alg",
+                "one of RS256, ES256, EdDSA, or null for plain JSON",
+            ),
         }
     }
     if let Some(audiences) = string_list(obj, "allowed_audiences", &mut p) {

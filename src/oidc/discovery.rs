@@ -46,6 +46,8 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": [super::authorize::PASSWORD_ACR],
         "claims_parameter_supported": true,
+        // Per application (`userinfo_signed_response_alg`); JSON otherwise.
+        "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

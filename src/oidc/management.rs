@@ -39,6 +39,7 @@ pub fn app_json(app: &Application) -> Value {
         "logo_uri": app.logo_uri,
         "policy_uri": app.policy_uri,
         "tos_uri": app.tos_uri,
+        "userinfo_signed_response_alg": app.userinfo_signed_response_alg.map(|a| a.as_str()),
         "previous_secret_expires_at": app.previous_secret_expires_at,
         "created_at": app.created_at,
         "updated_at": app.updated_at,

@@ -124,13 +124,15 @@ fn to_settings(meta: &Value) -> Result<(AppType, Map<String, Value>), Failure> {
     {
         settings.insert("post_logout_redirect_uris".into(), v.clone());
     }
-    // RFC 7591 §2 and Back-Channel Logout 1.0 §2.2: the same names as the management API's.
-    const SAME_NAMES: [&str; 5] = [
+    // RFC 7591 §2, OpenID Connect Dynamic Client Registration §2 and Back-Channel Logout
+    // 1.0 §2.2: the same names as the management API's.
+    const SAME_NAMES: [&str; 6] = [
         "backchannel_logout_uri",
         "backchannel_logout_session_required",
         "logo_uri",
         "policy_uri",
         "tos_uri",
+        "userinfo_signed_response_alg",
     ];
     for field in SAME_NAMES {
         if let Some(v) = obj.get(field).filter(|v| !v.is_null()) {
@@ -181,6 +183,7 @@ fn client_information(app: &Application, issuer: &str) -> Value {
         "logo_uri": app.logo_uri,
         "policy_uri": app.policy_uri,
         "tos_uri": app.tos_uri,
+        "userinfo_signed_response_alg": app.userinfo_signed_response_alg.map(|a| a.as_str()),
         "registration_client_uri": format!("{issuer}/register/{}", app.client_id),
     })
 }

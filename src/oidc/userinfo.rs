@@ -40,6 +40,9 @@ pub struct Outcome {
     /// The application the token was issued to, for CORS.
     pub app: Option<Application>,
     pub result: Result<Value, Failure>,
+    /// The claims as a signed JWT (`application/jwt`), for an application registered with
+    /// a `userinfo_signed_response_alg` (OpenID Connect Core §5.3.2).
+    pub signed: Option<String>,
 }
 
 pub async fn handle<D: Deps>(svc: &Services<'_, D>, token: &str) -> Outcome {
@@ -50,6 +53,7 @@ pub async fn handle<D: Deps>(svc: &Services<'_, D>, token: &str) -> Outcome {
             return Outcome {
                 app: None,
                 result: Err(f),
+                signed: None,
             }
         }
     };
@@ -59,12 +63,45 @@ pub async fn handle<D: Deps>(svc: &Services<'_, D>, token: &str) -> Outcome {
             return Outcome {
                 app: None,
                 result: Err(e.into()),
+                signed: None,
             }
         }
     };
-    let result = userinfo(svc, &claims, app.is_some()).await;
-    Outcome { app, result }
+    let mut result = userinfo(svc, &claims, app.is_some()).await;
+    let mut signed = None;
+    if let (Ok(body), Some(alg)) = (
+        &result,
+        app.as_ref().and_then(|a| a.userinfo_signed_response_alg),
+    ) {
+        match sign(svc, &claims.client_id, body, alg).await {
+            Ok(jwt) => signed = Some(jwt),
+            Err(f) => result = Err(f),
+        }
+    }
+    Outcome {
+        app,
+        result,
+        signed,
+    }
 }
+
+/// §5.3.2: the claims with `iss` and `aud` (the client), signed with the application's
+/// userinfo algorithm.
+async fn sign<D: Deps>(
+    svc: &Services<'_, D>,
+    client_id: &str,
+    body: &Value,
+    alg: crate::model::SigningAlg,
+) -> Result<String, Failure> {
+    let mut claims = body.as_object().cloned().unwrap_or_default();
+    claims.insert("iss".into(), svc.issuer.into());
+    claims.insert("aud".into(), client_id.into());
+    let claims = super::jwt::claims(claims, svc.clock.now(), SIGNED_USERINFO_TTL);
+    super::jwt::encode(svc.signer, alg, super::jwt::ID_TOKEN_TYP, &claims).await
+}
+
+/// Seconds a signed userinfo answer is valid (`exp`): it is read at once.
+const SIGNED_USERINFO_TTL: i64 = 300;
 
 async fn userinfo<D: Deps>(
     svc: &Services<'_, D>,
@@ -199,6 +236,31 @@ mod tests {
             t,
         ))
         .result
+    }
+
+    /// Core §5.3.2: an application that registered a userinfo algorithm gets a JWT with
+    /// `iss` and `aud` besides the claims; the others get JSON.
+    #[test]
+    fn a_registered_algorithm_signs_the_answer() {
+        let s = store();
+        let (signer, clock) = (FakeSigner::new(), FixedClock::at(1_100));
+        let audit = crate::oidc::audit::Audit::default();
+        let svc = crate::oidc::services::testing::services(&s, &signer, &clock, ISS, &audit);
+        let plain = block_on(handle(&svc, &token("openid profile", ISS)));
+        assert!(plain.signed.is_none());
+        s.apps.borrow_mut()[0].userinfo_signed_response_alg = Some(crate::model::SigningAlg::Rs256);
+        let out = block_on(handle(&svc, &token("openid profile", ISS)));
+        let jwt = out.signed.expect("a signed answer");
+        let payload = jwt
+            .split('.')
+            .nth(1)
+            .and_then(crate::crypto::b64url_decode)
+            .unwrap();
+        let claims: Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(claims["iss"], ISS);
+        assert_eq!(claims["aud"], "app1");
+        assert_eq!(claims["sub"], "u1");
+        assert_eq!(claims["name"], "Ada");
     }
 
     #[test]

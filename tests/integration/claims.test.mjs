@@ -127,3 +127,35 @@ test('a malformed claims parameter is invalid_request at the redirect URI', asyn
     assert.equal(loc.searchParams.get('state'), 'st');
   }
 });
+
+// OpenID Connect Core §5.3.2 and Dynamic Client Registration §2: an application registered
+// with userinfo_signed_response_alg gets userinfo as a JWT (application/jwt) with iss and aud.
+test('userinfo_signed_response_alg: userinfo answers a signed JWT', async () => {
+  await server.ready;
+  const api = managementApi(server);
+  const bad = await api('POST', '/applications', {
+    type: 'spa', name: 'Bad alg', redirect_uris: [REDIRECT], userinfo_signed_response_alg: 'HS256',
+  });
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.json.error_description, /userinfo_signed_response_alg/);
+  const app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT], userinfo_signed_response_alg: 'ES256' });
+  assert.equal(app.userinfo_signed_response_alg, 'ES256');
+  const user = await createUser(server, { name: 'Signed Sam' });
+  const { code, verifier } = await obtainCode(server, {
+    app, redirectUri: REDIRECT, jar: new CookieJar(), user, scope: 'openid profile',
+  });
+  const t = await tokenRequest(server, {
+    grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.client_id,
+  });
+  assert.equal(t.status, 200, t.text);
+  const r = await fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${t.json.access_token}` } });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^application\/jwt/);
+  const jwks = createRemoteJWKSet(new URL(`${server.origin}/.well-known/jwks.json`));
+  const { payload, protectedHeader } = await jwtVerify(await r.text(), jwks, { issuer: server.origin, audience: app.client_id });
+  assert.equal(protectedHeader.alg, 'ES256');
+  assert.equal(payload.sub, user.id);
+  assert.equal(payload.name, 'Signed Sam');
+  const d = await (await fetch(`${server.origin}/.well-known/openid-configuration`)).json();
+  assert.ok(d.userinfo_signing_alg_values_supported.includes('RS256'));
+});

@@ -34,9 +34,10 @@ describe('registration', () => {
 
   // RFC 7591 §2: the branding a client registers comes back, and a non-https logo is
   // invalid_client_metadata naming the field (oidcc-registration-logo-uri and friends).
-  test('logo_uri, policy_uri and tos_uri are kept and echoed', async () => {
+  test('logo_uri, policy_uri, tos_uri and userinfo_signed_response_alg are kept and echoed', async () => {
     const brand = {
       logo_uri: 'https://rp.example.com/logo.png', policy_uri: 'https://rp.example.com/privacy', tos_uri: 'https://rp.example.com/tos',
+      userinfo_signed_response_alg: 'RS256',
     };
     const res = await register({ redirect_uris: [REDIRECT], client_name: 'Branded RP', ...brand });
     const body = await res.json();

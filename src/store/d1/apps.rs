@@ -34,6 +34,7 @@ struct AppRow {
     logo_uri: Option<String>,
     policy_uri: Option<String>,
     tos_uri: Option<String>,
+    userinfo_signed_response_alg: Option<String>,
     registration_token_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -64,6 +65,10 @@ impl TryFrom<AppRow> for Application {
             logo_uri: r.logo_uri,
             policy_uri: r.policy_uri,
             tos_uri: r.tos_uri,
+            userinfo_signed_response_alg: match r.userinfo_signed_response_alg.as_deref() {
+                Some(a) => Some(SigningAlg::parse(a).ok_or_else(|| err("bad userinfo alg"))?),
+                None => None,
+            },
             home_url: r.home_url,
             client_id: r.client_id,
             name: r.name,
@@ -83,7 +88,7 @@ const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret
     home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
     first_party, token_settings, id_token_signed_response_alg, allowed_audiences, allowed_scopes, \
     backchannel_logout_uri, backchannel_logout_session_required, logo_uri, policy_uri, tos_uri, \
-    registration_token_hash, created_at, updated_at";
+    userinfo_signed_response_alg, registration_token_hash, created_at, updated_at";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -114,6 +119,7 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         opt_text(a.logo_uri.as_deref()),
         opt_text(a.policy_uri.as_deref()),
         opt_text(a.tos_uri.as_deref()),
+        opt_text(a.userinfo_signed_response_alg.map(|a| a.as_str())),
         opt_text(a.registration_token_hash.as_deref()),
         int(a.created_at),
         int(a.updated_at),
