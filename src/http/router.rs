@@ -132,7 +132,11 @@ async fn api<D: Deps>(svc: &Services<'_, D>, req: &Request, rest: &str) -> Reply
             svc,
             &by,
             200,
-            crate::oidc::management::rotate_keys(svc).await,
+            async {
+                let body = req.optional_json_body()?;
+                crate::oidc::management::rotate_keys(svc, &body).await
+            }
+            .await,
         ),
         (["keys", "rotate"], _) => method_not_allowed("POST"),
         _ => no_such_resource(),

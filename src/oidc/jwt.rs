@@ -27,9 +27,9 @@ pub trait Signer {
     /// signed tokens that may still be alive. Every algorithm's keys exist before it is
     /// answered, so a relying party never meets a `kid` newer than its cached copy.
     async fn jwks(&self) -> Result<String, Failure>;
-    /// Rotates every algorithm's keys (next signs, current retires); returns the RS256
-    /// `kid` that now signs.
-    async fn rotate(&self) -> Result<String, Failure>;
+    /// Rotates every algorithm's keys, or only `only`'s (next signs, current retires);
+    /// returns the `kid` that now signs for `only`, or for RS256.
+    async fn rotate(&self, only: Option<SigningAlg>) -> Result<String, Failure>;
     /// `Ok(false)` for a bad signature, a `kid` this provider does not know, or a key whose
     /// algorithm is not `alg` (no algorithm confusion: the key decides, not the header).
     async fn verify(
@@ -259,8 +259,8 @@ pub mod testing {
                 .collect();
             Ok(serde_json::json!({ "keys": keys }).to_string())
         }
-        async fn rotate(&self) -> Result<String, Failure> {
-            self.kid(SigningAlg::Rs256).await
+        async fn rotate(&self, only: Option<SigningAlg>) -> Result<String, Failure> {
+            self.kid(only.unwrap_or(SigningAlg::Rs256)).await
         }
         async fn sign(&self, alg: SigningAlg, input: &[u8]) -> Result<Vec<u8>, Failure> {
             if self.broken.get() {

@@ -230,13 +230,19 @@ impl<S: Store, K: KeyCrypto, C: Clock, R: Random> Signer for KeyRing<S, K, C, R>
         Ok(body)
     }
 
-    /// Rotates every algorithm in use: the published `next` key starts signing, the
-    /// current one is retired (still published for `RETIRED_PUBLISH_SECS`), and a new
-    /// `next` is announced. Returns the RS256 kid that now signs access tokens.
-    async fn rotate(&self) -> Result<String, Failure> {
-        // A fresh deployment has no keys yet: RS256 always exists once anything is signed.
-        self.current(SigningAlg::Rs256).await?;
-        for alg in SigningAlg::ALL {
+    /// Rotates every algorithm in use, or only `only`: the published `next` key starts
+    /// signing, the current one is retired (still published for `RETIRED_PUBLISH_SECS`),
+    /// and a new `next` is announced. Returns the kid that now signs for `only`, or for
+    /// RS256 (access tokens) when all rotate.
+    async fn rotate(&self, only: Option<SigningAlg>) -> Result<String, Failure> {
+        // A fresh deployment has no keys yet: RS256 always exists once anything is signed,
+        // and an algorithm named alone is rotated even before its first use.
+        let reported = only.unwrap_or(SigningAlg::Rs256);
+        self.current(reported).await?;
+        for alg in SigningAlg::ALL
+            .into_iter()
+            .filter(|a| only.is_none_or(|o| o == *a))
+        {
             if self
                 .store
                 .key_in_slot(alg, KeyStatus::Current)
@@ -260,7 +266,7 @@ impl<S: Store, K: KeyCrypto, C: Clock, R: Random> Signer for KeyRing<S, K, C, R>
         *self.cache.borrow_mut() = KeyCache::default();
         let current = self
             .store
-            .key_in_slot(SigningAlg::Rs256, KeyStatus::Current)
+            .key_in_slot(reported, KeyStatus::Current)
             .await?
             .ok_or_else(|| Failure::server("no current key after rotation"))?;
         Ok(current.kid)
@@ -384,7 +390,7 @@ mod tests {
             .unwrap()
             .unwrap()
             .kid;
-        let now_current = block_on(r.rotate()).unwrap();
+        let now_current = block_on(r.rotate(None)).unwrap();
         assert_eq!(now_current, next);
         assert_eq!(block_on(r.kid(SigningAlg::Rs256)).unwrap(), next);
         // A token signed before the rotation still verifies, and its key is still published.
@@ -393,6 +399,32 @@ mod tests {
         // Once tokens it signed can no longer live, the retired key leaves the JWKS.
         clock.advance(RETIRED_PUBLISH_SECS + 1);
         assert!(!kids(&block_on(r.jwks()).unwrap()).contains(&before));
+    }
+
+    /// The conformance suite's key-rotation module knows RSA and EC keys only: rotating
+    /// RS256 alone must leave the other algorithms' keys as they were.
+    #[test]
+    fn one_algorithm_rotates_alone() {
+        let (store, clock) = (MemoryStore::default(), FixedClock::at(1_000));
+        let r = ring(&store, &clock, Some("s"));
+        let rsa = block_on(r.kid(SigningAlg::Rs256)).unwrap();
+        let ed = block_on(r.kid(SigningAlg::EdDsa)).unwrap();
+        let now = block_on(r.rotate(Some(SigningAlg::Rs256))).unwrap();
+        assert_ne!(now, rsa);
+        assert_eq!(block_on(r.kid(SigningAlg::Rs256)).unwrap(), now);
+        assert_eq!(
+            block_on(r.kid(SigningAlg::EdDsa)).unwrap(),
+            ed,
+            "EdDSA untouched"
+        );
+        // An algorithm not used yet gets its first key, then rotates to the next.
+        let es = block_on(r.rotate(Some(SigningAlg::Es256))).unwrap();
+        assert_eq!(block_on(r.kid(SigningAlg::Es256)).unwrap(), es);
+        assert_eq!(
+            block_on(r.kid(SigningAlg::Rs256)).unwrap(),
+            now,
+            "RS256 untouched"
+        );
     }
 
     #[test]
@@ -418,7 +450,7 @@ mod tests {
         // Another isolate rotates: this one keeps signing with its copy for a while
         // (the old key stays published), then picks up the new current key.
         let b = ring(&store, &clock, Some("s"));
-        let rotated = block_on(b.rotate()).unwrap();
+        let rotated = block_on(b.rotate(None)).unwrap();
         assert_eq!(block_on(a.kid(SigningAlg::Rs256)).unwrap(), first);
         clock.advance(KEY_CACHE_SECS);
         assert_eq!(block_on(a.kid(SigningAlg::Rs256)).unwrap(), rotated);
@@ -440,7 +472,7 @@ mod tests {
         for _ in 0..MAX_VERIFYING_KEYS + 4 {
             let kid = block_on(r.kid(SigningAlg::Rs256)).unwrap();
             signed.push((kid, block_on(r.sign(SigningAlg::Rs256, b"t")).unwrap()));
-            block_on(r.rotate()).unwrap();
+            block_on(r.rotate(None)).unwrap();
         }
         for (kid, sig) in signed.iter().chain(signed.iter()) {
             assert!(block_on(r.verify(kid, SigningAlg::Rs256, b"t", sig)).unwrap());

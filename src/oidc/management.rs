@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::app_settings::{apply_settings, as_object};
 use super::audit::{Entry, Event};
-use super::jwt::Signer;
+use super::jwt::{Signer, SigningAlg};
 use super::params::Params;
 use super::services::{Deps, Services};
 use crate::crypto::{random_id, ClientSecret};
@@ -175,12 +175,27 @@ pub async fn list_keys<D: Deps>(svc: &Services<'_, D>) -> Result<Value, Failure>
     Ok(keys_json(&svc.store.all_keys().await?))
 }
 
-/// `POST /api/v1/keys/rotate`: the next key starts signing (see `Signer::rotate`).
-pub async fn rotate_keys<D: Deps>(svc: &Services<'_, D>) -> Result<Done, Failure> {
-    let kid = svc.signer.rotate().await?;
+/// `POST /api/v1/keys/rotate`: the next key starts signing (see `Signer::rotate`); with
+/// `{"alg": "RS256"}` (or ES256, EdDSA) only that algorithm's keys rotate, as a relying
+/// party's key-rotation test expects (one new key of a type it knows).
+pub async fn rotate_keys<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result<Done, Failure> {
+    let only = match as_object(body)?.get("alg") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(SigningAlg::parse)
+                .ok_or_else(|| Failure::invalid_request("alg: one of RS256, ES256, EdDSA"))?,
+        ),
+    };
+    let kid = svc.signer.rotate(only).await?;
+    let mut entry =
+        Entry::new(Event::KeyRotated, "Signing keys rotated").detail("current_kid", kid.as_str());
+    if let Some(alg) = only {
+        entry = entry.detail("alg", alg.as_str());
+    }
     Ok(Done {
         view: json!({ "current_kid": kid }),
-        entry: Entry::new(Event::KeyRotated, "Signing keys rotated").detail("current_kid", kid),
+        entry,
     })
 }
 

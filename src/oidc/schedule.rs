@@ -29,7 +29,7 @@ pub async fn run<D: Deps>(svc: &Services<'_, D>, cron: &str) {
     if cron != KEY_ROTATION_CRON {
         return;
     }
-    match svc.signer.rotate().await {
+    match svc.signer.rotate(None).await {
         Ok(kid) => {
             log_info(&format!("scheduled key rotation: {kid} now signs"));
             svc.audit.record(

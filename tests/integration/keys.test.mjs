@@ -151,3 +151,21 @@ test('a second rotation covers every algorithm in use', async () => {
     assert.equal(now, was, `${alg}: the announced key signs`);
   }
 });
+
+// The conformance suite's oidcc-server-rotate-keys expects one new key of a type it knows
+// (RSA or EC): `{"alg": "RS256"}` rotates that algorithm alone.
+test('a rotation for one algorithm leaves the others alone', async () => {
+  const before = await allKeys();
+  const current = (alg, keys) => keys.find((k) => k.alg === alg && k.status === 'current').kid;
+  const r = await api('POST', '/keys/rotate', { alg: 'RS256' });
+  assert.equal(r.status, 200, r.text);
+  const after = await allKeys();
+  assert.equal(r.json.current_kid, before.find((k) => k.alg === 'RS256' && k.status === 'next').kid);
+  assert.equal(current('RS256', after), r.json.current_kid);
+  for (const alg of ['ES256', 'EdDSA']) assert.equal(current(alg, after), current(alg, before), `${alg} untouched`);
+  const bad = await api('POST', '/keys/rotate', { alg: 'HS256' });
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.json.error_description, /^alg: /);
+  const logged = await api('GET', '/logs?event=key.rotated');
+  assert.ok(logged.json.logs.some((l) => l.detail?.alg === 'RS256'), JSON.stringify(logged.json.logs[0]));
+});
