@@ -368,15 +368,42 @@ pub(crate) fn apply_settings(
         let mut merged = serde_json::to_value(app.token_settings).unwrap_or(Value::Null);
         match (ts.as_object(), merged.as_object_mut()) {
             (Some(patch), Some(current)) => {
+                // Each member checked by name first, so a problem is told by its path and
+                // in plain words, never in the JSON parser's.
+                let before = p.len();
                 for (k, v) in patch {
-                    current.insert(k.clone(), v.clone());
+                    let path = ["token_settings.", k].concat();
+                    let ok = match k.as_str() {
+                        "id_token_ttl" | "access_token_ttl" | "refresh_token_ttl_days" => {
+                            v.as_i64().is_some() || {
+                                p.add(&path, "must be a whole number");
+                                false
+                            }
+                        }
+                        "always_issue_refresh_token" | "rotate_refresh_token" => {
+                            v.is_boolean() || {
+                                p.add(&path, "must be true or false");
+                                false
+                            }
+                        }
+                        _ => {
+                            p.add(&path, "unknown setting");
+                            false
+                        }
+                    };
+                    if ok {
+                        current.insert(k.clone(), v.clone());
+                    }
                 }
-                match serde_json::from_value::<TokenSettings>(merged) {
+                // The members are well-typed by now, so the parse cannot fail on them.
+                let parsed = serde_json::from_value::<TokenSettings>(merged);
+                match parsed {
+                    _ if p.len() > before => {}
                     Ok(settings) => match settings.check() {
                         Ok(()) => app.token_settings = settings,
                         Err((field, why)) => p.add(field, why),
                     },
-                    Err(e) => p.add("token_settings", e),
+                    Err(_) => p.add("token_settings", "not a valid set of token settings"),
                 }
             }
             _ => p.add("token_settings", "must be an object"),

@@ -371,6 +371,43 @@ mod tests {
         assert!(store.apps.borrow().is_empty());
     }
 
+    /// Issue 17: a wrong value inside the nested settings is named by its path, in plain
+    /// words, never in the JSON parser's ("invalid type: string, expected i64").
+    #[test]
+    fn nested_settings_problems_are_named_by_path() {
+        let store = MemoryStore::default();
+        let err = create(
+            &store,
+            json!({"name": "A", "type": "spa", "token_settings": {
+                "access_token_ttl": "soon", "rotate_refresh_token": 1, "ttl": 5,
+                "id_token_ttl": 30}}),
+        )
+        .unwrap_err();
+        let d = &err.description;
+        assert!(
+            d.contains("token_settings.access_token_ttl: must be a whole number"),
+            "{d}"
+        );
+        assert!(
+            d.contains("token_settings.rotate_refresh_token: must be true or false"),
+            "{d}"
+        );
+        assert!(d.contains("token_settings.ttl: unknown setting"), "{d}");
+        assert!(
+            !d.contains("invalid type") && !d.contains("expected"),
+            "{d}"
+        );
+        let err = create(
+            &store,
+            json!({"name": "A", "type": "spa", "token_settings": {"id_token_ttl": 30}}),
+        )
+        .unwrap_err();
+        assert!(err
+            .description
+            .contains("token_settings.id_token_ttl: 60 to 86400 seconds"));
+        assert!(store.apps.borrow().is_empty());
+    }
+
     #[test]
     fn public_apps_get_none() {
         let store = MemoryStore::default();

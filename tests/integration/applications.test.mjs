@@ -96,6 +96,11 @@ describe('settings', () => {
     assert.match(t.json.error_description, /type/);
     const got = await api('GET', `/applications/${app.client_id}`);
     assert.equal(got.json.type, 'spa');
+    // A wrongly typed nested value is named by its path in plain words (issue 17).
+    const soon = await api('PATCH', `/applications/${app.client_id}`, { token_settings: { access_token_ttl: 'soon' } });
+    assert.equal(soon.status, 400);
+    assert.equal(soon.json.error_description, 'token_settings.access_token_ttl: must be a whole number');
+    assert.equal((await api('GET', `/applications/${app.client_id}`)).json.token_settings.access_token_ttl, 900, 'nothing changed');
   });
 
   test('list: filters by type and name, pages with a cursor', async () => {
