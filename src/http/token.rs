@@ -13,7 +13,9 @@ use crate::oidc::{client_auth, revocation, token};
 pub async fn token<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
     let (app, result) = match req.form_params() {
         Ok(params) => {
-            let out = token::handle(svc, &params, req.header("Authorization")).await;
+            // A same-origin request (the dashboard's) is no CORS request.
+            let origin = req.header("Origin").filter(|o| *o != req.origin);
+            let out = token::handle(svc, &params, req.header("Authorization"), origin).await;
             (out.app, out.result)
         }
         Err(f) => (None, Err(f)),

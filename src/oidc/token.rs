@@ -26,10 +26,12 @@ pub struct Outcome {
     pub result: Result<TokenResponse, Failure>,
 }
 
+/// `browser_origin`: the `Origin` of a cross-origin request (a browser's), if any.
 pub async fn handle<D: Deps>(
     sv: &Services<'_, D>,
     params: &Params,
     authorization: Option<&str>,
+    browser_origin: Option<&str>,
 ) -> Outcome {
     let app = match client_auth::presented(params, authorization) {
         Ok(p) => client_auth::authenticate(sv, &p).await,
@@ -44,7 +46,15 @@ pub async fn handle<D: Deps>(
             }
         }
     };
-    let result = grant(sv, params, &app).await;
+    // A browser on an origin the application does not allow would never see the tokens
+    // (no CORS headers), yet the code would be spent: refuse before anything is consumed.
+    let result = match browser_origin {
+        Some(o) if !app.allows_origin(o) => Err(Failure::invalid_request(format!(
+            "the origin {o} may not call the token endpoint for this application: add it \
+             to the application's allowed origins"
+        ))),
+        _ => grant(sv, params, &app).await,
+    };
     Outcome {
         app: Some(app),
         result,
@@ -331,11 +341,55 @@ mod tests {
         now: i64,
         audit: &Audit,
     ) -> Outcome {
+        run_from(store, signer, body, now, audit, None)
+    }
+
+    fn run_from(
+        store: &MemoryStore,
+        signer: &FakeSigner,
+        body: &str,
+        now: i64,
+        audit: &Audit,
+        origin: Option<&str>,
+    ) -> Outcome {
         let clock = FixedClock::at(now);
         let sv = services(store, signer, &clock, ISS, audit);
         let body = body.replace("the-code", &sealed_code());
         let body = body.as_str();
-        block_on(handle(&sv, &Params::parse(body), None))
+        block_on(handle(&sv, &Params::parse(body), None, origin))
+    }
+
+    /// Issue 17: a browser on an origin the application does not allow is refused before
+    /// the code is spent, so the code still works from an allowed place.
+    #[test]
+    fn a_disallowed_browser_origin_is_refused_and_nothing_is_consumed() {
+        let (store, signer) = (setup(AppType::Spa, Some(CHALLENGE)), FakeSigner::new());
+        store.apps.borrow_mut()[0].allowed_origins = vec!["https://app.example".into()];
+        let audit = Audit::default();
+        let out = run_from(
+            &store,
+            &signer,
+            GOOD,
+            1_010,
+            &audit,
+            Some("https://evil.example"),
+        );
+        let e = out.result.unwrap_err();
+        assert_eq!(e.error, OAuthError::InvalidRequest);
+        assert!(
+            e.description.contains("https://evil.example"),
+            "{}",
+            e.description
+        );
+        let ok = run_from(
+            &store,
+            &signer,
+            GOOD,
+            1_010,
+            &audit,
+            Some("https://app.example"),
+        );
+        assert!(ok.result.is_ok(), "the code was not spent");
     }
 
     const GOOD: &str = "grant_type=authorization_code&code=the-code&client_id=app1\

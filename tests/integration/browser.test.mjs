@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { useServer } from '../harness/index.mjs';
-import { authorizeUrl, createApp, createUser, pkcePair, tokenRequest } from './helpers.mjs';
+import { CookieJar, authorizeUrl, createApp, createUser, obtainCode, pkcePair, tokenRequest } from './helpers.mjs';
 import { SCREENSHOT_DIR, launchChromium, withDiagnostics } from './spa.mjs';
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -273,4 +273,46 @@ test('response_mode=form_post: the page posts the code to the redirect URI, no i
     await context.close();
     rp.close();
   }
+});
+
+// Issue 17: a page on an origin the application does not allow posts a real code to /token
+// (a simple request: no preflight). The browser hides the answer, and the provider refuses
+// it before the code is spent, so the code still works from the application's own backend.
+test('a code posted from a disallowed browser origin is refused and not spent', { timeout: 120_000 }, async () => {
+  await server.ready;
+  const redirectUri = 'https://cors-rp.example/cb';
+  const app = await createApp(server, { type: 'spa', redirect_uris: [redirectUri], allowed_origins: ['https://cors-rp.example'] });
+  const user = await createUser(server);
+  const { code, verifier } = await obtainCode(server, { app, redirectUri, jar: new CookieJar(), user });
+  // The other origin: a loopback server with one blank page.
+  const site = http.createServer((req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<p>elsewhere</p>'));
+  await new Promise((r) => site.listen(0, '127.0.0.1', r));
+  const session = await newPage();
+  try {
+    await diagnose('cors-refused', session, async () => {
+      const { page } = session;
+      await page.goto(`http://127.0.0.1:${site.address().port}/`);
+      const outcome = await page.evaluate(async ({ url, body }) => {
+        try {
+          const r = await fetch(url, { method: 'POST', body: new URLSearchParams(body) });
+          return `read ${r.status}`;
+        } catch (e) {
+          return `blocked: ${e.name}`;
+        }
+      }, {
+        url: `${server.origin}/token`,
+        body: { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: app.client_id },
+      });
+      // The request did reach the provider (a simple request); had it redeemed the code,
+      // the exchange below would be invalid_grant.
+      assert.equal(outcome, 'blocked: TypeError', 'the browser may not read the answer');
+    });
+  } finally {
+    await session.context.close();
+    site.close();
+  }
+  const t = await tokenRequest(server, {
+    grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: app.client_id,
+  });
+  assert.equal(t.status, 200, `the code was not spent: ${t.text}`);
 });

@@ -123,17 +123,21 @@ test('/userinfo responses: ACAO for the allowed origin on 401 and 200', async ()
     }),
     { jar, email: user.email, password: user.password },
   );
-  const t = await tokenRequest(
-    server,
-    {
-      grant_type: 'authorization_code',
-      code: callback.searchParams.get('code'),
-      redirect_uri: REDIRECT,
-      code_verifier: verifier,
-      client_id: app.client_id,
-    },
-    { headers: { origin: ALLOWED } },
-  );
+  const exchange = {
+    grant_type: 'authorization_code',
+    code: callback.searchParams.get('code'),
+    redirect_uri: REDIRECT,
+    code_verifier: verifier,
+    client_id: app.client_id,
+  };
+  // From an origin the application does not allow, the exchange is refused, naming the
+  // origin, and the code is not spent: a browser there could never have read the tokens.
+  const refused = await tokenRequest(server, exchange, { headers: { origin: EVIL } });
+  assert.equal(refused.status, 400, refused.text);
+  assert.equal(refused.json.error, 'invalid_request');
+  assert.match(refused.json.error_description, /http:\/\/evil\.example/);
+  assertNotAllowed(refused);
+  const t = await tokenRequest(server, exchange, { headers: { origin: ALLOWED } });
   assert.equal(t.status, 200, t.text);
   assertAllowed(t, ALLOWED);
 

@@ -110,12 +110,13 @@ fn the_token_endpoint_answers_cors_for_the_applications_origins_only() {
     );
     assert_error(&r, 400, "invalid_grant", "");
     assert_cors(&r, Some(APP_ORIGIN));
-    // Another origin may not, and no origin gets nothing but Vary.
+    // Another origin may not: refused before the code is looked at (it would be spent for
+    // a page that cannot read the tokens), without CORS headers. No origin: nothing but Vary.
     let r = call(
         &f,
         form("/token", BAD_CODE).with_header("Origin", EVIL_ORIGIN),
     );
-    assert_error(&r, 400, "invalid_grant", "");
+    assert_error(&r, 400, "invalid_request", "");
     assert_cors(&r, None);
     let r = call(&f, form("/token", BAD_CODE));
     assert_cors(&r, None);
@@ -126,7 +127,7 @@ fn the_token_endpoint_answers_cors_for_the_applications_origins_only() {
             .with_header("Authorization", &basic(CONF_ID, CONF_SECRET))
             .with_header("Origin", APP_ORIGIN),
     );
-    assert_error(&r, 400, "invalid_grant", "");
+    assert_error(&r, 400, "invalid_request", "");
     assert_cors(&r, None);
     // Before any application is identified, the origin any application allows may read.
     let r = call(
