@@ -229,6 +229,38 @@ mod tests {
         }
     }
 
+    /// Deliberately not Auth0's rule ("query strings and hash information are not taken
+    /// into account"): RP-Initiated Logout §3 compares the URI whole, and the conformance
+    /// suite's `...-query-added-to-post-logout-redirect-uri` module expects a refusal. A
+    /// query the application needs is registered as part of the URI.
+    #[test]
+    fn post_logout_uris_are_compared_whole_query_and_fragment_included() {
+        let s = store();
+        s.apps.borrow_mut()[0]
+            .post_logout_redirect_uris
+            .push("https://app.example/bye?tenant=1".into());
+        let with = |uri: &str| {
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", "app1")
+                .append_pair("post_logout_redirect_uri", uri)
+                .finish();
+            run(&s, &q).map(|r| r.post_logout_redirect_uri)
+        };
+        assert!(with("https://app.example/bye").is_ok());
+        assert!(
+            with("https://app.example/bye?tenant=1").is_ok(),
+            "a registered query"
+        );
+        for refused in [
+            "https://app.example/bye?x=1",
+            "https://app.example/bye#x",
+            "https://app.example/bye?tenant=2",
+            "https://app.example/bye/",
+        ] {
+            assert!(with(refused).is_err(), "{refused}");
+        }
+    }
+
     #[test]
     fn without_a_hint_a_logged_in_user_confirms() {
         let s = store();
