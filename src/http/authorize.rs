@@ -207,7 +207,7 @@ fn login_refused<D: Deps>(
     e: LoginError,
 ) -> Reply {
     match e {
-        LoginError::InvalidCredentials(_) => login_page(
+        LoginError::InvalidCredentials(..) => login_page(
             svc,
             req,
             valid,

@@ -18,8 +18,9 @@ pub const SESSION_TTL_SECS: i64 = 7 * 24 * 3600;
 #[derive(Debug)]
 pub enum LoginError {
     /// Wrong email or password: one message for both, so accounts cannot be enumerated.
-    /// Which one it was is for the audit log only.
-    InvalidCredentials(LoginFailure),
+    /// Which one it was, and the account's id when it exists, are for the audit log only
+    /// (so the log, filtered by user, shows the attacks on an account).
+    InvalidCredentials(LoginFailure, Option<String>),
     /// Too many failures for this account (`Locked`) or address (`Throttled`): try again
     /// in this many seconds.
     Locked(i64, LoginFailure),
@@ -52,7 +53,8 @@ pub fn audit_entry(
                 .app(app)
                 .user(&user.id),
         ),
-        Err(LoginError::InvalidCredentials(reason)) => Some(failed(*reason)),
+        Err(LoginError::InvalidCredentials(reason, None)) => Some(failed(*reason)),
+        Err(LoginError::InvalidCredentials(reason, Some(id))) => Some(failed(*reason).user(id)),
         Err(LoginError::Locked(secs, reason)) => Some(failed(*reason).detail("retry_after", *secs)),
         Err(LoginError::Disabled(id)) => Some(failed(LoginFailure::Disabled).user(id)),
         Err(LoginError::Failed(_)) => None,
@@ -111,11 +113,10 @@ pub async fn authenticate(
         }
         _ => {
             throttle::record_failure(throttle, &keys, now).await?;
-            Err(LoginError::InvalidCredentials(if user.is_some() {
-                LoginFailure::WrongPassword
-            } else {
-                LoginFailure::UnknownUser
-            }))
+            Err(match user {
+                Some(u) => LoginError::InvalidCredentials(LoginFailure::WrongPassword, Some(u.id)),
+                None => LoginError::InvalidCredentials(LoginFailure::UnknownUser, None),
+            })
         }
     }
 }
@@ -343,8 +344,28 @@ mod tests {
         // A wrong password says nothing about the account's state.
         assert!(matches!(
             attempt("wrong"),
-            Err(LoginError::InvalidCredentials(LoginFailure::WrongPassword))
+            Err(LoginError::InvalidCredentials(
+                LoginFailure::WrongPassword,
+                _
+            ))
         ));
+    }
+
+    /// Issue 18: a wrong password for an existing account is recorded with the account's
+    /// id (the person typing is told the same as for an unknown account).
+    #[test]
+    fn a_wrong_password_is_recorded_against_the_account() {
+        let kdf = FakeKdf::default();
+        let store = store_with_user(&kdf);
+        let app = crate::oidc::testing::app(crate::model::AppType::Spa);
+        let clock = FixedClock::at(1_000);
+        let wrong = try_login(&store, &kdf, &clock, "ada@example.com", "wrong", None);
+        let entry = audit_entry(&wrong, &app, "ada@example.com").unwrap();
+        assert_eq!(entry.event, Event::LoginFailed);
+        assert_eq!(entry.user_id.as_deref(), Some("u1"));
+        let unknown = try_login(&store, &kdf, &clock, "nobody@example.com", "wrong", None);
+        let entry = audit_entry(&unknown, &app, "nobody@example.com").unwrap();
+        assert_eq!(entry.user_id, None);
     }
 
     #[test]
@@ -361,7 +382,10 @@ mod tests {
                 "wrong",
                 None
             ),
-            Err(LoginError::InvalidCredentials(LoginFailure::WrongPassword))
+            Err(LoginError::InvalidCredentials(
+                LoginFailure::WrongPassword,
+                _
+            ))
         ));
         assert!(matches!(
             try_login(
@@ -372,7 +396,7 @@ mod tests {
                 "wrong",
                 None
             ),
-            Err(LoginError::InvalidCredentials(LoginFailure::UnknownUser))
+            Err(LoginError::InvalidCredentials(LoginFailure::UnknownUser, _))
         ));
         assert_eq!(kdf.calls.get() - before, 2, "both paths derive once");
     }
@@ -405,7 +429,7 @@ mod tests {
         for _ in 0..5 {
             assert!(matches!(
                 attempt("guess"),
-                Err(LoginError::InvalidCredentials(_))
+                Err(LoginError::InvalidCredentials(..))
             ));
         }
         let calls = kdf.calls.get();
@@ -430,7 +454,7 @@ mod tests {
         // Success cleared the account's counter: one more failure is not a lock.
         assert!(matches!(
             attempt("guess"),
-            Err(LoginError::InvalidCredentials(_))
+            Err(LoginError::InvalidCredentials(..))
         ));
     }
 
@@ -450,7 +474,7 @@ mod tests {
             );
             assert!(matches!(
                 r,
-                Err(LoginError::InvalidCredentials(LoginFailure::UnknownUser))
+                Err(LoginError::InvalidCredentials(LoginFailure::UnknownUser, _))
             ));
         }
         let r = try_login(

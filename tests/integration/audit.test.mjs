@@ -83,6 +83,7 @@ test('failed and successful logins are recorded with reason, application, user a
   assert.equal(ok.user_id, user.id);
   assert.equal(wrong.detail.reason, 'wrong_password');
   assert.equal(wrong.detail.email, user.email);
+  assert.equal(wrong.user_id, user.id, 'a wrong password is recorded against the account (issue 18)');
   assert.equal(unknown.detail.reason, 'unknown_user');
   assert.equal(unknown.user_id, null);
   for (const r of logins) {
