@@ -316,3 +316,51 @@ test('a code posted from a disallowed browser origin is refused and not spent', 
   });
   assert.equal(t.status, 200, `the code was not spent: ${t.text}`);
 });
+
+// Issue 17, branding: the logo (https, from the application's settings) above the login and
+// consent pages, the policy and terms linked below, all under the pages' CSP. The logo's
+// host does not exist here: Chromium is handed the image by the test (page.route).
+test('a branded application shows its logo and links on the login and consent pages', { timeout: 120_000 }, async () => {
+  await server.ready;
+  const redirectUri = 'https://brand-rp.example/cb';
+  const app = await createApp(server, {
+    type: 'spa', name: 'Northwind Notes', first_party: false, redirect_uris: [redirectUri],
+    logo_uri: 'https://cdn.northwind.example/logo.svg',
+    policy_uri: 'https://northwind.example/privacy', tos_uri: 'https://northwind.example/terms',
+  });
+  const user = await createUser(server);
+  const session = await newPage();
+  const { page, context, problems } = session;
+  await context.route('https://cdn.northwind.example/logo.svg', (route) => route.fulfill({
+    contentType: 'image/svg+xml',
+    body: '<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" rx="10" fill="#0b7a5c"/><text x="24" y="32" font-size="22" text-anchor="middle" fill="#fff" font-family="sans-serif">N</text></svg>',
+  }));
+  try {
+    await diagnose('branding', session, async () => {
+      const { challenge } = pkcePair();
+      await page.goto(String(authorizeUrl(server, {
+        response_type: 'code', client_id: app.client_id, redirect_uri: redirectUri, scope: 'openid email',
+        state: 'b', code_challenge: challenge, code_challenge_method: 'S256',
+      })));
+      const logoShown = async () => {
+        const logo = page.getByRole('img', { name: 'Northwind Notes' });
+        await logo.waitFor({ state: 'visible' });
+        assert.ok(await logo.evaluate((img) => img.complete && img.naturalWidth > 0), 'the logo loaded under the CSP');
+        assert.equal(await page.getByRole('link', { name: 'Northwind Notes privacy policy' }).getAttribute('href'), 'https://northwind.example/privacy');
+        assert.equal(await page.getByRole('link', { name: 'Northwind Notes terms of service' }).getAttribute('href'), 'https://northwind.example/terms');
+      };
+      await logoShown();
+      await page.locator('input[name="email"]').fill(user.email);
+      await mkdir(SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'login-branded.png'), fullPage: true });
+      await page.locator('input[name="password"]').fill(user.password);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('button', { name: 'Allow' }).waitFor({ state: 'visible' });
+      await logoShown();
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'consent-branded.png'), fullPage: true });
+      assert.deepEqual(problems, [], 'no uncaught errors or CSP violations');
+    });
+  } finally {
+    await context.close();
+  }
+});
