@@ -124,6 +124,10 @@ async fn api<D: Deps>(svc: &Services<'_, D>, req: &Request, rest: &str) -> Reply
             crate::oidc::management::revoke_consent(svc, user, client).await,
         ),
         (["users", _, "consents", _], _) => method_not_allowed("DELETE"),
+        (["stats", "active-users"], Get) => m::view(
+            async { crate::oidc::stats::active_users(svc, &req.query_params()?).await }.await,
+        ),
+        (["stats", "active-users"], _) => method_not_allowed("GET"),
         (["logs"], Get) => m::logs(svc, req).await,
         (["logs"], _) => method_not_allowed("GET"),
         (["keys"], Get) => m::view(crate::oidc::management::list_keys(svc).await),

@@ -220,6 +220,63 @@ impl Record {
     }
 }
 
+/// The events that make a user active for an application (Auth0's "active users": logged
+/// in to it, or had tokens issued or refreshed for it). Counted from the audit log, so the
+/// login path never reads or writes anything for the count.
+pub const ACTIVE_EVENTS: [Event; 2] = [Event::LoginSucceeded, Event::TokenIssued];
+
+/// The buckets active users are counted in (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Month,
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "day" => Some(Self::Day),
+            "month" => Some(Self::Month),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Month => "month",
+        }
+    }
+
+    /// SQLite's `strftime` format for the bucket (the D1 store groups by it).
+    pub fn sql_format(self) -> &'static str {
+        match self {
+            Self::Day => "%Y-%m-%d",
+            Self::Month => "%Y-%m",
+        }
+    }
+
+    /// The bucket of a time, as `sql_format` writes it ("2026-12-03", "2026-12").
+    pub fn bucket(self, unix: i64) -> String {
+        use chrono::Datelike;
+        let Some(t) = chrono::DateTime::from_timestamp(unix, 0) else {
+            return String::new();
+        };
+        match self {
+            Self::Day => format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day()),
+            Self::Month => format!("{:04}-{:02}", t.year(), t.month()),
+        }
+    }
+}
+
+/// Distinct active users of one application in one period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveUsers {
+    pub client_id: String,
+    pub period: String,
+    pub users: i64,
+}
+
 /// Filters and position of `GET /api/v1/logs`, newest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogQuery {

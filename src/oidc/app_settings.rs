@@ -188,6 +188,12 @@ const SETTINGS: &[&str] = &[
     "allowed_audiences",
     "allowed_scopes",
     "id_token_signed_response_alg",
+];
+
+/// Settings that RFC 7591 §2, OpenID Connect Dynamic Client Registration §2 and
+/// Back-Channel Logout 1.0 §2.2 name as the management API does: registration passes them
+/// through as they are (and they are settable like `SETTINGS`).
+pub(super) const SHARED_METADATA: [&str; 6] = [
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
     "logo_uri",
@@ -206,7 +212,9 @@ pub(crate) fn apply_settings(
     let mut p = Problems::default();
     let mut warnings = Vec::new();
     for key in obj.keys() {
-        let settable = SETTINGS.contains(&key.as_str()) || (creating && key == "type");
+        let settable = SETTINGS.contains(&key.as_str())
+            || SHARED_METADATA.contains(&key.as_str())
+            || (creating && key == "type");
         if !settable {
             p.add(key, "unknown or read-only field");
         }

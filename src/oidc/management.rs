@@ -17,7 +17,7 @@ use crate::store::{AppQuery, Store};
 
 /// The public view of an application: never the secret or its hash.
 pub fn app_json(app: &Application) -> Value {
-    json!({
+    let mut view = json!({
         "client_id": app.client_id,
         "name": app.name,
         "description": app.description,
@@ -34,16 +34,28 @@ pub fn app_json(app: &Application) -> Value {
         "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
         "allowed_audiences": app.allowed_audiences,
         "allowed_scopes": app.allowed_scopes,
+        "previous_secret_expires_at": app.previous_secret_expires_at,
+        "created_at": app.created_at,
+        "updated_at": app.updated_at,
+    });
+    add_shared_metadata(app, &mut view);
+    view
+}
+
+/// The settings the management API and RFC 7591 registration both name the same way
+/// (`app_settings::SHARED_METADATA`), added to either's view of an application.
+pub(super) fn add_shared_metadata(app: &Application, view: &mut Value) {
+    let shared = json!({
         "backchannel_logout_uri": app.backchannel_logout_uri,
         "backchannel_logout_session_required": app.backchannel_logout_session_required,
         "logo_uri": app.logo_uri,
         "policy_uri": app.policy_uri,
         "tos_uri": app.tos_uri,
         "userinfo_signed_response_alg": app.userinfo_signed_response_alg.map(|a| a.as_str()),
-        "previous_secret_expires_at": app.previous_secret_expires_at,
-        "created_at": app.created_at,
-        "updated_at": app.updated_at,
-    })
+    });
+    if let (Some(view), Value::Object(shared)) = (view.as_object_mut(), shared) {
+        view.extend(shared);
+    }
 }
 
 /// The signing keys without their private parts.

@@ -31,6 +31,7 @@ pub mod registration;
 pub mod revocation;
 pub mod schedule;
 pub mod services;
+pub mod stats;
 pub mod throttle;
 pub mod token;
 pub mod userinfo;

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::app_settings::apply_settings;
+use super::app_settings::{apply_settings, SHARED_METADATA};
 use super::audit::{Entry, Event};
 use super::jwt::SigningAlg;
 use super::services::{Deps, Services};
@@ -124,17 +124,7 @@ fn to_settings(meta: &Value) -> Result<(AppType, Map<String, Value>), Failure> {
     {
         settings.insert("post_logout_redirect_uris".into(), v.clone());
     }
-    // RFC 7591 §2, OpenID Connect Dynamic Client Registration §2 and Back-Channel Logout
-    // 1.0 §2.2: the same names as the management API's.
-    const SAME_NAMES: [&str; 6] = [
-        "backchannel_logout_uri",
-        "backchannel_logout_session_required",
-        "logo_uri",
-        "policy_uri",
-        "tos_uri",
-        "userinfo_signed_response_alg",
-    ];
-    for field in SAME_NAMES {
+    for field in SHARED_METADATA {
         if let Some(v) = obj.get(field).filter(|v| !v.is_null()) {
             settings.insert(field.into(), v.clone());
         }
@@ -166,7 +156,7 @@ fn registration_error(f: Failure) -> Failure {
 
 /// RFC 7591 §3.2.1 / RFC 7592 §3: the registered metadata.
 fn client_information(app: &Application, issuer: &str) -> Value {
-    json!({
+    let mut info = json!({
         "client_id": app.client_id,
         "client_id_issued_at": app.created_at,
         "client_name": app.name,
@@ -178,14 +168,10 @@ fn client_information(app: &Application, issuer: &str) -> Value {
         "token_endpoint_auth_method": app.token_endpoint_auth_method.as_str(),
         "application_type": if app.app_type == AppType::Native { "native" } else { "web" },
         "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
-        "backchannel_logout_uri": app.backchannel_logout_uri,
-        "backchannel_logout_session_required": app.backchannel_logout_session_required,
-        "logo_uri": app.logo_uri,
-        "policy_uri": app.policy_uri,
-        "tos_uri": app.tos_uri,
-        "userinfo_signed_response_alg": app.userinfo_signed_response_alg.map(|a| a.as_str()),
         "registration_client_uri": format!("{issuer}/register/{}", app.client_id),
-    })
+    });
+    super::management::add_shared_metadata(app, &mut info);
+    info
 }
 
 /// The audit record of a registration action: identifiers and the name only, never the

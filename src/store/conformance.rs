@@ -55,6 +55,10 @@ pub async fn run<S: Store>(store: &S, prefix: &str) -> Vec<(&'static str, Check)
         "consents",
         consents(store, &format!("{prefix}-consents")).await,
     ));
+    out.push((
+        "active_users",
+        active_users(store, &format!("{prefix}-active")).await,
+    ));
     out
 }
 
@@ -418,6 +422,74 @@ async fn key_slots<S: Store>(s: &S, p: &str) -> Check {
 }
 
 /// Consents: saved, replaced, listed, deleted once.
+/// The active-users count: distinct users per application and UTC day or month, from the
+/// login and token records only, within the time range.
+async fn active_users<S: Store>(s: &S, p: &str) -> Check {
+    use crate::model::audit::{ActiveUsers, Period, Record};
+    const DAY: i64 = 86_400;
+    // NOW is 2027-01-15T08:00:00Z; NOW + DAY the 16th, NOW + 20 days in February.
+    let (a, b) = (format!("{p}-a"), format!("{p}-b"));
+    let record = |n: usize, at: i64, event: &str, client: &str, user: Option<&str>| Record {
+        id: format!("{p}-{n}"),
+        created_at: at,
+        event: event.into(),
+        description: String::new(),
+        client_id: Some(client.into()),
+        application_name: None,
+        user_id: user.map(str::to_string),
+        ip: None,
+        user_agent: None,
+        detail: serde_json::json!({}),
+    };
+    let records = [
+        record(1, NOW, "login.succeeded", &a, Some("u1")),
+        record(2, NOW + 60, "token.issued", &a, Some("u1")),
+        record(3, NOW + 120, "token.issued", &a, Some("u2")),
+        record(4, NOW + 180, "login.failed", &a, Some("u3")),
+        record(5, NOW + 240, "token.issued", &a, None),
+        record(6, NOW + DAY, "token.issued", &a, Some("u2")),
+        record(7, NOW + 20 * DAY, "login.succeeded", &a, Some("u1")),
+        record(8, NOW, "token.issued", &b, Some("u9")),
+    ];
+    s.append_audit(&records).await.map_err(err)?;
+    let row = |client: &str, period: &str, users: i64| ActiveUsers {
+        client_id: client.into(),
+        period: period.into(),
+        users,
+    };
+    let range = (NOW - DAY, NOW + 30 * DAY);
+    let days = s
+        .active_users(Period::Day, range.0, range.1, Some(&a))
+        .await
+        .map_err(err)?;
+    let want = vec![
+        row(&a, "2027-01-15", 2),
+        row(&a, "2027-01-16", 1),
+        row(&a, "2027-02-04", 1),
+    ];
+    ensure(days == want, &format!("days: {days:?}"))?;
+    let months = s
+        .active_users(Period::Month, range.0, range.1, Some(&a))
+        .await
+        .map_err(err)?;
+    ensure(
+        months == vec![row(&a, "2027-01", 2), row(&a, "2027-02", 1)],
+        &format!("months: {months:?}"),
+    )?;
+    let both = s
+        .active_users(Period::Month, NOW, NOW + DAY, None)
+        .await
+        .map_err(err)?;
+    let ours: Vec<_> = both
+        .into_iter()
+        .filter(|r| r.client_id.starts_with(p))
+        .collect();
+    ensure(
+        ours == vec![row(&a, "2027-01", 2), row(&b, "2027-01", 1)],
+        &format!("every application, the range's end exclusive: {ours:?}"),
+    )
+}
+
 async fn consents<S: Store>(s: &S, p: &str) -> Check {
     let (client, user) = parties(s, p).await?;
     s.save_consent(&user, &client, "openid", NOW)
@@ -457,7 +529,7 @@ mod tests {
         let mut results = block_on(run(&store, "t"));
         results.extend(block_on(run_throttle(&store, "t")));
         results.extend(block_on(run_grants(&store, "t")));
-        assert_eq!(results.len(), 6);
+        assert_eq!(results.len(), 7);
         let failed: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
         assert!(failed.is_empty(), "{failed:?}");
     }

@@ -8,7 +8,7 @@ use super::{
     AppQuery, GrantOwner, GrantStore, Inserted, SessionStore, Store, StoreError, StoreResult,
     ThrottleStore, UserQuery,
 };
-use crate::model::audit::{LogQuery, Record};
+use crate::model::audit::{ActiveUsers, LogQuery, Period, Record, ACTIVE_EVENTS};
 use crate::model::grant::{self, Grant, GrantAnswer, GrantIndex, GrantOp, SessionIndex};
 use crate::model::SigningAlg;
 use crate::model::{
@@ -483,6 +483,42 @@ impl Store for MemoryStore {
         let n = audit.len();
         audit.retain(|r| r.created_at >= before);
         Ok((n - audit.len()) as u64)
+    }
+
+    async fn active_users(
+        &self,
+        period: Period,
+        since: i64,
+        until: i64,
+        client_id: Option<&str>,
+    ) -> StoreResult<Vec<ActiveUsers>> {
+        self.check()?;
+        let mut groups: std::collections::BTreeMap<(String, String), Vec<String>> =
+            Default::default();
+        for r in self.audit.borrow().iter() {
+            let active = ACTIVE_EVENTS.iter().any(|e| e.as_str() == r.event);
+            let (Some(c), Some(u)) = (&r.client_id, &r.user_id) else {
+                continue;
+            };
+            let in_range = (since..until).contains(&r.created_at);
+            if !active || !in_range || client_id.is_some_and(|want| want != c) {
+                continue;
+            }
+            let users = groups
+                .entry((period.bucket(r.created_at), c.clone()))
+                .or_default();
+            if !users.contains(u) {
+                users.push(u.clone());
+            }
+        }
+        Ok(groups
+            .into_iter()
+            .map(|((period, client_id), users)| ActiveUsers {
+                client_id,
+                period,
+                users: users.len() as i64,
+            })
+            .collect())
     }
 }
 

@@ -225,3 +225,33 @@ test('the daily trigger deletes records older than the retention and keeps the r
   const keys = await api('GET', '/keys');
   assert.ok(!keys.json.keys.some((k) => k.status === 'retired'), 'no key was rotated');
 });
+
+// Issue 17, active users (Auth0's count): distinct users who logged in to an application or
+// had tokens issued for it, per UTC day or month, from the audit records alone.
+test('active users per application and day or month', async () => {
+  const counted = await createApp(server, { name: 'Counted SPA', type: 'spa', redirect_uris: [REDIRECT] });
+  const people = [await createUser(server), await createUser(server)];
+  for (const person of [...people, people[0]]) {
+    const { code, verifier } = await obtainCode(server, { app: counted, redirectUri: REDIRECT, jar: new CookieJar(), user: person });
+    const t = await tokenRequest(server, {
+      grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: counted.client_id,
+    });
+    assert.equal(t.status, 200, t.text);
+  }
+  const today = new Date().toISOString().slice(0, 10);
+  let rows;
+  for (let i = 0; i < 50; i++) { // the records are written after the responses
+    const r = await api('GET', `/stats/active-users?client_id=${counted.client_id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.period, 'day');
+    rows = r.json.rows;
+    if (rows[0]?.active_users === 2) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.deepEqual(rows, [{ client_id: counted.client_id, period: today, active_users: 2 }], 'two people, one of them twice');
+  const month = await api('GET', '/stats/active-users?period=month');
+  assert.ok(month.json.rows.some((r) => r.client_id === counted.client_id && r.period === today.slice(0, 7) && r.active_users === 2));
+  const bad = await api('GET', '/stats/active-users?period=week');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error_description, 'period: day or month');
+});

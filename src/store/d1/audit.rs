@@ -1,7 +1,7 @@
 //! `audit_log`.
 
 use super::{changes, err, int, opt_int, opt_text, text, D1Store};
-use crate::model::audit::{LogQuery, Record};
+use crate::model::audit::{ActiveUsers, LogQuery, Period, Record, ACTIVE_EVENTS};
 use crate::store::StoreResult;
 
 pub(super) async fn append_audit(d1: &D1Store, records: &[Record]) -> StoreResult<()> {
@@ -80,6 +80,47 @@ pub(super) async fn audit_records(d1: &D1Store, q: &LogQuery) -> StoreResult<Vec
                 .as_str()
                 .and_then(|d| serde_json::from_str(d).ok())
                 .unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
+}
+
+/// `Store::active_users`: one grouped read (a replica may answer), using the
+/// `audit_log_client` index when one application is asked for.
+pub(super) async fn active_users(
+    d1: &D1Store,
+    period: Period,
+    since: i64,
+    until: i64,
+    client_id: Option<&str>,
+) -> StoreResult<Vec<ActiveUsers>> {
+    let [a, b] = ACTIVE_EVENTS.map(|e| text(e.as_str()));
+    let rows: Vec<serde_json::Value> = d1
+        .read(
+            "SELECT client_id, strftime(?1, created_at, 'unixepoch') AS period, \
+             COUNT(DISTINCT user_id) AS users FROM audit_log \
+             WHERE created_at >= ?2 AND created_at < ?3 AND (?4 IS NULL OR client_id = ?4) \
+             AND client_id IS NOT NULL AND user_id IS NOT NULL AND event IN (?5, ?6) \
+             GROUP BY period, client_id ORDER BY period, client_id",
+            &[
+                text(period.sql_format()),
+                int(since),
+                int(until),
+                opt_text(client_id),
+                a,
+                b,
+            ],
+        )?
+        .all()
+        .await
+        .map_err(err)?
+        .results()
+        .map_err(err)?;
+    Ok(rows
+        .iter()
+        .map(|r| ActiveUsers {
+            client_id: r["client_id"].as_str().unwrap_or_default().to_string(),
+            period: r["period"].as_str().unwrap_or_default().to_string(),
+            users: r["users"].as_i64().unwrap_or(0),
         })
         .collect())
 }
