@@ -1,9 +1,10 @@
 // The admin dashboard: a code + PKCE (S256) single-page app for this provider's own
 // management API. No libraries, no build step, no third-party requests. The access token
 // (with the `admin` scope) and the ID token (for logout) live in sessionStorage only.
-// This module starts it and routes #/applications, #/users and #/logs to the views.
+// This module starts it and routes #/applications, #/users, #/logs and #/activity to the views.
 
 import { SESSION_ENDED, getJson } from './api.js';
+import { viewActivity } from './activity.js';
 import { viewApplication } from './application.js';
 import { viewApplications } from './applications.js';
 import { handleCallback, signIn, signOut } from './auth.js';
@@ -52,6 +53,7 @@ function route(focus) {
   else if (parts[0] === 'applications') viewApplications();
   else if (parts[0] === 'users') viewUsers();
   else if (parts[0] === 'logs') viewLogs(new URLSearchParams(qs));
+  else if (parts[0] === 'activity') viewActivity();
   else return location.replace('#/applications');
   if (focus) main.querySelector('h1')?.focus();
 }

@@ -162,6 +162,20 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     const issued = page.getByRole('row').filter({ hasText: 'token.issued' }).filter({ hasText: name });
     await issued.first().waitFor();
     await shoot(page, 'dashboard-logs.png');
+
+    // Active users (issue 17): the SPA's user counts for the new application today, in the
+    // table across applications and in the application's own chart.
+    await page.getByRole('link', { name: 'Activity' }).click();
+    const row = page.getByRole('row').filter({ hasText: name });
+    await row.first().waitFor();
+    assert.equal(await row.first().getByRole('cell').nth(1).innerText(), '1', 'one active user this day');
+    const chart = page.locator('figure').filter({ hasText: name });
+    await chart.waitFor();
+    const today = new Date().toISOString().slice(0, 10);
+    assert.ok(await chart.getByLabel(`${today}: 1 active user`, { exact: true }).isVisible(), 'today\'s bar');
+    await page.getByLabel('Period').selectOption('month');
+    await chart.getByLabel(`${today.slice(0, 7)}: 1 active user`, { exact: true }).waitFor();
+    await shoot(page, 'dashboard-activity.png');
   });
   assert.deepEqual(problems, [], 'no page errors and no third-party requests');
   await session.context.close();
