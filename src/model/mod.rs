@@ -374,12 +374,8 @@ pub struct Session {
     pub auth_time: i64,
     pub expires_at: i64,
     pub claims: UserClaims,
-    /// The session's public id, `sid` in ID and logout tokens (Back-Channel Logout 1.0
-    /// §2.1): derived from the hash its KV key is made of (`crypto::session_sid`), never
-    /// stored, so sessions created before it existed have one too.
-    #[serde(skip)]
-    pub sid: String,
-    /// The hash of the session's cookie value: its KV key. Known once read, never stored.
+    /// The hash of the session's cookie value: its KV key. Known once read, never stored;
+    /// the session's public `sid` is derived from it (`oidc::backchannel::sid_of`).
     #[serde(skip)]
     pub id_hash: String,
     /// The applications with a back-channel logout URI that got a code in this session:

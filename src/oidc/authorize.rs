@@ -480,7 +480,7 @@ pub async fn issue_code<D: Deps>(
         acr: req.acr.clone(),
         claims_request: req.claims_request.clone(),
         nonce: req.nonce.clone(),
-        sid: Some(session.sid.clone()).filter(|s| !s.is_empty()),
+        sid: backchannel::sid_of(session),
         auth_time: session.auth_time,
         expires_at: sv.clock.now() + CODE_TTL_SECS,
         claims: session.claims.clone(),
@@ -740,7 +740,6 @@ mod tests {
     fn session_and_prompt_decide_the_next_step() {
         let s = store_with(app(AppType::Spa));
         let session = Session {
-            sid: String::new(),
             id_hash: String::new(),
             backchannel: Vec::new(),
             user_id: "u1".into(),
@@ -814,7 +813,6 @@ mod tests {
             .push(crate::oidc::testing::user("u1", "a@b.c"));
         let req = run(&s, with(&[])).unwrap();
         let session = Session {
-            sid: String::new(),
             id_hash: String::new(),
             backchannel: Vec::new(),
             user_id: "u1".into(),

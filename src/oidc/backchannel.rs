@@ -68,13 +68,22 @@ pub async fn record_joins(
     Ok(())
 }
 
+/// The session's `sid` (§2.1), in ID and logout tokens: derived from the hash its KV key is
+/// made of (`crypto::session_sid`), never stored, so sessions older than it have one too.
+/// `None` for a session not read from storage.
+pub fn sid_of(session: &Session) -> Option<String> {
+    Some(&session.id_hash)
+        .filter(|h| !h.is_empty())
+        .map(|h| crate::crypto::session_sid(h))
+}
+
 /// Queues logout tokens for the applications of a session that just ended.
 pub fn ended(pending: &PendingIndex, session: &Session) {
-    if session.backchannel.is_empty() || session.sid.is_empty() {
+    let Some(sid) = sid_of(session).filter(|_| !session.backchannel.is_empty()) else {
         return;
-    }
+    };
     pending.push_logout(EndedSession {
-        sid: session.sid.clone(),
+        sid,
         user_id: session.user_id.clone(),
         client_ids: session.backchannel.clone(),
     });
@@ -205,7 +214,6 @@ mod tests {
                 profile: Default::default(),
                 updated_at: None,
             },
-            sid: "sid-1".into(),
             id_hash: "hash-1".into(),
             backchannel: backchannel.iter().map(|s| s.to_string()).collect(),
         }
@@ -278,7 +286,7 @@ mod tests {
         ended(&pending, &session(&["a", "b"]));
         let (_, logouts) = pending.take_session_work();
         let want = EndedSession {
-            sid: "sid-1".into(),
+            sid: crate::crypto::session_sid("hash-1"),
             user_id: "u1".into(),
             client_ids: vec!["a".into(), "b".into()],
         };

@@ -164,7 +164,6 @@ pub async fn start_session(
         auth_time: now,
         expires_at: now + SESSION_TTL_SECS,
         claims: user.claims(),
-        sid: crate::crypto::session_sid(&id.hashed()),
         id_hash: id.hashed(),
         backchannel: Vec::new(),
     };
@@ -190,8 +189,8 @@ pub async fn end_sessions(
 ) -> Result<(), Failure> {
     for id_hash in store.indexed_sessions(user_id).await? {
         if let Some(s) = sessions.session(&id_hash).await? {
-            let sid = crate::crypto::session_sid(&id_hash);
-            super::backchannel::ended(pending, &Session { sid, ..s });
+            let id_hash = id_hash.clone();
+            super::backchannel::ended(pending, &Session { id_hash, ..s });
         }
         sessions.delete_session(&id_hash).await?;
     }
@@ -236,11 +235,7 @@ pub async fn current_session(
     let session = sessions.session(&id_hash).await?;
     Ok(session
         .filter(|s| s.expires_at > clock.now())
-        .map(|s| Session {
-            sid: crate::crypto::session_sid(&id_hash),
-            id_hash,
-            ..s
-        }))
+        .map(|s| Session { id_hash, ..s }))
 }
 
 #[cfg(test)]

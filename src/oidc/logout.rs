@@ -173,7 +173,6 @@ mod tests {
 
     fn session(user: &str) -> Session {
         Session {
-            sid: String::new(),
             id_hash: String::new(),
             backchannel: Vec::new(),
             user_id: user.into(),
