@@ -145,30 +145,32 @@ fn origin_patterns(field: &str, origins: Vec<String>, p: &mut Problems) -> Vec<S
     out
 }
 
+/// An absolute http(s) URL without user information: what every URL setting starts from.
+fn web_url(value: &str) -> Option<Url> {
+    Url::parse(value)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.username().is_empty())
+}
+
 fn check_url(field: &str, value: &str, problems: &mut Problems) -> bool {
-    match Url::parse(value) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.username().is_empty() => true,
-        _ => {
-            problems.add(field, "must be an absolute http(s) URL");
-            false
-        }
+    let ok = web_url(value).is_some();
+    if !ok {
+        problems.add(field, "must be an absolute http(s) URL");
     }
+    ok
 }
 
 fn is_https_url(uri: &str) -> bool {
-    Url::parse(uri)
-        .is_ok_and(|u| u.scheme() == "https" && u.host().is_some() && u.username().is_empty())
+    web_url(uri).is_some_and(|u| u.scheme() == "https")
 }
 
 /// Back-Channel Logout 1.0 §2.2: absolute, no fragment, https; http only where nothing
 /// leaves the machine (a loopback host, for development).
 fn backchannel_uri_ok(uri: &str) -> bool {
-    match Url::parse(uri) {
-        Ok(u) if u.fragment().is_some() || !u.username().is_empty() => false,
-        Ok(u) if u.scheme() == "https" => u.host().is_some(),
-        Ok(u) if u.scheme() == "http" => super::consent::is_loopback_redirect(uri),
-        _ => false,
-    }
+    web_url(uri).is_some_and(|u| {
+        u.fragment().is_none()
+            && (u.scheme() == "https" || super::consent::is_loopback_redirect(uri))
+    })
 }
 
 /// Settings that create and PATCH share. Read-only fields (`client_id`, `type`, secrets,
