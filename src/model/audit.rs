@@ -269,6 +269,16 @@ impl Period {
     }
 }
 
+/// What `Store::active_users` counts: records in `[since, until)` (unix seconds), by
+/// `period`, of one application or all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveQuery<'a> {
+    pub period: Period,
+    pub since: i64,
+    pub until: i64,
+    pub client_id: Option<&'a str>,
+}
+
 /// Distinct active users of one application in one period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveUsers {

@@ -7,11 +7,10 @@ use serde_json::{json, Value};
 use super::params::Params;
 use super::services::{Deps, Services};
 use crate::error::Failure;
-use crate::model::audit::Period;
+use crate::model::audit::{ActiveQuery, Period};
 use crate::runtime::Clock;
 use crate::store::Store;
 
-/// The default window: the last 30 days by day, the last 12 months by month.
 const DAY: i64 = 86_400;
 
 pub async fn active_users<D: Deps>(svc: &Services<'_, D>, q: &Params) -> Result<Value, Failure> {
@@ -32,6 +31,7 @@ pub async fn active_users<D: Deps>(svc: &Services<'_, D>, q: &Params) -> Result<
     };
     let now = svc.clock.now();
     let until = int("until")?.unwrap_or(now + 1);
+    // The default window: the last 30 days by day, the last 12 months by month.
     let window = match period {
         Period::Day => 30 * DAY,
         Period::Month => 365 * DAY,
@@ -40,11 +40,13 @@ pub async fn active_users<D: Deps>(svc: &Services<'_, D>, q: &Params) -> Result<
     if since >= until {
         return Err(Failure::invalid_request("since: must be before until"));
     }
-    let client_id = q.get("client_id")?;
-    let rows = svc
-        .store
-        .active_users(period, since, until, client_id)
-        .await?;
+    let query = ActiveQuery {
+        period,
+        since,
+        until,
+        client_id: q.get("client_id")?,
+    };
+    let rows = svc.store.active_users(&query).await?;
     let rows: Vec<Value> = rows
         .into_iter()
         .map(|r| json!({ "client_id": r.client_id, "period": r.period, "active_users": r.users }))

@@ -425,7 +425,7 @@ async fn key_slots<S: Store>(s: &S, p: &str) -> Check {
 /// The active-users count: distinct users per application and UTC day or month, from the
 /// login and token records only, within the time range.
 async fn active_users<S: Store>(s: &S, p: &str) -> Check {
-    use crate::model::audit::{ActiveUsers, Period, Record};
+    use crate::model::audit::{ActiveQuery, ActiveUsers, Period, Record};
     const DAY: i64 = 86_400;
     // NOW is 2027-01-15T08:00:00Z; NOW + DAY the 16th, NOW + 20 days in February.
     let (a, b) = (format!("{p}-a"), format!("{p}-b"));
@@ -459,7 +459,12 @@ async fn active_users<S: Store>(s: &S, p: &str) -> Check {
     };
     let range = (NOW - DAY, NOW + 30 * DAY);
     let days = s
-        .active_users(Period::Day, range.0, range.1, Some(&a))
+        .active_users(&ActiveQuery {
+            period: Period::Day,
+            since: range.0,
+            until: range.1,
+            client_id: Some(&a),
+        })
         .await
         .map_err(err)?;
     let want = vec![
@@ -469,7 +474,12 @@ async fn active_users<S: Store>(s: &S, p: &str) -> Check {
     ];
     ensure(days == want, &format!("days: {days:?}"))?;
     let months = s
-        .active_users(Period::Month, range.0, range.1, Some(&a))
+        .active_users(&ActiveQuery {
+            period: Period::Month,
+            since: range.0,
+            until: range.1,
+            client_id: Some(&a),
+        })
         .await
         .map_err(err)?;
     ensure(
@@ -477,7 +487,12 @@ async fn active_users<S: Store>(s: &S, p: &str) -> Check {
         &format!("months: {months:?}"),
     )?;
     let both = s
-        .active_users(Period::Month, NOW, NOW + DAY, None)
+        .active_users(&ActiveQuery {
+            period: Period::Month,
+            since: NOW,
+            until: NOW + DAY,
+            client_id: None,
+        })
         .await
         .map_err(err)?;
     let ours: Vec<_> = both

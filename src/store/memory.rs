@@ -8,7 +8,7 @@ use super::{
     AppQuery, GrantOwner, GrantStore, Inserted, SessionStore, Store, StoreError, StoreResult,
     ThrottleStore, UserQuery,
 };
-use crate::model::audit::{ActiveUsers, LogQuery, Period, Record, ACTIVE_EVENTS};
+use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record, ACTIVE_EVENTS};
 use crate::model::grant::{self, Grant, GrantAnswer, GrantIndex, GrantOp, SessionIndex};
 use crate::model::SigningAlg;
 use crate::model::{
@@ -485,13 +485,7 @@ impl Store for MemoryStore {
         Ok((n - audit.len()) as u64)
     }
 
-    async fn active_users(
-        &self,
-        period: Period,
-        since: i64,
-        until: i64,
-        client_id: Option<&str>,
-    ) -> StoreResult<Vec<ActiveUsers>> {
+    async fn active_users(&self, q: &ActiveQuery<'_>) -> StoreResult<Vec<ActiveUsers>> {
         self.check()?;
         let mut groups: std::collections::BTreeMap<(String, String), Vec<String>> =
             Default::default();
@@ -500,12 +494,12 @@ impl Store for MemoryStore {
             let (Some(c), Some(u)) = (&r.client_id, &r.user_id) else {
                 continue;
             };
-            let in_range = (since..until).contains(&r.created_at);
-            if !active || !in_range || client_id.is_some_and(|want| want != c) {
+            let in_range = (q.since..q.until).contains(&r.created_at);
+            if !active || !in_range || q.client_id.is_some_and(|want| want != c) {
                 continue;
             }
             let users = groups
-                .entry((period.bucket(r.created_at), c.clone()))
+                .entry((q.period.bucket(r.created_at), c.clone()))
                 .or_default();
             if !users.contains(u) {
                 users.push(u.clone());

@@ -21,7 +21,7 @@ pub mod throttle_do;
 pub mod throttle_wire;
 
 use crate::error::Failure;
-use crate::model::audit::{ActiveUsers, LogQuery, Period, Record};
+use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record};
 use crate::model::grant::{GrantAnswer, GrantIndex, GrantOp, SessionIndex};
 use crate::model::SigningAlg;
 use crate::model::{
@@ -195,15 +195,9 @@ pub trait Store {
     async fn audit_records(&self, query: &LogQuery) -> StoreResult<Vec<Record>>;
     /// Deletes records created before `before`; returns how many.
     async fn purge_audit(&self, before: i64) -> StoreResult<u64>;
-    /// Distinct users with an `ACTIVE_EVENTS` record per application and period, for
-    /// records in `[since, until)`, optionally of one application; by period, then client.
-    async fn active_users(
-        &self,
-        period: Period,
-        since: i64,
-        until: i64,
-        client_id: Option<&str>,
-    ) -> StoreResult<Vec<ActiveUsers>>;
+    /// Distinct users with an `ACTIVE_EVENTS` record per application and period (see
+    /// `ActiveQuery`); by period, then client.
+    async fn active_users(&self, q: &ActiveQuery<'_>) -> StoreResult<Vec<ActiveUsers>>;
 }
 
 /// A shared reference to a store is a store: tests share one between several users (two
@@ -318,14 +312,8 @@ impl<T: Store + ?Sized> Store for &T {
     async fn purge_audit(&self, before: i64) -> StoreResult<u64> {
         (**self).purge_audit(before).await
     }
-    async fn active_users(
-        &self,
-        period: Period,
-        since: i64,
-        until: i64,
-        client_id: Option<&str>,
-    ) -> StoreResult<Vec<ActiveUsers>> {
-        (**self).active_users(period, since, until, client_id).await
+    async fn active_users(&self, q: &ActiveQuery<'_>) -> StoreResult<Vec<ActiveUsers>> {
+        (**self).active_users(q).await
     }
 }
 

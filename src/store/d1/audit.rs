@@ -1,7 +1,7 @@
 //! `audit_log`.
 
 use super::{changes, err, int, opt_int, opt_text, text, D1Store};
-use crate::model::audit::{ActiveUsers, LogQuery, Period, Record, ACTIVE_EVENTS};
+use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record, ACTIVE_EVENTS};
 use crate::store::StoreResult;
 
 pub(super) async fn append_audit(d1: &D1Store, records: &[Record]) -> StoreResult<()> {
@@ -88,10 +88,7 @@ pub(super) async fn audit_records(d1: &D1Store, q: &LogQuery) -> StoreResult<Vec
 /// `audit_log_client` index when one application is asked for.
 pub(super) async fn active_users(
     d1: &D1Store,
-    period: Period,
-    since: i64,
-    until: i64,
-    client_id: Option<&str>,
+    q: &ActiveQuery<'_>,
 ) -> StoreResult<Vec<ActiveUsers>> {
     let [a, b] = ACTIVE_EVENTS.map(|e| text(e.as_str()));
     let rows: Vec<serde_json::Value> = d1
@@ -102,10 +99,10 @@ pub(super) async fn active_users(
              AND client_id IS NOT NULL AND user_id IS NOT NULL AND event IN (?5, ?6) \
              GROUP BY period, client_id ORDER BY period, client_id",
             &[
-                text(period.sql_format()),
-                int(since),
-                int(until),
-                opt_text(client_id),
+                text(q.period.sql_format()),
+                int(q.since),
+                int(q.until),
+                opt_text(q.client_id),
                 a,
                 b,
             ],

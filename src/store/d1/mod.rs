@@ -13,7 +13,7 @@ use super::binding::Binding;
 use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
 use super::{AppQuery, GrantOwner, Inserted, Store, StoreError, StoreResult, UserQuery};
-use crate::model::audit::{ActiveUsers, LogQuery, Period, Record};
+use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record};
 use crate::model::grant::{GrantIndex, SessionIndex};
 use crate::model::SigningAlg;
 use crate::model::{Application, Consent, KeyStatus, RefreshRecord, StoredKey, User};
@@ -305,13 +305,7 @@ impl Store for D1Store {
     async fn purge_audit(&self, before: i64) -> StoreResult<u64> {
         audit::purge_audit(self, before).await
     }
-    async fn active_users(
-        &self,
-        period: Period,
-        since: i64,
-        until: i64,
-        client_id: Option<&str>,
-    ) -> StoreResult<Vec<ActiveUsers>> {
-        audit::active_users(self, period, since, until, client_id).await
+    async fn active_users(&self, q: &ActiveQuery<'_>) -> StoreResult<Vec<ActiveUsers>> {
+        audit::active_users(self, q).await
     }
 }
