@@ -153,7 +153,7 @@ pub(super) async fn list_applications(d1: &D1Store, q: &AppQuery) -> StoreResult
         None => (JsValue::NULL, JsValue::NULL),
     };
     let rows: Vec<AppRow> = d1
-        .read(
+        .read_all(
             &format!(
                 "SELECT {APP_COLUMNS} FROM applications \
                  WHERE (?1 IS NULL OR app_type = ?1) \
@@ -168,12 +168,8 @@ pub(super) async fn list_applications(d1: &D1Store, q: &AppQuery) -> StoreResult
                 after_id,
                 int(q.limit as i64),
             ],
-        )?
-        .all()
-        .await
-        .map_err(err)?
-        .results()
-        .map_err(err)?;
+        )
+        .await?;
     rows.into_iter().map(Application::try_from).collect()
 }
 

@@ -1,6 +1,6 @@
 //! `audit_log`.
 
-use super::{changes, err, int, opt_int, opt_text, text, D1Store};
+use super::{changes, int, opt_int, opt_text, text, D1Store};
 use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record, ACTIVE_EVENTS};
 use crate::store::StoreResult;
 
@@ -39,7 +39,7 @@ pub(super) async fn audit_records(d1: &D1Store, q: &LogQuery) -> StoreResult<Vec
     // Rows as JSON values rather than a derived row type: one deserializer the Wasm
     // already has, instead of a new one (size budget of issue 6).
     let rows: Vec<serde_json::Value> = d1
-        .read(
+        .read_all(
             "SELECT id, created_at, event, description, client_id, application_name, user_id, \
              ip, user_agent, detail FROM audit_log \
              WHERE (?1 IS NULL OR client_id = ?1) AND (?2 IS NULL OR user_id = ?2) \
@@ -57,12 +57,8 @@ pub(super) async fn audit_records(d1: &D1Store, q: &LogQuery) -> StoreResult<Vec
                 opt_text(q.before.as_ref().map(|(_, id)| id.as_str())),
                 int(q.limit as i64),
             ],
-        )?
-        .all()
-        .await
-        .map_err(err)?
-        .results()
-        .map_err(err)?;
+        )
+        .await?;
     let text = |row: &serde_json::Value, k: &str| row[k].as_str().map(str::to_string);
     Ok(rows
         .iter()
@@ -92,7 +88,7 @@ pub(super) async fn active_users(
 ) -> StoreResult<Vec<ActiveUsers>> {
     let [a, b] = ACTIVE_EVENTS.map(|e| text(e.as_str()));
     let rows: Vec<serde_json::Value> = d1
-        .read(
+        .read_all(
             "SELECT client_id, strftime(?1, created_at, 'unixepoch') AS period, \
              COUNT(DISTINCT user_id) AS users FROM audit_log \
              WHERE created_at >= ?2 AND created_at < ?3 AND (?4 IS NULL OR client_id = ?4) \
@@ -106,12 +102,8 @@ pub(super) async fn active_users(
                 a,
                 b,
             ],
-        )?
-        .all()
-        .await
-        .map_err(err)?
-        .results()
-        .map_err(err)?;
+        )
+        .await?;
     Ok(rows
         .iter()
         .map(|r| ActiveUsers {

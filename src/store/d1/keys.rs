@@ -49,13 +49,7 @@ fn key_values(k: &StoredKey) -> Vec<JsValue> {
 
 impl D1Store {
     async fn keys(&self, sql: &str, args: &[JsValue]) -> StoreResult<Vec<StoredKey>> {
-        let rows: Vec<KeyRow> = self
-            .read(sql, args)?
-            .all()
-            .await
-            .map_err(err)?
-            .results()
-            .map_err(err)?;
+        let rows: Vec<KeyRow> = self.read_all(sql, args).await?;
         Ok(rows.into_iter().map(StoredKey::from).collect())
     }
 

@@ -91,6 +91,16 @@ impl D1Store {
         self.member(sql, args)
     }
 
+    /// Every row of a replica-eligible read, as `T`: one round trip.
+    async fn read_all<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> StoreResult<Vec<T>> {
+        let result = self.read(sql, args)?.all().await.map_err(err)?;
+        result.results().map_err(err)
+    }
+
     /// A read that must see the primary's latest state (the grants to revoke): one round trip.
     fn primary_read(&self, sql: &str, args: &[JsValue]) -> StoreResult<D1PreparedStatement> {
         self.meter.d1_primary(1);

@@ -113,7 +113,7 @@ pub(super) async fn list_users(d1: &D1Store, q: &UserQuery) -> StoreResult<Vec<U
         None => (JsValue::NULL, JsValue::NULL),
     };
     let rows: Vec<UserRow> = d1
-        .read(
+        .read_all(
             &format!(
                 "SELECT {USER_COLUMNS} FROM users \
                  WHERE (?1 IS NULL OR instr(lower(email), lower(?1)) > 0 \
@@ -127,12 +127,8 @@ pub(super) async fn list_users(d1: &D1Store, q: &UserQuery) -> StoreResult<Vec<U
                 before_id,
                 int(q.limit as i64),
             ],
-        )?
-        .all()
-        .await
-        .map_err(err)?
-        .results()
-        .map_err(err)?;
+        )
+        .await?;
     Ok(rows.into_iter().map(User::from).collect())
 }
 
@@ -210,15 +206,11 @@ pub(super) async fn save_consent(
 
 pub(super) async fn list_consents(d1: &D1Store, user_id: &str) -> StoreResult<Vec<Consent>> {
     let rows: Vec<ConsentRow> = d1
-        .read(
+        .read_all(
             "SELECT client_id, scope, created_at, updated_at FROM consents WHERE user_id = ?1 ORDER BY created_at",
             &[text(user_id)],
-        )?
-        .all()
-        .await
-        .map_err(err)?
-        .results()
-        .map_err(err)?;
+        )
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| Consent {
