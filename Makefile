@@ -37,7 +37,7 @@ jsunit: bootstrap
 # target-specific, so `build` as a prerequisite builds it that way too.
 integration: export EDGE_OIDC_FEATURES := conformance
 integration: build
-	node tests/harness/run.mjs --test-reporter=spec 'tests/integration/*.test.mjs'
+	node tests/harness/run.mjs --test-reporter=spec 'tests/integration/*.test.mjs' 'tests/integration/conformance/*.test.mjs'
 
 # Not part of `make test`: bounded fuzzing of the parsers and matchers (FUZZ_SECONDS each).
 fuzz:

@@ -9,7 +9,7 @@
 // set, so that each test file gets the run's server for its configuration; when node --test is
 // done, stops every server and exits with its status. Files run one at a time, since files
 // with the same configuration share a database (a later --test-concurrency overrides this, at
-// that risk). Without files, runs tests/integration/*.test.mjs. HARNESS_SHARE=0: no broker,
+// that risk). Without files, runs tests/integration/*.test.mjs and conformance/*.test.mjs. HARNESS_SHARE=0: no broker,
 // each file starts its own server (as node --test alone would).
 
 import { spawn } from 'node:child_process';
@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { startBroker } from './broker.mjs';
 
 const args = process.argv.slice(2);
-if (!args.some((a) => !a.startsWith('-'))) args.push('tests/integration/*.test.mjs');
+if (!args.some((a) => !a.startsWith('-'))) args.push('tests/integration/*.test.mjs', 'tests/integration/conformance/*.test.mjs');
 
 const share = process.env.HARNESS_SHARE !== '0' && !process.env.HARNESS_ORIGIN;
 const broker = share ? await startBroker() : null;
