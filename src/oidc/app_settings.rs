@@ -160,6 +160,32 @@ fn check_url(field: &str, value: &str, problems: &mut Problems) -> bool {
     ok
 }
 
+/// `jwks` / `jwks_uri` (RFC 7591 §2), which `private_key_jwt` needs one of. `null` clears.
+fn client_keys(app: &mut Application, obj: &Map<String, Value>, p: &mut Problems) {
+    match obj.get("jwks") {
+        None => {}
+        Some(Value::Null) => app.jwks = None,
+        Some(v) => match super::client_assertion::check_jwks(v) {
+            Ok(text) => app.jwks = Some(text),
+            Err(why) => p.add("jwks", why),
+        },
+    }
+    if let Some(uri) = string_field(obj, "jwks_uri", MAX_URI_LEN, p) {
+        match uri.filter(|u| !u.is_empty()) {
+            // Fetching the client's keys is not built yet: say so rather than accept a
+            // client that could never authenticate.
+            Some(_) => p.add(
+                "jwks_uri",
+                "keys at a URL are not fetched yet: register them as jwks",
+            ),
+            None => app.jwks_uri = None,
+        }
+    }
+    if app.token_endpoint_auth_method == TokenAuthMethod::PrivateKeyJwt && app.jwks.is_none() {
+        p.add("jwks", "private_key_jwt needs the client's public keys");
+    }
+}
+
 fn is_https_url(uri: &str) -> bool {
     web_url(uri).is_some_and(|u| u.scheme() == "https")
 }
@@ -195,9 +221,11 @@ const SETTINGS: &[&str] = &[
 /// Settings that RFC 7591 §2, OpenID Connect Dynamic Client Registration §2 and
 /// Back-Channel Logout 1.0 §2.2 name as the management API does: registration passes them
 /// through as they are (and they are settable like `SETTINGS`).
-pub(super) const SHARED_METADATA: [&str; 6] = [
+pub(super) const SHARED_METADATA: [&str; 8] = [
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "jwks",
+    "jwks_uri",
     "logo_uri",
     "policy_uri",
     "tos_uri",
@@ -298,10 +326,11 @@ pub(crate) fn apply_settings(
             ),
             None => p.add(
                 "token_endpoint_auth_method",
-                "one of none, client_secret_basic, client_secret_post",
+                "one of none, client_secret_basic, client_secret_post, private_key_jwt",
             ),
         }
     }
+    client_keys(app, obj, &mut p);
     if let Some(alg) = string_field(obj, "id_token_signed_response_alg", 16, &mut p) {
         match alg.as_deref().map(SigningAlg::parse) {
             Some(Some(a)) => app.id_token_signed_response_alg = a,

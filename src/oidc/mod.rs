@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authorize;
 pub mod backchannel;
 pub mod claims_request;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod code;
