@@ -172,17 +172,24 @@ fn client_keys(app: &mut Application, obj: &Map<String, Value>, p: &mut Problems
     }
     if let Some(uri) = string_field(obj, "jwks_uri", MAX_URI_LEN, p) {
         match uri.filter(|u| !u.is_empty()) {
-            // Fetching the client's keys is not built yet: say so rather than accept a
-            // client that could never authenticate.
+            Some(u) if outbound_uri_ok(&u) => app.jwks_uri = Some(u),
             Some(_) => p.add(
                 "jwks_uri",
-                "keys at a URL are not fetched yet: register them as jwks",
+                "must be an absolute https URL without a fragment (http only on a loopback host)",
             ),
             None => app.jwks_uri = None,
         }
     }
-    if app.token_endpoint_auth_method == TokenAuthMethod::PrivateKeyJwt && app.jwks.is_none() {
-        p.add("jwks", "private_key_jwt needs the client's public keys");
+    if app.jwks.is_some() && app.jwks_uri.is_some() {
+        // RFC 7591 §2: the two MUST NOT both be present.
+        p.add("jwks", "give jwks or jwks_uri, not both");
+    }
+    let no_keys = app.jwks.is_none() && app.jwks_uri.is_none();
+    if app.token_endpoint_auth_method == TokenAuthMethod::PrivateKeyJwt && no_keys {
+        p.add(
+            "jwks",
+            "private_key_jwt needs the client's public keys (jwks or jwks_uri)",
+        );
     }
 }
 
@@ -190,9 +197,10 @@ fn is_https_url(uri: &str) -> bool {
     web_url(uri).is_some_and(|u| u.scheme() == "https")
 }
 
-/// Back-Channel Logout 1.0 §2.2: absolute, no fragment, https; http only where nothing
-/// leaves the machine (a loopback host, for development).
-fn backchannel_uri_ok(uri: &str) -> bool {
+/// Where the provider itself sends requests (Back-Channel Logout 1.0 §2.2, a client's
+/// `jwks_uri`): absolute, no fragment, https; http only where nothing leaves the machine
+/// (a loopback host, for development).
+fn outbound_uri_ok(uri: &str) -> bool {
     web_url(uri).is_some_and(|u| {
         u.fragment().is_none()
             && (u.scheme() == "https" || super::consent::is_loopback_redirect(uri))
@@ -339,7 +347,7 @@ pub(crate) fn apply_settings(
     }
     if let Some(uri) = string_field(obj, "backchannel_logout_uri", MAX_URI_LEN, &mut p) {
         match uri.filter(|u| !u.is_empty()) {
-            Some(u) if backchannel_uri_ok(&u) => app.backchannel_logout_uri = Some(u),
+            Some(u) if outbound_uri_ok(&u) => app.backchannel_logout_uri = Some(u),
             Some(_) => p.add(
                 "backchannel_logout_uri",
                 "must be an absolute https URL without a fragment (http only on a loopback host)",

@@ -13,6 +13,7 @@ use super::jwt::{Signer, SigningAlg};
 use crate::crypto::{hex, sha256};
 use crate::error::Failure;
 use crate::model::Application;
+use crate::runtime::Outbound;
 use crate::store::ThrottleStore;
 
 /// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
@@ -123,6 +124,29 @@ fn candidates(jwks: &str, kid: Option<&str>, alg: SigningAlg) -> Vec<String> {
         .collect()
 }
 
+/// The client's keys: as registered, or fetched from its `jwks_uri` now. Not cached, so a
+/// client that rotates its keys is heard at once (OpenID Connect Core §10.1.1).
+async fn client_jwks(app: &Application, outbound: &impl Outbound) -> Result<String, Failure> {
+    let bad = |why: String| Failure::invalid_client(why);
+    match (&app.jwks, &app.jwks_uri) {
+        (Some(jwks), _) => Ok(jwks.clone()),
+        (None, Some(uri)) => {
+            let (status, body) = outbound
+                .get(uri, MAX_JWKS_LEN)
+                .await
+                .map_err(|e| bad(format!("the client's jwks_uri could not be read: {e}")))?;
+            if status != 200 {
+                return Err(bad(format!("the client's jwks_uri answered {status}")));
+            }
+            let parsed = serde_json::from_str::<Value>(&body)
+                .map_err(|_| bad("the client's jwks_uri did not answer JSON".into()))?;
+            check_jwks(&parsed)
+                .map_err(|why| bad(format!("the client's jwks_uri: the key set {why}")))
+        }
+        (None, None) => Err(bad("the client has no registered keys".into())),
+    }
+}
+
 /// Checks `assertion` for `app` (RFC 7523 §3): signed by one of its keys, `iss` and `sub`
 /// the client, addressed to this provider, unexpired and not far-lived, and never seen
 /// before (its `jti` is counted once in a Durable Object until it expires). Every refusal
@@ -130,21 +154,13 @@ fn candidates(jwks: &str, kid: Option<&str>, alg: SigningAlg) -> Vec<String> {
 pub async fn verify(
     signer: &impl Signer,
     replay: &impl ThrottleStore,
+    outbound: &impl Outbound,
     issuer: &str,
     now: i64,
     app: &Application,
     assertion: &str,
 ) -> Result<(), Failure> {
     let bad = |why: &'static str| Failure::invalid_client(why);
-    let jwks = match (&app.jwks, &app.jwks_uri) {
-        (Some(jwks), _) => jwks,
-        (None, Some(_)) => {
-            return Err(bad(
-                "keys at a jwks_uri are not fetched yet: register them as jwks",
-            ))
-        }
-        (None, None) => return Err(bad("the client has no registered keys")),
-    };
     let token = UntrustedToken::new(assertion).map_err(|_| bad("client_assertion is not a JWT"))?;
     // Only the algorithms this provider signs with; `none` and HMAC (client_secret_jwt) fail here.
     let alg = SigningAlg::parse(token.algorithm())
@@ -153,8 +169,9 @@ pub async fn verify(
         .rsplit_once('.')
         .map(|(input, _)| input.as_bytes())
         .ok_or_else(|| bad("client_assertion is not a JWT"))?;
+    let jwks = client_jwks(app, outbound).await?;
     let mut verified = false;
-    for key in candidates(jwks, token.header().key_id.as_deref(), alg) {
+    for key in candidates(&jwks, token.header().key_id.as_deref(), alg) {
         if signer
             .verify_with_jwk(&key, alg, input, token.signature_bytes())
             .await?

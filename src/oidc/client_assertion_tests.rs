@@ -3,6 +3,7 @@ use crate::crypto::b64url;
 use crate::error::OAuthError;
 use crate::model::{AppType, TokenAuthMethod};
 use crate::oidc::jwt::testing::FakeSigner;
+use crate::runtime::testing::FakeOutbound;
 use crate::store::memory::MemoryStore;
 use futures_executor::block_on;
 use serde_json::json;
@@ -44,7 +45,15 @@ fn good() -> Value {
 }
 
 fn check(store: &MemoryStore, app: &Application, token: &str) -> Result<(), Failure> {
-    block_on(verify(&FakeSigner::new(), store, ISSUER, NOW, app, token))
+    block_on(verify(
+        &FakeSigner::new(),
+        store,
+        &FakeOutbound::default(),
+        ISSUER,
+        NOW,
+        app,
+        token,
+    ))
 }
 
 #[test]
@@ -164,4 +173,53 @@ fn the_subject_names_the_client_before_anything_is_verified() {
         Some("app1")
     );
     assert_eq!(subject("not a jwt"), None);
+}
+
+// Core §10.1.1: keys at a jwks_uri are read when an assertion comes, so a client's new key
+// works at once; what is served there is checked like registered keys.
+#[test]
+fn keys_at_a_jwks_uri_are_fetched_for_each_assertion() {
+    let store = MemoryStore::default();
+    let mut app = client();
+    let uri = "https://rp.example/jwks.json";
+    (app.jwks, app.jwks_uri) = (None, Some(uri.into()));
+    let web = FakeOutbound::default();
+    let run = |token: &str| {
+        block_on(verify(
+            &FakeSigner::new(),
+            &store,
+            &web,
+            ISSUER,
+            NOW,
+            &app,
+            token,
+        ))
+    };
+    let err = run(&assertion(Some("k1"), good())).unwrap_err();
+    assert!(
+        err.description.contains("answered 404"),
+        "{}",
+        err.description
+    );
+    web.pages.borrow_mut().insert(
+        uri.into(),
+        json!({ "keys": [{ "kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB" }] }).to_string(),
+    );
+    run(&assertion(Some("k1"), good())).unwrap();
+    // The client rotates to k9: the next assertion finds it.
+    web.pages.borrow_mut().insert(
+        uri.into(),
+        json!({ "keys": [{ "kty": "RSA", "kid": "k9", "n": "AQAB", "e": "AQAB" }] }).to_string(),
+    );
+    let mut next = good();
+    next["jti"] = json!("j-9");
+    run(&assertion(Some("k9"), next)).unwrap();
+    assert_eq!(web.gets.get(), 3);
+    web.pages.borrow_mut().insert(
+        uri.into(),
+        json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0" }] }).to_string(),
+    );
+    let mut third = good();
+    third["jti"] = json!("j-10");
+    assert!(run(&assertion(Some("k9"), third)).is_err());
 }

@@ -196,8 +196,9 @@ async fn check<D: Deps>(
         ));
     }
     if let Some(assertion) = &p.assertion {
-        let (signer, replay) = (svc.signer, svc.throttle);
-        client_assertion::verify(signer, replay, svc.issuer, now, &app, assertion).await?;
+        let (signer, replay, outbound) = (svc.signer, svc.throttle, svc.outbound);
+        client_assertion::verify(signer, replay, outbound, svc.issuer, now, &app, assertion)
+            .await?;
         return Ok(app);
     }
     match (&p.secret, &app.client_secret_hash) {
