@@ -200,7 +200,7 @@ fn is_https_url(uri: &str) -> bool {
 /// Where the provider itself sends requests (Back-Channel Logout 1.0 §2.2, a client's
 /// `jwks_uri`): absolute, no fragment, https; http only where nothing leaves the machine
 /// (a loopback host, for development).
-fn outbound_uri_ok(uri: &str) -> bool {
+pub(super) fn outbound_uri_ok(uri: &str) -> bool {
     web_url(uri).is_some_and(|u| {
         u.fragment().is_none()
             && (u.scheme() == "https" || super::consent::is_loopback_redirect(uri))

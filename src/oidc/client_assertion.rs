@@ -125,26 +125,60 @@ fn candidates(jwks: &str, kid: Option<&str>, alg: SigningAlg) -> Vec<String> {
 }
 
 /// The client's keys: as registered, or fetched from its `jwks_uri` now. Not cached, so a
-/// client that rotates its keys is heard at once (OpenID Connect Core §10.1.1).
-async fn client_jwks(app: &Application, outbound: &impl Outbound) -> Result<String, Failure> {
-    let bad = |why: String| Failure::invalid_client(why);
+/// client that rotates its keys is heard at once (OpenID Connect Core §10.1.1). `Err` says
+/// why there are none.
+async fn client_jwks(app: &Application, outbound: &impl Outbound) -> Result<String, String> {
     match (&app.jwks, &app.jwks_uri) {
         (Some(jwks), _) => Ok(jwks.clone()),
         (None, Some(uri)) => {
             let (status, body) = outbound
                 .get(uri, MAX_JWKS_LEN)
                 .await
-                .map_err(|e| bad(format!("the client's jwks_uri could not be read: {e}")))?;
+                .map_err(|e| format!("the client's jwks_uri could not be read: {e}"))?;
             if status != 200 {
-                return Err(bad(format!("the client's jwks_uri answered {status}")));
+                return Err(format!("the client's jwks_uri answered {status}"));
             }
             let parsed = serde_json::from_str::<Value>(&body)
-                .map_err(|_| bad("the client's jwks_uri did not answer JSON".into()))?;
-            check_jwks(&parsed)
-                .map_err(|why| bad(format!("the client's jwks_uri: the key set {why}")))
+                .map_err(|_| "the client's jwks_uri did not answer JSON".to_string())?;
+            check_jwks(&parsed).map_err(|why| format!("the client's jwks_uri: the key set {why}"))
         }
-        (None, None) => Err(bad("the client has no registered keys".into())),
+        (None, None) => Err("the client has no registered keys".into()),
     }
+}
+
+/// `jwt` parsed, when one of `app`'s keys signed it with an algorithm this provider takes
+/// (RS256, ES256, EdDSA: never `none` or HMAC). The inner `Err` says what is wrong, for the
+/// caller's own error code (a client assertion's, a request object's); the outer one is
+/// the provider's own failure.
+pub(super) async fn signed_by_client<'t>(
+    signer: &impl Signer,
+    outbound: &impl Outbound,
+    app: &Application,
+    jwt: &'t str,
+) -> Result<Result<UntrustedToken<'t>, String>, Failure> {
+    let Ok(token) = UntrustedToken::new(jwt) else {
+        return Ok(Err("is not a JWT".into()));
+    };
+    let Some(alg) = SigningAlg::parse(token.algorithm()) else {
+        return Ok(Err("must be signed with RS256, ES256 or EdDSA".into()));
+    };
+    let Some((input, _)) = jwt.rsplit_once('.') else {
+        return Ok(Err("is not a JWT".into()));
+    };
+    let jwks = match client_jwks(app, outbound).await {
+        Ok(jwks) => jwks,
+        Err(why) => return Ok(Err(format!("cannot be checked: {why}"))),
+    };
+    for key in candidates(&jwks, token.header().key_id.as_deref(), alg) {
+        let sig = token.signature_bytes();
+        if signer
+            .verify_with_jwk(&key, alg, input.as_bytes(), sig)
+            .await?
+        {
+            return Ok(Ok(token));
+        }
+    }
+    Ok(Err("is not signed by a key the client registered".into()))
 }
 
 /// Checks `assertion` for `app` (RFC 7523 §3): signed by one of its keys, `iss` and `sub`
@@ -161,30 +195,10 @@ pub async fn verify(
     assertion: &str,
 ) -> Result<(), Failure> {
     let bad = |why: &'static str| Failure::invalid_client(why);
-    let token = UntrustedToken::new(assertion).map_err(|_| bad("client_assertion is not a JWT"))?;
-    // Only the algorithms this provider signs with; `none` and HMAC (client_secret_jwt) fail here.
-    let alg = SigningAlg::parse(token.algorithm())
-        .ok_or_else(|| bad("client_assertion's alg must be RS256, ES256 or EdDSA"))?;
-    let input = assertion
-        .rsplit_once('.')
-        .map(|(input, _)| input.as_bytes())
-        .ok_or_else(|| bad("client_assertion is not a JWT"))?;
-    let jwks = client_jwks(app, outbound).await?;
-    let mut verified = false;
-    for key in candidates(&jwks, token.header().key_id.as_deref(), alg) {
-        if signer
-            .verify_with_jwk(&key, alg, input, token.signature_bytes())
-            .await?
-        {
-            verified = true;
-            break;
-        }
-    }
-    if !verified {
-        return Err(bad(
-            "client_assertion is not signed by a key the client registered",
-        ));
-    }
+    let token = match signed_by_client(signer, outbound, app, assertion).await? {
+        Ok(token) => token,
+        Err(why) => return Err(Failure::invalid_client(format!("client_assertion {why}"))),
+    };
     // exp, nbf and iat are jwt-compact's own members of Claims.
     let all = token
         .deserialize_claims_unchecked::<AssertionClaims>()

@@ -50,8 +50,12 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "claims_parameter_supported": true,
         // Per application (`userinfo_signed_response_alg`); JSON otherwise.
         "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
+        // Core §6 (`request_object`): signed by the client's keys; `none` is left out, so
+        // unsigned objects are refused (Core §6.1 lets the OP require signing).
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "request_uri_parameter_supported": true,
+        "require_request_uri_registration": false,
         "authorization_response_iss_parameter_supported": true,
     });
     if registration {

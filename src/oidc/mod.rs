@@ -29,6 +29,7 @@ pub mod pkce;
 pub mod profile;
 pub mod refresh;
 pub mod registration;
+pub mod request_object;
 pub mod revocation;
 pub mod schedule;
 pub mod services;
