@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS applications (
   previous_secret_hash TEXT,
   previous_secret_expires_at INTEGER,
   token_endpoint_auth_method TEXT NOT NULL
-    CHECK (token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post')),
+    CHECK (token_endpoint_auth_method IN ('none', 'client_secret_basic', 'client_secret_post',
+      'private_key_jwt')),
   grant_types TEXT NOT NULL DEFAULT '["authorization_code"]',
   home_url TEXT,
   redirect_uris TEXT NOT NULL DEFAULT '[]',
@@ -45,7 +46,10 @@ CREATE TABLE IF NOT EXISTS applications (
   tos_uri TEXT,
   -- Userinfo as a signed JWT (migration 0008); NULL: plain JSON.
   userinfo_signed_response_alg TEXT
-    CHECK (userinfo_signed_response_alg IN ('RS256', 'ES256', 'EdDSA'))
+    CHECK (userinfo_signed_response_alg IN ('RS256', 'ES256', 'EdDSA')),
+  -- private_key_jwt (migration 0009): the client's public JWK Set (JSON), or where it is.
+  jwks TEXT,
+  jwks_uri TEXT
 );
 CREATE INDEX IF NOT EXISTS applications_created ON applications (created_at, client_id);
 

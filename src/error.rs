@@ -30,12 +30,16 @@ pub enum OAuthError {
     RequestNotSupported,
     /// The same for `request_uri`.
     RequestUriNotSupported,
+    /// Core §3.1.2.6: a request object that is not acceptable (unsigned, badly signed, wrong).
+    InvalidRequestObject,
+    /// Core §3.1.2.6: a `request_uri` that cannot be read or holds no usable object.
+    InvalidRequestUri,
     NotFound,
     Conflict,
 }
 
 impl OAuthError {
-    pub const ALL: [OAuthError; 23] = [
+    pub const ALL: [OAuthError; 25] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -57,6 +61,8 @@ impl OAuthError {
         Self::InvalidTarget,
         Self::RequestNotSupported,
         Self::RequestUriNotSupported,
+        Self::InvalidRequestObject,
+        Self::InvalidRequestUri,
         Self::NotFound,
         Self::Conflict,
     ];
@@ -84,6 +90,8 @@ impl OAuthError {
             Self::InvalidTarget => "invalid_target",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestObject => "invalid_request_object",
+            Self::InvalidRequestUri => "invalid_request_uri",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
         }

@@ -24,12 +24,16 @@ pub trait Random {
     }
 }
 
-/// HTTP requests this provider makes on its own (back-channel logout tokens).
+/// HTTP requests this provider makes on its own (back-channel logout tokens, clients'
+/// `jwks_uri`).
 #[allow(async_fn_in_trait)]
 pub trait Outbound {
     /// POSTs `body` as `application/x-www-form-urlencoded` without following redirects,
     /// within a time limit: the answer's status, or why there is none.
     async fn post_form(&self, url: &str, body: &str) -> Result<u16, String>;
+    /// GETs `url` without following redirects, within a time limit: the status and the body
+    /// as text, or why there is none (also when the body is over `max_bytes`).
+    async fn get(&self, url: &str, max_bytes: usize) -> Result<(u16, String), String>;
 }
 
 /// Wall-clock time: `Date.now()` in workerd, the system clock natively.
@@ -63,6 +67,26 @@ impl Random for SystemRandom {
 pub mod testing {
     use super::*;
     use std::cell::Cell;
+
+    /// Answers GETs from a map of URL to body (200), and counts them; POSTs are refused.
+    #[derive(Default)]
+    pub struct FakeOutbound {
+        pub pages: std::cell::RefCell<std::collections::HashMap<String, String>>,
+        pub gets: Cell<u32>,
+    }
+
+    impl Outbound for FakeOutbound {
+        async fn post_form(&self, _url: &str, _body: &str) -> Result<u16, String> {
+            Err("no network in tests".into())
+        }
+        async fn get(&self, url: &str, _max: usize) -> Result<(u16, String), String> {
+            self.gets.set(self.gets.get() + 1);
+            match self.pages.borrow().get(url) {
+                Some(body) => Ok((200, body.clone())),
+                None => Ok((404, String::new())),
+            }
+        }
+    }
 
     /// A clock that only moves when told to.
     pub struct FixedClock(pub Cell<i64>);

@@ -48,6 +48,7 @@ impl Deps for Workers {
     type Kdf = WebCryptoPbkdf2;
     type Clock = SystemClock;
     type Rng = SystemRandom;
+    type Outbound = WorkerFetch;
 }
 
 thread_local! {
@@ -182,6 +183,7 @@ impl Platform {
             kdf: &WebCryptoPbkdf2,
             clock: &SystemClock,
             rng: &SystemRandom,
+            outbound: &WorkerFetch,
             issuer,
             settings: &self.config.settings,
             audit,
@@ -334,49 +336,92 @@ fn after_response(wctx: &Context, platform: Platform, pending: PendingIndex, iss
     });
 }
 
-/// Outbound POSTs through the runtime's `fetch`, given up after `OUTBOUND_TIMEOUT`.
+/// Outbound requests through the runtime's `fetch`, given up after `OUTBOUND_TIMEOUT`.
 struct WorkerFetch;
 
 /// How long a relying party may take to answer a logout token (Back-Channel Logout 1.0
-/// §2.5 leaves it to the OP); the runtime keeps `waitUntil` work alive for 30 s.
+/// §2.5 leaves it to the OP), or to serve its keys; the runtime keeps `waitUntil` work
+/// alive for 30 s.
 const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn js_text(e: JsValue) -> String {
+    format!("{e:?}")
+}
+
+/// `fut`, or an error once `OUTBOUND_TIMEOUT` has passed.
+async fn in_time<T>(
+    fut: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    use std::future::Future;
+    use std::task::Poll;
+    let mut fut = std::pin::pin!(fut);
+    let mut timeout = std::pin::pin!(worker::Delay::from(OUTBOUND_TIMEOUT));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(out);
+        }
+        match timeout.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err("no answer in time".into())),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+impl WorkerFetch {
+    /// One request, redirects not followed (a redirect is the answer).
+    async fn send(url: &str, init: web_sys::RequestInit) -> Result<web_sys::Response, String> {
+        use wasm_bindgen::JsCast;
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+        let global = js_sys::global();
+        let fetch: js_sys::Function = js_sys::Reflect::get(&global, &"fetch".into())
+            .map_err(js_text)?
+            .dyn_into()
+            .map_err(js_text)?;
+        let promise = fetch
+            .call2(&global, &JsValue::from_str(url), &init)
+            .map_err(js_text)?;
+        let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
+            .await
+            .map_err(js_text)?;
+        Ok(answer.unchecked_into())
+    }
+}
 
 impl Outbound for WorkerFetch {
     async fn post_form(&self, url: &str, body: &str) -> Result<u16, String> {
-        use std::future::Future;
-        use std::task::Poll;
-        use wasm_bindgen::JsCast;
-        let js = |e: JsValue| format!("{e:?}");
-        let headers = web_sys::Headers::new().map_err(js)?;
+        let headers = web_sys::Headers::new().map_err(js_text)?;
         headers
             .set("Content-Type", "application/x-www-form-urlencoded")
-            .map_err(js)?;
+            .map_err(js_text)?;
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
         init.set_headers(&headers);
-        init.set_redirect(web_sys::RequestRedirect::Manual);
         init.set_body(&JsValue::from_str(body));
-        let global = js_sys::global();
-        let fetch: js_sys::Function = js_sys::Reflect::get(&global, &"fetch".into())
-            .map_err(js)?
-            .dyn_into()
-            .map_err(js)?;
-        let promise = fetch
-            .call2(&global, &JsValue::from_str(url), &init)
-            .map_err(js)?;
-        let mut sent = std::pin::pin!(wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(
-            promise
-        )));
-        let mut timeout = std::pin::pin!(worker::Delay::from(OUTBOUND_TIMEOUT));
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(answer) = sent.as_mut().poll(cx) {
-                let status = answer.map(|r| r.unchecked_into::<web_sys::Response>().status());
-                return Poll::Ready(status.map_err(js));
+        in_time(async { Ok(Self::send(url, init).await?.status()) }).await
+    }
+
+    async fn get(&self, url: &str, max_bytes: usize) -> Result<(u16, String), String> {
+        let init = web_sys::RequestInit::new();
+        init.set_method("GET");
+        in_time(async {
+            let res = Self::send(url, init).await?;
+            let declared = res.headers().get("content-length").ok().flatten();
+            if declared
+                .and_then(|l| l.parse::<usize>().ok())
+                .is_some_and(|l| l > max_bytes)
+            {
+                return Err("the answer is too large".into());
             }
-            match timeout.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err("no answer in time".into())),
-                Poll::Pending => Poll::Pending,
+            let text = wasm_bindgen_futures::JsFuture::from(res.text().map_err(js_text)?)
+                .await
+                .map_err(js_text)?
+                .as_string()
+                .unwrap_or_default();
+            if text.len() > max_bytes {
+                return Err("the answer is too large".into());
             }
+            Ok((res.status(), text))
         })
         .await
     }

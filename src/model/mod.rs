@@ -62,6 +62,8 @@ pub enum TokenAuthMethod {
     None,
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT signed with the client's registered key (RFC 7523 §2.2, Core §9).
+    PrivateKeyJwt,
 }
 
 impl TokenAuthMethod {
@@ -70,13 +72,19 @@ impl TokenAuthMethod {
             Self::None => "none",
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::None, Self::ClientSecretBasic, Self::ClientSecretPost]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        [
+            Self::None,
+            Self::ClientSecretBasic,
+            Self::ClientSecretPost,
+            Self::PrivateKeyJwt,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
     }
 }
 
@@ -214,6 +222,11 @@ pub struct Application {
     /// Userinfo answers as a JWT signed with this algorithm (OpenID Connect Dynamic Client
     /// Registration §2); `None`: plain JSON.
     pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// The client's public keys for `private_key_jwt` (RFC 7591 §2 `jwks`): a JWK Set as
+    /// JSON text, checked when set.
+    pub jwks: Option<String>,
+    /// Where the client publishes them instead (RFC 7591 §2 `jwks_uri`), fetched when needed.
+    pub jwks_uri: Option<String>,
     /// Hash of the RFC 7592 registration access token; only for clients that registered
     /// themselves at `/register`.
     pub registration_token_hash: Option<String>,
@@ -250,6 +263,8 @@ impl Application {
             policy_uri: None,
             tos_uri: None,
             userinfo_signed_response_alg: None,
+            jwks: None,
+            jwks_uri: None,
             registration_token_hash: None,
             created_at: now,
             updated_at: now,

@@ -160,13 +160,47 @@ fn check_url(field: &str, value: &str, problems: &mut Problems) -> bool {
     ok
 }
 
+/// `jwks` / `jwks_uri` (RFC 7591 §2), which `private_key_jwt` needs one of. `null` clears.
+fn client_keys(app: &mut Application, obj: &Map<String, Value>, p: &mut Problems) {
+    match obj.get("jwks") {
+        None => {}
+        Some(Value::Null) => app.jwks = None,
+        Some(v) => match super::client_assertion::check_jwks(v) {
+            Ok(text) => app.jwks = Some(text),
+            Err(why) => p.add("jwks", why),
+        },
+    }
+    if let Some(uri) = string_field(obj, "jwks_uri", MAX_URI_LEN, p) {
+        match uri.filter(|u| !u.is_empty()) {
+            Some(u) if outbound_uri_ok(&u) => app.jwks_uri = Some(u),
+            Some(_) => p.add(
+                "jwks_uri",
+                "must be an absolute https URL without a fragment (http only on a loopback host)",
+            ),
+            None => app.jwks_uri = None,
+        }
+    }
+    if app.jwks.is_some() && app.jwks_uri.is_some() {
+        // RFC 7591 §2: the two MUST NOT both be present.
+        p.add("jwks", "give jwks or jwks_uri, not both");
+    }
+    let no_keys = app.jwks.is_none() && app.jwks_uri.is_none();
+    if app.token_endpoint_auth_method == TokenAuthMethod::PrivateKeyJwt && no_keys {
+        p.add(
+            "jwks",
+            "private_key_jwt needs the client's public keys (jwks or jwks_uri)",
+        );
+    }
+}
+
 fn is_https_url(uri: &str) -> bool {
     web_url(uri).is_some_and(|u| u.scheme() == "https")
 }
 
-/// Back-Channel Logout 1.0 §2.2: absolute, no fragment, https; http only where nothing
-/// leaves the machine (a loopback host, for development).
-fn backchannel_uri_ok(uri: &str) -> bool {
+/// Where the provider itself sends requests (Back-Channel Logout 1.0 §2.2, a client's
+/// `jwks_uri`): absolute, no fragment, https; http only where nothing leaves the machine
+/// (a loopback host, for development).
+pub(super) fn outbound_uri_ok(uri: &str) -> bool {
     web_url(uri).is_some_and(|u| {
         u.fragment().is_none()
             && (u.scheme() == "https" || super::consent::is_loopback_redirect(uri))
@@ -195,9 +229,11 @@ const SETTINGS: &[&str] = &[
 /// Settings that RFC 7591 §2, OpenID Connect Dynamic Client Registration §2 and
 /// Back-Channel Logout 1.0 §2.2 name as the management API does: registration passes them
 /// through as they are (and they are settable like `SETTINGS`).
-pub(super) const SHARED_METADATA: [&str; 6] = [
+pub(super) const SHARED_METADATA: [&str; 8] = [
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "jwks",
+    "jwks_uri",
     "logo_uri",
     "policy_uri",
     "tos_uri",
@@ -298,10 +334,11 @@ pub(crate) fn apply_settings(
             ),
             None => p.add(
                 "token_endpoint_auth_method",
-                "one of none, client_secret_basic, client_secret_post",
+                "one of none, client_secret_basic, client_secret_post, private_key_jwt",
             ),
         }
     }
+    client_keys(app, obj, &mut p);
     if let Some(alg) = string_field(obj, "id_token_signed_response_alg", 16, &mut p) {
         match alg.as_deref().map(SigningAlg::parse) {
             Some(Some(a)) => app.id_token_signed_response_alg = a,
@@ -310,7 +347,7 @@ pub(crate) fn apply_settings(
     }
     if let Some(uri) = string_field(obj, "backchannel_logout_uri", MAX_URI_LEN, &mut p) {
         match uri.filter(|u| !u.is_empty()) {
-            Some(u) if backchannel_uri_ok(&u) => app.backchannel_logout_uri = Some(u),
+            Some(u) if outbound_uri_ok(&u) => app.backchannel_logout_uri = Some(u),
             Some(_) => p.add(
                 "backchannel_logout_uri",
                 "must be an absolute https URL without a fragment (http only on a loopback host)",

@@ -255,17 +255,18 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
             )))
         }
     }
-    // OpenID Connect Core §6.1, §6.2 (discovery says so: request_parameter_supported false).
+    // Request objects are expanded before this (`request_object::expand`, Core §6); one
+    // still here was not, so it is refused rather than ignored.
     if params.get("request").map_err(fail)?.is_some() {
         return Err(fail(Failure::new(
             OAuthError::RequestNotSupported,
-            "request objects (the request parameter) are not supported",
+            "request objects are not taken here",
         )));
     }
     if params.get("request_uri").map_err(fail)?.is_some() {
         return Err(fail(Failure::new(
             OAuthError::RequestUriNotSupported,
-            "request objects by reference (request_uri) are not supported",
+            "request objects by reference are not taken here",
         )));
     }
 
@@ -362,11 +363,37 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
     })
 }
 
+/// How a request object that could not be used (`request_object::expand`) is refused: as
+/// the rest of the request would be without it (an error page while the client or redirect
+/// URI is not trusted, and any earlier error first), else by redirect to the query's
+/// redirect URI, in the mode the object asked for if the query names none.
+pub async fn refuse(store: &impl Store, params: &Params, failure: Failure) -> AuthorizeError {
+    let without = Params::from_pairs(
+        params
+            .pairs()
+            .filter(|(k, _)| !matches!(*k, "request" | "request_uri")),
+    );
+    match validate(store, without).await {
+        Err(earlier) => earlier,
+        Ok(valid) => {
+            let mut refusal = valid.error(failure);
+            if let (AuthorizeError::Redirect(r), Ok(None), Ok(Some(object))) = (
+                &mut refusal,
+                params.get("response_mode"),
+                params.get("request"),
+            ) {
+                r.mode = mode_inside_request_object(object);
+            }
+            refusal
+        }
+    }
+}
+
 /// The `response_mode` a request object (Core §6.1) carries when the query does not repeat
-/// it: the only thing read from an object this provider does not support, unverified, so
-/// that its `request_not_supported` reaches the client the way the client listens (a
-/// form_post client never looks at a query). The redirect URI stays the verified one from
-/// the query, so an unsigned or forged object can change only the encoding.
+/// it, read unverified from an object that could not be used, so that its refusal reaches
+/// the client the way the client listens (a form_post client never looks at a query). The
+/// redirect URI stays the verified one from the query, so an unsigned or forged object can
+/// change only the encoding.
 fn mode_inside_request_object(object: &str) -> ResponseMode {
     // Read as a Value: its parser is in the build anyway, a struct's would not be.
     let payload = object.split('.').nth(1).and_then(crypto::b64url_decode);

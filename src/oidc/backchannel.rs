@@ -194,6 +194,9 @@ mod tests {
                 .parse()
                 .map_err(|_| "refused".into())
         }
+        async fn get(&self, _url: &str, _max: usize) -> Result<(u16, String), String> {
+            Err("not used".into())
+        }
     }
 
     fn app(id: &str, uri: Option<&str>) -> Application {

@@ -1,7 +1,9 @@
 //! Client authentication at the token endpoint: RFC 6749 §2.3.1 (`client_secret_basic`,
-//! `client_secret_post`) and public clients (`none`, OpenID Connect Core §9).
+//! `client_secret_post`), `private_key_jwt` (RFC 7523 §2.2, checked in `client_assertion`)
+//! and public clients (`none`, OpenID Connect Core §9).
 
 use super::audit::{Entry, Event};
+use super::client_assertion::{self, ASSERTION_TYPE};
 use super::params::Params;
 use super::services::{Deps, Services};
 use crate::crypto::{b64url_decode, ClientSecret};
@@ -16,6 +18,8 @@ pub struct Presented {
     pub client_id: String,
     pub method: TokenAuthMethod,
     pub secret: Option<ClientSecret>,
+    /// A `client_assertion` (private_key_jwt), not yet verified.
+    pub assertion: Option<String>,
 }
 
 pub fn presented(params: &Params, authorization: Option<&str>) -> Result<Presented, Failure> {
@@ -25,6 +29,42 @@ pub fn presented(params: &Params, authorization: Option<&str>) -> Result<Present
     };
     let body_id = params.get("client_id")?;
     let body_secret = params.get("client_secret")?;
+    match (
+        params.get("client_assertion_type")?,
+        params.get("client_assertion")?,
+    ) {
+        (None, None) => {}
+        (Some(kind), Some(assertion)) => {
+            if basic.is_some() || body_secret.is_some() {
+                return Err(Failure::invalid_request(
+                    "use one client authentication method per request",
+                ));
+            }
+            if kind != ASSERTION_TYPE {
+                return Err(Failure::invalid_client(format!(
+                    "client_assertion_type must be {ASSERTION_TYPE}"
+                )));
+            }
+            // RFC 7523 §3: sub names the client; client_id in the body is optional.
+            let client_id = match body_id {
+                Some(id) => id.to_string(),
+                None => client_assertion::subject(assertion).ok_or_else(|| {
+                    Failure::invalid_client("client_assertion names no client (sub)")
+                })?,
+            };
+            return Ok(Presented {
+                client_id,
+                method: TokenAuthMethod::PrivateKeyJwt,
+                secret: None,
+                assertion: Some(assertion.to_string()),
+            });
+        }
+        _ => {
+            return Err(Failure::invalid_request(
+                "client_assertion and client_assertion_type come together",
+            ))
+        }
+    }
     match basic {
         Some((id, secret)) => {
             // RFC 6749 §2.3: a client uses one authentication method per request.
@@ -42,6 +82,7 @@ pub fn presented(params: &Params, authorization: Option<&str>) -> Result<Present
                 client_id: id,
                 method: TokenAuthMethod::ClientSecretBasic,
                 secret: Some(ClientSecret::new(secret)),
+                assertion: None,
             })
         }
         None => {
@@ -53,11 +94,13 @@ pub fn presented(params: &Params, authorization: Option<&str>) -> Result<Present
                     client_id,
                     method: TokenAuthMethod::ClientSecretPost,
                     secret: Some(ClientSecret::new(secret)),
+                    assertion: None,
                 },
                 None => Presented {
                     client_id,
                     method: TokenAuthMethod::None,
                     secret: None,
+                    assertion: None,
                 },
             })
         }
@@ -118,7 +161,7 @@ pub async fn authenticate<D: Deps>(
     p: &Presented,
 ) -> Result<Application, Failure> {
     let audit = svc.audit;
-    let result = check(svc.store, p, svc.clock.now()).await;
+    let result = check(svc, p, svc.clock.now()).await;
     if let Err(f) = &result {
         if f.error == OAuthError::InvalidClient {
             audit.record(
@@ -132,9 +175,17 @@ pub async fn authenticate<D: Deps>(
     result
 }
 
-async fn check(store: &impl Store, p: &Presented, now: i64) -> Result<Application, Failure> {
+async fn check<D: Deps>(
+    svc: &Services<'_, D>,
+    p: &Presented,
+    now: i64,
+) -> Result<Application, Failure> {
     let refuse = || Failure::invalid_client("client authentication failed");
-    let app = store.application(&p.client_id).await?.ok_or_else(refuse)?;
+    let app = svc
+        .store
+        .application(&p.client_id)
+        .await?
+        .ok_or_else(refuse)?;
     if app.token_endpoint_auth_method != p.method {
         return Err(Failure::new(
             OAuthError::InvalidClient,
@@ -143,6 +194,12 @@ async fn check(store: &impl Store, p: &Presented, now: i64) -> Result<Applicatio
                 app.token_endpoint_auth_method.as_str()
             ),
         ));
+    }
+    if let Some(assertion) = &p.assertion {
+        let (signer, replay, outbound) = (svc.signer, svc.throttle, svc.outbound);
+        client_assertion::verify(signer, replay, outbound, svc.issuer, now, &app, assertion)
+            .await?;
+        return Ok(app);
     }
     match (&p.secret, &app.client_secret_hash) {
         (None, None) if app.is_public() => Ok(app),
@@ -249,6 +306,30 @@ mod tests {
         );
         let current = presented(&Params::default(), Some(&basic("conf", "s3cret:+/"))).unwrap();
         assert!(authn(&s, &current, 5_000).is_ok());
+    }
+
+    // RFC 7523 §2.2: the assertion names the client by its sub when client_id is absent,
+    // and it is the one method of its request.
+    #[test]
+    fn a_client_assertion_is_private_key_jwt() {
+        let header = crate::crypto::b64url(br#"{"alg":"RS256"}"#);
+        let claims = crate::crypto::b64url(br#"{"sub":"conf"}"#);
+        let form = format!(
+            "client_assertion_type={}&client_assertion={header}.{claims}.c2ln",
+            url::form_urlencoded::byte_serialize(ASSERTION_TYPE.as_bytes()).collect::<String>()
+        );
+        let p = presented(&Params::parse(&form), None).unwrap();
+        assert_eq!(
+            (p.client_id.as_str(), p.method),
+            ("conf", TokenAuthMethod::PrivateKeyJwt)
+        );
+        let mixed = presented(&Params::parse(&form), Some(&basic("conf", "s3cret:+/")));
+        assert_eq!(mixed.unwrap_err().error, OAuthError::InvalidRequest);
+        let alone = presented(&Params::parse("client_assertion=e30.e30.c2ln"), None);
+        assert_eq!(alone.unwrap_err().error, OAuthError::InvalidRequest);
+        // A secret-based client cannot switch to an assertion.
+        let err = authn(&store(), &p, 1_000).unwrap_err();
+        assert_eq!(err.error, OAuthError::InvalidClient);
     }
 
     #[test]

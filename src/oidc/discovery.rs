@@ -33,7 +33,9 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        // RFC 8414 §2: what private_key_jwt assertions may be signed with.
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": SCOPES,
         "claims_supported": [
@@ -48,8 +50,12 @@ pub fn document(issuer: &str, registration: bool) -> Value {
         "claims_parameter_supported": true,
         // Per application (`userinfo_signed_response_alg`); JSON otherwise.
         "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
+        // Core §6 (`request_object`): signed by the client's keys; `none` is left out, so
+        // unsigned objects are refused (Core §6.1 lets the OP require signing).
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "request_uri_parameter_supported": true,
+        "require_request_uri_registration": false,
         "authorization_response_iss_parameter_supported": true,
     });
     if registration {

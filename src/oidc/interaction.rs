@@ -9,6 +9,7 @@ use super::consent;
 use super::jwt;
 use super::login::{self, LoginError};
 use super::params::Params;
+use super::request_object;
 use super::services::{Deps, Services};
 use crate::crypto::SessionId;
 use crate::error::Failure;
@@ -31,6 +32,11 @@ pub async fn validate<D: Deps>(
     svc: &Services<'_, D>,
     params: Params,
 ) -> Result<ValidRequest, AuthorizeError> {
+    let params = match request_object::expand(svc, &params).await {
+        Ok(Some(expanded)) => expanded,
+        Ok(None) => params,
+        Err(failure) => return Err(authorize::refuse(svc.store, &params, failure).await),
+    };
     let mut valid = authorize::validate(svc.store, params).await?;
     let hint = valid
         .params

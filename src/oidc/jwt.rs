@@ -39,6 +39,16 @@ pub trait Signer {
         signing_input: &[u8],
         signature: &[u8],
     ) -> Result<bool, Failure>;
+    /// Verifies with a key that is not the provider's: a client's public JWK (JSON text), for
+    /// `private_key_jwt` (RFC 7523). `Ok(false)` also when the key does not fit `alg` or
+    /// cannot be imported.
+    async fn verify_with_jwk(
+        &self,
+        jwk: &str,
+        alg: SigningAlg,
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, Failure>;
 }
 
 #[derive(Serialize)]
@@ -280,6 +290,28 @@ pub mod testing {
             let mut data = alg.as_str().as_bytes().to_vec();
             data.extend_from_slice(input);
             Ok(kid == format!("{}-{}", self.kid, alg.as_str()) && ct_eq(&self.mac(&data), sig))
+        }
+        async fn verify_with_jwk(
+            &self,
+            jwk: &str,
+            alg: SigningAlg,
+            input: &[u8],
+            sig: &[u8],
+        ) -> Result<bool, Failure> {
+            let kid = serde_json::from_str::<serde_json::Value>(jwk)
+                .ok()
+                .and_then(|k| k.get("kid").and_then(|v| v.as_str()).map(str::to_string));
+            Ok(kid.is_some_and(|kid| ct_eq(&Self::client_sign(&kid, alg, input), sig)))
+        }
+    }
+
+    impl FakeSigner {
+        /// What `verify_with_jwk` accepts as the signature of the client key `kid`: the
+        /// fake's stand-in for a client's private key.
+        pub fn client_sign(kid: &str, alg: SigningAlg, input: &[u8]) -> Vec<u8> {
+            let mut data = format!("client {kid} {} ", alg.as_str()).into_bytes();
+            data.extend_from_slice(input);
+            sha256(&data).to_vec()
         }
     }
 }

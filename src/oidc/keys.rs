@@ -207,6 +207,25 @@ impl<S: Store, K: KeyCrypto, C: Clock, R: Random> Signer for KeyRing<S, K, C, R>
         }
     }
 
+    async fn verify_with_jwk(
+        &self,
+        jwk: &str,
+        alg: SigningAlg,
+        input: &[u8],
+        sig: &[u8],
+    ) -> Result<bool, Failure> {
+        // A key the client registered that WebCrypto will not import (wrong type for `alg`,
+        // bad members) verifies nothing: the client's mistake, not the provider's failure.
+        match self.crypto.public_key(alg, jwk).await {
+            Ok(key) => Ok(self
+                .crypto
+                .verify(alg, &key, input, sig)
+                .await
+                .unwrap_or(false)),
+            Err(_) => Ok(false),
+        }
+    }
+
     async fn jwks(&self) -> Result<String, Failure> {
         // Fresh in this isolate: the keys exist (an empty set is never cached), so no storage.
         if let Some(body) = self.cached_jwks() {

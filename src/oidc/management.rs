@@ -48,6 +48,8 @@ pub(super) fn add_shared_metadata(app: &Application, view: &mut Value) {
     let shared = json!({
         "backchannel_logout_uri": app.backchannel_logout_uri,
         "backchannel_logout_session_required": app.backchannel_logout_session_required,
+        "jwks": app.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
+        "jwks_uri": app.jwks_uri,
         "logo_uri": app.logo_uri,
         "policy_uri": app.policy_uri,
         "tos_uri": app.tos_uri,

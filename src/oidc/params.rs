@@ -68,6 +68,11 @@ impl Params {
             .ok_or_else(|| Failure::invalid_request(format!("the {name} parameter is required")))
     }
 
+    /// Every pair, in order (repeats included).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Re-encodes the parameters (to carry an authorization request through the login form).
     pub fn to_query(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new())

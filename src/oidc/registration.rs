@@ -38,7 +38,7 @@ fn to_settings(meta: &Value) -> Result<(AppType, Map<String, Value>), Failure> {
         None => TokenAuthMethod::ClientSecretBasic,
         Some(m) => TokenAuthMethod::parse(m).ok_or_else(|| {
             metadata_error(format!(
-                "token_endpoint_auth_method {m} is not supported (none, client_secret_basic, client_secret_post)"
+                "token_endpoint_auth_method {m} is not supported (none, client_secret_basic, client_secret_post, private_key_jwt)"
             ))
         })?,
     };

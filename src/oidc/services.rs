@@ -8,7 +8,7 @@ use super::jwt::Signer;
 use crate::crypto::password::Pbkdf2;
 use crate::crypto::seal::Sealer;
 use crate::model::grant::PendingIndex;
-use crate::runtime::{Clock, Random};
+use crate::runtime::{Clock, Outbound, Random};
 use crate::store::{GrantStore, SessionStore, Store, ThrottleStore};
 
 /// The concrete types behind a `Services`: one implementation per platform.
@@ -22,6 +22,7 @@ pub trait Deps {
     type Kdf: Pbkdf2;
     type Clock: Clock;
     type Rng: Random;
+    type Outbound: Outbound;
 }
 
 pub struct Services<'a, D: Deps> {
@@ -38,6 +39,8 @@ pub struct Services<'a, D: Deps> {
     pub kdf: &'a D::Kdf,
     pub clock: &'a D::Clock,
     pub rng: &'a D::Rng,
+    /// The provider's own HTTP requests made while answering (clients' `jwks_uri`).
+    pub outbound: &'a D::Outbound,
     /// The issuer identifier (OpenID Connect Discovery §3), without a trailing slash.
     pub issuer: &'a str,
     pub settings: &'a Settings,
@@ -83,7 +86,7 @@ pub mod testing {
     use crate::crypto::password::testing::FakeKdf;
     use crate::crypto::seal::testing::FakeSealer;
     use crate::oidc::jwt::testing::FakeSigner;
-    use crate::runtime::testing::{CountingRandom, FixedClock};
+    use crate::runtime::testing::{CountingRandom, FakeOutbound, FixedClock};
     use crate::store::memory::{MemorySessions, MemoryStore};
 
     pub const ISSUER: &str = "https://id.example";
@@ -101,6 +104,7 @@ pub mod testing {
         type Kdf = FakeKdf;
         type Clock = FixedClock;
         type Rng = CountingRandom;
+        type Outbound = FakeOutbound;
     }
 
     /// Services over the given fakes; the rest (sessions, KDF, random source, settings) is
@@ -141,6 +145,7 @@ pub mod testing {
             kdf: Box::leak(Box::default()),
             clock,
             rng,
+            outbound: Box::leak(Box::default()),
             issuer,
             settings: Box::leak(Box::new(test_settings())),
             audit,
@@ -168,6 +173,7 @@ pub mod testing {
         pub kdf: FakeKdf,
         pub clock: FixedClock,
         pub rng: CountingRandom,
+        pub outbound: FakeOutbound,
         pub issuer: String,
         pub settings: Settings,
         pub audit: Audit,
@@ -184,6 +190,7 @@ pub mod testing {
                 kdf: FakeKdf::default(),
                 clock: FixedClock::at(now),
                 rng: CountingRandom::default(),
+                outbound: FakeOutbound::default(),
                 issuer: ISSUER.to_string(),
                 settings: test_settings(),
                 audit: Audit::default(),
@@ -202,6 +209,7 @@ pub mod testing {
                 kdf: &self.kdf,
                 clock: &self.clock,
                 rng: &self.rng,
+                outbound: &self.outbound,
                 issuer: &self.issuer,
                 settings: &self.settings,
                 audit: &self.audit,

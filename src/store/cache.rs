@@ -57,6 +57,8 @@ impl Weigh for Application {
             + opt(&self.logo_uri)
             + opt(&self.policy_uri)
             + opt(&self.tos_uri)
+            + opt(&self.jwks)
+            + opt(&self.jwks_uri)
             + opt(&self.registration_token_hash)
             + strings(&self.redirect_uris)
             + strings(&self.post_logout_redirect_uris)

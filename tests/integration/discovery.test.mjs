@@ -28,7 +28,7 @@ test('discovery document has the required fields', async () => {
   assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
   assert.deepEqual(
     [...d.token_endpoint_auth_methods_supported].sort(),
-    ['client_secret_basic', 'client_secret_post', 'none'],
+    ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'],
   );
   assert.ok(Array.isArray(d.grant_types_supported), 'grant_types_supported is an array');
   assert.ok(d.grant_types_supported.includes('authorization_code'));

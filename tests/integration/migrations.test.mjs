@@ -216,7 +216,9 @@ test(
                                      created_at, expires_at, grant_expires_at)
            VALUES ('${tokenHash}', 'legacy-grant-${user.id}', '${app.client_id}', '${user.id}',
                    'openid email offline_access', ${now - 60}, '${oldClaims}', ${now - 60},
-                   ${now + 14 * 86400}, ${now + 365 * 86400});`,
+                   ${now + 14 * 86400}, ${now + 365 * 86400});
+         INSERT INTO consents (user_id, client_id, scope, created_at, updated_at)
+           VALUES ('${user.id}', '${app.client_id}', 'openid email', ${now - 60}, ${now - 60});`,
       );
       const issued = { json: { refresh_token: refreshToken } };
       await first.stop();
@@ -230,6 +232,9 @@ test(
       });
       const applied = await second.d1Query('SELECT name FROM d1_migrations ORDER BY id');
       assert.deepEqual(applied.map((r) => r.name), await migrationFiles());
+      // 0009 rebuilds applications; the rows that name it in other tables stay.
+      const consents = await second.d1Query(`SELECT scope FROM consents WHERE client_id = '${app.client_id}'`);
+      assert.deepEqual(consents, [{ scope: 'openid email' }], 'the consent survives the upgrade');
 
       const refreshed = await tokenRequest(second, {
         grant_type: 'refresh_token', refresh_token: issued.json.refresh_token, client_id: app.client_id,

@@ -288,18 +288,19 @@ describe('authorization endpoint', () => {
     assert.equal(await assertErrorRedirect(res, SPA_REDIRECT, state), 'login_required');
   });
 
-  // Core §6.1/§6.2: an OP that does not take request objects says so by name. The Form Post
-  // plan's module puts response_mode=form_post only inside the unsigned object, and listens
-  // only for a POST: the refusal must travel that way.
-  test('request / request_uri -> request_not_supported / request_uri_not_supported, by the mode the object names', async () => {
+  // Core §6.1/§6.2: request objects must be signed with the client's registered keys; this
+  // client has none, so both ways are invalid_request_object, and nothing is fetched. The
+  // Form Post plan's modules put response_mode=form_post only inside the unsigned object,
+  // and listen only for a POST: the refusal travels that way.
+  test('request / request_uri from a client without keys -> invalid_request_object, by the mode the object names', async () => {
     const state = randomToken();
     const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const unsigned = (claims) => `${b64({ alg: 'none' })}.${b64(claims)}.`;
     const challenge = pkcePair().challenge;
     let res = await request(spaAuthorize({ state, code_challenge: challenge, request: unsigned({ state }) }), { jar });
-    assert.equal(await assertErrorRedirect(res, SPA_REDIRECT, state), 'request_not_supported');
+    assert.equal(await assertErrorRedirect(res, SPA_REDIRECT, state), 'invalid_request_object');
     res = await request(spaAuthorize({ state, code_challenge: challenge, request_uri: 'https://spa.example.com/r.jwt' }), { jar });
-    assert.equal(await assertErrorRedirect(res, SPA_REDIRECT, state), 'request_uri_not_supported');
+    assert.equal(await assertErrorRedirect(res, SPA_REDIRECT, state), 'invalid_request_object');
 
     const object = unsigned({ response_mode: 'form_post', state, client_id: spa.client_id });
     const url = authorizeUrl(server, {
@@ -311,7 +312,7 @@ describe('authorization endpoint', () => {
     assert.equal(res.headers.get('location'), null, 'no query redirect');
     assert.match(res.headers.get('content-type') ?? '', /text\/html/);
     assert.match(html, new RegExp(`<form method="post" action="${SPA_REDIRECT}">`));
-    assert.match(html, /name="error" value="request_not_supported"/);
+    assert.match(html, /name="error" value="invalid_request_object"/);
     assert.match(html, new RegExp(`name="iss" value="${server.origin}"`));
     assert.doesNotMatch(html, /name="code"/);
   });

@@ -63,6 +63,7 @@ describe('registration', () => {
       [{ redirect_uris: ['https://*.rp.example.com/cb'] }, 'invalid_redirect_uri'],
       [{ redirect_uris: ['not a uri'] }, 'invalid_redirect_uri'],
       [{ redirect_uris: [REDIRECT], response_types: ['id_token'] }, 'invalid_client_metadata'],
+      // private_key_jwt needs the client's keys (jwks or jwks_uri).
       [{ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata'],
     ];
     for (const [body, code] of cases) {

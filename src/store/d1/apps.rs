@@ -35,6 +35,8 @@ struct AppRow {
     policy_uri: Option<String>,
     tos_uri: Option<String>,
     userinfo_signed_response_alg: Option<String>,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
     registration_token_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -69,6 +71,8 @@ impl TryFrom<AppRow> for Application {
                 Some(a) => Some(SigningAlg::parse(a).ok_or_else(|| err("bad userinfo alg"))?),
                 None => None,
             },
+            jwks: r.jwks,
+            jwks_uri: r.jwks_uri,
             home_url: r.home_url,
             client_id: r.client_id,
             name: r.name,
@@ -88,7 +92,7 @@ const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret
     home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
     first_party, token_settings, id_token_signed_response_alg, allowed_audiences, allowed_scopes, \
     backchannel_logout_uri, backchannel_logout_session_required, logo_uri, policy_uri, tos_uri, \
-    userinfo_signed_response_alg, registration_token_hash, created_at, updated_at";
+    userinfo_signed_response_alg, jwks, jwks_uri, registration_token_hash, created_at, updated_at";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -120,6 +124,8 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         opt_text(a.policy_uri.as_deref()),
         opt_text(a.tos_uri.as_deref()),
         opt_text(a.userinfo_signed_response_alg.map(|a| a.as_str())),
+        opt_text(a.jwks.as_deref()),
+        opt_text(a.jwks_uri.as_deref()),
         opt_text(a.registration_token_hash.as_deref()),
         int(a.created_at),
         int(a.updated_at),
