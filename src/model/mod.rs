@@ -275,6 +275,15 @@ impl Application {
         !self.app_type.is_confidential()
     }
 
+    /// Whether the application authenticates with a client secret (RFC 6749 §2.3.1); a
+    /// `private_key_jwt` client has keys instead and is issued none (RFC 7591 §3.2.1).
+    pub fn uses_secret(&self) -> bool {
+        matches!(
+            self.token_endpoint_auth_method,
+            TokenAuthMethod::ClientSecretBasic | TokenAuthMethod::ClientSecretPost
+        )
+    }
+
     pub fn has_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }

@@ -121,7 +121,7 @@ pub async fn create_application<D: Deps>(
     }
     let mut app = Application::new(random_id(rng, 24)?, String::new(), app_type, clock.now());
     let warnings = apply_settings(&mut app, obj, true)?;
-    let secret = if app_type.is_confidential() {
+    let secret = if app.uses_secret() {
         Some(ClientSecret::generate(rng)?)
     } else {
         None

@@ -190,7 +190,7 @@ pub async fn register<D: Deps>(svc: &Services<'_, D>, meta: &Value) -> Result<Va
     let (app_type, settings) = to_settings(meta)?;
     let mut app = Application::new(random_id(rng, 24)?, String::new(), app_type, clock.now());
     apply_settings(&mut app, &settings, false).map_err(registration_error)?;
-    let secret = if app_type.is_confidential() {
+    let secret = if app.uses_secret() {
         Some(ClientSecret::generate(rng)?)
     } else {
         None
@@ -351,6 +351,28 @@ mod tests {
         let token = info["registration_access_token"].as_str().unwrap();
         assert!(RegistrationToken::new(token)
             .matches_hash(app.registration_token_hash.as_ref().unwrap()));
+    }
+
+    // RFC 7591 §3.2.1: a client that authenticates with its keys gets no secret.
+    #[test]
+    fn a_private_key_jwt_client_keeps_its_keys_and_gets_no_secret() {
+        let store = MemoryStore::default();
+        let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}]});
+        let info = reg(
+            &store,
+            json!({"redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks}),
+        )
+        .unwrap();
+        assert_eq!(info["token_endpoint_auth_method"], "private_key_jwt");
+        assert_eq!(info["jwks"], jwks);
+        assert!(info.get("client_secret").is_none());
+        assert!(store.apps.borrow()[0].client_secret_hash.is_none());
+        let both = json!({"redirect_uris": ["https://rp.example/cb"], "token_endpoint_auth_method": "private_key_jwt",
+                          "jwks": jwks, "jwks_uri": "https://rp.example/jwks"});
+        assert_eq!(
+            reg(&store, both).unwrap_err().error,
+            OAuthError::InvalidClientMetadata
+        );
     }
 
     #[test]
