@@ -9,7 +9,5 @@ import { conformanceModule } from './op.mjs';
 conformanceModule('oidcc-display-page', ['basic', 'formpost'], async (op) => {
   const rp = await op.client();
   await op.clearCookies();
-  const cb = await op.authorize(rp, { display: 'page' });
-  const { tokens, claims } = await op.exchange(rp, cb);
-  await op.userinfo(rp, tokens.access_token, claims.sub);
+  await op.codeFlow(rp, { display: 'page' });
 });

@@ -14,14 +14,12 @@
 //   CheckErrorFromTokenEndpointResponseErrorInvalidClient). Those are checked, then the WARNING asserted.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 
 import { SignJWT } from 'jose';
 
+import { alnum } from './local.mjs';
 import { CALLBACK, checkCode, conformanceModule } from './op.mjs';
 
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const alnum = (n) => Array.from(randomBytes(n), (b) => ALNUM[b % ALNUM.length]).join('');
 const NQCHAR = /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/;
 
 conformanceModule('oidcc-ensure-client-assertion-with-iss-aud-succeeds', ['dynamic'], async (op) => {

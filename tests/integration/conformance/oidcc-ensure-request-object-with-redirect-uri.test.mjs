@@ -11,9 +11,8 @@
 
 import assert from 'node:assert/strict';
 
+import { unsignedJwt } from './local.mjs';
 import { CALLBACK, conformanceModule, text } from './op.mjs';
-
-const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 conformanceModule('oidcc-ensure-request-object-with-redirect-uri', ['basic', 'formpost', 'dynamic'], async (op, t) => {
   const algs = op.metadata.request_object_signing_alg_values_supported;
@@ -22,11 +21,7 @@ conformanceModule('oidcc-ensure-request-object-with-redirect-uri', ['basic', 'fo
   const req = op.authorizationRequest(rp);
   const object = { client_id: rp.id, ...req.params };
   const invalid = `${CALLBACK}_invalid`;
-  const url = new URL(op.metadata.authorization_endpoint);
-  const query = { client_id: rp.id, redirect_uri: invalid, request: `${b64({ alg: 'none' })}.${b64(object)}.`, response_type: 'code', scope: object.scope };
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-
-  const out = await op.browse(url);
+  const out = await op.browse(op.requestObjectUrl(rp, req, { redirect_uri: invalid, request: unsignedJwt(object) }));
   if (out.page) {
     await op.screenshot('error-page');
     assert.equal(out.page.status, 400, 'the error page answers 400');
@@ -40,6 +35,5 @@ conformanceModule('oidcc-ensure-request-object-with-redirect-uri', ['basic', 'fo
   assert.equal(cb.params.get('error'), null, `an error page or success, not ${cb.params}`);
   const full = { ...cb, checks: req.checks, sent: req.params };
   op.checkAuthorizationResponse(full);
-  const { tokens, claims } = await op.exchange(rp, full);
-  await op.userinfo(rp, tokens.access_token, claims.sub);
+  await op.complete(rp, full);
 });

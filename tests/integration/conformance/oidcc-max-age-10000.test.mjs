@@ -9,19 +9,12 @@ import assert from 'node:assert/strict';
 
 import { conformanceModule } from './op.mjs';
 
-async function flow(op, rp, params, opts) {
-  const cb = await op.authorize(rp, params, opts);
-  const { tokens, claims } = await op.exchange(rp, cb);
-  await op.userinfo(rp, tokens.access_token, claims.sub);
-  return claims;
-}
-
 conformanceModule('oidcc-max-age-10000', ['basic', 'formpost'], async (op) => {
   const rp = await op.client();
-  const first = await flow(op, rp, { max_age: '15000' });
+  const { claims: first } = await op.codeFlow(rp, { max_age: '15000' });
   assert.ok(Number.isInteger(first.auth_time), 'CheckIdTokenAuthTimeClaimPresentDueToMaxAge (first)');
   // login: false: a login page on the way stops the browser, and authorize() fails.
-  const second = await flow(op, rp, { max_age: '10000' }, { login: false });
+  const { claims: second } = await op.codeFlow(rp, { max_age: '10000' }, { login: false });
   assert.ok(Number.isInteger(second.auth_time), 'CheckIdTokenAuthTimeClaimPresentDueToMaxAge (second)');
   assert.equal(second.auth_time, first.auth_time, 'CheckIdTokenAuthTimeClaimsSameIfPresent');
   assert.equal(second.sub, first.sub, 'CheckIdTokenSubConsistentForSecondAuthorization');

@@ -17,12 +17,7 @@ const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="48"><r
 
 conformanceModule('oidcc-registration-logo-uri', ['dynamic'], async (op) => {
   await op.context.route(LOGO_URI, (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: LOGO }));
-  const rp = await op.client({ logo_uri: LOGO_URI });
-  await op.clearCookies();
-  const { page } = await op.browse(op.authorizationRequest(rp).url, { login: false });
-  assert.ok(page, 'the browser stops on the provider\'s page');
-  assert.equal(page.form, '/login', 'the login page');
-  await op.screenshot('login-page');
+  await op.loginPage(await op.client({ logo_uri: LOGO_URI }));
   const logo = op.page.locator(`img[src="${LOGO_URI}"]`);
   assert.equal(await logo.count(), 1, 'ExpectLoginPageWithLogo: the logo_uri registered is on the login page');
   assert.ok(await logo.isVisible(), 'the logo is visible');

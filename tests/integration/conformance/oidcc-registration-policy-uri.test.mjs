@@ -5,21 +5,11 @@
 // request whose login page must show a link to that policy document (ExpectLoginPageWithPolicyLink:
 // a screenshot the tester uploads).
 
-import assert from 'node:assert/strict';
-
-import { SUITE, conformanceModule } from './op.mjs';
+import { SUITE, checkVisibleLink, conformanceModule } from './op.mjs';
 
 const POLICY_URI = `${new URL(SUITE).origin}/login.html`;
 
 conformanceModule('oidcc-registration-policy-uri', ['dynamic'], async (op) => {
-  const rp = await op.client({ policy_uri: POLICY_URI });
-  await op.clearCookies();
-  const { page } = await op.browse(op.authorizationRequest(rp).url, { login: false });
-  assert.ok(page, 'the browser stops on the provider\'s page');
-  assert.equal(page.form, '/login', 'the login page');
-  await op.screenshot('login-page');
-  const link = op.page.locator(`a[href="${POLICY_URI}"]`);
-  assert.equal(await link.count(), 1, 'ExpectLoginPageWithPolicyLink: a link to the policy_uri registered');
-  assert.ok(await link.isVisible(), 'the link is visible');
-  assert.match(await link.innerText(), /\S/, 'the link has a text');
+  await op.loginPage(await op.client({ policy_uri: POLICY_URI }));
+  await checkVisibleLink(op.page.locator(`a[href="${POLICY_URI}"]`), 'ExpectLoginPageWithPolicyLink: a link to the policy_uri registered');
 });

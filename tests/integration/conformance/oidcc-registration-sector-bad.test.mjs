@@ -10,30 +10,12 @@
 // registration ignores subject_type and sector_identifier_uri (201), which would fail here otherwise.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 
+import { withSectorDocument } from './local.mjs';
 import { CALLBACK, Op, conformanceModule, randomToken } from './op.mjs';
 
-/** The sector identifier document, served where the provider can fetch it: { uri, close }. */
-async function serveSector(redirectUris) {
-  const server = createServer((req, res) =>
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(redirectUris)));
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    uri: `http://127.0.0.1:${server.address().port}/redirect_uris.json`,
-    close: () => new Promise((ok) => server.close(ok)),
-  };
-}
-
-conformanceModule('oidcc-registration-sector-bad', ['dynamic'], async (op, t) => {
-  const types = op.metadata.subject_types_supported;
-  assert.ok(Array.isArray(types), 'subject_types_supported');
-  if (!types.includes('pairwise')) {
-    t.skip(`subject_types_supported is ${JSON.stringify(types)}, without pairwise: the suite skips`);
-    return;
-  }
-  const sector = await serveSector(['https://example.com/op']);
-  try {
+conformanceModule('oidcc-registration-sector-bad', ['dynamic'], (op, t) =>
+  withSectorDocument(op, t, ['https://example.com/op'], async (sectorUri) => {
     const r = await op.register({
       client_name: `OIDF conformance ${randomToken(4)}`,
       grant_types: ['authorization_code'],
@@ -43,12 +25,9 @@ conformanceModule('oidcc-registration-sector-bad', ['dynamic'], async (op, t) =>
       redirect_uris: [CALLBACK],
       contacts: ['certification@oidf.org'],
       subject_type: 'pairwise',
-      sector_identifier_uri: sector.uri,
+      sector_identifier_uri: sectorUri,
     });
     assert.equal(r.headers.get('content-type')?.split(';')[0].trim(), 'application/json', 'EnsureContentTypeJson');
     assert.equal(r.status, 400, `EnsureHttpStatusCodeIs400: ${r.text}`);
     assert.equal(r.json?.error, 'invalid_client_metadata', 'CheckErrorFromDynamicRegistrationEndpointIsInvalidClientMetadata (WARNING)');
-  } finally {
-    await sector.close();
-  }
-});
+  }));

@@ -10,33 +10,12 @@
 // sector_identifier_uri (201, public subjects), as unknown metadata.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 
+import { withSectorDocument } from './local.mjs';
 import { CALLBACK, conformanceModule } from './op.mjs';
 
-/** The sector identifier document, served where the provider can fetch it: { uri, close }. */
-async function serveSector(redirectUris) {
-  const server = createServer((req, res) =>
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(redirectUris)));
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    uri: `http://127.0.0.1:${server.address().port}/redirect_uris.json`,
-    close: () => new Promise((ok) => server.close(ok)),
-  };
-}
-
-conformanceModule('oidcc-registration-sector-uri', ['dynamic'], async (op, t) => {
-  const types = op.metadata.subject_types_supported;
-  assert.ok(Array.isArray(types), 'subject_types_supported');
-  if (!types.includes('pairwise')) {
-    t.skip(`subject_types_supported is ${JSON.stringify(types)}, without pairwise: the suite skips`);
-    return;
-  }
-  const sector = await serveSector([CALLBACK]);
-  try {
-    const rp = await op.client({ subject_type: 'pairwise', sector_identifier_uri: sector.uri });
+conformanceModule('oidcc-registration-sector-uri', ['dynamic'], (op, t) =>
+  withSectorDocument(op, t, [CALLBACK], async (sectorUri) => {
+    const rp = await op.client({ subject_type: 'pairwise', sector_identifier_uri: sectorUri });
     assert.ok(rp.id, 'registered');
-  } finally {
-    await sector.close();
-  }
-});
+  }));

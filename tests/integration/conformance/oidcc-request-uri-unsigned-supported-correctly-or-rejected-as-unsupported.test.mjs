@@ -25,24 +25,18 @@
 // where the provider can reach it.
 
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 
+import { randomRequestUri } from './local.mjs';
 import { CALLBACK, SUITE, conformanceModule, text } from './op.mjs';
-
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const alnum = (n) => Array.from(randomBytes(n), (b) => ALNUM[b % ALNUM.length]).join('');
 
 conformanceModule('oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported', ['basic', 'formpost'], async (op, t) => {
   const algs = op.metadata.request_object_signing_alg_values_supported;
   if (Array.isArray(algs) && !algs.includes('none')) return t.skip('skipTestIfNoneUnsupported');
-  const requestUri = `${SUITE}/requesturi/${alnum(64)}#${createHash('sha256').update(alnum(64)).digest('base64url')}`;
+  const { path, fragment } = randomRequestUri();
+  const requestUri = `${SUITE}${path}#${fragment}`;
   const rp = await op.registerClient({ token_endpoint_auth_method: 'client_secret_basic', request_uris: [requestUri] });
   const req = op.authorizationRequest(rp);
-  const url = new URL(op.metadata.authorization_endpoint);
-  const query = { client_id: rp.id, redirect_uri: CALLBACK, request_uri: requestUri, response_type: 'code', scope: req.params.scope };
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-
-  const out = await op.browse(url);
+  const out = await op.browse(op.requestObjectUrl(rp, req, { request_uri: requestUri }));
   assert.ok(out.callback, `the browser should reach the callback, but stopped at ${out.page?.url}: ${text(out.page?.html)}`);
   const cb = out.callback;
   assert.equal(cb.url.origin + cb.url.pathname, CALLBACK, 'back at the redirect URI');
@@ -62,6 +56,5 @@ conformanceModule('oidcc-request-uri-unsigned-supported-correctly-or-rejected-as
   assert.equal(op.metadata.request_uri_parameter_supported, true, 'CheckDiscEndpointRequestUriParameterSupported (WARNING)');
   const full = { ...cb, checks: req.checks, sent: req.params };
   op.checkAuthorizationResponse(full);
-  const { tokens, claims } = await op.exchange(rp, full);
-  await op.userinfo(rp, tokens.access_token, claims.sub);
+  await op.complete(rp, full);
 });

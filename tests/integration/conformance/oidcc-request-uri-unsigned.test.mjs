@@ -12,31 +12,9 @@
 // nonce, and userinfo. The suite serves the object itself; here a local server on 127.0.0.1 does.
 
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 
-import { CALLBACK, conformanceModule } from './op.mjs';
-
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const alnum = (n) => Array.from(randomBytes(n), (b) => ALNUM[b % ALNUM.length]).join('');
-const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-
-/** A local server for the request object; { url (with the fragment), path, serve(jwt), close }. */
-async function requestUriServer() {
-  let object;
-  const path = `/requesturi/${alnum(64)}`;
-  const server = createServer((req, res) => {
-    if (req.url !== path || object === undefined) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/jwt' }).end(object);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const fragment = createHash('sha256').update(alnum(64)).digest('base64url');
-  return {
-    url: `http://127.0.0.1:${server.address().port}${path}#${fragment}`,
-    serve: (jwt) => (object = jwt),
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
+import { serveRequestObject, unsignedJwt } from './local.mjs';
+import { conformanceModule } from './op.mjs';
 
 conformanceModule(
   'oidcc-request-uri-unsigned',
@@ -45,23 +23,13 @@ conformanceModule(
     assert.equal(op.metadata.request_uri_parameter_supported ?? true, true, 'CheckDiscEndpointRequestUriParameterSupported');
     const algs = op.metadata.request_object_signing_alg_values_supported;
     if (Array.isArray(algs) && !algs.includes('none')) return t.skip('skipTestIfNoneUnsupported');
-    const requestUri = await requestUriServer();
+    const requestUri = await serveRequestObject();
     try {
       const rp = await op.registerClient({ token_endpoint_auth_method: 'private_key_jwt', request_uris: [requestUri.url] });
       const req = op.authorizationRequest(rp);
-      requestUri.serve(`${b64({ alg: 'none' })}.${b64({ client_id: rp.id, ...req.params })}.`);
-      const url = new URL(op.metadata.authorization_endpoint);
-      const query = { client_id: rp.id, redirect_uri: CALLBACK, request_uri: requestUri.url, response_type: 'code', scope: req.params.scope };
-      for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-
-      const out = await op.browse(url);
-      assert.ok(out.callback, `the browser should reach the callback, but stopped at ${out.page?.url}`);
-      const cb = { ...out.callback, checks: req.checks, sent: req.params };
-      assert.equal(cb.url.origin + cb.url.pathname, CALLBACK, 'CheckMatchingCallbackParameters');
-      assert.equal(cb.params.get('error'), null, `CheckIfAuthorizationEndpointError: ${cb.params}`);
-      op.checkAuthorizationResponse(cb);
-      const { tokens, claims } = await op.exchange(rp, cb);
-      await op.userinfo(rp, tokens.access_token, claims.sub);
+      requestUri.serve(unsignedJwt({ client_id: rp.id, ...req.params }));
+      // authorizeAt: CheckMatchingCallbackParameters, CheckIfAuthorizationEndpointError, the object's state.
+      await op.complete(rp, await op.authorizeAt(op.requestObjectUrl(rp, req, { request_uri: requestUri.url }), req));
     } finally {
       await requestUri.close();
     }

@@ -10,7 +10,5 @@ import { conformanceModule } from './op.mjs';
 conformanceModule('oidcc-ui-locales', ['basic', 'formpost'], async (op) => {
   const rp = await op.client();
   await op.clearCookies();
-  const cb = await op.authorize(rp, { ui_locales: 'se' });
-  const { tokens, claims } = await op.exchange(rp, cb);
-  await op.userinfo(rp, tokens.access_token, claims.sub);
+  await op.codeFlow(rp, { ui_locales: 'se' });
 });

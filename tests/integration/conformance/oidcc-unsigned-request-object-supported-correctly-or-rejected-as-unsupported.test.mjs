@@ -16,9 +16,8 @@
 
 import assert from 'node:assert/strict';
 
+import { unsignedJwt } from './local.mjs';
 import { CALLBACK, conformanceModule, text } from './op.mjs';
-
-const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 conformanceModule('oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported', ['basic', 'formpost'], async (op, t) => {
   const algs = op.metadata.request_object_signing_alg_values_supported;
@@ -26,11 +25,7 @@ conformanceModule('oidcc-unsigned-request-object-supported-correctly-or-rejected
   const rp = await op.client();
   const req = op.authorizationRequest(rp);
   const object = { client_id: rp.id, ...req.params };
-  const url = new URL(op.metadata.authorization_endpoint);
-  const query = { client_id: rp.id, redirect_uri: CALLBACK, request: `${b64({ alg: 'none' })}.${b64(object)}.`, response_type: 'code', scope: object.scope };
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-
-  const out = await op.browse(url);
+  const out = await op.browse(op.requestObjectUrl(rp, req, { request: unsignedJwt(object) }));
   assert.ok(out.callback, `the browser should reach the callback, but stopped at ${out.page?.url}: ${text(out.page?.html)}`);
   const cb = out.callback;
   assert.equal(cb.url.origin + cb.url.pathname, CALLBACK, 'back at the redirect URI');
@@ -51,6 +46,5 @@ conformanceModule('oidcc-unsigned-request-object-supported-correctly-or-rejected
   assert.equal(op.metadata.request_parameter_supported, true, 'CheckDiscEndpointRequestParameterSupported (WARNING)');
   const full = { ...cb, checks: req.checks, sent: req.params };
   op.checkAuthorizationResponse(full);
-  const { tokens, claims } = await op.exchange(rp, full);
-  await op.userinfo(rp, tokens.access_token, claims.sub);
+  await op.complete(rp, full);
 });

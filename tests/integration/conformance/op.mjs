@@ -27,7 +27,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
 import { useServer } from '../../harness/index.mjs';
@@ -175,12 +175,15 @@ export class Op {
   }
 
   /**
-   * A client key pair as the suite generates one for private_key_jwt: RS256, with a kid.
-   * { privateKey, jwk (public), jwks }.
+   * A client key pair as the suite generates one for private_key_jwt: RS256, with a kid, random
+   * or, with `thumbprint`, the key's JWK thumbprint (GenerateRS256ClientJWKsWithKeyID).
+   * { privateKey, jwk (public), jwks, kid }.
    */
-  static async clientKey(kid = `rp-${randomToken(6)}`) {
+  static async clientKey({ thumbprint = false } = {}) {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-    const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+    const pub = await exportJWK(publicKey);
+    const kid = thumbprint ? await calculateJwkThumbprint(pub) : `rp-${randomToken(6)}`;
+    const jwk = { ...pub, kid, alg: 'RS256', use: 'sig' };
     return { privateKey, jwk, jwks: { keys: [jwk] }, kid };
   }
 
@@ -416,11 +419,36 @@ export class Op {
    */
   async authorize(rp, params = {}, opts = {}) {
     const req = this.authorizationRequest(rp, params);
-    const out = await this.browse(req.url, opts);
-    assert.ok(out.callback, `the browser should reach the callback, but stopped at ${out.page?.url}: ${text(out.page?.html)}`);
-    const cb = { ...out.callback, checks: req.checks, sent: req.params, url0: req.url };
+    return this.authorizeAt(req.url, req, opts);
+  }
+
+  /**
+   * authorize() for a URL the module builds itself (a request object's query, reordered
+   * parameters) from the authorizationRequest `req`, whose state, nonce and checks it keeps.
+   */
+  async authorizeAt(url, req, opts = {}) {
+    return this.#authorized(await this.browse(url, opts), req, url);
+  }
+
+  /**
+   * An authorization request that must stop on the login page although the user is signed in
+   * (ExpectSecondLoginPage: a screenshot, `label`), then the login, to a successful callback as
+   * authorize() returns it (max_age, prompt=login).
+   */
+  async authorizeThroughLogin(rp, params, label) {
+    const req = this.authorizationRequest(rp, params);
+    const out = await this.browse(req.url, { login: false });
+    assert.ok(out.page, `ExpectSecondLoginPage: the server went back to the client without a login: ${out.callback?.url} ${out.callback?.body ?? ''}`);
+    assert.equal(out.page.form, '/login', `ExpectSecondLoginPage: a login page, not ${out.page.url}: ${text(out.page.html)}`);
+    await this.screenshot(label);
+    return this.#authorized(await this.settle(), req, req.url, ' after the login');
+  }
+
+  #authorized(out, req, url, when = '') {
+    assert.ok(out.callback, `the browser should reach the callback${when}, but stopped at ${out.page?.url}: ${text(out.page?.html)}`);
+    const cb = { ...out.callback, checks: req.checks, sent: req.params, url0: new URL(url) };
     this.checkAuthorizationResponse(cb);
-    assert.equal(cb.params.get('error'), null, `no error: ${cb.params}`);
+    assert.equal(cb.params.get('error'), null, `CheckIfAuthorizationEndpointError: ${cb.params}`);
     assert.ok(cb.params.get('code'), `a code in ${cb.params}`);
     return cb;
   }
@@ -474,6 +502,17 @@ export class Op {
     return out.page;
   }
 
+  /**
+   * The login page of a fresh session, as the registration modules ask for it (cookies cleared,
+   * then an authorization request that must stop there; the screenshot `label`). Returns the page.
+   */
+  async loginPage(rp, label = 'login-page') {
+    await this.clearCookies();
+    const page = await this.authorizePage(rp, {}, label);
+    assert.equal(page.form, '/login', 'the login page');
+    return page;
+  }
+
   /** Saves a screenshot of the current page for the tester's review (the suite's upload). */
   async screenshot(label) {
     const dir = join(SCREENSHOT_DIR, 'conformance');
@@ -504,6 +543,17 @@ export class Op {
       accessToken: tokens.access_token,
     });
     return { tokens, claims, header };
+  }
+
+  /** The rest of the flow after the callback: exchange(), then userinfo. { tokens, claims, header, info }. */
+  async complete(rp, cb, opts) {
+    const out = await this.exchange(rp, cb, opts);
+    return { ...out, info: await this.userinfo(rp, out.tokens.access_token, out.claims.sub) };
+  }
+
+  /** The whole code flow of AbstractOIDCCServerTest: authorize(), then complete(). */
+  async codeFlow(rp, params, opts) {
+    return this.complete(rp, await this.authorize(rp, params, opts));
   }
 
   /**
@@ -550,24 +600,49 @@ export class Op {
    * buildEndSessionUrl would add a client_id, which changes what some modules test.
    */
   endSessionUrl(params = {}) {
-    const url = new URL(this.metadata.end_session_endpoint);
-    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
-    return url;
+    return endpointUrl(this.metadata.end_session_endpoint, params);
   }
+
+  /**
+   * The authorization request that carries a request object, `object` (request or request_uri,
+   * and the module's changes), as BuildRequestObjectByValue/ByReferenceRedirectToAuthorizationEndpoint
+   * send it: besides the object, only response_type, client_id, scope (the request's) and redirect_uri.
+   */
+  requestObjectUrl(rp, req, object) {
+    const query = { response_type: 'code', client_id: rp.id, scope: req.params.scope, redirect_uri: CALLBACK };
+    return endpointUrl(this.metadata.authorization_endpoint, { ...query, ...object });
+  }
+}
+
+/** An endpoint's URL with these parameters only (those set to undefined left out). */
+function endpointUrl(endpoint, params) {
+  const url = new URL(endpoint);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  return url;
 }
 
 /** The authorization code is at least 128 bits long, and looks random (Shannon entropy > 96 bits). */
 export function checkCode(code) {
   assert.ok(code, 'a code');
   assert.ok(code.length * 6 >= 128 || Buffer.byteLength(code) * 8 >= 128, 'EnsureMinimumAuthorizationCodeLength');
+  const bits = entropy(code);
+  assert.ok(bits > 96, `EnsureMinimumAuthorizationCodeEntropy: ${bits} bits`);
+}
+
+/** The Shannon entropy of a string, in bits (AbstractEnsureMinimumEntropy). */
+export function entropy(s) {
   const counts = new Map();
-  for (const ch of code) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let perChar = 0;
-  for (const n of counts.values()) {
-    const p = n / code.length;
-    perChar -= p * Math.log2(p);
-  }
-  assert.ok(perChar * code.length > 96, `EnsureMinimumAuthorizationCodeEntropy: ${perChar * code.length} bits`);
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) bits -= (n / s.length) * Math.log2(n / s.length);
+  return bits * s.length;
+}
+
+/** A link on the page for the tester's screenshot: exactly one (`what`), visible, with a text. */
+export async function checkVisibleLink(link, what) {
+  assert.equal(await link.count(), 1, what);
+  assert.ok(await link.isVisible(), 'the link is visible');
+  assert.match(await link.innerText(), /\S/, 'the link has a text');
 }
 
 /** The visible text of a page (for messages). */
