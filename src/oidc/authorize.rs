@@ -162,6 +162,9 @@ pub struct ValidRequest {
     /// answers without a login (`prompt=none` with another user's is `login_required`).
     /// Set by `interaction::validate`, which can verify the hint.
     pub hint_sub: Option<String>,
+    /// The client's country (`http::Request::country`), for the application's access rules;
+    /// set by the HTTP layer.
+    pub country: Option<String>,
     /// The original parameters, carried through the login form.
     pub params: Params,
 }
@@ -359,6 +362,7 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         max_age,
         login_hint,
         hint_sub: None,
+        country: None,
         params,
     })
 }
