@@ -375,6 +375,7 @@ impl User {
             name: self.name.clone(),
             profile: self.profile.clone(),
             updated_at: Some(self.updated_at.max(self.created_at)),
+            roles: self.roles.clone(),
         }
     }
 }
@@ -391,6 +392,9 @@ pub struct UserClaims {
     /// `updated_at` (§5.1); absent in snapshots taken before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<i64>,
+    /// The user's roles, released by the `roles` scope; absent in older snapshots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// A login session (kept in KV under the hash of its id).

@@ -308,6 +308,7 @@ mod tests {
 
     fn claims() -> UserClaims {
         UserClaims {
+            roles: Default::default(),
             email: "ada@example.com".into(),
             email_verified: true,
             name: None,

@@ -268,7 +268,8 @@ pub async fn update_user<D: Deps>(
     if !was_disabled && user.is_disabled() {
         grants::revoke_all(store, svc.grants, GrantOwner::User(&user.id), clock.now()).await?;
         login::end_sessions(store, svc.sessions, svc.pending_index, &user.id).await?;
-    } else if claims_changed {
+    } else if claims_changed || changed.contains(&"roles") {
+        // Roles are in the claims too (the `roles` scope): grants and sessions hear of them.
         grants::reprofile(store, svc.grants, &user.id, &user.claims()).await?;
         login::reprofile_sessions(store, svc.sessions, clock, &user).await?;
     }
@@ -463,6 +464,7 @@ mod tests {
                 scope: "openid offline_access".into(),
                 auth_time: 1,
                 claims: UserClaims {
+                    roles: Default::default(),
                     email: "ada@example.com".into(),
                     email_verified: false,
                     name: None,

@@ -146,3 +146,40 @@ test('the management API keeps the rules and names a bad one by its path', async
   const opened = await api('PATCH', `/applications/${app.client_id}`, { access_rules: null });
   assert.deepEqual(opened.json.access_rules, { roles: [], countries: [], email_domains: [] });
 });
+
+// The `roles` scope: the user's roles in the ID token, userinfo and an API's access token,
+// and a change of roles reaches userinfo at once (the grant hears of it).
+test('the roles scope puts the user\'s roles in the ID token, userinfo and an API\'s token', async () => {
+  await server.ready;
+  const api = managementApi(server);
+  const API = `https://api-${randomToken(3).toLowerCase()}.example.com`;
+  const app = await createApp(server, { type: 'spa', redirect_uris: [REDIRECT], allowed_audiences: [API] });
+  const user = await createUser(server, { roles: ['hr', 'admin'] });
+  const jar = new CookieJar();
+  const { code, verifier } = await obtainCode(server, { app, redirectUri: REDIRECT, jar, user, scope: 'openid roles offline_access' });
+  const t = await tokenRequest(server, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: app.client_id });
+  assert.equal(t.status, 200, t.text);
+  const idClaims = JSON.parse(Buffer.from(t.json.id_token.split('.')[1], 'base64url'));
+  assert.deepEqual(idClaims.roles, ['hr', 'admin']);
+  const info = async () => (await fetch(`${server.origin}/userinfo`, { headers: { authorization: `Bearer ${t.json.access_token}` } })).json();
+  assert.deepEqual((await info()).roles, ['hr', 'admin']);
+  const d = await (await fetch(`${server.origin}/.well-known/openid-configuration`)).json();
+  assert.ok(d.scopes_supported.includes('roles') && d.claims_supported.includes('roles'));
+
+  for (let i = 0; i < 50; i++) {
+    // The grant index is written after the response; a change of roles finds the grant there.
+    const [row] = await server.d1Query(`SELECT count(*) AS n FROM grants WHERE user_id = '${user.id}'`);
+    if (row?.n >= 1) break;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  const changed = await api('PATCH', `/users/${user.id}`, { roles: ['legal'] });
+  assert.equal(changed.status, 200, changed.text);
+  assert.deepEqual((await info()).roles, ['legal']);
+
+  const forApi = await obtainCode(server, { app, redirectUri: REDIRECT, jar, user, scope: 'openid roles', extra: { resource: API } });
+  const t2 = await tokenRequest(server, { grant_type: 'authorization_code', code: forApi.code, redirect_uri: REDIRECT, code_verifier: forApi.verifier, client_id: app.client_id });
+  assert.equal(t2.status, 200, t2.text);
+  const at = JSON.parse(Buffer.from(t2.json.access_token.split('.')[1], 'base64url'));
+  assert.equal(at.aud, API);
+  assert.deepEqual(at.roles, ['legal']);
+});
