@@ -49,7 +49,10 @@ CREATE TABLE IF NOT EXISTS applications (
     CHECK (userinfo_signed_response_alg IN ('RS256', 'ES256', 'EdDSA')),
   -- private_key_jwt (migration 0009): the client's public JWK Set (JSON), or where it is.
   jwks TEXT,
-  jwks_uri TEXT
+  jwks_uri TEXT,
+  -- Who may use the application (migration 0010): JSON object of roles, countries and
+  -- email_domains lists; empty lists admit everyone.
+  access_rules TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS applications_created ON applications (created_at, client_id);
 

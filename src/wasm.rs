@@ -431,6 +431,19 @@ fn log_audit_failure(e: &dyn std::fmt::Display) {
     log_error(&format!("audit log: could not store records: {e}"));
 }
 
+/// The client's country from the runtime's `request.cf`. The test build (feature
+/// `conformance`) lets `X-Test-Country` stand in for it, since `wrangler dev` reports the
+/// machine's own; a deployed build never reads that header.
+fn country(req: &Request, header: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    #[cfg(feature = "conformance")]
+    if let Some(c) = header("x-test-country") {
+        return Some(c);
+    }
+    #[cfg(not(feature = "conformance"))]
+    let _ = header;
+    req.cf().and_then(|cf| cf.country())
+}
+
 /// The runtime's request as plain data. The body is read whole, up to `MAX_BODY_BYTES`.
 async fn plain_request(req: &mut Request) -> Result<http::Request, Failure> {
     let url = req.url().map_err(Failure::server)?;
@@ -463,6 +476,7 @@ async fn plain_request(req: &mut Request) -> Result<http::Request, Failure> {
         query: url.query().unwrap_or("").to_string(),
         // Cloudflare sets CF-Connecting-IP to the client's address (clients cannot forge it).
         client_ip: header("cf-connecting-ip"),
+        country: country(req, &header),
         origin: url.origin().ascii_serialization(),
         headers,
         body,

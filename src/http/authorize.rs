@@ -135,10 +135,11 @@ pub async fn authorize<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
         Ok(p) => p,
         Err(f) => return error_page(&f),
     };
-    let valid = match interaction::validate(svc, params).await {
+    let mut valid = match interaction::validate(svc, params).await {
         Ok(v) => v,
         Err(e) => return authorize_error(svc.issuer, e),
     };
+    valid.country = req.country.clone();
     let session = match interaction::session(svc, cookie(req, SESSION_COOKIE)).await {
         Ok(s) => s,
         Err(f) => return authorize_error(svc.issuer, valid.error(f)),
@@ -157,9 +158,10 @@ async fn posted_form<D: Deps>(
     if !csrf_ok(req, &form) {
         return Err(error_page(&Failure::invalid_request(CSRF_FAILED)));
     }
-    let valid = interaction::carried_request(svc, &form)
+    let mut valid = interaction::carried_request(svc, &form)
         .await
         .map_err(|e| authorize_error(svc.issuer, e))?;
+    valid.country = req.country.clone();
     Ok((form, valid))
 }
 

@@ -59,9 +59,11 @@ pub fn error_page(f: &Failure) -> Reply {
 }
 
 /// An error page with a link back (`(application name, URL)`): a 400, or the failure's
-/// own status when the fault is ours.
+/// own status when the fault is ours or the person may not go on (403, an application's
+/// access rules).
 fn error_page_linking(f: &Failure, back_to: Option<(&str, &str)>) -> Reply {
-    let status = if f.status() >= 500 { f.status() } else { 400 };
+    let own_status = f.status() >= 500 || f.error == crate::error::OAuthError::AccessDenied;
+    let status = if own_status { f.status() } else { 400 };
     Reply::html(
         status,
         pages::error(f.error.as_str(), &f.description, back_to),

@@ -57,6 +57,9 @@ pub struct Request {
     pub origin: String,
     /// The client's address: Cloudflare's `CF-Connecting-IP`, which clients cannot forge.
     pub client_ip: Option<String>,
+    /// The client's country as Cloudflare reports it (`request.cf.country`, ISO 3166-1
+    /// alpha-2), for applications' access rules.
+    pub country: Option<String>,
 }
 
 impl Request {
@@ -71,6 +74,7 @@ impl Request {
             body: Body::Bytes(Vec::new()),
             origin: origin.trim_end_matches('/').to_string(),
             client_ip: None,
+            country: None,
         }
     }
 

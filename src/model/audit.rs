@@ -36,6 +36,7 @@ macro_rules! events {
 events! {
     LoginSucceeded => "login.succeeded",
     LoginFailed => "login.failed",
+    AccessRefused => "login.access_refused",
     Logout => "logout",
     ConsentGranted => "consent.granted",
     ConsentRevoked => "consent.revoked",

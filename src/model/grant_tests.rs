@@ -4,6 +4,7 @@ const DAY: i64 = 24 * 3600;
 
 fn claims() -> UserClaims {
     UserClaims {
+        roles: Default::default(),
         email: "ada@example.com".into(),
         email_verified: true,
         name: None,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod access;
 pub mod audit;
 pub mod grant;
 pub mod profile;
@@ -227,6 +228,8 @@ pub struct Application {
     pub jwks: Option<String>,
     /// Where the client publishes them instead (RFC 7591 §2 `jwks_uri`), fetched when needed.
     pub jwks_uri: Option<String>,
+    /// Who may use the application (roles, countries, email domains); open by default.
+    pub access_rules: access::AccessRules,
     /// Hash of the RFC 7592 registration access token; only for clients that registered
     /// themselves at `/register`.
     pub registration_token_hash: Option<String>,
@@ -265,6 +268,7 @@ impl Application {
             userinfo_signed_response_alg: None,
             jwks: None,
             jwks_uri: None,
+            access_rules: access::AccessRules::default(),
             registration_token_hash: None,
             created_at: now,
             updated_at: now,
@@ -354,8 +358,6 @@ pub struct User {
 
 /// The role that may use the dashboard and get the `admin` scope.
 pub const ADMIN_ROLE: &str = "admin";
-/// Roles the management API accepts.
-pub const KNOWN_ROLES: &[&str] = &[ADMIN_ROLE];
 
 impl User {
     pub fn is_admin(&self) -> bool {
@@ -373,6 +375,7 @@ impl User {
             name: self.name.clone(),
             profile: self.profile.clone(),
             updated_at: Some(self.updated_at.max(self.created_at)),
+            roles: self.roles.clone(),
         }
     }
 }
@@ -389,6 +392,9 @@ pub struct UserClaims {
     /// `updated_at` (§5.1); absent in snapshots taken before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<i64>,
+    /// The user's roles, released by the `roles` scope; absent in older snapshots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// A login session (kept in KV under the hash of its id).

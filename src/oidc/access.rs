@@ -156,6 +156,7 @@ mod tests {
 
     fn claims(aud: &str) -> AccessTokenClaims {
         AccessTokenClaims {
+            roles: Default::default(),
             claims: None,
             iss: ISS.into(),
             sub: "u1".into(),

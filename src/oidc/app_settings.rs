@@ -224,6 +224,7 @@ const SETTINGS: &[&str] = &[
     "allowed_audiences",
     "allowed_scopes",
     "id_token_signed_response_alg",
+    "access_rules",
 ];
 
 /// Settings that RFC 7591 §2, OpenID Connect Dynamic Client Registration §2 and
@@ -339,6 +340,14 @@ pub(crate) fn apply_settings(
         }
     }
     client_keys(app, obj, &mut p);
+    match obj.get("access_rules") {
+        None => {}
+        Some(Value::Null) => app.access_rules = Default::default(),
+        Some(v) => match crate::model::access::AccessRules::from_json(v) {
+            Ok(rules) => app.access_rules = rules,
+            Err((path, why)) => p.add(&path, why),
+        },
+    }
     if let Some(alg) = string_field(obj, "id_token_signed_response_alg", 16, &mut p) {
         match alg.as_deref().map(SigningAlg::parse) {
             Some(Some(a)) => app.id_token_signed_response_alg = a,

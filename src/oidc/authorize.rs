@@ -162,6 +162,9 @@ pub struct ValidRequest {
     /// answers without a login (`prompt=none` with another user's is `login_required`).
     /// Set by `interaction::validate`, which can verify the hint.
     pub hint_sub: Option<String>,
+    /// The client's country (`http::Request::country`), for the application's access rules;
+    /// set by the HTTP layer.
+    pub country: Option<String>,
     /// The original parameters, carried through the login form.
     pub params: Params,
 }
@@ -359,34 +362,38 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
         max_age,
         login_hint,
         hint_sub: None,
+        country: None,
         params,
     })
 }
 
 /// How a request object that could not be used (`request_object::expand`) is refused: as
-/// the rest of the request would be without it (an error page while the client or redirect
-/// URI is not trusted, and any earlier error first), else by redirect to the query's
-/// redirect URI, in the mode the object asked for if the query names none.
+/// the rest of the request would be without it while the client or redirect URI is not
+/// trusted (an error page), else by redirect to the query's redirect URI with the object's
+/// own error (what else the query lacks may have been in the object), in the mode the
+/// object asked for if the query names none.
 pub async fn refuse(store: &impl Store, params: &Params, failure: Failure) -> AuthorizeError {
     let without = Params::from_pairs(
         params
             .pairs()
             .filter(|(k, _)| !matches!(*k, "request" | "request_uri")),
     );
-    match validate(store, without).await {
-        Err(earlier) => earlier,
-        Ok(valid) => {
-            let mut refusal = valid.error(failure);
-            if let (AuthorizeError::Redirect(r), Ok(None), Ok(Some(object))) = (
-                &mut refusal,
-                params.get("response_mode"),
-                params.get("request"),
-            ) {
-                r.mode = mode_inside_request_object(object);
-            }
-            refusal
+    let mut refusal = match validate(store, without).await {
+        Ok(valid) => valid.error(failure),
+        Err(AuthorizeError::Redirect(mut r)) => {
+            r.failure = failure;
+            AuthorizeError::Redirect(r)
         }
+        Err(page) => return page,
+    };
+    if let (AuthorizeError::Redirect(r), Ok(None), Ok(Some(object))) = (
+        &mut refusal,
+        params.get("response_mode"),
+        params.get("request"),
+    ) {
+        r.mode = mode_inside_request_object(object);
     }
+    refusal
 }
 
 /// The `response_mode` a request object (Core §6.1) carries when the query does not repeat
@@ -773,6 +780,7 @@ mod tests {
             auth_time: 10,
             expires_at: 1000,
             claims: UserClaims {
+                roles: Default::default(),
                 email: "a@b.c".into(),
                 email_verified: true,
                 name: None,
@@ -846,6 +854,7 @@ mod tests {
             auth_time: 10,
             expires_at: 1000,
             claims: UserClaims {
+                roles: Default::default(),
                 email: "old@b.c".into(),
                 email_verified: true,
                 name: None,

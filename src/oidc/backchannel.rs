@@ -211,6 +211,7 @@ mod tests {
             auth_time: 0,
             expires_at: 100,
             claims: crate::model::UserClaims {
+                roles: Default::default(),
                 email: "ada@example.com".into(),
                 email_verified: true,
                 name: None,

@@ -26,7 +26,7 @@ pub fn scope_of(claim: &str) -> Option<&'static str> {
 }
 
 /// Every scope that releases claims: what the full set of a user's claims is read with.
-pub const CLAIM_SCOPES: [&str; 4] = ["email", "profile", "address", "phone"];
+pub const CLAIM_SCOPES: [&str; 5] = ["email", "profile", "address", "phone", "roles"];
 
 /// Where a requested claim goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

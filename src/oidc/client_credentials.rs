@@ -74,6 +74,7 @@ pub async fn grant<D: Deps>(
     let now = clock.now();
     let claims = jwt::claims(
         AccessTokenClaims {
+            roles: Default::default(),
             iss: issuer.to_string(),
             // RFC 9068 §2.2: with no resource owner, the subject is the client.
             sub: app.client_id.clone(),

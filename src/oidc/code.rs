@@ -93,6 +93,7 @@ mod tests {
             auth_time: 900,
             expires_at: 1_060,
             claims: UserClaims {
+                roles: Default::default(),
                 email: "ada@example.com".into(),
                 email_verified: true,
                 name: Some("Ada".into()),

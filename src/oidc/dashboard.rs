@@ -207,6 +207,7 @@ mod tests {
     /// A dashboard access token as the provider issues them now (opaque, sealed).
     fn token(signer: &FakeSigner, sub: &str, client_id: &str, scope: &str) -> String {
         let c = crate::oidc::jwt::AccessTokenClaims {
+            roles: Default::default(),
             claims: None,
             iss: ISS.into(),
             sub: sub.into(),

@@ -2,12 +2,13 @@
 
 use serde_json::{json, Value};
 
-pub const SCOPES: [&str; 6] = [
+pub const SCOPES: [&str; 7] = [
     "openid",
     "profile",
     "email",
     "address",
     "phone",
+    "roles",
     "offline_access",
 ];
 
@@ -43,7 +44,7 @@ pub fn document(issuer: &str, registration: bool) -> Value {
             "email", "email_verified", "name", "preferred_username",
             "given_name", "family_name", "middle_name", "nickname", "profile", "picture",
             "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
-            "address", "phone_number", "phone_number_verified"
+            "address", "phone_number", "phone_number_verified", "roles"
         ],
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": [super::authorize::PASSWORD_ACR],

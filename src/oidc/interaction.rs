@@ -4,7 +4,7 @@
 //! The HTTP layer only renders what these return.
 
 use super::audit::{Entry, Event};
-use super::authorize::{self, AuthorizeError, Callback, Next, ValidRequest};
+use super::authorize::{self, AuthorizeError, Callback, HomeLink, Next, Prompt, ValidRequest};
 use super::consent;
 use super::jwt;
 use super::login::{self, LoginError};
@@ -12,7 +12,8 @@ use super::params::Params;
 use super::request_object;
 use super::services::{Deps, Services};
 use crate::crypto::SessionId;
-use crate::error::Failure;
+use crate::error::{Failure, OAuthError};
+use crate::model::access::Who;
 use crate::model::Session;
 use crate::runtime::Clock;
 use crate::store::{SessionStore, Store};
@@ -124,10 +125,11 @@ pub async fn authorize<D: Deps>(
             .map_err(|f| valid.error(f))?,
         None => false,
     };
-    match (
-        authorize::next(valid, session, needs_consent, svc.clock.now()),
-        session,
-    ) {
+    let next = authorize::next(valid, session, needs_consent, svc.clock.now());
+    if let (Next::IssueCode | Next::ShowConsent, Some(s)) = (&next, session) {
+        check_access(svc, valid, s).await?;
+    }
+    match (next, session) {
         (Next::IssueCode, Some(s)) => finish(svc, valid, s).await,
         (Next::ShowConsent, Some(_)) => Ok(Step::ShowConsent),
         (Next::ShowLogin, _) => Ok(Step::ShowLogin),
@@ -137,6 +139,62 @@ pub async fn authorize<D: Deps>(
             Err(valid.error(Failure::server("authorize step without a session")))
         }
     }
+}
+
+/// The application's access rules (`model::access`) for the signed-in user, read fresh from
+/// storage (the nearest D1 replica) for applications that have rules, and only for them.
+/// A refusal is a page naming the application, or `access_denied` at the redirect URI
+/// for `prompt=none` (nobody is there to read a page); it is audited with the rule.
+async fn check_access<D: Deps>(
+    svc: &Services<'_, D>,
+    valid: &ValidRequest,
+    session: &Session,
+) -> Result<(), AuthorizeError> {
+    let rules = &valid.app.access_rules;
+    if rules.is_open() {
+        return Ok(());
+    }
+    let user = svc
+        .store
+        .user_by_id(&session.user_id)
+        .await
+        .map_err(|e| valid.error(e.into()))?;
+    let who = Who {
+        roles: user.as_ref().map_or(&[][..], |u| u.roles.as_slice()),
+        email: user
+            .as_ref()
+            .map_or(session.claims.email.as_str(), |u| u.email.as_str()),
+        country: valid.country.as_deref(),
+    };
+    let Err(refusal) = rules.admits(&who, true) else {
+        return Ok(());
+    };
+    let mut entry = Entry::new(
+        Event::AccessRefused,
+        "The application's access rules refused the user",
+    )
+    .app(&valid.app)
+    .user(&session.user_id)
+    .detail("rule", refusal.as_str());
+    if let Some(country) = &valid.country {
+        entry = entry.detail("country", country.clone());
+    }
+    svc.audit.record(entry);
+    let failure = Failure::new(
+        OAuthError::AccessDenied,
+        format!("{}: {}.", valid.app.name, refusal.explain()),
+    );
+    Err(if valid.prompt == Prompt::None {
+        valid.error(failure)
+    } else {
+        AuthorizeError::Page {
+            failure,
+            back_to: valid.app.home_url.clone().map(|url| HomeLink {
+                app_name: valid.app.name.clone(),
+                url,
+            }),
+        }
+    })
 }
 
 /// A successful sign-in: the new session and its id (for the cookie).
@@ -182,10 +240,13 @@ pub async fn after_sign_in<D: Deps>(
     valid: &ValidRequest,
     signed_in: &SignedIn,
 ) -> Result<Step, AuthorizeError> {
-    let step = match consent_needed(svc, valid, &signed_in.session).await {
-        Ok(true) => return Ok(Step::ShowConsent),
-        Ok(false) => finish(svc, valid, &signed_in.session).await,
-        Err(f) => Err(valid.error(f)),
+    let step = match check_access(svc, valid, &signed_in.session).await {
+        Err(refused) => Err(refused),
+        Ok(()) => match consent_needed(svc, valid, &signed_in.session).await {
+            Ok(true) => return Ok(Step::ShowConsent),
+            Ok(false) => finish(svc, valid, &signed_in.session).await,
+            Err(f) => Err(valid.error(f)),
+        },
     };
     if step.is_err() {
         let id_hash = signed_in.id.hashed();
@@ -206,6 +267,7 @@ pub async fn decide_consent<D: Deps>(
     if !allow {
         return Err(authorize::denied(valid));
     }
+    check_access(svc, valid, session).await?;
     consent::grant(
         svc.store,
         svc.clock,

@@ -221,6 +221,9 @@ pub struct AccessTokenClaims {
     /// only in the opaque tokens that reach userinfo).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<String>,
+    /// The user's roles, in an API's token when the `roles` scope was granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 #[cfg(test)]
@@ -326,6 +329,7 @@ mod tests {
     fn access(now: i64) -> Claims<AccessTokenClaims> {
         claims(
             AccessTokenClaims {
+                roles: Default::default(),
                 claims: None,
                 iss: "https://id.example".into(),
                 sub: "u1".into(),

@@ -179,6 +179,7 @@ mod tests {
             auth_time: 0,
             expires_at: i64::MAX,
             claims: UserClaims {
+                roles: Default::default(),
                 email: "a@b.c".into(),
                 email_verified: true,
                 name: None,

@@ -34,6 +34,7 @@ pub fn app_json(app: &Application) -> Value {
         "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
         "allowed_audiences": app.allowed_audiences,
         "allowed_scopes": app.allowed_scopes,
+        "access_rules": app.access_rules,
         "previous_secret_expires_at": app.previous_secret_expires_at,
         "created_at": app.created_at,
         "updated_at": app.updated_at,

@@ -73,6 +73,9 @@ pub async fn mint(
         claims: Some(names(subject.claims_request, Target::Userinfo))
             .filter(|n| !n.is_empty() && subject.audience.is_none())
             .map(str::to_string),
+        // An API's token (a JWT the API reads itself) carries the roles the scope asked for.
+        roles: (subject.audience.is_some() && scopes.contains(&"roles"))
+            .then(|| subject.claims.roles.clone()),
     };
     let ttl = app.token_settings.access_token_ttl;
     let access_token = access::issue(signer, sealer, access, now, ttl).await?;
@@ -161,6 +164,11 @@ pub fn profile_claims(claims: &UserClaims, scopes: &[&str]) -> ProfileClaims {
         copy(&PHONE_FIELDS);
         out.entry("phone_number_verified").or_insert(false.into());
     }
+    // Not a standard claim: the user's roles (Auth0 and Logto put them in tokens the same way),
+    // always an array, empty for a user without roles.
+    if asked("roles") {
+        out.insert("roles".into(), claims.roles.clone().into());
+    }
     if asked("profile") {
         if let Some(name) = &claims.name {
             out.insert("name".into(), name.as_str().into());
@@ -180,6 +188,29 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_roles_scope_releases_the_roles_as_an_array() {
+        let mut claims = crate::oidc::testing::user("u1", "ada@example.com").claims();
+        assert_eq!(
+            profile_claims(&claims, &["openid", "roles"])["roles"],
+            json!([])
+        );
+        claims.roles = vec!["hr".into(), "admin".into()];
+        assert_eq!(
+            profile_claims(&claims, &["openid", "roles"])["roles"],
+            json!(["hr", "admin"])
+        );
+        assert!(profile_claims(&claims, &["openid", "profile"])
+            .get("roles")
+            .is_none());
+        let by_name = released_claims(&claims, &["openid"], "roles");
+        assert_eq!(
+            by_name["roles"],
+            json!(["hr", "admin"]),
+            "asked for by name (claims parameter)"
+        );
+    }
+
+    #[test]
     fn each_scope_releases_its_claims_and_unset_ones_are_left_out() {
         let profile: Profile = serde_json::from_value(json!({
             "given_name": "Ada", "birthdate": "1815-12-10", "phone_number": "+44 20 7946 0958",
@@ -187,6 +218,7 @@ mod tests {
         }))
         .unwrap();
         let claims = UserClaims {
+            roles: Default::default(),
             email: "ada@example.com".into(),
             email_verified: true,
             name: Some("Ada Lovelace".into()),

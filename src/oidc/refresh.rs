@@ -16,6 +16,7 @@ use super::params::Params;
 use super::services::{Deps, Services};
 use crate::crypto::RefreshToken;
 use crate::error::{Failure, OAuthError};
+use crate::model::access::Who;
 use crate::model::grant::{GrantAnswer, GrantOp, RefreshPolicy, RefreshState, RefreshUse, Rotate};
 use crate::model::{AppType, Application, GrantType};
 use crate::runtime::Clock;
@@ -93,6 +94,7 @@ pub async fn grant<D: Deps>(
             .await?
             .ok_or_else(invalid)?,
     };
+    still_admitted(sv, app, &grant_id, now).await?;
     let successor = grants::new_refresh_token(sv.rng, &grant_id)?;
     let op = GrantOp::Refresh(RefreshUse {
         token_hash: presented.hashed(),
@@ -146,6 +148,57 @@ pub async fn grant<D: Deps>(
     let mut response = mint(sv.signer, sv.sealer, sv.rng, sv.issuer, app, &subject, now).await?;
     response.refresh_token = rotated.then(|| successor.expose().to_string());
     Ok(response)
+}
+
+/// An application with access rules (`model::access`) refreshes only for a user they still
+/// admit: roles and email domain read fresh (the nearest D1 replica), the country not (the
+/// refresh comes from wherever the client runs). A user the rules no longer admit has the
+/// grant revoked, so the refusal is final and audited. Applications without rules skip this:
+/// no extra call.
+async fn still_admitted<D: Deps>(
+    sv: &Services<'_, D>,
+    app: &Application,
+    grant_id: &str,
+    now: i64,
+) -> Result<(), Failure> {
+    if app.access_rules.is_open() {
+        return Ok(());
+    }
+    let GrantAnswer::Standing {
+        user_id, claims, ..
+    } = sv.grants.grant(grant_id, &GrantOp::Status).await?
+    else {
+        // Unknown or revoked: the refresh itself says so.
+        return Ok(());
+    };
+    let user = sv.store.user_by_id(&user_id).await?;
+    let who = Who {
+        roles: user.as_ref().map_or(&[][..], |u| u.roles.as_slice()),
+        email: user
+            .as_ref()
+            .map_or(claims.email.as_str(), |u| u.email.as_str()),
+        country: None,
+    };
+    let Err(refusal) = app.access_rules.admits(&who, false) else {
+        return Ok(());
+    };
+    sv.grants
+        .grant(grant_id, &GrantOp::Revoke { now, by: None })
+        .await?;
+    sv.audit.record(
+        Entry::new(
+            Event::AccessRefused,
+            "The application's access rules refused a refresh; the grant is revoked",
+        )
+        .app(app)
+        .user(&user_id)
+        .detail("rule", refusal.as_str()),
+    );
+    Err(Failure::invalid_grant(format!(
+        "{}: {}; the grant is revoked",
+        app.name,
+        refusal.explain()
+    )))
 }
 
 /// Refresh tokens that D1 stored before grants moved to Durable Objects (migration 0003).
@@ -255,6 +308,7 @@ mod tests {
 
     fn claims() -> UserClaims {
         UserClaims {
+            roles: Default::default(),
             email: "ada@example.com".into(),
             email_verified: true,
             name: None,
@@ -324,6 +378,31 @@ mod tests {
                 block_on(grant(&sv, &Params::parse(&body), &app))
             })
         })
+    }
+
+    // Issue 17: a user who lost the role an application requires cannot refresh; the grant
+    // ends, and the user regaining the role later does not bring it back.
+    #[test]
+    fn access_rules_are_checked_at_refresh_and_a_refused_grant_is_revoked() {
+        let (store, t0) = setup(AppType::Traditional, |app| {
+            app.access_rules.roles = vec!["hr".into()];
+        });
+        let mut user = crate::oidc::testing::user("u1", "ada@example.com");
+        user.roles = vec!["hr".into()];
+        store.users.borrow_mut().push(user);
+        let r1 = use_token(&store, &t0, None, 10).unwrap();
+        let token = r1.refresh_token.unwrap_or(t0);
+        store.users.borrow_mut()[0].roles.clear();
+        let err = use_token(&store, &token, None, 20).unwrap_err();
+        assert_eq!(err.error, OAuthError::InvalidGrant);
+        assert!(err.description.contains("role"), "{}", err.description);
+        assert!(store
+            .grants
+            .borrow()
+            .values()
+            .all(|g| g.revoked_at == Some(20)));
+        store.users.borrow_mut()[0].roles = vec!["hr".into()];
+        assert!(use_token(&store, &token, None, 30).is_err());
     }
 
     #[test]

@@ -283,6 +283,7 @@ mod tests {
         assert_eq!(v["sub"], "u1");
         let at = jwt::claims(
             AccessTokenClaims {
+                roles: Default::default(),
                 claims: None,
                 iss: ISS.into(),
                 sub: "u1".into(),

@@ -288,6 +288,7 @@ mod tests {
                 code_challenge: challenge.map(str::to_string),
                 auth_time: 900,
                 claims: UserClaims {
+                    roles: Default::default(),
                     email: "ada@example.com".into(),
                     email_verified: true,
                     name: Some("Ada".into()),

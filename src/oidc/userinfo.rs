@@ -187,6 +187,7 @@ mod tests {
     fn token_of_grant(scope: &str, iss: &str, gid: Option<&str>) -> String {
         let c = jwt::claims(
             AccessTokenClaims {
+                roles: Default::default(),
                 claims: None,
                 iss: iss.into(),
                 sub: "u1".into(),

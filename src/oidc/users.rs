@@ -14,7 +14,8 @@ use super::services::{Deps, Services};
 use crate::crypto::password::hash_password;
 use crate::crypto::random_id;
 use crate::error::{Failure, OAuthError};
-use crate::model::{User, KNOWN_ROLES};
+use crate::model::access::is_role_name;
+use crate::model::User;
 use crate::runtime::Clock;
 use crate::store::{GrantOwner, Inserted, Store, UserQuery};
 
@@ -55,13 +56,16 @@ fn roles_field(obj: &Map<String, Value>, p: &mut Problems) -> Option<Vec<String>
     let mut roles: Vec<String> = Vec::new();
     for r in list {
         match r.as_str() {
-            Some(r) if KNOWN_ROLES.contains(&r) => {
+            Some(r) if is_role_name(r) => {
                 if !roles.iter().any(|x| x == r) {
                     roles.push(r.to_string());
                 }
             }
             _ => {
-                p.add("roles", format!("known roles: {}", KNOWN_ROLES.join(", ")));
+                p.add(
+                    "roles",
+                    "role names: letters, digits, - _ . : (up to 64); `admin` may use the dashboard",
+                );
                 return None;
             }
         }
@@ -264,7 +268,8 @@ pub async fn update_user<D: Deps>(
     if !was_disabled && user.is_disabled() {
         grants::revoke_all(store, svc.grants, GrantOwner::User(&user.id), clock.now()).await?;
         login::end_sessions(store, svc.sessions, svc.pending_index, &user.id).await?;
-    } else if claims_changed {
+    } else if claims_changed || changed.contains(&"roles") {
+        // Roles are in the claims too (the `roles` scope): grants and sessions hear of them.
         grants::reprofile(store, svc.grants, &user.id, &user.claims()).await?;
         login::reprofile_sessions(store, svc.sessions, clock, &user).await?;
     }
@@ -367,7 +372,7 @@ mod tests {
             .description
             .contains("password"));
         assert!(err(
-            json!({"email": "b@example.com", "password": "correct horse", "roles": ["root"]})
+            json!({"email": "b@example.com", "password": "correct horse", "roles": ["has space"]})
         )
         .description
         .contains("roles"));
@@ -459,6 +464,7 @@ mod tests {
                 scope: "openid offline_access".into(),
                 auth_time: 1,
                 claims: UserClaims {
+                    roles: Default::default(),
                     email: "ada@example.com".into(),
                     email_verified: false,
                     name: None,

@@ -65,6 +65,9 @@ impl Weigh for Application {
             + strings(&self.allowed_origins)
             + strings(&self.allowed_audiences)
             + strings(&self.allowed_scopes)
+            + strings(&self.access_rules.roles)
+            + strings(&self.access_rules.countries)
+            + strings(&self.access_rules.email_domains)
             + self.grant_types.len() * 8
     }
 }

@@ -114,6 +114,7 @@ fn grant(client: &str, token_hash: &str) -> Grant {
         acr: None,
         auth_time: NOW - 5,
         claims: UserClaims {
+            roles: Default::default(),
             email: "c@conformance.example".into(),
             email_verified: true,
             name: None,

@@ -37,6 +37,7 @@ struct AppRow {
     userinfo_signed_response_alg: Option<String>,
     jwks: Option<String>,
     jwks_uri: Option<String>,
+    access_rules: String,
     registration_token_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -73,6 +74,7 @@ impl TryFrom<AppRow> for Application {
             },
             jwks: r.jwks,
             jwks_uri: r.jwks_uri,
+            access_rules: serde_json::from_str(&r.access_rules).map_err(err)?,
             home_url: r.home_url,
             client_id: r.client_id,
             name: r.name,
@@ -92,7 +94,8 @@ const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret
     home_url, redirect_uris, post_logout_redirect_uris, allowed_origins, cors_from_redirect_uris, \
     first_party, token_settings, id_token_signed_response_alg, allowed_audiences, allowed_scopes, \
     backchannel_logout_uri, backchannel_logout_session_required, logo_uri, policy_uri, tos_uri, \
-    userinfo_signed_response_alg, jwks, jwks_uri, registration_token_hash, created_at, updated_at";
+    userinfo_signed_response_alg, jwks, jwks_uri, access_rules, registration_token_hash, created_at, \
+    updated_at";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -126,6 +129,7 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         opt_text(a.userinfo_signed_response_alg.map(|a| a.as_str())),
         opt_text(a.jwks.as_deref()),
         opt_text(a.jwks_uri.as_deref()),
+        text(&serde_json::to_string(&a.access_rules).unwrap_or_else(|_| "{}".into())),
         opt_text(a.registration_token_hash.as_deref()),
         int(a.created_at),
         int(a.updated_at),
