@@ -76,6 +76,8 @@ export const copyButton = (text, what, label) =>
   h('button', { type: 'button', class: 'secondary small', 'aria-label': label, onclick: () => copy(text(), what) }, 'Copy');
 
 export const lines = (text) => text.split('\n').map((s) => s.trim()).filter(Boolean);
+/** A list typed on one line: entries separated by commas and/or spaces. */
+export const words = (text) => text.split(/[\s,]+/).filter(Boolean);
 export const timeEl = (secs) => h('time', { datetime: new Date(secs * 1000).toISOString() }, new Date(secs * 1000).toLocaleString());
 
 /** Shows a view: its <h1> (focusable, for the router) and the rest. */

@@ -2,7 +2,7 @@
 // API's PATCH takes, and the warnings it answers with.
 
 import { SIGNED_OUT, api } from './api.js';
-import { errorBox, field, h, lines, showError } from './dom.js';
+import { errorBox, field, h, lines, showError, words } from './dom.js';
 import { CONFIDENTIAL, GRANTS, GRANT_LABEL } from './types.js';
 
 /** The form for `app`, which a save updates in place, and the warnings box the pane shows
@@ -11,6 +11,9 @@ export function settingsForm(app, onSaved) {
   const id = encodeURIComponent(app.client_id);
   const confidential = CONFIDENTIAL.has(app.type);
   const ts = app.token_settings ?? {};
+  // Access rules are checked when a user signs in (and at refresh): an application that can
+  // only use client credentials has no users to check.
+  const hasUsers = GRANTS[app.type].includes('authorization_code');
   const f = {
     name: h('input', { required: true, value: app.name, maxlength: '200' }),
     description: h('textarea', { rows: '2', value: app.description ?? '' }),
@@ -33,7 +36,17 @@ export function settingsForm(app, onSaved) {
     auth: h('select', {}, ['client_secret_basic', 'client_secret_post'].map((a) => h('option', {}, a))),
     audiences: h('textarea', { rows: '2', spellcheck: 'false', value: (app.allowed_audiences ?? []).join('\n') }),
     scopes: h('input', { spellcheck: 'false', value: (app.allowed_scopes ?? []).join(' ') }),
+    rule_roles: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'Any role' }),
+    rule_countries: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'Any country' }),
+    rule_email_domains: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'Any email domain' }),
   };
+  // Shown as the API has them (after a save: countries upper-cased, domains lower-cased).
+  const drawRules = (rules) => {
+    f.rule_roles.value = (rules?.roles ?? []).join(', ');
+    f.rule_countries.value = (rules?.countries ?? []).join(', ');
+    f.rule_email_domains.value = (rules?.email_domains ?? []).join(', ');
+  };
+  drawRules(app.access_rules);
   f.alg.value = app.id_token_signed_response_alg ?? 'RS256';
   f.auth.value = app.token_endpoint_auth_method;
   const grants = Object.fromEntries(GRANTS[app.type].map((g) => [g, h('input', { type: 'checkbox', checked: (app.grant_types ?? []).includes(g) })]));
@@ -87,6 +100,13 @@ export function settingsForm(app, onSaved) {
         },
       };
       if (confidential) body.token_endpoint_auth_method = f.auth.value;
+      if (hasUsers) {
+        body.access_rules = {
+          roles: words(f.rule_roles.value),
+          countries: words(f.rule_countries.value),
+          email_domains: words(f.rule_email_domains.value),
+        };
+      }
       if (hasCc()) {
         body.allowed_audiences = lines(f.audiences.value);
         body.allowed_scopes = f.scopes.value.split(/\s+/).filter(Boolean);
@@ -98,6 +118,7 @@ export function settingsForm(app, onSaved) {
         Object.assign(app, r);
         onSaved(r);
         drawWarnings(r.warnings);
+        if (hasUsers) drawRules(r.access_rules);
         showError(err, null);
         status.textContent = 'Saved';
       } catch (x) {
@@ -121,6 +142,11 @@ export function settingsForm(app, onSaved) {
     field('Back-channel logout URI', f.backchannel_logout_uri, 'Receives a logout token (a POST) when a session that signed in to this application ends. https.'),
     field('Allowed origins', f.allowed_origins, 'Browser origins that may call the token and userinfo endpoints (CORS). One per line.'),
     field('Same as redirect URIs', f.cors_from_redirect_uris, 'Also allow the origins of the redirect URIs.')),
+  hasUsers && h('fieldset', { class: 'access' }, h('legend', {}, 'Who may use this application'),
+    h('p', { class: 'hint intro' }, 'Separate entries with commas or spaces. An empty list admits everyone; a user must pass every list that is set. Anyone else sees a page saying they may not use this application.'),
+    field('Required roles', f.rule_roles, 'The user needs any one of these roles (given on the Users page), e.g. hr, finance.'),
+    field('Allowed countries', f.rule_countries, 'Two-letter codes (ISO 3166-1), e.g. US, CA: the country Cloudflare sees the sign-in come from. Not checked at refresh.'),
+    field('Allowed email domains', f.rule_email_domains, 'The user’s email address is at one of these domains (exactly), e.g. example.com.')),
   h('fieldset', {}, h('legend', {}, 'Grant types'),
     Object.entries(grants).map(([g, input]) => field(GRANT_LABEL[g], input))),
   ccBox,

@@ -1,12 +1,13 @@
 // The users view: the create form, a search over email and name (paged), and per user
-// the actions of its row.
+// the actions of its row. Roles are free-form names (applications' access rules may
+// require them); `admin` is the one that opens this dashboard.
 
 import { SIGNED_OUT, api } from './api.js';
-import { errorBox, field, h, page, showError, timeEl, toast } from './dom.js';
+import { errorBox, field, h, page, showError, timeEl, toast, words } from './dom.js';
 import { state } from './state.js';
 import { openDialog, pager } from './widgets.js';
 
-/** #/users: create, search, and per user: disable/enable, admin role, new password. */
+/** #/users: create, search, and per user: disable/enable, admin role, roles, new password. */
 export function viewUsers() {
   const err = errorBox();
   const body = h('tbody');
@@ -31,6 +32,7 @@ export function viewUsers() {
     email: h('input', { type: 'email', required: true, autocomplete: 'off', spellcheck: 'false' }),
     password: h('input', { type: 'password', required: true, autocomplete: 'new-password' }),
     name: h('input', { autocomplete: 'off' }),
+    roles: h('input', { autocomplete: 'off', spellcheck: 'false' }),
     admin: h('input', { type: 'checkbox' }),
   };
   const cerr = errorBox();
@@ -42,7 +44,9 @@ export function viewUsers() {
       cstatus.textContent = '';
       const body = { email: f.email.value.trim(), password: f.password.value };
       if (f.name.value.trim()) body.name = f.name.value.trim();
-      if (f.admin.checked) body.roles = ['admin'];
+      const roles = words(f.roles.value);
+      if (f.admin.checked && !roles.includes('admin')) roles.push('admin');
+      if (roles.length) body.roles = roles;
       try {
         const u = await api('users', 'POST', body);
         create.reset();
@@ -56,6 +60,7 @@ export function viewUsers() {
   },
   h('h2', {}, 'New user'),
   h('div', { class: 'cols' }, field('Email', f.email), field('Password', f.password), field('Name', f.name)),
+  field('Roles', f.roles, ROLES_HINT),
   field('Administrator', f.admin, 'Can sign in to this dashboard and use the management API.'),
   cerr, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create user'), cstatus));
 
@@ -64,6 +69,8 @@ export function viewUsers() {
     empty, more.btn);
   more.reload();
 }
+
+const ROLES_HINT = 'Separated by commas or spaces, e.g. hr, finance: letters, digits, - _ . : (up to 64 each). Applications’ access rules may require them.';
 
 function userRow(u) {
   const self = u.id === state.session?.sub;
@@ -109,8 +116,33 @@ function userRow(u) {
           (nu) => `${nu.email} ${(nu.roles ?? []).includes('admin') ? 'is now an administrator' : 'is no longer an administrator'}`,
         ),
       }, admin ? 'Remove admin' : 'Make admin'),
+      h('button', { type: 'button', class: 'secondary small', onclick: () => editRoles(u, row) }, 'Edit roles'),
       h('button', { type: 'button', class: 'secondary small', onclick: () => resetPassword(u) }, 'Reset password')));
   return row;
+}
+
+/** The roles of `u` as one free-form list; `row` is replaced by the updated user's. */
+function editRoles(u, row) {
+  const self = u.id === state.session?.sub;
+  const input = h('input', { autocomplete: 'off', spellcheck: 'false', autofocus: true, value: (u.roles ?? []).join(', ') });
+  openDialog({
+    title: `Roles of ${u.email}`,
+    body: [field('Roles', input, `${ROLES_HINT} The admin role opens this dashboard.`)],
+    confirm: 'Save roles',
+    run: async () => {
+      const roles = words(input.value);
+      // As with "Remove admin": one's own role would lock this session out of the dashboard.
+      if (self && (u.roles ?? []).includes('admin') && !roles.includes('admin')) {
+        throw new Error('You cannot remove your own administrator role here: keep admin in the list.');
+      }
+      const nu = await api(`users/${encodeURIComponent(u.id)}`, 'PATCH', { roles });
+      const fresh = userRow(nu);
+      row.replaceWith(fresh);
+      // Once the dialog has closed (its opener, in the old row, is gone).
+      setTimeout(() => [...fresh.querySelectorAll('td.row-actions button')].find((b) => b.textContent === 'Edit roles')?.focus());
+      toast(`Roles of ${nu.email}: ${(nu.roles ?? []).join(', ') || 'none'}`);
+    },
+  });
 }
 
 function resetPassword(u) {

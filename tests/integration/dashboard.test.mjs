@@ -3,7 +3,8 @@
 // the UI and sets its redirect URI and allowed origin; then the example SPA
 // (examples/spa/, oauth4webapi) on another origin logs a user in with that application,
 // which exercises the CORS answers the dashboard configured. A user without the admin role
-// is turned away. The users and logs views are checked against the API.
+// is turned away. The users and logs views are checked against the API. Access rules
+// (issue 17) are set in an application's settings and a role given on the users page.
 //
 // Chromium: as in browser.test.mjs (CHROMIUM_PATH); missing, this file FAILS. Screenshots
 // of the main views go to SCREENSHOT_DIR (default: a temp dir; `SCREENSHOT_DIR=docs/screenshots
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { useServer } from '../harness/index.mjs';
-import { createUser, managementApi } from './helpers.mjs';
+import { createApp, createUser, managementApi } from './helpers.mjs';
 import { SCREENSHOT_DIR, launchChromium, loginWithExampleSpa, startExampleSpa, withDiagnostics } from './spa.mjs';
 
 const STEP_TIMEOUT_MS = 30_000;
@@ -241,6 +242,103 @@ test('users are created, disabled, enabled, made admin and given a new password 
   });
   await session.context.close();
 });
+
+test('access rules are set in an application\'s settings and a role is given on the users page', async () => {
+  await server.ready;
+  const admin = await createUser(server, { roles: ['admin'] });
+  const user = await createUser(server, { name: 'Harriet HR' });
+  const app = await createApp(server, {
+    name: `Payroll ${Date.now()}`, type: 'traditional', redirect_uris: ['https://payroll.example.com/cb'],
+  });
+  const api = managementApi(server);
+  const session = await newPage();
+  const { page, problems } = session;
+  await diagnose('dashboard-access', session, async () => {
+    await signIn(page, admin);
+    await page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, app.client_id);
+    const section = page.getByRole('group', { name: 'Who may use this application' });
+    await section.waitFor();
+    const roles = section.getByLabel('Required roles', { exact: true });
+    const countries = section.getByLabel('Allowed countries', { exact: true });
+    const domains = section.getByLabel('Allowed email domains', { exact: true });
+    assert.equal(await roles.inputValue(), '', 'no rules yet');
+
+    // The API's error, naming the list, is shown as the form shows any other.
+    await roles.fill('hr');
+    await countries.fill('USA');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('access_rules.countries: a list of two-letter country codes').waitFor();
+    assert.deepEqual((await api('GET', `/applications/${app.client_id}`)).json.access_rules.roles, [], 'nothing saved');
+
+    // Commas, spaces or both; countries come back upper-cased, domains lower-cased.
+    await countries.fill('us, ca');
+    await domains.fill('Example.com example.org');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    assert.equal(await page.getByRole('alert').filter({ hasText: 'access_rules' }).count(), 0, 'the error is gone');
+    const stored = await api('GET', `/applications/${app.client_id}`);
+    assert.equal(stored.status, 200, stored.text);
+    assert.deepEqual(stored.json.access_rules, { roles: ['hr'], countries: ['US', 'CA'], email_domains: ['example.com', 'example.org'] });
+    assert.equal(await countries.inputValue(), 'US, CA');
+    assert.equal(await domains.inputValue(), 'example.com, example.org');
+    await shootSection(page, section, 'dashboard-access.png');
+
+    // The users page: a free-form role, with the admin toggle beside it.
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByLabel('Search').fill(user.email);
+    const row = page.getByRole('row').filter({ hasText: user.email });
+    await row.getByRole('button', { name: 'Edit roles' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Roles', { exact: true }).fill('hr, payroll:read');
+    await dialog.getByRole('button', { name: 'Save roles' }).click();
+    await row.getByRole('cell', { name: 'hr, payroll:read', exact: true }).waitFor();
+    assert.deepEqual((await api('GET', `/users/${user.id}`)).json.roles, ['hr', 'payroll:read']);
+    await row.getByRole('button', { name: 'Make admin' }).click();
+    await row.getByRole('button', { name: 'Remove admin' }).waitFor();
+    assert.deepEqual((await api('GET', `/users/${user.id}`)).json.roles, ['hr', 'payroll:read', 'admin']);
+    await row.getByRole('button', { name: 'Remove admin' }).click();
+    await row.getByRole('button', { name: 'Make admin' }).waitFor();
+    assert.deepEqual((await api('GET', `/users/${user.id}`)).json.roles, ['hr', 'payroll:read']);
+
+    // A name the API refuses: its error stays in the dialog, nothing changes.
+    await row.getByRole('button', { name: 'Edit roles' }).click();
+    await dialog.getByLabel('Roles', { exact: true }).fill('hr human/resources');
+    await dialog.getByRole('button', { name: 'Save roles' }).click();
+    await dialog.getByText(/role names: letters, digits/).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.deepEqual((await api('GET', `/users/${user.id}`)).json.roles, ['hr', 'payroll:read']);
+
+    // An administrator cannot drop their own admin role through the list either.
+    await page.getByLabel('Search').fill(admin.email);
+    const own = page.getByRole('row').filter({ hasText: admin.email });
+    await own.getByRole('button', { name: 'Edit roles' }).click();
+    await dialog.getByLabel('Roles', { exact: true }).fill('hr');
+    await dialog.getByRole('button', { name: 'Save roles' }).click();
+    await dialog.getByText('You cannot remove your own administrator role here').waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.deepEqual((await api('GET', `/users/${admin.id}`)).json.roles, ['admin']);
+
+    // Emptied, the rules admit everyone again.
+    await page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, app.client_id);
+    await section.waitFor();
+    for (const input of [roles, countries, domains]) await input.fill('');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    assert.deepEqual((await api('GET', `/applications/${app.client_id}`)).json.access_rules, { roles: [], countries: [], email_domains: [] });
+  });
+  assert.deepEqual(problems, [], 'no page errors and no third-party requests');
+  await session.context.close();
+});
+
+/** A screenshot of one part of the page (with a margin of the card around it). */
+async function shootSection(page, section, name) {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  // Centred, so the margin above it is not cut off at the top of the viewport.
+  await section.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  const box = await section.boundingBox();
+  const m = 16;
+  await page.screenshot({ path: join(SCREENSHOT_DIR, name), clip: { x: box.x - m, y: box.y - m, width: box.width + 2 * m, height: box.height + 2 * m } });
+}
 
 /** Presses the list's "Load more" until `item` is shown (or there is no more to load). */
 async function loadMoreUntilShown(page, item) {
