@@ -345,7 +345,10 @@ async function loadMoreUntilShown(page, item) {
   const more = page.getByRole('button', { name: 'Load more' });
   const deadline = Date.now() + STEP_TIMEOUT_MS;
   while (Date.now() < deadline && !(await item.isVisible())) {
-    if ((await more.isVisible()) && (await more.isEnabled())) await more.click();
+    // The button goes away once the last page is in: between the checks and the click it
+    // may already be gone, so none of them waits for it.
+    const ready = (await more.isVisible()) && (await more.isEnabled({ timeout: 500 }).catch(() => false));
+    if (ready) await more.click({ timeout: 2000 }).catch(() => {});
     else await new Promise((r) => setTimeout(r, 100));
   }
   await item.waitFor();
