@@ -1,8 +1,10 @@
-// One application's pane: its credentials (the client secret shown once, rotation), its
-// settings form (settings.js), the provider's endpoints and deletion.
+// One application's pane: its credentials (the client secret shown once, rotation), a quick
+// start snippet for its type (quickstart.js), its settings form (settings.js), the
+// provider's endpoints and deletion.
 
 import { SIGNED_OUT, api } from './api.js';
 import { $, copyButton, errorBox, field, h, main, page, showError, timeEl, toast } from './dom.js';
+import { QUICKSTART, snippet } from './quickstart.js';
 import { settingsForm } from './settings.js';
 import { state, takeCreated } from './state.js';
 import { CONFIDENTIAL, TYPE_LABEL } from './types.js';
@@ -86,7 +88,32 @@ function renderApplication(app, secret, focus) {
   };
   drawSecret();
 
-  const { form, warnings } = settingsForm(app, (r) => { title.textContent = r.name; });
+  const quick = h('section', { class: 'card quickstart', 'aria-labelledby': 'quickstart-title' });
+  const drawQuick = () => {
+    const info = QUICKSTART[app.type];
+    if (!info) { quick.hidden = true; return; }
+    const code = snippet(app.type, {
+      issuer: state.disco.issuer,
+      clientId: app.client_id,
+      redirectUri: app.redirect_uris?.[0],
+      tokenEndpoint: state.disco.token_endpoint,
+      audience: app.allowed_audiences?.[0],
+      scope: (app.allowed_scopes ?? []).join(' '),
+    });
+    const secretNote = CONFIDENTIAL.has(app.type)
+      ? ' The client secret is not in it: set CLIENT_SECRET in the environment.'
+      : '';
+    quick.replaceChildren(
+      h('div', { class: 'bar' }, h('h2', { id: 'quickstart-title' }, 'Quick start'),
+        copyButton(() => code, 'snippet', 'Copy quick start snippet')),
+      h('p', { class: 'hint' }, info.title, '.',
+        info.install ? [' Install: ', h('code', {}, info.install), '.'] : [], secretNote,
+        app.redirect_uris?.length ? '' : ' Add a redirect URI below: the snippet uses a placeholder.'),
+      h('pre', { tabindex: '0', 'aria-label': `${info.language} snippet` }, h('code', {}, code)));
+  };
+  drawQuick();
+
+  const { form, warnings } = settingsForm(app, (r) => { title.textContent = r.name; drawQuick(); });
 
   // Endpoints from the discovery document.
   const endpoints = [
@@ -131,11 +158,12 @@ function renderApplication(app, secret, focus) {
         h('p', { class: 'hint' }, h('a', { href: `#/logs?client_id=${id}` }, 'Audit records of this application'))),
       secretArea),
     warnings,
+    quick,
     h('div', { class: 'split' }, form, h('aside', {}, endpointBox,
       h('section', { class: 'card' }, h('h2', {}, 'Danger zone'), h('p', { class: 'hint' }, 'Deleting removes the application and its consents.'), del))));
   if (builtIn) {
     for (const el of form.elements) el.disabled = true;
-    secretArea.hidden = del.parentElement.hidden = true;
+    secretArea.hidden = del.parentElement.hidden = quick.hidden = true;
   }
   if (focus) title.focus();
 }

@@ -4,7 +4,8 @@
 // (examples/spa/, oauth4webapi) on another origin logs a user in with that application,
 // which exercises the CORS answers the dashboard configured. A user without the admin role
 // is turned away. The users and logs views are checked against the API. Access rules
-// (issue 17) are set in an application's settings and a role given on the users page.
+// (issue 17) are set in an application's settings and a role given on the users page. An
+// application's page shows a quick start snippet for its type (issue 17).
 //
 // Chromium: as in browser.test.mjs (CHROMIUM_PATH); missing, this file FAILS. Screenshots
 // of the main views go to SCREENSHOT_DIR (default: a temp dir; `SCREENSHOT_DIR=docs/screenshots
@@ -325,6 +326,48 @@ test('access rules are set in an application\'s settings and a role is given on 
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved', { exact: true }).waitFor();
     assert.deepEqual((await api('GET', `/applications/${app.client_id}`)).json.access_rules, { roles: [], countries: [], email_domains: [] });
+  });
+  assert.deepEqual(problems, [], 'no page errors and no third-party requests');
+  await session.context.close();
+});
+
+test('an application\'s page shows a quick start snippet for its type, with its client id', async () => {
+  await server.ready;
+  const admin = await createUser(server, { roles: ['admin'] });
+  const app = await createApp(server, {
+    name: `Web shop ${Date.now()}`, type: 'traditional', redirect_uris: ['https://shop.example.com/callback'],
+  });
+  const daemon = await createApp(server, { name: `Nightly job ${Date.now()}`, type: 'm2m' });
+  const session = await newPage();
+  const { page, problems } = session;
+  await diagnose('dashboard-quickstart', session, async () => {
+    await signIn(page, admin);
+    await page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, app.client_id);
+    const section = page.getByRole('region', { name: 'Quick start' });
+    await section.waitFor();
+    const code = await section.locator('pre').innerText();
+    assert.ok(code.includes(`"${app.client_id}"`), `the client id in the snippet:\n${code}`);
+    assert.ok(code.includes(`new URL("${server.origin}")`), 'the issuer');
+    assert.ok(code.includes('"https://shop.example.com/callback"'), 'the redirect URI');
+    assert.match(code, /from 'openid-client'/);
+    assert.match(code, /client\.ClientSecretBasic\(process\.env\.CLIENT_SECRET\)/);
+    assert.ok(!code.includes(app.client_secret), 'never the secret');
+    assert.ok(await section.getByRole('button', { name: 'Copy quick start snippet' }).isVisible());
+    await shootSection(page, section, 'dashboard-quickstart.png');
+
+    // Saving another redirect URI first redraws the snippet.
+    await page.getByLabel('Redirect URIs', { exact: true }).fill('https://shop.example.com/auth/cb');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved', { exact: true }).waitFor();
+    assert.ok((await section.locator('pre').innerText()).includes('"https://shop.example.com/auth/cb"'));
+
+    // Another type, another snippet: curl for a machine-to-machine application.
+    await page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, daemon.client_id);
+    await page.getByRole('heading', { name: daemon.name }).waitFor();
+    const curl = await page.getByRole('region', { name: 'Quick start' }).locator('pre').innerText();
+    assert.match(curl, /^curl -sS /m);
+    assert.ok(curl.includes(`'${daemon.client_id}'":$CLIENT_SECRET"`), curl);
+    assert.match(curl, /grant_type=client_credentials/);
   });
   assert.deepEqual(problems, [], 'no page errors and no third-party requests');
   await session.context.close();
