@@ -383,16 +383,22 @@ async function shootSection(page, section, name) {
   await page.screenshot({ path: join(SCREENSHOT_DIR, name), clip: { x: box.x - m, y: box.y - m, width: box.width + 2 * m, height: box.height + 2 * m } });
 }
 
-/** Presses the list's "Load more" until `item` is shown (or there is no more to load). */
+/**
+ * Presses the list's "Load more" until `item` is shown (or there is no more to load). The
+ * button is pressed from the page itself: it hides once the last page is in, and
+ * Playwright's actionability waits then hang on a button that is gone.
+ */
 async function loadMoreUntilShown(page, item) {
-  const more = page.getByRole('button', { name: 'Load more' });
   const deadline = Date.now() + STEP_TIMEOUT_MS;
   while (Date.now() < deadline && !(await item.isVisible())) {
-    // The button goes away once the last page is in: between the checks and the click it
-    // may already be gone, so none of them waits for it.
-    const ready = (await more.isVisible()) && (await more.isEnabled({ timeout: 500 }).catch(() => false));
-    if (ready) await more.click({ timeout: 2000 }).catch(() => {});
-    else await new Promise((r) => setTimeout(r, 100));
+    const pressed = await page.evaluate(() => {
+      const more = [...document.querySelectorAll('button')].find(
+        (b) => b.textContent.trim() === 'Load more' && !b.hidden && !b.disabled,
+      );
+      more?.click();
+      return Boolean(more);
+    });
+    await new Promise((r) => setTimeout(r, pressed ? 300 : 100));
   }
   await item.waitFor();
 }
