@@ -25,6 +25,31 @@ pub struct Who<'a> {
     pub country: Option<&'a str>,
 }
 
+impl<'a> Who<'a> {
+    /// The user as storage has them now, or, when the account is gone, as `known` (a
+    /// session's or grant's snapshot) without roles.
+    pub fn of(
+        user: Option<&'a super::User>,
+        known: &'a super::UserClaims,
+        country: Option<&'a str>,
+    ) -> Self {
+        Self {
+            roles: user.map_or(&[][..], |u| u.roles.as_slice()),
+            email: user.map_or(known.email.as_str(), |u| u.email.as_str()),
+            country,
+        }
+    }
+
+    /// A snapshot taken from storage a moment ago (a session just started at sign-in).
+    pub fn from_claims(claims: &'a super::UserClaims, country: Option<&'a str>) -> Self {
+        Self {
+            roles: &claims.roles,
+            email: &claims.email,
+            country,
+        }
+    }
+}
+
 /// The rule that refused, in words a refused person can read (and the audit log keeps).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {

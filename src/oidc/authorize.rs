@@ -373,11 +373,7 @@ pub async fn validate(store: &impl Store, params: Params) -> Result<ValidRequest
 /// own error (what else the query lacks may have been in the object), in the mode the
 /// object asked for if the query names none.
 pub async fn refuse(store: &impl Store, params: &Params, failure: Failure) -> AuthorizeError {
-    let without = Params::from_pairs(
-        params
-            .pairs()
-            .filter(|(k, _)| !matches!(*k, "request" | "request_uri")),
-    );
+    let without = params.without(&["request", "request_uri"]);
     let mut refusal = match validate(store, without).await {
         Ok(valid) => valid.error(failure),
         Err(AuthorizeError::Redirect(mut r)) => {

@@ -127,7 +127,7 @@ pub async fn authorize<D: Deps>(
     };
     let next = authorize::next(valid, session, needs_consent, svc.clock.now());
     if let (Next::IssueCode | Next::ShowConsent, Some(s)) = (&next, session) {
-        check_access(svc, valid, s).await?;
+        check_access(svc, valid, s, false).await?;
     }
     match (next, session) {
         (Next::IssueCode, Some(s)) => finish(svc, valid, s).await,
@@ -142,29 +142,30 @@ pub async fn authorize<D: Deps>(
 }
 
 /// The application's access rules (`model::access`) for the signed-in user, read fresh from
-/// storage (the nearest D1 replica) for applications that have rules, and only for them.
+/// storage (the nearest D1 replica) for applications that have rules, and only for them;
+/// a session started by this very request (`fresh`) was made from that read already.
 /// A refusal is a page naming the application, or `access_denied` at the redirect URI
 /// for `prompt=none` (nobody is there to read a page); it is audited with the rule.
 async fn check_access<D: Deps>(
     svc: &Services<'_, D>,
     valid: &ValidRequest,
     session: &Session,
+    fresh: bool,
 ) -> Result<(), AuthorizeError> {
     let rules = &valid.app.access_rules;
     if rules.is_open() {
         return Ok(());
     }
-    let user = svc
-        .store
-        .user_by_id(&session.user_id)
-        .await
-        .map_err(|e| valid.error(e.into()))?;
-    let who = Who {
-        roles: user.as_ref().map_or(&[][..], |u| u.roles.as_slice()),
-        email: user
-            .as_ref()
-            .map_or(session.claims.email.as_str(), |u| u.email.as_str()),
-        country: valid.country.as_deref(),
+    let country = valid.country.as_deref();
+    let user = if fresh {
+        None
+    } else {
+        let read = svc.store.user_by_id(&session.user_id).await;
+        Some(read.map_err(|e| valid.error(e.into()))?)
+    };
+    let who = match &user {
+        None => Who::from_claims(&session.claims, country),
+        Some(user) => Who::of(user.as_ref(), &session.claims, country),
     };
     let Err(refusal) = rules.admits(&who, true) else {
         return Ok(());
@@ -240,7 +241,7 @@ pub async fn after_sign_in<D: Deps>(
     valid: &ValidRequest,
     signed_in: &SignedIn,
 ) -> Result<Step, AuthorizeError> {
-    let step = match check_access(svc, valid, &signed_in.session).await {
+    let step = match check_access(svc, valid, &signed_in.session, true).await {
         Err(refused) => Err(refused),
         Ok(()) => match consent_needed(svc, valid, &signed_in.session).await {
             Ok(true) => return Ok(Step::ShowConsent),
@@ -267,7 +268,7 @@ pub async fn decide_consent<D: Deps>(
     if !allow {
         return Err(authorize::denied(valid));
     }
-    check_access(svc, valid, session).await?;
+    check_access(svc, valid, session, false).await?;
     consent::grant(
         svc.store,
         svc.clock,

@@ -68,6 +68,17 @@ impl Params {
             .ok_or_else(|| Failure::invalid_request(format!("the {name} parameter is required")))
     }
 
+    /// The parameters without any of `names` (the rest in order).
+    pub fn without(&self, names: &[&str]) -> Self {
+        Self(
+            self.0
+                .iter()
+                .filter(|(k, _)| !names.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// Every pair, in order (repeats included).
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))

@@ -172,13 +172,7 @@ async fn still_admitted<D: Deps>(
         return Ok(());
     };
     let user = sv.store.user_by_id(&user_id).await?;
-    let who = Who {
-        roles: user.as_ref().map_or(&[][..], |u| u.roles.as_slice()),
-        email: user
-            .as_ref()
-            .map_or(claims.email.as_str(), |u| u.email.as_str()),
-        country: None,
-    };
+    let who = Who::of(user.as_ref(), &claims, None);
     let Err(refusal) = app.access_rules.admits(&who, false) else {
         return Ok(());
     };
