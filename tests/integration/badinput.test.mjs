@@ -7,7 +7,7 @@ import { test, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { useServer } from '../harness/index.mjs';
-import { allApplications, basicAuth, createApp, createUser, managementApi, obtainCode, CookieJar, tokenRequest } from './helpers.mjs';
+import { allApplications, basicAuth, createApp, createUser, managementApi, obtainCode, CookieJar, readAnswer, tokenRequest } from './helpers.mjs';
 
 const server = useServer({ vars: { REGISTRATION_ENABLED: 'true' } });
 
@@ -29,15 +29,7 @@ before(async () => {
 async function send(path, { method = 'POST', type, body, headers = {} } = {}) {
   const h = { ...headers };
   if (type) h['content-type'] = type;
-  const res = await fetch(`${server.origin}${path}`, { method, headers: h, body, redirect: 'manual' });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  return readAnswer(await fetch(`${server.origin}${path}`, { method, headers: h, body, redirect: 'manual' }));
 }
 
 /** A JSON error of RFC 6749 §5.2's shape with one of `codes` and a description. */

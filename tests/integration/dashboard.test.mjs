@@ -256,7 +256,7 @@ test('access rules are set in an application\'s settings and a role is given on 
   const { page, problems } = session;
   await diagnose('dashboard-access', session, async () => {
     await signIn(page, admin);
-    await page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, app.client_id);
+    await openApplication(page, app.client_id);
     const section = page.getByRole('group', { name: 'Who may use this application' });
     await section.waitFor();
     const roles = section.getByLabel('Required roles', { exact: true });
@@ -320,7 +320,7 @@ test('access rules are set in an application\'s settings and a role is given on 
     assert.deepEqual((await api('GET', `/users/${admin.id}`)).json.roles, ['admin']);
 
     // Emptied, the rules admit everyone again.
-    await page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, app.client_id);
+    await openApplication(page, app.client_id);
     await section.waitFor();
     for (const input of [roles, countries, domains]) await input.fill('');
     await page.getByRole('button', { name: 'Save' }).click();
@@ -342,7 +342,7 @@ test('an application\'s page shows a quick start snippet for its type, with its 
   const { page, problems } = session;
   await diagnose('dashboard-quickstart', session, async () => {
     await signIn(page, admin);
-    await page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, app.client_id);
+    await openApplication(page, app.client_id);
     const section = page.getByRole('region', { name: 'Quick start' });
     await section.waitFor();
     const code = await section.locator('pre').innerText();
@@ -362,7 +362,7 @@ test('an application\'s page shows a quick start snippet for its type, with its 
     assert.ok((await section.locator('pre').innerText()).includes('"https://shop.example.com/auth/cb"'));
 
     // Another type, another snippet: curl for a machine-to-machine application.
-    await page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, daemon.client_id);
+    await openApplication(page, daemon.client_id);
     await page.getByRole('heading', { name: daemon.name }).waitFor();
     const curl = await page.getByRole('region', { name: 'Quick start' }).locator('pre').innerText();
     assert.match(curl, /^curl -sS /m);
@@ -381,6 +381,11 @@ async function shootSection(page, section, name) {
   const box = await section.boundingBox();
   const m = 16;
   await page.screenshot({ path: join(SCREENSHOT_DIR, name), clip: { x: box.x - m, y: box.y - m, width: box.width + 2 * m, height: box.height + 2 * m } });
+}
+
+/** Opens an application's page in the dashboard (its route, as a link in the list would). */
+function openApplication(page, clientId) {
+  return page.evaluate((id) => { location.hash = `#/applications/${encodeURIComponent(id)}`; }, clientId);
 }
 
 /**

@@ -107,6 +107,18 @@ export function isRedirect(status) {
   return status === 302 || status === 303 || status === 307;
 }
 
+/** A response read whole: { status, headers, text, json } (json undefined when it is not JSON). */
+export async function readAnswer(res) {
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
 /** Management API helper bound to a server. */
 export function managementApi(server) {
   return async function api(method, path, body, { token = server.adminToken } = {}) {
@@ -118,14 +130,7 @@ export function managementApi(server) {
       headers,
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
-    const text = await res.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, json, text };
+    return readAnswer(res);
   };
 }
 
@@ -192,14 +197,7 @@ export async function tokenRequest(server, params, { headers = {} } = {}) {
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(params),
   });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, json, text };
+  return readAnswer(res);
 }
 
 export function basicAuth(id, secret) {

@@ -31,7 +31,7 @@ import { calculateJwkThumbprint, createRemoteJWKSet, decodeJwt, decodeProtectedH
 import * as oidc from 'openid-client';
 
 import { useServer } from '../../harness/index.mjs';
-import { createUser, halfHash, managementApi, randomToken } from '../helpers.mjs';
+import { createUser, halfHash, managementApi, randomToken, readAnswer } from '../helpers.mjs';
 import { SCREENSHOT_DIR, launchChromium } from '../spa.mjs';
 
 /** Where the suite's alias lives; its callback and post-logout URLs are under it. */
@@ -213,14 +213,7 @@ export class Op {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify(body),
     });
-    const text = await res.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text, headers: res.headers };
+    return readAnswer(res);
   }
 
   /**
