@@ -75,6 +75,17 @@ CREATE TABLE IF NOT EXISTS users (
 );
 CREATE INDEX IF NOT EXISTS users_created ON users (created_at, id);
 
+-- Roles (migration 0011): users hold them by name (users.roles) and access rules name them;
+-- the management API renames and deletes them in all three places at once. `admin` always
+-- exists (it may use the dashboard).
+CREATE TABLE IF NOT EXISTS roles (
+  name TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO roles (name, description, created_at)
+  VALUES ('admin', 'May use the dashboard and the management API', CAST(strftime('%s', 'now') AS INTEGER));
+
 -- Grants that hold refresh tokens (the grants themselves, codes' single use and refresh-token
 -- rotation, are Durable Objects: src/store/grant_do.rs). Written after the response, so a
 -- user's or an application's grants can be found and revoked; the daily trigger forgets rows

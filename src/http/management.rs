@@ -11,7 +11,7 @@ use crate::oidc::audit::{self, Entry};
 use crate::oidc::dashboard::{self, Principal};
 use crate::oidc::management::{self, Done};
 use crate::oidc::services::{Deps, Services};
-use crate::oidc::users;
+use crate::oidc::{roles, users};
 
 /// The caller, or the error to answer with.
 pub async fn principal<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Result<Principal, Reply> {
@@ -137,6 +137,23 @@ pub async fn update_user<D: Deps>(
     id: &str,
 ) -> Reply {
     let result = async { users::update_user(svc, id, &req.json_body()?).await }.await;
+    done(svc, by, 200, result)
+}
+
+pub async fn create_role<D: Deps>(svc: &Services<'_, D>, req: &Request, by: &Principal) -> Reply {
+    let result = async { roles::create_role(svc, &req.json_body()?).await }.await;
+    done(svc, by, 201, result)
+}
+
+/// A rename changes access rules: the isolate's CORS answers are not affected (they hold
+/// origins only), its application cache is dropped by the store.
+pub async fn update_role<D: Deps>(
+    svc: &Services<'_, D>,
+    req: &Request,
+    by: &Principal,
+    name: &str,
+) -> Reply {
+    let result = async { roles::update_role(svc, name, &req.json_body()?).await }.await;
     done(svc, by, 200, result)
 }
 

@@ -124,6 +124,15 @@ async fn api<D: Deps>(svc: &Services<'_, D>, req: &Request, rest: &str) -> Reply
             crate::oidc::management::revoke_consent(svc, user, client).await,
         ),
         (["users", _, "consents", _], _) => method_not_allowed("DELETE"),
+        (["roles"], Get) => m::view(crate::oidc::roles::list_roles(svc).await),
+        (["roles"], Post) => m::create_role(svc, req, &by).await,
+        (["roles"], _) => method_not_allowed("GET, POST"),
+        (["roles", name], Get) => m::view(crate::oidc::roles::get_role(svc, name).await),
+        (["roles", name], Patch) => m::update_role(svc, req, &by, name).await,
+        (["roles", name], Delete) => {
+            m::deleted(svc, &by, crate::oidc::roles::delete_role(svc, name).await)
+        }
+        (["roles", _], _) => method_not_allowed("GET, PATCH, DELETE"),
         (["stats", "active-users"], Get) => m::view(
             async { crate::oidc::stats::active_users(svc, &req.query_params()?).await }.await,
         ),

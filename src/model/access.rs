@@ -168,6 +168,39 @@ impl AccessRules {
     }
 }
 
+/// A role (the `roles` table, migration 0011). Users hold roles by name and access rules
+/// name them; renaming or deleting one changes both (`Store::rename_role`,
+/// `Store::delete_role`). `admin` (`model::ADMIN_ROLE`) always exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub description: String,
+    pub created_at: i64,
+}
+
+/// A role and what uses it, for the management API's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleUse {
+    pub role: Role,
+    /// How many users hold it.
+    pub users: i64,
+    /// The client ids of the applications whose access rules name it.
+    pub applications: Vec<String>,
+}
+
+/// A user's space-separated role list with `old` replaced by `new` (or removed, `None`):
+/// the Rust side of the SQL that `Store::rename_role` and `Store::delete_role` run.
+pub fn replace_role(roles: &[String], old: &str, new: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(roles.len());
+    for r in roles {
+        let r = if r == old { new } else { Some(r.as_str()) };
+        if let Some(r) = r.filter(|r| !out.iter().any(|o| o == r)) {
+            out.push(r.to_string());
+        }
+    }
+    out
+}
+
 /// Role names as the management API takes them for users (`admin`, `hr-officer`).
 pub fn is_role_name(s: &str) -> bool {
     !s.is_empty()

@@ -51,6 +51,9 @@ events! {
     UserCreated => "user.created",
     UserUpdated => "user.updated",
     UserDisabled => "user.disabled",
+    RoleCreated => "role.created",
+    RoleUpdated => "role.updated",
+    RoleDeleted => "role.deleted",
     KeyRotated => "key.rotated",
 }
 

@@ -43,6 +43,15 @@ impl Problems {
     }
 }
 
+/// Names every field of `obj` that is not in `allowed`.
+pub(super) fn check_fields(obj: &Map<String, Value>, allowed: &[&str], p: &mut Problems) {
+    for key in obj.keys() {
+        if !allowed.contains(&key.as_str()) {
+            p.add(key, "unknown field");
+        }
+    }
+}
+
 pub(super) fn string_field(
     obj: &Map<String, Value>,
     field: &str,

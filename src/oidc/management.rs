@@ -122,6 +122,7 @@ pub async fn create_application<D: Deps>(
     }
     let mut app = Application::new(random_id(rng, 24)?, String::new(), app_type, clock.now());
     let warnings = apply_settings(&mut app, obj, true)?;
+    super::roles::require_existing(store, "access_rules.roles", &app.access_rules.roles).await?;
     let secret = if app.uses_secret() {
         Some(ClientSecret::generate(rng)?)
     } else {
@@ -226,6 +227,10 @@ pub async fn update_application<D: Deps>(
         .await?
         .ok_or_else(|| Failure::new(OAuthError::NotFound, "no such application"))?;
     let warnings = apply_settings(&mut app, obj, false)?;
+    if obj.contains_key("access_rules") {
+        super::roles::require_existing(store, "access_rules.roles", &app.access_rules.roles)
+            .await?;
+    }
     app.updated_at = clock.now();
     if !store.update_application(&app).await? {
         return Err(Failure::new(OAuthError::NotFound, "no such application"));

@@ -31,6 +31,7 @@ pub mod refresh;
 pub mod registration;
 pub mod request_object;
 pub mod revocation;
+pub mod roles;
 pub mod schedule;
 pub mod services;
 pub mod stats;

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::app_settings::{as_object, bool_field, string_field, Problems, MAX_NAME};
+use super::app_settings::{as_object, bool_field, check_fields, string_field, Problems, MAX_NAME};
 use super::audit::{Entry, Event};
 use super::grants;
 use super::login;
@@ -73,14 +73,6 @@ fn roles_field(obj: &Map<String, Value>, p: &mut Problems) -> Option<Vec<String>
     Some(roles)
 }
 
-fn check_fields(obj: &Map<String, Value>, allowed: &[&str], p: &mut Problems) {
-    for key in obj.keys() {
-        if !allowed.contains(&key.as_str()) {
-            p.add(key, "unknown field");
-        }
-    }
-}
-
 pub async fn create_user<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result<Done, Failure> {
     let (store, kdf, clock, rng) = (svc.store, svc.kdf, svc.clock, svc.rng);
     let policy = &svc.settings.password;
@@ -115,6 +107,7 @@ pub async fn create_user<D: Deps>(svc: &Services<'_, D>, body: &Value) -> Result
     let roles = roles_field(obj, &mut p).unwrap_or_default();
     let profile = profile_field(obj, &mut p).unwrap_or_default();
     p.into_result()?;
+    super::roles::require_existing(store, "roles", &roles).await?;
     let (Some(email), Some(password)) = (email, password) else {
         return Err(Failure::invalid_request("email and password are required"));
     };
@@ -223,6 +216,9 @@ pub async fn update_user<D: Deps>(
     let password = password_field(obj, &mut p);
     let profile = profile_field(obj, &mut p);
     p.into_result()?;
+    if let Some(roles) = &roles {
+        super::roles::require_existing(store, "roles", roles).await?;
+    }
     let mut user = store
         .user_by_id(id)
         .await?
@@ -270,8 +266,7 @@ pub async fn update_user<D: Deps>(
         login::end_sessions(store, svc.sessions, svc.pending_index, &user.id).await?;
     } else if claims_changed || changed.contains(&"roles") {
         // Roles are in the claims too (the `roles` scope): grants and sessions hear of them.
-        grants::reprofile(store, svc.grants, &user.id, &user.claims()).await?;
-        login::reprofile_sessions(store, svc.sessions, clock, &user).await?;
+        reach_live_state(svc, &user).await?;
     }
     if !store.update_user(&user).await? {
         return Err(Failure::new(OAuthError::NotFound, "no such user"));
@@ -288,6 +283,16 @@ pub async fn update_user<D: Deps>(
         view: user_json(&user),
         entry,
     })
+}
+
+/// The user's live grants (tokens minted from now on, userinfo) and sessions get the user's
+/// current claims, roles among them.
+pub(super) async fn reach_live_state<D: Deps>(
+    svc: &Services<'_, D>,
+    user: &User,
+) -> Result<(), Failure> {
+    grants::reprofile(svc.store, svc.grants, &user.id, &user.claims()).await?;
+    login::reprofile_sessions(svc.store, svc.sessions, svc.clock, user).await
 }
 
 fn is_plausible_email(e: &str) -> bool {

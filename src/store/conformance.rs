@@ -10,6 +10,7 @@
 //! run it only against a throwaway database, never a deployment's.
 
 use super::{GrantOwner, GrantStore, Inserted, Store, ThrottleStore};
+use crate::model::access::Role;
 use crate::model::grant::{
     Grant, GrantAnswer, GrantIndex, GrantOp, Presented, RefreshPolicy, RefreshState, RefreshUse,
     Rotate, SessionIndex,
@@ -59,6 +60,7 @@ pub async fn run<S: Store>(store: &S, prefix: &str) -> Vec<(&'static str, Check)
         "active_users",
         active_users(store, &format!("{prefix}-active")).await,
     ));
+    out.push(("roles", roles(store, &format!("{prefix}-roles")).await));
     out
 }
 
@@ -532,6 +534,147 @@ async fn consents<S: Store>(s: &S, p: &str) -> Check {
     )
 }
 
+/// A role's rename and deletion reach the users holding it (and no role whose name merely
+/// begins the same) and the access rules naming it, in one step; refusals change nothing.
+async fn roles<S: Store>(s: &S, p: &str) -> Check {
+    let (hr, lead, legal, people) = (
+        format!("{p}-hr"),
+        format!("{p}-hr-lead"),
+        format!("{p}-legal"),
+        format!("{p}-people"),
+    );
+    for name in [&hr, &lead, &legal] {
+        let role = Role {
+            name: name.clone(),
+            description: format!("{name} role"),
+            created_at: NOW,
+        };
+        ensure(
+            s.insert_role(&role).await.map_err(err)? == Inserted::Yes,
+            "a new role is inserted",
+        )?;
+    }
+    let again = Role {
+        name: hr.clone(),
+        description: String::new(),
+        created_at: NOW,
+    };
+    ensure(
+        s.insert_role(&again).await.map_err(err)? == Inserted::Conflict,
+        "a role name is unique",
+    )?;
+    let (client, user) = parties(s, p).await?;
+    let mut holder = s.user_by_id(&user).await.map_err(err)?.ok_or("the user")?;
+    holder.roles = vec![lead.clone(), hr.clone(), "admin".into()];
+    s.update_user(&holder).await.map_err(err)?;
+    let mut app = s
+        .application(&client)
+        .await
+        .map_err(err)?
+        .ok_or("the app")?;
+    app.access_rules.roles = vec![hr.clone(), legal.clone()];
+    s.update_application(&app).await.map_err(err)?;
+
+    let listed = s.roles().await.map_err(err)?;
+    let find = |name: &str| listed.iter().find(|r| r.role.name == name).cloned();
+    let hr_use = find(&hr).ok_or("hr is listed")?;
+    ensure(
+        hr_use.users == 1 && hr_use.applications == [client.clone()],
+        &format!("hr: one holder, one application: {hr_use:?}"),
+    )?;
+    ensure(
+        hr_use.role.description == format!("{hr} role"),
+        "the description is kept",
+    )?;
+    let lead_use = find(&lead).ok_or("lead is listed")?;
+    ensure(
+        lead_use.users == 1 && lead_use.applications.is_empty(),
+        &format!("hr-lead: one holder, no rules: {lead_use:?}"),
+    )?;
+    ensure(
+        listed.iter().any(|r| r.role.name == "admin"),
+        "admin exists",
+    )?;
+    let holders = s.role_holders(&hr).await.map_err(err)?;
+    ensure(
+        holders.len() == 1 && holders[0].id == user,
+        "the holder is found",
+    )?;
+
+    ensure(
+        !s.rename_role(&hr, &legal, None).await.map_err(err)?,
+        "no rename onto an existing role",
+    )?;
+    ensure(
+        !s.rename_role(&format!("{p}-none"), &people, None)
+            .await
+            .map_err(err)?,
+        "no rename of a missing role",
+    )?;
+    let user_roles = |u: Option<User>| u.map(|u| u.roles).unwrap_or_default();
+    ensure(
+        user_roles(s.user_by_id(&user).await.map_err(err)?)
+            == [lead.clone(), hr.clone(), "admin".into()],
+        "a refused rename changes no user",
+    )?;
+    ensure(
+        s.rename_role(&hr, &people, Some("renamed"))
+            .await
+            .map_err(err)?,
+        "renamed",
+    )?;
+    ensure(
+        user_roles(s.user_by_id(&user).await.map_err(err)?)
+            == [lead.clone(), people.clone(), "admin".into()],
+        "the holder holds the new name, in place; hr-lead is untouched",
+    )?;
+    let rules = s
+        .application(&client)
+        .await
+        .map_err(err)?
+        .map(|a| a.access_rules.roles)
+        .unwrap_or_default();
+    ensure(
+        rules == [people.clone(), legal.clone()],
+        &format!("the access rules name the new name, in place: {rules:?}"),
+    )?;
+    let renamed = s.roles().await.map_err(err)?;
+    ensure(
+        renamed
+            .iter()
+            .any(|r| r.role.name == people && r.role.description == "renamed")
+            && !renamed.iter().any(|r| r.role.name == hr),
+        "the role itself is renamed and described",
+    )?;
+
+    ensure(
+        !s.delete_role(&people).await.map_err(err)?,
+        "no deletion while access rules name the role",
+    )?;
+    ensure(
+        user_roles(s.user_by_id(&user).await.map_err(err)?).contains(&people),
+        "a refused deletion takes nothing",
+    )?;
+    let mut app = s
+        .application(&client)
+        .await
+        .map_err(err)?
+        .ok_or("the app")?;
+    app.access_rules.roles = vec![legal.clone()];
+    s.update_application(&app).await.map_err(err)?;
+    ensure(s.delete_role(&people).await.map_err(err)?, "deleted")?;
+    ensure(
+        user_roles(s.user_by_id(&user).await.map_err(err)?) == [lead.clone(), "admin".into()],
+        "the holder lost only that role",
+    )?;
+    ensure(!s.delete_role(&people).await.map_err(err)?, "deleted once")?;
+    ensure(
+        s.describe_role(&lead, "leads").await.map_err(err)?
+            && !s.describe_role(&people, "gone").await.map_err(err)?,
+        "a description is set on an existing role only",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,7 +688,7 @@ mod tests {
         let mut results = block_on(run(&store, "t"));
         results.extend(block_on(run_throttle(&store, "t")));
         results.extend(block_on(run_grants(&store, "t")));
-        assert_eq!(results.len(), 7);
+        assert_eq!(results.len(), 8);
         let failed: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
         assert!(failed.is_empty(), "{failed:?}");
     }

@@ -8,6 +8,7 @@ use super::{
     AppQuery, GrantOwner, GrantStore, Inserted, SessionStore, Store, StoreError, StoreResult,
     ThrottleStore, UserQuery,
 };
+use crate::model::access::{replace_role, Role, RoleUse};
 use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record, ACTIVE_EVENTS};
 use crate::model::grant::{self, Grant, GrantAnswer, GrantIndex, GrantOp, SessionIndex};
 use crate::model::SigningAlg;
@@ -19,6 +20,7 @@ use crate::model::{
 pub struct MemoryStore {
     pub apps: RefCell<Vec<Application>>,
     pub users: RefCell<Vec<User>>,
+    pub roles: RefCell<RoleTable>,
     pub keys: RefCell<Vec<StoredKey>>,
     /// Refresh tokens as D1 stored them before grants had objects (legacy).
     pub refresh: RefCell<HashMap<String, RefreshRecord>>,
@@ -34,6 +36,19 @@ pub struct MemoryStore {
     pub fail: std::cell::Cell<bool>,
     /// Operations that fail (by method name), to break one step of a request.
     pub fail_on: RefCell<Vec<&'static str>>,
+}
+
+/// The roles, `admin` among them from the start (as migration 0011 makes it).
+pub struct RoleTable(pub Vec<Role>);
+
+impl Default for RoleTable {
+    fn default() -> Self {
+        Self(vec![Role {
+            name: crate::model::ADMIN_ROLE.into(),
+            description: String::new(),
+            created_at: 0,
+        }])
+    }
 }
 
 impl MemoryStore {
@@ -256,6 +271,110 @@ impl Store for MemoryStore {
             self.refresh
                 .borrow_mut()
                 .retain(|_, r| r.user_id != user.id);
+        }
+        Ok(true)
+    }
+
+    async fn roles(&self) -> StoreResult<Vec<RoleUse>> {
+        self.check()?;
+        let users = self.users.borrow();
+        let apps = self.apps.borrow();
+        let mut out: Vec<RoleUse> = self
+            .roles
+            .borrow()
+            .0
+            .iter()
+            .map(|role| RoleUse {
+                role: role.clone(),
+                users: users
+                    .iter()
+                    .filter(|u| u.roles.contains(&role.name))
+                    .count() as i64,
+                applications: apps
+                    .iter()
+                    .filter(|a| a.access_rules.roles.contains(&role.name))
+                    .map(|a| a.client_id.clone())
+                    .collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.role.name.cmp(&b.role.name));
+        Ok(out)
+    }
+
+    async fn insert_role(&self, role: &Role) -> StoreResult<Inserted> {
+        self.op("insert_role")?;
+        let mut roles = self.roles.borrow_mut();
+        if roles.0.iter().any(|r| r.name == role.name) {
+            return Ok(Inserted::Conflict);
+        }
+        roles.0.push(role.clone());
+        Ok(Inserted::Yes)
+    }
+
+    async fn describe_role(&self, name: &str, description: &str) -> StoreResult<bool> {
+        self.op("describe_role")?;
+        let mut roles = self.roles.borrow_mut();
+        let Some(role) = roles.0.iter_mut().find(|r| r.name == name) else {
+            return Ok(false);
+        };
+        role.description = description.to_string();
+        Ok(true)
+    }
+
+    async fn role_holders(&self, name: &str) -> StoreResult<Vec<User>> {
+        self.check()?;
+        let mut holders: Vec<User> = self
+            .users
+            .borrow()
+            .iter()
+            .filter(|u| u.roles.iter().any(|r| r == name))
+            .cloned()
+            .collect();
+        holders.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(holders)
+    }
+
+    async fn rename_role(
+        &self,
+        old: &str,
+        new: &str,
+        description: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.op("rename_role")?;
+        let mut roles = self.roles.borrow_mut();
+        if roles.0.iter().any(|r| r.name == new) {
+            return Ok(false);
+        }
+        let Some(role) = roles.0.iter_mut().find(|r| r.name == old) else {
+            return Ok(false);
+        };
+        role.name = new.to_string();
+        if let Some(d) = description {
+            role.description = d.to_string();
+        }
+        for u in self.users.borrow_mut().iter_mut() {
+            u.roles = replace_role(&u.roles, old, Some(new));
+        }
+        for a in self.apps.borrow_mut().iter_mut() {
+            a.access_rules.roles = replace_role(&a.access_rules.roles, old, Some(new));
+        }
+        Ok(true)
+    }
+
+    async fn delete_role(&self, name: &str) -> StoreResult<bool> {
+        self.op("delete_role")?;
+        let named = |a: &Application| a.access_rules.roles.iter().any(|r| r == name);
+        if self.apps.borrow().iter().any(named) {
+            return Ok(false);
+        }
+        let mut roles = self.roles.borrow_mut();
+        let before = roles.0.len();
+        roles.0.retain(|r| r.name != name);
+        if roles.0.len() == before {
+            return Ok(false);
+        }
+        for u in self.users.borrow_mut().iter_mut() {
+            u.roles = replace_role(&u.roles, name, None);
         }
         Ok(true)
     }

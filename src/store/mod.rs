@@ -21,6 +21,7 @@ pub mod throttle_do;
 pub mod throttle_wire;
 
 use crate::error::Failure;
+use crate::model::access::{Role, RoleUse};
 use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record};
 use crate::model::grant::{GrantAnswer, GrantIndex, GrantOp, SessionIndex};
 use crate::model::SigningAlg;
@@ -131,6 +132,28 @@ pub trait Store {
     /// refresh tokens; the caller revokes the user's grant objects. False: no such user.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
 
+    /// Every role, by name, with how many users hold it and which applications' access
+    /// rules name it.
+    async fn roles(&self) -> StoreResult<Vec<RoleUse>>;
+    /// `Conflict` when a role has the name already.
+    async fn insert_role(&self, role: &Role) -> StoreResult<Inserted>;
+    /// False: no such role.
+    async fn describe_role(&self, name: &str, description: &str) -> StoreResult<bool>;
+    /// The users holding the role, oldest first (from the primary).
+    async fn role_holders(&self, name: &str) -> StoreResult<Vec<User>>;
+    /// In one transaction: the role `old` becomes `new` (with `description`, when given),
+    /// in the users holding it and the access rules naming it too. False, and nothing
+    /// changed, when there is no role `old` or there is a role `new` already.
+    async fn rename_role(
+        &self,
+        old: &str,
+        new: &str,
+        description: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// In one transaction: deletes the role and takes it from the users holding it. False,
+    /// and nothing changed, when there is no such role or access rules name it.
+    async fn delete_role(&self, name: &str) -> StoreResult<bool>;
+
     /// Replaces a user's password hash, only while it is still `old` (a login upgrading its
     /// hash must not undo an administrator's reset). False when it was not.
     async fn replace_password_hash(&self, user_id: &str, old: &str, new: &str)
@@ -233,6 +256,29 @@ impl<T: Store + ?Sized> Store for &T {
     }
     async fn update_user(&self, user: &User) -> StoreResult<bool> {
         (**self).update_user(user).await
+    }
+    async fn roles(&self) -> StoreResult<Vec<RoleUse>> {
+        (**self).roles().await
+    }
+    async fn insert_role(&self, role: &Role) -> StoreResult<Inserted> {
+        (**self).insert_role(role).await
+    }
+    async fn describe_role(&self, name: &str, description: &str) -> StoreResult<bool> {
+        (**self).describe_role(name, description).await
+    }
+    async fn role_holders(&self, name: &str) -> StoreResult<Vec<User>> {
+        (**self).role_holders(name).await
+    }
+    async fn rename_role(
+        &self,
+        old: &str,
+        new: &str,
+        description: Option<&str>,
+    ) -> StoreResult<bool> {
+        (**self).rename_role(old, new, description).await
+    }
+    async fn delete_role(&self, name: &str) -> StoreResult<bool> {
+        (**self).delete_role(name).await
     }
     async fn replace_password_hash(
         &self,

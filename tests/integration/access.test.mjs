@@ -8,17 +8,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServer } from '../harness/index.mjs';
 import {
-  CookieJar, assertLoginForm, authorizeUrl, basicAuth, createApp, createUser, locationOf, managementApi,
+  CookieJar, assertLoginForm, authorizeUrl, basicAuth, createApp, createUser, ensureRoles, locationOf, managementApi,
   obtainCode, pkcePair, randomToken, request, tokenRequest,
 } from './helpers.mjs';
 
 const server = useServer();
 const REDIRECT = 'https://access.example.com/cb';
 
-const ruled = (rules, name = `Ruled ${randomToken(3)}`) => createApp(server, {
-  name, type: 'traditional', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'],
-  access_rules: rules,
-});
+const ruled = async (rules, name = `Ruled ${randomToken(3)}`) => {
+  await ensureRoles(server, Array.isArray(rules.roles) ? rules.roles : []);
+  return createApp(server, {
+    name, type: 'traditional', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'],
+    access_rules: rules,
+  });
+};
 
 /** The login form for `app`, submitted as `user`, from `country`: the answer to POST /login. */
 async function signIn(app, user, { jar = new CookieJar(), country, extra = {} } = {}) {

@@ -146,8 +146,22 @@ export async function createApp(server, fields) {
   return r.json;
 }
 
+/**
+ * Makes sure the roles exist (POST /roles; one made already by another test is fine): users
+ * and access rules take only roles that exist.
+ */
+export async function ensureRoles(server, names = []) {
+  const api = managementApi(server);
+  for (const name of names) {
+    const r = await api('POST', '/roles', { name });
+    assert.ok(r.status === 201 || r.status === 409, `create role ${name}: ${r.status} ${r.text}`);
+  }
+}
+
+/** Creates a user; the roles in `fields.roles` are created first when missing. */
 export async function createUser(server, fields = {}) {
   const api = managementApi(server);
+  await ensureRoles(server, fields.roles);
   const password = fields.password ?? `pw-${randomToken(12)}`;
   const email = fields.email ?? `user-${randomToken(6).toLowerCase()}@example.com`;
   const body = { email, password, name: fields.name ?? 'Test User' };

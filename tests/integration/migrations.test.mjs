@@ -176,6 +176,33 @@ test('a database from before 2026-11-30 gets today\'s columns from the legacy sc
   });
 });
 
+test('migration 0011 makes a role of every name users hold and access rules name, and admin', async () => {
+  await withStateDirs(1, async (dir) => {
+    const files = await migrationFiles();
+    const at = files.indexOf('0011_roles.sql');
+    assert.ok(at > 0, 'there is a migration 0011');
+    for (const f of files.slice(0, at)) await applySqlFile(dir, `migrations/${f}`, CWD);
+    await d1Query(
+      dir,
+      `INSERT INTO users (id, email, password_hash, created_at, roles) VALUES
+         ('u1', 'one@example.com', 'x', 1, 'hr payroll:read'),
+         ('u2', 'two@example.com', 'x', 2, 'hr'),
+         ('u3', 'three@example.com', 'x', 3, '');
+       INSERT INTO applications (client_id, name, app_type, token_endpoint_auth_method, grant_types,
+                                 redirect_uris, created_at, updated_at, access_rules)
+         VALUES ('a1', 'Ruled', 'spa', 'none', '["authorization_code"]', '[]', 1, 1,
+                 '{"roles":["legal","hr"],"countries":[],"email_domains":[]}'),
+                ('a2', 'Open', 'spa', 'none', '["authorization_code"]', '[]', 1, 1, '{}');`,
+      CWD,
+    );
+    await applySqlFile(dir, 'migrations/0011_roles.sql', CWD);
+    const roles = await d1Query(dir, 'SELECT name FROM roles ORDER BY name', CWD);
+    assert.deepEqual(roles.map((r) => r.name), ['admin', 'hr', 'legal', 'payroll:read']);
+    const users = await d1Query(dir, 'SELECT roles FROM users ORDER BY id', CWD);
+    assert.deepEqual(users.map((u) => u.roles), ['hr payroll:read', 'hr', ''], 'users keep their roles');
+  });
+});
+
 test(
   'upgrade: a database made from schema.sql keeps its data, and a live refresh token still refreshes',
   { skip: process.env.HARNESS_ORIGIN ? 'needs servers of its own (HARNESS_ORIGIN is set)' : false },

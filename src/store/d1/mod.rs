@@ -13,6 +13,7 @@ use super::binding::Binding;
 use super::cache::{TtlCache, APP_TTL_SECS};
 use super::meter::Meter;
 use super::{AppQuery, GrantOwner, Inserted, Store, StoreError, StoreResult, UserQuery};
+use crate::model::access::{Role, RoleUse};
 use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record};
 use crate::model::grant::{GrantIndex, SessionIndex};
 use crate::model::SigningAlg;
@@ -22,6 +23,7 @@ mod apps;
 mod audit;
 mod grants;
 mod keys;
+mod roles;
 mod users;
 
 /// A handle on the database for one request: cheap to clone (the signer keeps one).
@@ -229,6 +231,35 @@ impl Store for D1Store {
         now: i64,
     ) -> StoreResult<()> {
         users::save_consent(self, user_id, client_id, scope, now).await
+    }
+
+    async fn roles(&self) -> StoreResult<Vec<RoleUse>> {
+        roles::roles(self).await
+    }
+
+    async fn insert_role(&self, role: &Role) -> StoreResult<Inserted> {
+        roles::insert_role(self, role).await
+    }
+
+    async fn describe_role(&self, name: &str, description: &str) -> StoreResult<bool> {
+        roles::describe_role(self, name, description).await
+    }
+
+    async fn role_holders(&self, name: &str) -> StoreResult<Vec<User>> {
+        roles::role_holders(self, name).await
+    }
+
+    async fn rename_role(
+        &self,
+        old: &str,
+        new: &str,
+        description: Option<&str>,
+    ) -> StoreResult<bool> {
+        roles::rename_role(self, old, new, description).await
+    }
+
+    async fn delete_role(&self, name: &str) -> StoreResult<bool> {
+        roles::delete_role(self, name).await
     }
 
     async fn replace_password_hash(

@@ -10,7 +10,7 @@ use crate::model::{Consent, User};
 use crate::store::{Inserted, StoreResult, UserQuery};
 
 #[derive(Deserialize)]
-struct UserRow {
+pub(super) struct UserRow {
     id: String,
     email: String,
     name: Option<String>,
@@ -44,7 +44,8 @@ impl From<UserRow> for User {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, email_verified, password_hash, created_at, roles, \
+pub(super) const USER_COLUMNS: &str =
+    "id, email, name, email_verified, password_hash, created_at, roles, \
      disabled_at, profile, updated_at";
 
 fn profile_json(u: &User) -> StoreResult<String> {
