@@ -1,7 +1,8 @@
 // The admin dashboard: a code + PKCE (S256) single-page app for this provider's own
 // management API. No libraries, no build step, no third-party requests. The access token
 // (with the `admin` scope) and the ID token (for logout) live in sessionStorage only.
-// This module starts it and routes #/applications, #/users, #/logs and #/activity to the views.
+// This module starts it and routes #/applications, #/users, #/roles, #/logs and #/activity
+// to the views.
 
 import { SESSION_ENDED, getJson } from './api.js';
 import { viewActivity } from './activity.js';
@@ -10,6 +11,7 @@ import { viewApplications } from './applications.js';
 import { handleCallback, signIn, signOut } from './auth.js';
 import { $, errorBox, h, main, showError } from './dom.js';
 import { viewLogs } from './logs.js';
+import { viewRoles } from './roles.js';
 import { clearSession, isAdmin, sessionExpired, setProvider, setSignInError, state } from './state.js';
 import { viewUsers } from './users.js';
 
@@ -20,7 +22,7 @@ function renderSignIn() {
   showError(err, state.signInError && new Error(state.signInError));
   main.replaceChildren(h('section', { class: 'card narrow' },
     h('h1', { tabindex: '-1' }, 'Admin dashboard'),
-    h('p', {}, 'Manage applications, users and the audit log of this OpenID Connect provider. Sign in with an administrator account.'),
+    h('p', {}, 'Manage applications, users, roles and the audit log of this OpenID Connect provider. Sign in with an administrator account.'),
     err,
     h('button', { type: 'button', onclick: () => signIn().catch((e) => showError(err, e)) }, 'Sign in')));
 }
@@ -52,6 +54,7 @@ function route(focus) {
   if (parts[0] === 'applications' && parts[1]) viewApplication(decodeURIComponent(parts[1]));
   else if (parts[0] === 'applications') viewApplications();
   else if (parts[0] === 'users') viewUsers();
+  else if (parts[0] === 'roles') viewRoles();
   else if (parts[0] === 'logs') viewLogs(new URLSearchParams(qs));
   else if (parts[0] === 'activity') viewActivity();
   else return location.replace('#/applications');

@@ -7,10 +7,11 @@ import { pager } from './widgets.js';
 
 // The event names of src/oidc/audit.rs.
 const EVENTS = [
-  'login.succeeded', 'login.failed', 'logout', 'consent.granted', 'consent.revoked',
+  'login.succeeded', 'login.failed', 'login.access_refused', 'logout', 'consent.granted', 'consent.revoked',
   'token.issued', 'refresh_token.reused', 'code.replayed', 'client_auth.failed',
   'application.created', 'application.updated', 'application.deleted',
-  'application.secret_rotated', 'user.created', 'user.updated', 'user.disabled', 'key.rotated',
+  'application.secret_rotated', 'user.created', 'user.updated', 'user.disabled',
+  'role.created', 'role.updated', 'role.deleted', 'key.rotated',
 ];
 
 /** #/logs?event=&client_id=&user_id=: the audit log, filtered, newest first. */

@@ -4,6 +4,7 @@
 import { SIGNED_OUT, api } from './api.js';
 import { errorBox, field, h, lines, showError, words } from './dom.js';
 import { CONFIDENTIAL, GRANTS, GRANT_LABEL } from './types.js';
+import { rolePicker } from './widgets.js';
 
 /** The form for `app`, which a save updates in place, and the warnings box the pane shows
  * above it. onSaved(r) gets the PATCH response. */
@@ -36,13 +37,15 @@ export function settingsForm(app, onSaved) {
     auth: h('select', {}, ['client_secret_basic', 'client_secret_post'].map((a) => h('option', {}, a))),
     audiences: h('textarea', { rows: '2', spellcheck: 'false', value: (app.allowed_audiences ?? []).join('\n') }),
     scopes: h('input', { spellcheck: 'false', value: (app.allowed_scopes ?? []).join(' ') }),
-    rule_roles: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'Any role' }),
     rule_countries: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'Any country' }),
     rule_email_domains: h('input', { spellcheck: 'false', autocomplete: 'off', placeholder: 'Any email domain' }),
   };
+  const ruleRoles = hasUsers && rolePicker('Required roles', {
+    hint: 'The user needs any one of the roles checked (given on the Users page); none checked: any role.',
+  });
   // Shown as the API has them (after a save: countries upper-cased, domains lower-cased).
   const drawRules = (rules) => {
-    f.rule_roles.value = (rules?.roles ?? []).join(', ');
+    if (ruleRoles) ruleRoles.set(rules?.roles ?? []);
     f.rule_countries.value = (rules?.countries ?? []).join(', ');
     f.rule_email_domains.value = (rules?.email_domains ?? []).join(', ');
   };
@@ -102,7 +105,7 @@ export function settingsForm(app, onSaved) {
       if (confidential) body.token_endpoint_auth_method = f.auth.value;
       if (hasUsers) {
         body.access_rules = {
-          roles: words(f.rule_roles.value),
+          roles: ruleRoles.value(),
           countries: words(f.rule_countries.value),
           email_domains: words(f.rule_email_domains.value),
         };
@@ -143,10 +146,10 @@ export function settingsForm(app, onSaved) {
     field('Allowed origins', f.allowed_origins, 'Browser origins that may call the token and userinfo endpoints (CORS). One per line.'),
     field('Same as redirect URIs', f.cors_from_redirect_uris, 'Also allow the origins of the redirect URIs.')),
   hasUsers && h('fieldset', { class: 'access' }, h('legend', {}, 'Who may use this application'),
-    h('p', { class: 'hint intro' }, 'Separate entries with commas or spaces. An empty list admits everyone; a user must pass every list that is set. Anyone else sees a page saying they may not use this application.'),
-    field('Required roles', f.rule_roles, 'The user needs any one of these roles (given on the Users page), e.g. hr, finance.'),
-    field('Allowed countries', f.rule_countries, 'Two-letter codes (ISO 3166-1), e.g. US, CA: the country Cloudflare sees the sign-in come from. Not checked at refresh.'),
-    field('Allowed email domains', f.rule_email_domains, 'The user’s email address is at one of these domains (exactly), e.g. example.com.')),
+    h('p', { class: 'hint intro' }, 'An empty list admits everyone; a user must pass every list that is set. Anyone else sees a page saying they may not use this application.'),
+    ruleRoles.group,
+    field('Allowed countries', f.rule_countries, 'Two-letter codes (ISO 3166-1) separated by commas or spaces, e.g. US, CA: the country Cloudflare sees the sign-in come from. Not checked at refresh.'),
+    field('Allowed email domains', f.rule_email_domains, 'The user’s email address is at one of these domains (exactly), separated by commas or spaces, e.g. example.com.')),
   h('fieldset', {}, h('legend', {}, 'Grant types'),
     Object.entries(grants).map(([g, input]) => field(GRANT_LABEL[g], input))),
   ccBox,

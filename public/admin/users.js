@@ -1,11 +1,11 @@
 // The users view: the create form, a search over email and name (paged), and per user
-// the actions of its row. Roles are free-form names (applications' access rules may
-// require them); `admin` is the one that opens this dashboard.
+// the actions of its row. Roles are chosen among those that exist (the Roles page makes
+// them; applications' access rules may require them); `admin` opens this dashboard.
 
 import { SIGNED_OUT, api } from './api.js';
-import { errorBox, field, h, page, showError, timeEl, toast, words } from './dom.js';
+import { errorBox, field, h, page, timeEl, toast } from './dom.js';
 import { state } from './state.js';
-import { openDialog, pager } from './widgets.js';
+import { createCard, openDialog, pager, rolePicker } from './widgets.js';
 
 /** #/users: create, search, and per user: disable/enable, admin role, roles, new password. */
 export function viewUsers() {
@@ -32,45 +32,33 @@ export function viewUsers() {
     email: h('input', { type: 'email', required: true, autocomplete: 'off', spellcheck: 'false' }),
     password: h('input', { type: 'password', required: true, autocomplete: 'new-password' }),
     name: h('input', { autocomplete: 'off' }),
-    roles: h('input', { autocomplete: 'off', spellcheck: 'false' }),
     admin: h('input', { type: 'checkbox' }),
   };
-  const cerr = errorBox();
-  const cstatus = h('span', { class: 'saved', role: 'status' });
-  const create = h('form', {
-    class: 'card',
-    onsubmit: async (e) => {
-      e.preventDefault();
-      cstatus.textContent = '';
-      const body = { email: f.email.value.trim(), password: f.password.value };
-      if (f.name.value.trim()) body.name = f.name.value.trim();
-      const roles = words(f.roles.value);
-      if (f.admin.checked && !roles.includes('admin')) roles.push('admin');
-      if (roles.length) body.roles = roles;
-      try {
-        const u = await api('users', 'POST', body);
-        create.reset();
-        showError(cerr, null);
-        cstatus.textContent = `Created ${u.email}`;
-        more.reload();
-      } catch (x) {
-        if (x !== SIGNED_OUT) showError(cerr, x);
-      }
-    },
-  },
-  h('h2', {}, 'New user'),
-  h('div', { class: 'cols' }, field('Email', f.email), field('Password', f.password), field('Name', f.name)),
-  field('Roles', f.roles, ROLES_HINT),
-  field('Administrator', f.admin, 'Can sign in to this dashboard and use the management API.'),
-  cerr, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create user'), cstatus));
+  // The administrator role has a checkbox of its own.
+  const roles = rolePicker('Roles', {
+    except: ['admin'],
+    hint: ['Applications’ access rules may require them. New ones are made on the ', h('a', { href: '#/roles' }, 'Roles'), ' page.'],
+  });
+  const create = createCard('New user', 'Create user', [
+    h('div', { class: 'cols' }, field('Email', f.email), field('Password', f.password), field('Name', f.name)),
+    roles.group,
+    field('Administrator', f.admin, 'Can sign in to this dashboard and use the management API.'),
+  ], async () => {
+    const body = { email: f.email.value.trim(), password: f.password.value };
+    if (f.name.value.trim()) body.name = f.name.value.trim();
+    const chosen = roles.value();
+    if (f.admin.checked) chosen.push('admin');
+    if (chosen.length) body.roles = chosen;
+    const u = await api('users', 'POST', body);
+    more.reload();
+    return `Created ${u.email}`;
+  });
 
   page('Users', create, search, err,
     h('table', {}, h('thead', {}, h('tr', {}, ['Email', 'Name', 'Roles', 'Status', 'Created', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))), body),
     empty, more.btn);
   more.reload();
 }
-
-const ROLES_HINT = 'Separated by commas or spaces, e.g. hr, finance: letters, digits, - _ . : (up to 64 each). Applications’ access rules may require them.';
 
 function userRow(u) {
   const self = u.id === state.session?.sub;
@@ -121,19 +109,23 @@ function userRow(u) {
   return row;
 }
 
-/** The roles of `u` as one free-form list; `row` is replaced by the updated user's. */
+/** The roles of `u`, chosen among those that exist; `row` is replaced by the updated user's. */
 function editRoles(u, row) {
-  const self = u.id === state.session?.sub;
-  const input = h('input', { autocomplete: 'off', spellcheck: 'false', autofocus: true, value: (u.roles ?? []).join(', ') });
+  // As with "Remove admin": one's own role would lock this session out of the dashboard.
+  const ownAdmin = u.id === state.session?.sub && (u.roles ?? []).includes('admin');
+  const picker = rolePicker('Roles', {
+    selected: u.roles ?? [],
+    hint: 'The admin role opens this dashboard; applications’ access rules may require the others. New roles are made on the Roles page.',
+    locked: ownAdmin ? { admin: 'You cannot remove your own administrator role here.' } : {},
+  });
   openDialog({
     title: `Roles of ${u.email}`,
-    body: [field('Roles', input, `${ROLES_HINT} The admin role opens this dashboard.`)],
+    body: [picker.group],
     confirm: 'Save roles',
     run: async () => {
-      const roles = words(input.value);
-      // As with "Remove admin": one's own role would lock this session out of the dashboard.
-      if (self && (u.roles ?? []).includes('admin') && !roles.includes('admin')) {
-        throw new Error('You cannot remove your own administrator role here: keep admin in the list.');
+      const roles = picker.value();
+      if (ownAdmin && !roles.includes('admin')) {
+        throw new Error('You cannot remove your own administrator role here: keep admin checked.');
       }
       const nu = await api(`users/${encodeURIComponent(u.id)}`, 'PATCH', { roles });
       const fresh = userRow(nu);

@@ -5,7 +5,9 @@
 // which exercises the CORS answers the dashboard configured. A user without the admin role
 // is turned away. The users and logs views are checked against the API. Access rules
 // (issue 17) are set in an application's settings and a role given on the users page. An
-// application's page shows a quick start snippet for its type (issue 17).
+// application's page shows a quick start snippet for its type (issue 17). Roles are records
+// of their own: the roles page creates, describes, renames and deletes them, and the users
+// page and access rules choose among them.
 //
 // Chromium: as in browser.test.mjs (CHROMIUM_PATH); missing, this file FAILS. Screenshots
 // of the main views go to SCREENSHOT_DIR (default: a temp dir; `SCREENSHOT_DIR=docs/screenshots
@@ -18,7 +20,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { useServer } from '../harness/index.mjs';
-import { createApp, createUser, managementApi } from './helpers.mjs';
+import { createApp, createUser, ensureRoles, managementApi } from './helpers.mjs';
 import { SCREENSHOT_DIR, launchChromium, loginWithExampleSpa, startExampleSpa, withDiagnostics } from './spa.mjs';
 
 const STEP_TIMEOUT_MS = 30_000;
@@ -156,8 +158,7 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
 
   await diagnose('dashboard-users-logs', session, async () => {
     await page.getByRole('link', { name: 'Users' }).click();
-    await page.getByLabel('Search').fill(user.email);
-    await page.getByText(user.email).first().waitFor();
+    await searchUsers(page, user.email);
     await shoot(page, 'dashboard-users.png');
     await page.getByRole('link', { name: 'Logs' }).click();
     // The SPA's login is in the log the dashboard shows, with the new application's name.
@@ -198,6 +199,7 @@ test('a user without the admin role is told so and gets no access', async () => 
 
 test('users are created, disabled, enabled, made admin and given a new password in the dashboard', async () => {
   await server.ready;
+  await ensureRoles(server, ['hr']);
   const admin = await createUser(server, { roles: ['admin'] });
   const session = await newPage();
   const { page } = session;
@@ -209,6 +211,10 @@ test('users are created, disabled, enabled, made admin and given a new password 
     await page.getByLabel('Email', { exact: true }).fill(email);
     await page.getByLabel('Password', { exact: true }).fill('a long enough password');
     await page.getByLabel('Name', { exact: true }).fill('Made In UI');
+    // Roles are chosen among those that exist; the administrator role has its own box.
+    const roles = page.getByRole('group', { name: 'Roles' });
+    await roles.getByLabel('hr', { exact: true }).check();
+    assert.equal(await roles.getByLabel('admin', { exact: true }).count(), 0, 'admin is the Administrator box');
     await page.getByRole('button', { name: 'Create user' }).click();
     const row = page.getByRole('row').filter({ hasText: email });
     await row.waitFor();
@@ -216,6 +222,7 @@ test('users are created, disabled, enabled, made admin and given a new password 
     const found = await api('GET', `/users?q=${encodeURIComponent(email)}`);
     assert.equal(found.json.users.length, 1, found.text);
     const id = found.json.users[0].id;
+    assert.deepEqual(found.json.users[0].roles, ['hr']);
 
     await row.getByRole('button', { name: 'Disable' }).click();
     await row.getByRole('button', { name: 'Enable' }).waitFor();
@@ -226,10 +233,10 @@ test('users are created, disabled, enabled, made admin and given a new password 
 
     await row.getByRole('button', { name: 'Make admin' }).click();
     await row.getByRole('button', { name: 'Remove admin' }).waitFor();
-    assert.deepEqual((await api('GET', `/users/${id}`)).json.roles, ['admin']);
+    assert.deepEqual((await api('GET', `/users/${id}`)).json.roles, ['hr', 'admin']);
     await row.getByRole('button', { name: 'Remove admin' }).click();
     await row.getByRole('button', { name: 'Make admin' }).waitFor();
-    assert.deepEqual((await api('GET', `/users/${id}`)).json.roles, []);
+    assert.deepEqual((await api('GET', `/users/${id}`)).json.roles, ['hr']);
 
     // Reset password: the new one signs in to the dashboard's login (as a non-admin).
     await row.getByRole('button', { name: 'Reset password' }).click();
@@ -244,14 +251,21 @@ test('users are created, disabled, enabled, made admin and given a new password 
   await session.context.close();
 });
 
-test('access rules are set in an application\'s settings and a role is given on the users page', async () => {
+test('access rules are set in an application\'s settings and roles are given on the users page', async () => {
   await server.ready;
+  // Users and access rules take only roles that exist (the server is shared: they may).
+  const api = managementApi(server);
+  const described = { hr: 'People team', 'payroll:read': 'Sees pay slips' };
+  await ensureRoles(server, Object.keys(described));
+  for (const [name, description] of Object.entries(described)) {
+    const r = await api('PATCH', `/roles/${name}`, { description });
+    assert.equal(r.status, 200, r.text);
+  }
   const admin = await createUser(server, { roles: ['admin'] });
   const user = await createUser(server, { name: 'Harriet HR' });
   const app = await createApp(server, {
     name: `Payroll ${Date.now()}`, type: 'traditional', redirect_uris: ['https://payroll.example.com/cb'],
   });
-  const api = managementApi(server);
   const session = await newPage();
   const { page, problems } = session;
   await diagnose('dashboard-access', session, async () => {
@@ -259,13 +273,17 @@ test('access rules are set in an application\'s settings and a role is given on 
     await openApplication(page, app.client_id);
     const section = page.getByRole('group', { name: 'Who may use this application' });
     await section.waitFor();
-    const roles = section.getByLabel('Required roles', { exact: true });
+    // Required roles: a box for each role there is.
+    const roles = section.getByRole('group', { name: 'Required roles' });
+    const hr = roles.getByLabel('hr', { exact: true });
     const countries = section.getByLabel('Allowed countries', { exact: true });
     const domains = section.getByLabel('Allowed email domains', { exact: true });
-    assert.equal(await roles.inputValue(), '', 'no rules yet');
+    await hr.waitFor();
+    assert.ok(await roles.getByLabel('payroll:read', { exact: true }).isVisible());
+    assert.equal(await roles.getByRole('checkbox', { checked: true }).count(), 0, 'no rules yet');
 
     // The API's error, naming the list, is shown as the form shows any other.
-    await roles.fill('hr');
+    await hr.check();
     await countries.fill('USA');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('access_rules.countries: a list of two-letter country codes').waitFor();
@@ -280,17 +298,20 @@ test('access rules are set in an application\'s settings and a role is given on 
     const stored = await api('GET', `/applications/${app.client_id}`);
     assert.equal(stored.status, 200, stored.text);
     assert.deepEqual(stored.json.access_rules, { roles: ['hr'], countries: ['US', 'CA'], email_domains: ['example.com', 'example.org'] });
+    assert.ok(await hr.isChecked(), 'redrawn from the answer');
+    assert.equal(await roles.getByRole('checkbox', { checked: true }).count(), 1);
     assert.equal(await countries.inputValue(), 'US, CA');
     assert.equal(await domains.inputValue(), 'example.com, example.org');
     await shootSection(page, section, 'dashboard-access.png');
 
-    // The users page: a free-form role, with the admin toggle beside it.
+    // The users page: roles checked among those there are, with the admin toggle beside it.
     await page.getByRole('link', { name: 'Users' }).click();
-    await page.getByLabel('Search').fill(user.email);
-    const row = page.getByRole('row').filter({ hasText: user.email });
-    await row.getByRole('button', { name: 'Edit roles' }).click();
+    const row = await searchUsers(page, user.email);
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Roles', { exact: true }).fill('hr, payroll:read');
+    const picked = dialog.getByRole('group', { name: 'Roles' });
+    await row.getByRole('button', { name: 'Edit roles' }).click();
+    await picked.getByLabel('hr', { exact: true }).check();
+    await picked.getByLabel('payroll:read', { exact: true }).check();
     await dialog.getByRole('button', { name: 'Save roles' }).click();
     await row.getByRole('cell', { name: 'hr, payroll:read', exact: true }).waitFor();
     assert.deepEqual((await api('GET', `/users/${user.id}`)).json.roles, ['hr', 'payroll:read']);
@@ -301,31 +322,139 @@ test('access rules are set in an application\'s settings and a role is given on 
     await row.getByRole('button', { name: 'Make admin' }).waitFor();
     assert.deepEqual((await api('GET', `/users/${user.id}`)).json.roles, ['hr', 'payroll:read']);
 
-    // A name the API refuses: its error stays in the dialog, nothing changes.
+    // A role deleted while the dialog is open: the API's error stays in it, nothing changes.
+    const gone = `gone-${Date.now()}`;
+    await ensureRoles(server, [gone]);
     await row.getByRole('button', { name: 'Edit roles' }).click();
-    await dialog.getByLabel('Roles', { exact: true }).fill('hr human/resources');
+    await picked.getByLabel('payroll:read', { exact: true }).uncheck();
+    await picked.getByLabel(gone, { exact: true }).check();
+    assert.equal((await api('DELETE', `/roles/${gone}`)).status, 204);
     await dialog.getByRole('button', { name: 'Save roles' }).click();
-    await dialog.getByText(/role names: letters, digits/).waitFor();
+    await dialog.getByRole('alert').filter({ hasText: `roles: no such role: ${gone}` }).waitFor();
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.deepEqual((await api('GET', `/users/${user.id}`)).json.roles, ['hr', 'payroll:read']);
 
-    // An administrator cannot drop their own admin role through the list either.
-    await page.getByLabel('Search').fill(admin.email);
-    const own = page.getByRole('row').filter({ hasText: admin.email });
+    // An administrator cannot drop their own admin role through the dialog either.
+    const own = await searchUsers(page, admin.email);
     await own.getByRole('button', { name: 'Edit roles' }).click();
-    await dialog.getByLabel('Roles', { exact: true }).fill('hr');
+    const ownAdmin = picked.getByLabel('admin', { exact: true });
+    await ownAdmin.waitFor();
+    assert.ok(await ownAdmin.isChecked(), 'admin is checked');
+    assert.ok(await ownAdmin.isDisabled(), 'and cannot be unchecked');
+    await picked.getByLabel('hr', { exact: true }).check();
     await dialog.getByRole('button', { name: 'Save roles' }).click();
-    await dialog.getByText('You cannot remove your own administrator role here').waitFor();
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
-    assert.deepEqual((await api('GET', `/users/${admin.id}`)).json.roles, ['admin']);
+    await own.getByRole('cell', { name: 'admin, hr', exact: true }).waitFor();
+    assert.deepEqual((await api('GET', `/users/${admin.id}`)).json.roles, ['admin', 'hr']);
 
     // Emptied, the rules admit everyone again.
     await openApplication(page, app.client_id);
-    await section.waitFor();
-    for (const input of [roles, countries, domains]) await input.fill('');
+    await hr.waitFor();
+    await hr.uncheck();
+    for (const input of [countries, domains]) await input.fill('');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved', { exact: true }).waitFor();
     assert.deepEqual((await api('GET', `/applications/${app.client_id}`)).json.access_rules, { roles: [], countries: [], email_domains: [] });
+  });
+  assert.deepEqual(problems, [], 'no page errors and no third-party requests');
+  await session.context.close();
+});
+
+test('roles are created, described, renamed and deleted on the roles page', async () => {
+  await server.ready;
+  const admin = await createUser(server, { roles: ['admin'] });
+  const api = managementApi(server);
+  const stamp = Date.now().toString(36);
+  const name = `auditor-${stamp}`;
+  const renamed = `books.auditor-${stamp}`;
+  const session = await newPage();
+  const { page, problems } = session;
+  /** The row of the role named `n`. */
+  const row = (n) => page.getByRole('row').filter({ has: page.getByText(n, { exact: true }) });
+  const users = (n) => row(n).getByRole('cell').nth(2);
+  const dialog = page.getByRole('dialog');
+  await diagnose('dashboard-roles', session, async () => {
+    await signIn(page, admin);
+    await page.getByRole('link', { name: 'Roles' }).click();
+    await page.getByRole('heading', { name: 'Roles', level: 1 }).waitFor();
+
+    // The built-in admin role can be described, not renamed or deleted.
+    await row('admin').getByText('built-in', { exact: true }).waitFor();
+    assert.equal(await row('admin').getByRole('button', { name: 'Edit description' }).count(), 1);
+    assert.equal(await row('admin').getByRole('button', { name: 'Rename' }).count(), 0);
+    assert.equal(await row('admin').getByRole('button', { name: 'Delete' }).count(), 0);
+
+    // Created from the page; a name the API refuses first, with its word for it.
+    await page.getByLabel('Name', { exact: true }).fill('ledger auditor');
+    await page.getByLabel('Description', { exact: true }).fill('Audits the books');
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await page.getByRole('alert').filter({ hasText: 'name: letters, digits' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await page.getByText(`Created ${name}`).waitFor();
+    await row(name).getByRole('cell', { name: 'Audits the books', exact: true }).waitFor();
+    const made = await api('GET', `/roles/${name}`);
+    assert.equal(made.status, 200, made.text);
+    assert.equal(made.json.description, 'Audits the books');
+    assert.equal(made.json.users, 0);
+    assert.equal(await users(name).innerText(), '0');
+    // Twice: the API's conflict is shown.
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByRole('button', { name: 'Create role' }).click();
+    await page.getByRole('alert').filter({ hasText: 'a role with this name exists already' }).waitFor();
+
+    // A user holds it and an application requires it: the list says so.
+    const holder = await createUser(server, { roles: [name] });
+    const app = await createApp(server, {
+      name: `Ledger ${stamp}`, type: 'traditional', redirect_uris: ['https://ledger.example.com/cb'], access_rules: { roles: [name] },
+    });
+    await page.reload();
+    await row(name).getByRole('link', { name: app.client_id }).waitFor();
+    assert.equal(await users(name).innerText(), '1');
+
+    // Renamed: its user and the application's rules follow.
+    await row(name).getByRole('button', { name: 'Rename' }).click();
+    await dialog.getByLabel('New name', { exact: true }).fill(renamed);
+    await dialog.getByRole('button', { name: 'Rename' }).click();
+    await row(renamed).waitFor();
+    assert.equal(await row(name).count(), 0, 'the old name is gone');
+    assert.equal(await users(renamed).innerText(), '1');
+    assert.equal((await api('GET', `/roles/${name}`)).status, 404);
+    const moved = await api('GET', `/roles/${renamed}`);
+    assert.equal(moved.status, 200, moved.text);
+    assert.equal(moved.json.description, 'Audits the books');
+    assert.equal(moved.json.users, 1);
+    assert.deepEqual(moved.json.applications, [app.client_id]);
+    assert.deepEqual((await api('GET', `/users/${holder.id}`)).json.roles, [renamed]);
+    assert.deepEqual((await api('GET', `/applications/${app.client_id}`)).json.access_rules.roles, [renamed]);
+
+    // Described anew.
+    await row(renamed).getByRole('button', { name: 'Edit description' }).click();
+    await dialog.getByLabel('Description', { exact: true }).fill('Reads the ledgers');
+    await dialog.getByRole('button', { name: 'Save description' }).click();
+    await row(renamed).getByRole('cell', { name: 'Reads the ledgers', exact: true }).waitFor();
+    assert.equal((await api('GET', `/roles/${renamed}`)).json.description, 'Reads the ledgers');
+    // Not with the toast over the list: once it has gone, and faded.
+    await page.locator('#toast.on').waitFor({ state: 'detached' });
+    await page.waitForTimeout(300);
+    await shoot(page, 'dashboard-roles.png');
+
+    // Deleting it is refused while the application's rules require it: the API says which.
+    await row(renamed).getByRole('button', { name: 'Delete' }).click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await dialog.getByRole('alert').filter({ hasText: `the access rules of ${app.client_id} require this role` }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await api('GET', `/roles/${renamed}`)).status, 200, 'still there');
+
+    // Out of the rules, it goes, and from its user too.
+    const opened = await api('PATCH', `/applications/${app.client_id}`, { access_rules: { roles: [] } });
+    assert.equal(opened.status, 200, opened.text);
+    await page.reload();
+    await row(renamed).getByText('No application', { exact: true }).waitFor();
+    await row(renamed).getByRole('button', { name: 'Delete' }).click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await row(renamed).waitFor({ state: 'detached' });
+    assert.equal((await api('GET', `/roles/${renamed}`)).status, 404);
+    assert.deepEqual((await api('GET', `/users/${holder.id}`)).json.roles, []);
   });
   assert.deepEqual(problems, [], 'no page errors and no third-party requests');
   await session.context.close();
@@ -381,6 +510,17 @@ async function shootSection(page, section, name) {
   const box = await section.boundingBox();
   const m = 16;
   await page.screenshot({ path: join(SCREENSHOT_DIR, name), clip: { x: box.x - m, y: box.y - m, width: box.width + 2 * m, height: box.height + 2 * m } });
+}
+
+/**
+ * Searches the users page for `email` and waits for the list to be that user's row alone:
+ * a row of the list from before the search would be replaced under the test's hands.
+ */
+async function searchUsers(page, email) {
+  await page.getByLabel('Search').fill(email);
+  const rows = page.locator('main tbody tr');
+  await assertEventually(async () => (await rows.count()) === 1 && (await rows.first().innerText()).includes(email), `the users searched for ${email}`);
+  return page.getByRole('row').filter({ hasText: email });
 }
 
 /** Opens an application's page in the dashboard (its route, as a link in the list would). */
