@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS applications (
   jwks_uri TEXT,
   -- Who may use the application (migration 0010): JSON object of roles, countries and
   -- email_domains lists; empty lists admit everyone.
-  access_rules TEXT NOT NULL DEFAULT '{}'
+  access_rules TEXT NOT NULL DEFAULT '{}',
+  -- The login page offers sign-up for it (migration 0012), when SIGNUP_ENABLED is on.
+  allow_signup INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS applications_created ON applications (created_at, client_id);
 

@@ -13,4 +13,6 @@ pub mod runtime;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
+mod outbound;
+#[cfg(target_arch = "wasm32")]
 mod wasm;

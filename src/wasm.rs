@@ -20,9 +20,11 @@ use crate::oidc::audit::{self, Audit};
 use crate::oidc::backchannel;
 use crate::oidc::grants;
 use crate::oidc::keys::{KeyCache, KeyRing};
+use crate::oidc::mail::Outbox;
 use crate::oidc::schedule;
 use crate::oidc::services::{Deps, Services, Settings};
-use crate::runtime::{Clock, Outbound, SystemClock, SystemRandom};
+use crate::outbound::{MailTransport, WorkerFetch};
+use crate::runtime::{Clock, SystemClock, SystemRandom};
 use crate::store::d1::D1Store;
 use crate::store::grant_do::DoGrants;
 use crate::store::kv::KvSessions;
@@ -62,6 +64,8 @@ struct Config {
     settings: Settings,
     /// `KEY_ENCRYPTION_SECRET`.
     key_secret: Option<String>,
+    /// How mail leaves (`MAIL_TRANSPORT`); none: nothing that needs mail is offered.
+    mail: Option<MailTransport>,
     /// `STORE_CONFORMANCE`: serve `CONFORMANCE_PATH` (tests only; never set in deployments).
     #[cfg(feature = "conformance")]
     store_conformance: bool,
@@ -87,6 +91,7 @@ fn config(env: &Env) -> Rc<Config> {
                     .filter(|s| !s.is_empty())
             };
             let flag = |name: &str| var(name).is_some_and(|v| matches!(v.trim(), "true" | "1"));
+            let mail = MailTransport::from_env(&var, &secret);
             let settings = Settings {
                 issuer: var("ISSUER")
                     .map(|v| v.trim_end_matches('/').to_string())
@@ -103,10 +108,13 @@ fn config(env: &Env) -> Rc<Config> {
                 },
                 audit_retention_days: audit::retention_days(var("AUDIT_RETENTION_DAYS").as_deref()),
                 storage_meter: flag("STORAGE_METER"),
+                signup_enabled: flag("SIGNUP_ENABLED"),
+                mail_enabled: mail.is_some(),
             };
             Rc::new(Config {
                 settings,
                 key_secret: secret(KEY_ENCRYPTION_SECRET),
+                mail,
                 #[cfg(feature = "conformance")]
                 store_conformance: flag("STORE_CONFORMANCE"),
             })
@@ -172,6 +180,7 @@ impl Platform {
         issuer: &'a str,
         audit: &'a Audit,
         pending_index: &'a PendingIndex,
+        outbox: &'a Outbox,
     ) -> Services<'a, Workers> {
         Services {
             store: &self.store,
@@ -188,6 +197,7 @@ impl Platform {
             settings: &self.config.settings,
             audit,
             pending_index,
+            outbox,
         }
     }
 }
@@ -206,12 +216,15 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     let issuer = platform.config.settings.issuer_for(&plain.origin);
     let audit = Audit::default();
     let pending_index = PendingIndex::default();
-    let reply = http::route(&platform.services(&issuer, &audit, &pending_index), &plain).await;
+    let outbox = Outbox::default();
+    let services = platform.services(&issuer, &audit, &pending_index, &outbox);
+    let reply = http::route(&services, &plain).await;
     let origin = Origin {
         ip: plain.client_ip.clone(),
         user_agent: plain.user_agent().map(str::to_string),
     };
     store_audit_later(&wctx, &platform.store, audit, &origin);
+    send_mail_later(&wctx, &env, &platform.config, outbox);
     let reply = match platform.store.bookmark() {
         Some(b) if plain.path.starts_with("/api/v1/") => reply.header(BOOKMARK_HEADER, b),
         _ => reply,
@@ -236,8 +249,9 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let issuer = platform.config.settings.issuer.clone().unwrap_or_default();
     let audit = Audit::default();
     let pending_index = PendingIndex::default();
+    let outbox = Outbox::default();
     schedule::run(
-        &platform.services(&issuer, &audit, &pending_index),
+        &platform.services(&issuer, &audit, &pending_index, &outbox),
         &event.cron(),
     )
     .await;
@@ -291,6 +305,28 @@ fn store_audit_later(wctx: &Context, store: &D1Store, audit: Audit, origin: &Ori
     });
 }
 
+/// Sends this request's mail after the response has gone (`ctx.waitUntil`), as the audit
+/// log is stored: the answer is as quick whether a message goes or not. A failure is
+/// logged (the person can ask again); the message's text never is (it holds a link).
+fn send_mail_later(wctx: &Context, env: &Env, config: &std::rc::Rc<Config>, outbox: Outbox) {
+    let mails = outbox.take();
+    if mails.is_empty() {
+        return;
+    }
+    let Some(transport) = config.mail.clone() else {
+        log_error("mail: a message was ready but no transport is set up");
+        return;
+    };
+    let env = env.clone();
+    wctx.wait_until(async move {
+        for mail in &mails {
+            if let Err(e) = transport.send(&env, mail).await {
+                log_error(&format!("mail: could not send \"{}\": {e}", mail.subject));
+            }
+        }
+    });
+}
+
 /// What a request leaves for after its response (`ctx.waitUntil`), so the client waits for
 /// none of it: the grants and sessions it started go into D1's indexes
 /// (`oidc::grants::record_index`), sessions an application joined are written back to KV,
@@ -334,97 +370,6 @@ fn after_response(wctx: &Context, platform: Platform, pending: PendingIndex, iss
             delivery.deliver(&logouts).await;
         }
     });
-}
-
-/// Outbound requests through the runtime's `fetch`, given up after `OUTBOUND_TIMEOUT`.
-struct WorkerFetch;
-
-/// How long a relying party may take to answer a logout token (Back-Channel Logout 1.0
-/// §2.5 leaves it to the OP), or to serve its keys; the runtime keeps `waitUntil` work
-/// alive for 30 s.
-const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-fn js_text(e: JsValue) -> String {
-    format!("{e:?}")
-}
-
-/// `fut`, or an error once `OUTBOUND_TIMEOUT` has passed.
-async fn in_time<T>(
-    fut: impl std::future::Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    use std::future::Future;
-    use std::task::Poll;
-    let mut fut = std::pin::pin!(fut);
-    let mut timeout = std::pin::pin!(worker::Delay::from(OUTBOUND_TIMEOUT));
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
-            return Poll::Ready(out);
-        }
-        match timeout.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err("no answer in time".into())),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await
-}
-
-impl WorkerFetch {
-    /// One request, redirects not followed (a redirect is the answer).
-    async fn send(url: &str, init: web_sys::RequestInit) -> Result<web_sys::Response, String> {
-        use wasm_bindgen::JsCast;
-        init.set_redirect(web_sys::RequestRedirect::Manual);
-        let global = js_sys::global();
-        let fetch: js_sys::Function = js_sys::Reflect::get(&global, &"fetch".into())
-            .map_err(js_text)?
-            .dyn_into()
-            .map_err(js_text)?;
-        let promise = fetch
-            .call2(&global, &JsValue::from_str(url), &init)
-            .map_err(js_text)?;
-        let answer = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
-            .await
-            .map_err(js_text)?;
-        Ok(answer.unchecked_into())
-    }
-}
-
-impl Outbound for WorkerFetch {
-    async fn post_form(&self, url: &str, body: &str) -> Result<u16, String> {
-        let headers = web_sys::Headers::new().map_err(js_text)?;
-        headers
-            .set("Content-Type", "application/x-www-form-urlencoded")
-            .map_err(js_text)?;
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(body));
-        in_time(async { Ok(Self::send(url, init).await?.status()) }).await
-    }
-
-    async fn get(&self, url: &str, max_bytes: usize) -> Result<(u16, String), String> {
-        let init = web_sys::RequestInit::new();
-        init.set_method("GET");
-        in_time(async {
-            let res = Self::send(url, init).await?;
-            let declared = res.headers().get("content-length").ok().flatten();
-            if declared
-                .and_then(|l| l.parse::<usize>().ok())
-                .is_some_and(|l| l > max_bytes)
-            {
-                return Err("the answer is too large".into());
-            }
-            let text = wasm_bindgen_futures::JsFuture::from(res.text().map_err(js_text)?)
-                .await
-                .map_err(js_text)?
-                .as_string()
-                .unwrap_or_default();
-            if text.len() > max_bytes {
-                return Err("the answer is too large".into());
-            }
-            Ok((res.status(), text))
-        })
-        .await
-    }
 }
 
 fn log_audit_failure(e: &dyn std::fmt::Display) {

@@ -14,6 +14,7 @@ use crate::oidc::interaction::{self, SignedIn, Step};
 use crate::oidc::login::{LoginError, SESSION_TTL_SECS};
 use crate::oidc::params::Params;
 use crate::oidc::services::{Deps, Services};
+use crate::oidc::signup;
 
 fn authorize_error(issuer: &str, e: AuthorizeError) -> Reply {
     match e {
@@ -48,19 +49,25 @@ fn login_page<D: Deps>(
         Ok(c) => c,
         Err(f) => return error_page(&f),
     };
+    let auth_request = valid.params.to_query();
+    let carried: String = url::form_urlencoded::byte_serialize(auth_request.as_bytes()).collect();
+    let reset_url = format!("/reset?auth_request={carried}");
+    let signup_url = format!("/signup?auth_request={carried}");
     let page = pages::login(&pages::LoginPage {
         app_name: &valid.app.name,
         brand: pages::Brand::of(&valid.app),
         csrf_token: csrf.expose(),
-        auth_request: &valid.params.to_query(),
+        auth_request: &auth_request,
         email,
         error,
+        reset_url: Some(reset_url.as_str()).filter(|_| svc.settings.mail_enabled),
+        signup_url: Some(signup_url.as_str()).filter(|_| signup::offered(svc, &valid.app)),
     });
     branded(Reply::html(status, page), &valid.app).header("Set-Cookie", cookie)
 }
 
 /// The page's CSP lets the application's logo in (its origin only).
-fn branded(reply: Reply, app: &crate::model::Application) -> Reply {
+pub(super) fn branded(reply: Reply, app: &crate::model::Application) -> Reply {
     let origin = app
         .logo_uri
         .as_deref()
@@ -150,7 +157,7 @@ pub async fn authorize<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
 
 /// The common start of the login and consent forms: the form, its CSRF token checked, and
 /// the authorization request it carries validated afresh.
-async fn posted_form<D: Deps>(
+pub(super) async fn posted_form<D: Deps>(
     svc: &Services<'_, D>,
     req: &Request,
 ) -> Result<(Params, ValidRequest), Reply> {
@@ -181,23 +188,34 @@ pub async fn login<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
             Ok(s) => s,
             Err(e) => return login_refused(svc, req, &valid, email, e),
         };
-    let SignedIn { id, session } = &signed_in;
+    signed_in_reply(svc, req, &valid, &signed_in).await
+}
+
+/// After a sign-in (the login form, a finished sign-up): the session's cookie with the
+/// consent page or the code.
+pub(super) async fn signed_in_reply<D: Deps>(
+    svc: &Services<'_, D>,
+    req: &Request,
+    valid: &ValidRequest,
+    signed_in: &SignedIn,
+) -> Reply {
+    let SignedIn { id, session } = signed_in;
     let session_cookie = cookies::set(
         &cookie_name(req, SESSION_COOKIE),
         id.expose(),
         SESSION_TTL_SECS,
         req.https(),
     );
-    match interaction::after_sign_in(svc, &valid, &signed_in).await {
+    match interaction::after_sign_in(svc, valid, signed_in).await {
         // The consent page sets a fresh CSRF cookie of its own.
         Ok(Step::ShowConsent) => {
-            consent_page(svc, req, &valid, session).header("Set-Cookie", session_cookie)
+            consent_page(svc, req, valid, session).header("Set-Cookie", session_cookie)
         }
         Ok(Step::Code(callback)) => deliver(&callback, true)
             .header("Set-Cookie", session_cookie)
             .header("Set-Cookie", clear_cookie(req, CSRF_COOKIE)),
         // No code was issued: `after_sign_in` deleted the session, so no cookie for it.
-        step => render(svc, req, &valid, Some(session), step, true),
+        step => render(svc, req, valid, Some(session), step, true),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod cors;
 mod dashboard;
 mod discovery;
+mod forms;
 mod logout;
 mod management;
 pub mod pages;
@@ -15,6 +16,7 @@ mod registration;
 pub mod reply;
 pub mod request;
 mod router;
+mod selfservice;
 #[cfg(test)]
 mod tests;
 mod token;

@@ -1,19 +1,6 @@
 //! The HTML pages: login and errors. Plain forms, no script, readable without CSS.
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::model::html::escape;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;display:flex;\
 min-height:100vh;align-items:center;justify-content:center}main{background:#fff;padding:2rem;\
@@ -38,7 +25,7 @@ pub fn style_csp_source() -> &'static str {
     })
 }
 
-fn layout(title: &str, body: &str) -> String {
+pub(super) fn layout(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -67,7 +54,7 @@ impl<'a> Brand<'a> {
     }
 
     /// The logo above the title, described by the application's name.
-    fn logo(&self, app_name: &str) -> String {
+    pub(super) fn logo(&self, app_name: &str) -> String {
         self.logo_uri
             .map(|src| {
                 format!(
@@ -80,7 +67,7 @@ impl<'a> Brand<'a> {
     }
 
     /// Links to the application's privacy policy and terms, opened apart from the form.
-    fn links(&self, app_name: &str) -> String {
+    pub(super) fn links(&self, app_name: &str) -> String {
         let mut out = String::new();
         for (uri, what) in [
             (self.policy_uri, "privacy policy"),
@@ -112,6 +99,9 @@ pub struct LoginPage<'a> {
     pub auth_request: &'a str,
     pub email: &'a str,
     pub error: Option<&'a str>,
+    /// "Forgot your password?" and "Create an account", where offered: their URLs.
+    pub reset_url: Option<&'a str>,
+    pub signup_url: Option<&'a str>,
 }
 
 pub fn login(p: &LoginPage) -> String {
@@ -130,8 +120,12 @@ pub fn login(p: &LoginPage) -> String {
              <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{email}\">\
              <label for=\"password\">Password</label>\
              <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-             <button type=\"submit\">Continue</button></form>{links}",
+             <button type=\"submit\">Continue</button></form>{own}{links}",
             logo = p.brand.logo(p.app_name),
+            own = self_service_links(&[
+                ("Forgot your password?", p.reset_url),
+                ("Create an account", p.signup_url),
+            ]),
             links = p.brand.links(p.app_name),
             app = escape(p.app_name),
             csrf = escape(p.csrf_token),
@@ -139,6 +133,20 @@ pub fn login(p: &LoginPage) -> String {
             email = escape(p.email),
         ),
     )
+}
+
+/// The login page's own links, those that are set, on one line.
+fn self_service_links(links: &[(&str, Option<&str>)]) -> String {
+    let shown: Vec<String> = links
+        .iter()
+        .filter_map(|(label, url)| {
+            url.map(|u| format!("<a href=\"{}\">{}</a>", escape(u), escape(label)))
+        })
+        .collect();
+    if shown.is_empty() {
+        return String::new();
+    }
+    format!("<p class=\"links\">{}</p>", shown.join(" · "))
 }
 
 pub struct ConsentPage<'a> {
@@ -286,6 +294,8 @@ mod tests {
             auth_request: "a=1&b=\"><script>",
             email: "'",
             error: Some("<b>"),
+            reset_url: Some("/reset?auth_request=a%3D1\"><script>"),
+            signup_url: None,
         });
         assert!(!page.contains("<script>"));
         assert!(page.contains("a=1&amp;b=&quot;&gt;&lt;script&gt;"));
@@ -323,6 +333,8 @@ mod tests {
                 auth_request: "a",
                 email: "",
                 error: None,
+                reset_url: None,
+                signup_url: None,
             })
         };
         let branded = page(brand);

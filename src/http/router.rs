@@ -3,8 +3,8 @@
 
 use super::management::{self as m, no_such_resource, refuse_own_application};
 use super::{
-    authorize, dashboard, discovery, logout, method_not_allowed, not_found, registration, token,
-    userinfo, Method, Reply, Request,
+    authorize, dashboard, discovery, logout, method_not_allowed, not_found, registration,
+    selfservice as own, token, userinfo, Method, Reply, Request,
 };
 use crate::oidc::dashboard::CLIENT_ID as DASHBOARD_CLIENT_ID;
 use crate::oidc::services::{Deps, Services};
@@ -35,6 +35,26 @@ pub async fn route<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
         "/consent" => match method {
             Post => authorize::consent(svc, req).await,
             _ => method_not_allowed("POST"),
+        },
+        "/signup" => match method {
+            Get => own::signup_page(svc, req).await,
+            Post => own::signup(svc, req).await,
+            _ => method_not_allowed("GET, POST"),
+        },
+        "/signup/confirm" => match method {
+            Get => own::signup_confirm_page(svc, req).await,
+            Post => own::signup_confirm(svc, req).await,
+            _ => method_not_allowed("GET, POST"),
+        },
+        "/reset" => match method {
+            Get => own::reset_page(svc, req).await,
+            Post => own::reset(svc, req).await,
+            _ => method_not_allowed("GET, POST"),
+        },
+        "/reset/confirm" => match method {
+            Get => own::reset_confirm_page(svc, req).await,
+            Post => own::reset_confirm(svc, req).await,
+            _ => method_not_allowed("GET, POST"),
         },
         "/token" => match method {
             Post => token::token(svc, req).await,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 pub mod access;
 pub mod audit;
 pub mod grant;
+pub mod html;
 pub mod profile;
 mod signing;
 pub mod uri_pattern;
@@ -202,6 +203,9 @@ pub struct Application {
     pub cors_from_redirect_uris: bool,
     /// First-party applications skip the consent screen.
     pub first_party: bool,
+    /// The login page offers sign-up for this application (when the deployment has it on,
+    /// `SIGNUP_ENABLED`); an application for existing users only hides it.
+    pub allow_signup: bool,
     pub token_settings: TokenSettings,
     /// The JWS algorithm of this application's ID tokens (OpenID Connect Dynamic Client
     /// Registration §2); access tokens are always RS256.
@@ -256,6 +260,7 @@ impl Application {
             allowed_origins: Vec::new(),
             cors_from_redirect_uris: false,
             first_party: true,
+            allow_signup: true,
             token_settings: TokenSettings::default(),
             id_token_signed_response_alg: SigningAlg::Rs256,
             allowed_audiences: Vec::new(),

@@ -227,6 +227,7 @@ const SETTINGS: &[&str] = &[
     "allowed_origins",
     "cors_from_redirect_uris",
     "first_party",
+    "allow_signup",
     "grant_types",
     "token_endpoint_auth_method",
     "token_settings",
@@ -301,6 +302,9 @@ pub(crate) fn apply_settings(
     }
     if let Some(b) = bool_field(obj, "cors_from_redirect_uris", &mut p) {
         app.cors_from_redirect_uris = b;
+    }
+    if let Some(b) = bool_field(obj, "allow_signup", &mut p) {
+        app.allow_signup = b;
     }
     if let Some(b) = bool_field(obj, "first_party", &mut p) {
         app.first_party = b;

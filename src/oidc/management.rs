@@ -30,6 +30,7 @@ pub fn app_json(app: &Application) -> Value {
         "allowed_origins": app.allowed_origins,
         "cors_from_redirect_uris": app.cors_from_redirect_uris,
         "first_party": app.first_party,
+        "allow_signup": app.allow_signup,
         "token_settings": app.token_settings,
         "id_token_signed_response_alg": app.id_token_signed_response_alg.as_str(),
         "allowed_audiences": app.allowed_audiences,

@@ -5,6 +5,7 @@
 
 use super::audit::Audit;
 use super::jwt::Signer;
+use super::mail::Outbox;
 use crate::crypto::password::Pbkdf2;
 use crate::crypto::seal::Sealer;
 use crate::model::grant::PendingIndex;
@@ -48,6 +49,8 @@ pub struct Services<'a, D: Deps> {
     pub audit: &'a Audit,
     /// Grants this request started, recorded in D1's index after the response.
     pub pending_index: &'a PendingIndex,
+    /// Mail this request sends, handed to the transport after the response.
+    pub outbox: &'a Outbox,
 }
 
 /// The deployment's settings, read once per isolate by the adapter (a new value is a new
@@ -69,6 +72,11 @@ pub struct Settings {
     pub audit_retention_days: i64,
     /// Adds `X-Storage-Calls` to every answer (`STORAGE_METER`, for the benchmark).
     pub storage_meter: bool,
+    /// People may create their own accounts from the login page (`SIGNUP_ENABLED`), where
+    /// the application allows it and mail can confirm their address.
+    pub signup_enabled: bool,
+    /// A mail transport is set up (`MAIL_TRANSPORT`): sign-up and password reset need one.
+    pub mail_enabled: bool,
 }
 
 impl Settings {
@@ -150,6 +158,7 @@ pub mod testing {
             settings: Box::leak(Box::new(test_settings())),
             audit,
             pending_index: Box::leak(Box::default()),
+            outbox: Box::leak(Box::default()),
         }
     }
 
@@ -178,6 +187,7 @@ pub mod testing {
         pub settings: Settings,
         pub audit: Audit,
         pub pending_index: PendingIndex,
+        pub outbox: Outbox,
     }
 
     impl Fakes {
@@ -195,6 +205,7 @@ pub mod testing {
                 settings: test_settings(),
                 audit: Audit::default(),
                 pending_index: PendingIndex::default(),
+                outbox: Outbox::default(),
             }
         }
 
@@ -214,6 +225,7 @@ pub mod testing {
                 settings: &self.settings,
                 audit: &self.audit,
                 pending_index: &self.pending_index,
+                outbox: &self.outbox,
             }
         }
     }

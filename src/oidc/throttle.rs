@@ -97,11 +97,81 @@ pub async fn record_success(store: &impl ThrottleStore, keys: &Keys) -> Result<(
     Ok(())
 }
 
+/// Requests that send mail (sign-up, password reset): more than this many from one
+/// address, or to one recipient, within `WINDOW_SECS` lock further ones, so the provider
+/// cannot be made to flood an inbox or to serve as a mail cannon.
+pub const MAIL_IP_THRESHOLD: i64 = 10;
+pub const MAIL_RECIPIENT_THRESHOLD: i64 = 3;
+
+/// Counts a request that would send mail to `email` from `ip`: seconds to wait when it is
+/// over a limit (then it counts nothing), `None` when it may go. Counted whether or not the
+/// address has an account, so the answer tells nothing about that.
+pub async fn mail_request(
+    store: &impl ThrottleStore,
+    ip: Option<&str>,
+    email: &str,
+    now: i64,
+) -> Result<Option<i64>, Failure> {
+    let recipient = format!(
+        "mail-to:{}",
+        hex(&sha256(email.trim().to_lowercase().as_bytes()))
+    );
+    let mut counters = vec![(recipient, MAIL_RECIPIENT_THRESHOLD)];
+    if let Some(ip) = ip.map(str::trim).filter(|i| !i.is_empty()) {
+        counters.push((format!("mail-ip:{ip}"), MAIL_IP_THRESHOLD));
+    }
+    let keys: Vec<String> = counters.iter().map(|(k, _)| k.clone()).collect();
+    let locked = store
+        .throttle_states(&keys)
+        .await?
+        .iter()
+        .map(|(_, s)| s.locked_until - now)
+        .max()
+        .filter(|secs| *secs > 0);
+    if locked.is_some() {
+        return Ok(locked);
+    }
+    for (key, threshold) in &counters {
+        let count = store.record_failure(key, now, WINDOW_SECS).await?;
+        // The request that reaches the limit still goes; the lock is for the next ones.
+        if count >= *threshold {
+            store.lock_until(key, now + WINDOW_SECS).await?;
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::memory::MemoryStore;
     use futures_executor::block_on;
+
+    #[test]
+    fn mail_requests_are_limited_per_recipient_and_per_address() {
+        let store = MemoryStore::default();
+        let ask = |ip: &str, to: &str, now: i64| {
+            block_on(mail_request(&store, Some(ip), to, now)).unwrap()
+        };
+        for _ in 0..MAIL_RECIPIENT_THRESHOLD {
+            assert_eq!(ask("1.1.1.1", "a@example.com", 10), None);
+        }
+        assert_eq!(ask("2.2.2.2", " A@Example.com ", 10), Some(WINDOW_SECS));
+        assert_eq!(
+            ask("2.2.2.2", "b@example.com", 10),
+            None,
+            "another recipient"
+        );
+        assert_eq!(
+            ask("3.3.3.3", "a@example.com", 10 + WINDOW_SECS),
+            None,
+            "later"
+        );
+        for i in 0..MAIL_IP_THRESHOLD {
+            assert_eq!(ask("9.9.9.9", &format!("u{i}@example.com"), 20), None);
+        }
+        assert_eq!(ask("9.9.9.9", "other@example.com", 20), Some(WINDOW_SECS));
+    }
 
     #[test]
     fn locks_grow_from_the_threshold_and_cap_at_an_hour() {

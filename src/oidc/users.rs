@@ -19,7 +19,7 @@ use crate::model::User;
 use crate::runtime::Clock;
 use crate::store::{GrantOwner, Inserted, Store, UserQuery};
 
-const MAX_EMAIL: usize = 254;
+pub(super) const MAX_EMAIL: usize = 254;
 
 /// The management API's view of a user.
 pub fn user_json(u: &User) -> Value {
@@ -295,7 +295,7 @@ pub(super) async fn reach_live_state<D: Deps>(
     login::reprofile_sessions(svc.store, svc.sessions, svc.clock, user).await
 }
 
-fn is_plausible_email(e: &str) -> bool {
+pub(super) fn is_plausible_email(e: &str) -> bool {
     match e.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()

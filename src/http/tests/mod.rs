@@ -11,6 +11,7 @@ mod discovery;
 mod logout;
 mod management;
 mod registration;
+mod selfservice;
 mod token;
 
 use std::collections::HashMap;

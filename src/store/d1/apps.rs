@@ -25,6 +25,7 @@ struct AppRow {
     allowed_origins: String,
     cors_from_redirect_uris: i64,
     first_party: i64,
+    allow_signup: i64,
     token_settings: String,
     id_token_signed_response_alg: String,
     allowed_audiences: String,
@@ -63,6 +64,7 @@ impl TryFrom<AppRow> for Application {
             allowed_scopes: list(&r.allowed_scopes)?,
             cors_from_redirect_uris: r.cors_from_redirect_uris != 0,
             first_party: r.first_party != 0,
+            allow_signup: r.allow_signup != 0,
             backchannel_logout_uri: r.backchannel_logout_uri,
             backchannel_logout_session_required: r.backchannel_logout_session_required != 0,
             logo_uri: r.logo_uri,
@@ -95,7 +97,7 @@ const APP_COLUMNS: &str = "client_id, name, description, app_type, client_secret
     first_party, token_settings, id_token_signed_response_alg, allowed_audiences, allowed_scopes, \
     backchannel_logout_uri, backchannel_logout_session_required, logo_uri, policy_uri, tos_uri, \
     userinfo_signed_response_alg, jwks, jwks_uri, access_rules, registration_token_hash, created_at, \
-    updated_at";
+    updated_at, allow_signup";
 
 /// The bound values of APP_COLUMNS, in order.
 fn app_values(a: &Application) -> Vec<JsValue> {
@@ -133,6 +135,7 @@ fn app_values(a: &Application) -> Vec<JsValue> {
         opt_text(a.registration_token_hash.as_deref()),
         int(a.created_at),
         int(a.updated_at),
+        int(a.allow_signup as i64),
     ]
 }
 
