@@ -224,21 +224,40 @@ pub async fn signup_confirm_page<D: Deps>(svc: &Services<'_, D>, req: &Request) 
         Err(f) => return error_page(&f),
     };
     let token = token_of(&params);
-    match signup::pending(svc, token).await {
-        Ok(Some(link)) => {
-            choose_password_form(svc, req, SIGNUP_FORM, token, &link.email, None, 200)
-        }
-        Ok(None) => notice(
-            400,
-            "Link expired",
-            &[
-                EXPIRED,
-                "Sign up again from the application's sign-in page.",
-            ],
-            &[],
-        ),
+    let link = match signup::pending(svc, token).await {
+        Ok(Some(link)) => link,
+        Ok(None) => return signup_expired(),
+        Err(f) => return error_page(&f),
+    };
+    match signup::used(svc, &link).await {
+        Ok(true) => exists(link.auth_request.as_deref()),
+        Ok(false) => choose_password_form(svc, req, SIGNUP_FORM, token, &link.email, None, 200),
         Err(f) => error_page(&f),
     }
+}
+
+fn signup_expired() -> Reply {
+    notice(
+        400,
+        "Link expired",
+        &[
+            EXPIRED,
+            "Sign up again from the application's sign-in page.",
+        ],
+        &[],
+    )
+}
+
+/// The address has its account (this link, or another, made it).
+fn exists(auth_request: Option<&str>) -> Reply {
+    let back = auth_request.map(sign_in_url);
+    let links: Vec<(&str, &str)> = back.iter().map(|b| ("Sign in", b.as_str())).collect();
+    notice(
+        409,
+        "You already have an account",
+        &["An account with this address exists. Sign in with its password, or set a new one from the sign-in page."],
+        &links,
+    )
 }
 
 /// The form's fields after its CSRF check.
@@ -296,26 +315,14 @@ pub async fn signup_confirm<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Re
                 ),
             }
         }
-        Confirmed::Exists(auth_request) => {
-            let back = auth_request.as_deref().map(sign_in_url);
-            let links: Vec<(&str, &str)> = back.iter().map(|b| ("Sign in", b.as_str())).collect();
-            notice(409, "You already have an account", &["An account with this address exists. Sign in with its password, or set a new one from the sign-in page."], &links)
-        }
+        Confirmed::Exists(auth_request) => exists(auth_request.as_deref()),
         Confirmed::Invalid(why) => match signup::pending(svc, token).await {
             Ok(Some(link)) => {
                 choose_password_form(svc, req, SIGNUP_FORM, token, &link.email, Some(why), 400)
             }
             _ => notice(400, "Link expired", &[EXPIRED], &[]),
         },
-        Confirmed::Expired => notice(
-            400,
-            "Link expired",
-            &[
-                EXPIRED,
-                "Sign up again from the application's sign-in page.",
-            ],
-            &[],
-        ),
+        Confirmed::Expired => signup_expired(),
     }
 }
 

@@ -125,6 +125,11 @@ pub async fn pending<D: Deps>(svc: &Services<'_, D>, token: &str) -> Result<Opti
     links::open(svc.sealer, Purpose::Signup, token, svc.clock.now()).await
 }
 
+/// Whether the address a link is for has its account already (the link was used).
+pub async fn used<D: Deps>(svc: &Services<'_, D>, link: &Link) -> Result<bool, Failure> {
+    Ok(svc.store.user_by_email(&link.email).await?.is_some())
+}
+
 /// What opening a sign-up link with a password came to.
 #[derive(Debug)]
 pub enum Confirmed {

@@ -15,15 +15,16 @@ import { join, relative } from 'node:path';
 import { REPO_ROOT, d1Query, startServer } from './server.mjs';
 
 /** The configuration a server is shared by: everything that changes how it is started. */
-export function configKey({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, vars = {}, logLevel = 'warn' } = {}) {
+export function configKey({ cwd = process.env.HARNESS_CWD ?? REPO_ROOT, vars = {}, logLevel = 'warn', mail = false } = {}) {
   const sorted = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)]).sort());
-  return JSON.stringify({ cwd, logLevel, vars: sorted });
+  return JSON.stringify({ cwd, logLevel, vars: sorted, mail: Boolean(mail) });
 }
 
 /** A short label for reports: `default`, `logLevel=debug`, `REGISTRATION_ENABLED=true`, ... */
 export function configLabel(key) {
-  const { cwd, logLevel, vars } = JSON.parse(key);
+  const { cwd, logLevel, vars, mail } = JSON.parse(key);
   const parts = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+  if (mail) parts.push('mail');
   if (logLevel !== 'warn') parts.push(`logLevel=${logLevel}`);
   if (cwd !== REPO_ROOT) parts.push(`cwd=${relative(REPO_ROOT, cwd) || '.'}`);
   return parts.join(' ') || 'default';
@@ -62,12 +63,13 @@ export async function startBroker() {
     const outputFile = join(outDir, `server-${servers.size + 1}.log`);
     writeFileSync(outputFile, '');
     entry = { label: configLabel(key), users: [], outputFile, startMs: undefined };
-    const { cwd, vars, logLevel } = JSON.parse(key);
+    const { cwd, vars, logLevel, mail } = JSON.parse(key);
     const t0 = Date.now();
     entry.promise = startServer({
       cwd,
       vars,
       logLevel,
+      mail,
       onOutput: (text) => appendFileSync(outputFile, text),
     }).then((handle) => {
       entry.startMs = Date.now() - t0;
@@ -95,6 +97,7 @@ export async function startBroker() {
         adminToken: h.adminToken,
         keySecret: h.keySecret,
         stateDir: h.stateDir,
+        mailDir: h.mailDir,
         pid: h.pid,
         outputFile: entry.outputFile,
         // What the server printed before this file got it is not this file's business.
@@ -161,6 +164,7 @@ export async function sharedServer(brokerUrl, config, file) {
     keySecret: body.keySecret,
     pid: body.pid,
     stateDir: body.stateDir,
+    mailDir: body.mailDir,
     output: () => readFileSync(body.outputFile).subarray(body.outputOffset).toString(),
     d1Query: (sql) => d1Query(body.stateDir, sql, cwd),
     stop: async () => {},

@@ -18,10 +18,12 @@
 // use) passes `{ isolated: true }`: it always starts (and stops) its own server, as does any
 // file run without run.mjs (`node --test tests/integration/flow.test.mjs`).
 //
-// Options: useServer({ vars = {}, logLevel = 'warn', isolated = false, cwd })
+// Options: useServer({ vars = {}, logLevel = 'warn', isolated = false, cwd, mail = false })
 // The returned object is filled in by the `before` hook: origin, adminToken, keySecret,
 // output() (what the server printed; for a shared one, since this file got it), d1Query(sql)
-// (on the server's own local D1), stateDir, pid (of wrangler, the root of its process group).
+// (on the server's own local D1), stateDir, pid (of wrangler, the root of its process group),
+// and with `mail` mailDir: the server's mail goes to a local sink (scripts/mail-sink.mjs)
+// that keeps it there (read it with readMail in tests/integration/helpers.mjs).
 //
 // Environment knobs:
 //   HARNESS_ORIGIN            use an already running server (e.g. http://127.0.0.1:8787) instead

@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startMailSink } from '../../scripts/mail-sink.mjs';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -135,6 +136,7 @@ export async function startServer({
   config,
   adminToken = `admin-${randomBytes(18).toString('base64url')}`,
   keySecret = randomBytes(32).toString('base64url'),
+  mail = false,
 } = {}) {
   if (!['migrations', 'none'].includes(prepare) && !String(prepare).endsWith('.sql')) {
     throw new Error(`startServer: prepare is 'migrations', 'none' or an .sql file, not ${prepare}`);
@@ -150,6 +152,14 @@ export async function startServer({
   }
 
   const stateDir = givenStateDir ?? (await mkdtemp(join(tmpdir(), 'oidc-it-')));
+  // `mail`: the provider's mail goes to a local sink (scripts/mail-sink.mjs) through its
+  // `http` transport, kept in <stateDir>/mail for the tests to read (readMail in helpers).
+  const sink = mail
+    ? await startMailSink({ dir: join(stateDir, 'mail'), key: randomBytes(18).toString('base64url') })
+    : null;
+  const mailVars = sink
+    ? { MAIL_TRANSPORT: 'http', MAIL_API_URL: sink.apiUrl, MAIL_API_KEY: sink.key, MAIL_FROM: 'edge-oidc <no-reply@localhost.test>' }
+    : {};
   let child;
   let output = '';
   let exited = null;
@@ -203,6 +213,7 @@ export async function startServer({
         /* group empty */
       }
     }
+    await sink?.stop();
     if (!givenStateDir) await rm(stateDir, { recursive: true, force: true });
   };
 
@@ -230,7 +241,7 @@ export async function startServer({
         '--var', `ADMIN_TOKEN:${adminToken}`,
         '--var', `KEY_ENCRYPTION_SECRET:${keySecret}`,
         // Extra settings a test file asks for, e.g. { REGISTRATION_ENABLED: 'true' }.
-        ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+        ...Object.entries({ ...mailVars, ...vars }).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
       ],
       { cwd, env: wranglerEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
@@ -280,6 +291,7 @@ export async function startServer({
       d1Query: (sql) => d1Query(stateDir, sql, cwd),
       pid: child.pid,
       stateDir,
+      mailDir: sink?.dir,
     };
   } catch (err) {
     await stop();

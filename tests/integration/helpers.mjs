@@ -275,3 +275,38 @@ export async function allApplications(server) {
   }
   assert.fail('the application list does not end');
 }
+
+/**
+ * The newest message to `to` in the server's local mail sink (useServer({ mail: true })) whose
+ * subject matches `subject`, waiting for it: the provider sends mail after its response.
+ * `after`: only messages with a larger id (the count before the action). Returns
+ * { id, to, subject, text, html, link(path) }, link(path) being the mailed URL to `path`.
+ */
+export async function readMail(server, to, { subject = /./, after = 0, timeoutMs = 10_000 } = {}) {
+  const { readMessages } = await import('../../scripts/mail-sink.mjs');
+  assert.ok(server.mailDir, 'the server has a mail sink (useServer({ mail: true }))');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = readMessages(server.mailDir)
+      .filter((m) => m.id > after && m.to.includes(to) && subject.test(m.subject))
+      .at(-1);
+    if (found) {
+      return {
+        ...found,
+        link(path) {
+          const m = found.text.match(new RegExp(`https?://\\S+${path.replace(/[/.?]/g, '\\$&')}\\?token=\\S+`));
+          assert.ok(m, `a link to ${path} in:\n${found.text}`);
+          return new URL(m[0]);
+        },
+      };
+    }
+    assert.ok(Date.now() < deadline, `no mail to ${to} matching ${subject} within ${timeoutMs} ms`);
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
+
+/** How many messages the server's mail sink holds (for readMail's `after`). */
+export async function mailCount(server) {
+  const { readMessages } = await import('../../scripts/mail-sink.mjs');
+  return readMessages(server.mailDir).length;
+}
