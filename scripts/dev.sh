@@ -17,6 +17,10 @@ if ! grep -q '^DASHBOARD_ADMIN_PASSWORD=' .dev.vars; then
   # The dashboard administrator's local password (read by scripts/seed.mjs only).
   printf 'DASHBOARD_ADMIN_PASSWORD=%s\n' "$(node -e 'console.log(require("crypto").randomBytes(12).toString("base64url"))')" >> .dev.vars
 fi
+if ! grep -q '^MAIL_API_KEY=' .dev.vars; then
+  # The key the local mail sink (scripts/mail-sink.mjs) asks of the provider's http transport.
+  printf 'MAIL_API_KEY=%s\n' "$(node -e 'console.log(require("crypto").randomBytes(18).toString("base64url"))')" >> .dev.vars
+fi
 ADMIN_TOKEN="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)"
 ADMIN_PASSWORD="$(sed -n 's/^DASHBOARD_ADMIN_PASSWORD=//p' .dev.vars)"
 
@@ -36,16 +40,25 @@ echo "[dev] local D1 migrations applied: ${applied:-none (up to date)}"
 # `REGISTRATION_ENABLED=true make dev` serves with registration on. (wrangler reads the
 # environment itself only when there is no .dev.vars, and `make dev` always writes one.)
 VARS=()
-for name in ISSUER REGISTRATION_ENABLED PASSWORD_ITERATIONS AUDIT_RETENTION_DAYS STORAGE_METER; do
+for name in ISSUER REGISTRATION_ENABLED SIGNUP_ENABLED PASSWORD_ITERATIONS AUDIT_RETENTION_DAYS STORAGE_METER; do
   if [ -n "${!name:-}" ]; then
     VARS+=(--var "$name:${!name}")
     echo "[dev] $name=${!name} (from the environment)"
   fi
 done
 
+# Mail (sign-up, password reset) goes through the provider's http transport to a local sink:
+# nothing leaves the machine, and messages land in .mail/ (latest.html, latest.txt) and at
+# http://127.0.0.1:$MAIL_PORT/ (a list; /latest shows the newest).
+MAIL_PORT="${MAIL_PORT:-8025}"
+node scripts/mail-sink.mjs --dir .mail --port "$MAIL_PORT" --key "$(sed -n 's/^MAIL_API_KEY=//p' .dev.vars)" &
+SINK_PID=$!
+VARS+=(--var "MAIL_TRANSPORT:http" --var "MAIL_API_URL:http://127.0.0.1:$MAIL_PORT/emails"
+  --var "MAIL_FROM:edge-oidc <no-reply@localhost.test>")
+
 "${WRANGLER[@]}" dev --ip 127.0.0.1 --port "$PORT" --show-interactive-dev-session=false ${VARS[@]+"${VARS[@]}"} &
 WRANGLER_PID=$!
-trap 'kill $WRANGLER_PID 2>/dev/null; wait $WRANGLER_PID 2>/dev/null' INT TERM EXIT
+trap 'kill $WRANGLER_PID $SINK_PID 2>/dev/null; wait $WRANGLER_PID 2>/dev/null' INT TERM EXIT
 
 for _ in $(seq 1 600); do
   if curl -fsS "$ORIGIN/.well-known/openid-configuration" >/dev/null 2>&1; then break; fi
