@@ -11,53 +11,17 @@
 //   BROWSER_HEADED=1  show the window (needs a display)
 
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { useServer } from '../harness/index.mjs';
 import { CookieJar, authorizeUrl, createApp, createUser, obtainCode, pkcePair, tokenRequest } from './helpers.mjs';
-import { SCREENSHOT_DIR, launchChromium, withDiagnostics } from './spa.mjs';
-const STEP_TIMEOUT_MS = 30_000;
+import { openDemoLogin, screenshot, useChromium, withDiagnostics } from './spa.mjs';
 
 const server = useServer();
 
-/** @type {Promise<import('playwright-core').Browser>} */
-let browserPromise;
-
-before(() => {
-  // Launch in parallel with wrangler's start-up; the tests await it (and fail with its error).
-  browserPromise = launchChromium();
-  browserPromise.catch(() => {}); // reported by each test that awaits it
-});
-
-after(async () => {
-  const browser = await browserPromise?.catch(() => null);
-  await browser?.close();
-});
-
 /** A fresh context (no cookies, no storage) and page, with diagnostics collected. */
-async function newPage() {
-  const browser = await browserPromise;
-  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  const page = await context.newPage();
-  const problems = []; // uncaught exceptions and CSP violations
-  const log = []; // everything, printed when a test fails
-  page.on('pageerror', (err) => {
-    problems.push(`uncaught: ${err.message}`);
-    log.push(`pageerror ${err.message}`);
-  });
-  page.on('console', (msg) => {
-    log.push(`console.${msg.type()} ${msg.text()}`);
-    if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(msg.text());
-  });
-  page.on('requestfailed', (req) => log.push(`requestfailed ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
-  page.on('response', (res) => log.push(`${res.status()} ${res.request().method()} ${res.url()}`));
-  return { context, page, problems, log };
-}
+const newPage = useChromium();
 
 const diagnose = (name, session, fn) => withDiagnostics(name, session, fn, { server });
 
@@ -76,37 +40,13 @@ async function setUp() {
   return { origin, app, user };
 }
 
-/** Opens the demo with ?client_id=, clicks Log in; returns the /authorize navigation response. */
-async function openLoginPage(page, origin, clientId) {
-  await page.goto(`${origin}/demo/?client_id=${encodeURIComponent(clientId)}`);
-  // The app moves client_id from the address bar into the input.
-  await assertEventually(async () => (await page.inputValue('#client-id')) === clientId, 'client id in the input');
-  const [authorize] = await Promise.all([
-    page.waitForResponse(
-      (r) => r.request().isNavigationRequest() && new URL(r.url()).pathname === '/authorize',
-    ),
-    page.getByRole('button', { name: 'Log in' }).click(),
-  ]);
-  await page.waitForLoadState('load');
-  return authorize;
-}
-
-async function assertEventually(check, what, timeout = STEP_TIMEOUT_MS) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('demo SPA: log in through the login page in Chromium and see the user', { timeout: 180_000 }, async () => {
   const { origin, app, user } = await setUp();
   const session = await newPage();
   const { page, context, problems } = session;
   try {
     await diagnose('login', session, async () => {
-      const authorize = await openLoginPage(page, origin, app.client_id);
+      const authorize = await openDemoLogin(page, origin, app.client_id);
 
       // The login page: a 200 HTML page that must never be framed.
       assert.equal(authorize.status(), 200, `GET /authorize status`);
@@ -134,8 +74,7 @@ test('demo SPA: log in through the login page in Chromium and see the user', { t
       );
       await email.fill(user.email);
       await password.fill(user.password);
-      await mkdir(SCREENSHOT_DIR, { recursive: true });
-      await page.screenshot({ path: join(SCREENSHOT_DIR, 'login.png'), fullPage: true });
+      await screenshot(page, 'login.png');
 
       // Submit: the demo's redirect URI is on a loopback host, so the provider asks for
       // consent even for a first-party app (RFC 8252 §8.6) before it sends the code.
@@ -145,7 +84,7 @@ test('demo SPA: log in through the login page in Chromium and see the user', { t
       const consentText = await page.locator('main').innerText();
       assert.ok(consentText.includes('Browser demo'), 'the consent page names the application');
       assert.ok(consentText.includes(`127.0.0.1:${new URL(origin).port}`), 'and where the user is sent');
-      await page.screenshot({ path: join(SCREENSHOT_DIR, 'consent.png'), fullPage: true });
+      await screenshot(page, 'consent.png');
       // Allow: POST /consent -> 303 to /demo/?code=&state=&iss= -> the app exchanges the code.
       await Promise.all([page.waitForURL((u) => u.pathname === '/demo/'), allow.click()]);
       const loggedIn = page.locator('#logged-in');
@@ -173,7 +112,7 @@ test('demo SPA: log in through the login page in Chromium and see the user', { t
       assert.ok(text.includes(user.email), 'page shows the email');
 
       assert.deepEqual(problems, [], 'no uncaught errors or CSP violations');
-      await page.screenshot({ path: join(SCREENSHOT_DIR, 'demo.png'), fullPage: true });
+      await screenshot(page, 'demo.png');
     });
   } finally {
     await context.close();
@@ -186,7 +125,7 @@ test('demo SPA: a wrong password shows an error and does not redirect', { timeou
   const { page, context, problems } = session;
   try {
     await diagnose('wrong-password', session, async () => {
-      const authorize = await openLoginPage(page, origin, app.client_id);
+      const authorize = await openDemoLogin(page, origin, app.client_id);
       assert.equal(authorize.status(), 200);
       await page.locator('input[name="email"]').fill(user.email);
       await page.locator('input[name="password"]').fill(`${user.password}-wrong`);
@@ -351,13 +290,12 @@ test('a branded application shows its logo and links on the login and consent pa
       };
       await logoShown();
       await page.locator('input[name="email"]').fill(user.email);
-      await mkdir(SCREENSHOT_DIR, { recursive: true });
-      await page.screenshot({ path: join(SCREENSHOT_DIR, 'login-branded.png'), fullPage: true });
+      await screenshot(page, 'login-branded.png');
       await page.locator('input[name="password"]').fill(user.password);
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByRole('button', { name: 'Allow' }).waitFor({ state: 'visible' });
       await logoShown();
-      await page.screenshot({ path: join(SCREENSHOT_DIR, 'consent-branded.png'), fullPage: true });
+      await screenshot(page, 'consent-branded.png');
       assert.deepEqual(problems, [], 'no uncaught errors or CSP violations');
     });
   } finally {

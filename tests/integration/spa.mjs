@@ -9,15 +9,18 @@
 //   });
 //
 // Also: launchChromium() (Debian's /usr/bin/chromium through playwright-core; throws when it
-// is missing, so a test fails rather than skips), recordNetwork(page) (every request, CORS
-// preflights included, which Playwright itself hides), and
-// runExampleSpaLogin() for tests that expect the login to fail.
+// is missing, so a test fails rather than skips), useChromium() (one browser for a test file
+// and fresh sessions that collect uncaught errors and CSP violations), screenshot(page, name),
+// openDemoLogin() (the provider's own demo SPA at /demo/ up to the login page),
+// recordNetwork(page) (every request, CORS preflights included, which Playwright itself
+// hides), and runExampleSpaLogin() for tests that expect the login to fail.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 import { startSpaServer } from '../../examples/spa/serve.mjs';
@@ -88,6 +91,70 @@ export async function launchChromium() {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * Chromium for a test file: launched in before() (in parallel with the server's start-up; the
+ * tests await it and fail with its error) and closed in after(). Returns newSession(): a fresh
+ * context (no cookies, no storage) and page, as { context, page, problems, log }: `problems`
+ * gathers uncaught exceptions and CSP violations, `log` everything (withDiagnostics prints it).
+ */
+export function useChromium({ viewport = { width: 1000, height: 760 }, stepTimeout = 30_000 } = {}) {
+  /** @type {Promise<import('playwright-core').Browser>} */
+  let browserPromise;
+  before(() => {
+    browserPromise = launchChromium();
+    browserPromise.catch(() => {}); // reported by each test that awaits it
+  });
+  after(async () => {
+    const browser = await browserPromise?.catch(() => null);
+    await browser?.close();
+  });
+  return async function newSession() {
+    const browser = await browserPromise;
+    const context = await browser.newContext({ viewport });
+    context.setDefaultTimeout(stepTimeout);
+    context.setDefaultNavigationTimeout(stepTimeout);
+    const page = await context.newPage();
+    const problems = [];
+    const log = [];
+    page.on('pageerror', (err) => {
+      problems.push(`uncaught: ${err.message}`);
+      log.push(`pageerror ${err.message}`);
+    });
+    page.on('console', (msg) => {
+      log.push(`console.${msg.type()} ${msg.text()}`);
+      if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(msg.text());
+    });
+    page.on('requestfailed', (req) => log.push(`requestfailed ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
+    page.on('response', (res) => log.push(`${res.status()} ${res.request().method()} ${res.url()}`));
+    return { context, page, problems, log };
+  };
+}
+
+/** A full-page screenshot `name` (e.g. login.png) in SCREENSHOT_DIR. */
+export async function screenshot(page, name) {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, name), fullPage: true });
+}
+
+/**
+ * Opens the provider's demo SPA (`${origin}/demo/`, a redirect URI of the application) with
+ * ?client_id=, presses "Log in" and waits for the provider's page; returns the /authorize
+ * navigation response.
+ */
+export async function openDemoLogin(page, origin, clientId, timeout = 30_000) {
+  await page.goto(`${origin}/demo/?client_id=${encodeURIComponent(clientId)}`);
+  // The app moves client_id from the address bar into the input.
+  await waitFor(async () => (await page.inputValue('#client-id')) === clientId, 'client id in the input', timeout);
+  const [authorize] = await Promise.all([
+    page.waitForResponse(
+      (r) => r.request().isNavigationRequest() && new URL(r.url()).pathname === '/authorize',
+    ),
+    page.getByRole('button', { name: 'Log in' }).click(),
+  ]);
+  await page.waitForLoadState('load');
+  return authorize;
 }
 
 /**
