@@ -20,11 +20,11 @@ pub async fn principal<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Result<
         .map_err(|f| Reply::error(&f))
 }
 
-/// The dashboard's own application is the provider's: changing it could lock
-/// administrators out.
+/// The built-in applications (the dashboard's, the account page's) are the provider's:
+/// changing them could lock people out.
 pub fn refuse_own_application() -> Reply {
     Reply::error(&Failure::invalid_request(
-        "the dashboard's application is managed by the provider and cannot be changed",
+        "this application is built into the provider and cannot be changed",
     ))
 }
 

@@ -3,6 +3,7 @@
 //! routing table. Nothing here touches the Workers runtime: that is the adapter's
 //! (src/wasm.rs), so every route is tested natively (`router`'s tests).
 
+mod account;
 mod authorize;
 pub mod cookies;
 pub mod cors;

@@ -11,7 +11,9 @@ button{margin-top:1.2rem;width:100%;padding:.6rem;border:0;border-radius:4px;bac
 font-size:1rem;cursor:pointer}.error{color:#b00020;background:#fdecee;padding:.5rem;border-radius:4px}\
 code{background:#eee;padding:0 .2rem}button.secondary{background:#fff;color:#2656d9;\
 border:1px solid #2656d9;margin-top:.6rem}ul{padding-left:1.2rem}.logo{display:block;max-height:48px;\
-max-width:100%;margin:0 auto 1rem}.links{font-size:.85rem;margin-top:1.2rem}";
+max-width:100%;margin:0 auto 1rem}.links{font-size:.85rem;margin-top:1.2rem}\
+.done{color:#05612a;background:#e6f4ea;padding:.5rem;border-radius:4px}h2{font-size:1.05rem;\
+margin:1.6rem 0 .2rem}li{margin:.6rem 0}li form button{margin-top:.3rem}small{color:#555}";
 
 /// The CSP source for the one inline style block: its hash (CSP Level 3 §8.3), so the pages
 /// need neither `'unsafe-inline'` nor a second request for a stylesheet.

@@ -3,10 +3,9 @@
 
 use super::management::{self as m, no_such_resource, refuse_own_application};
 use super::{
-    authorize, dashboard, discovery, logout, method_not_allowed, not_found, registration,
+    account, authorize, dashboard, discovery, logout, method_not_allowed, not_found, registration,
     selfservice as own, token, userinfo, Method, Reply, Request,
 };
-use crate::oidc::dashboard::CLIENT_ID as DASHBOARD_CLIENT_ID;
 use crate::oidc::services::{Deps, Services};
 
 use Method::{Delete, Get, Head, Options, Patch, Post};
@@ -54,6 +53,26 @@ pub async fn route<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
         "/reset/confirm" => match method {
             Get => own::reset_confirm_page(svc, req).await,
             Post => own::reset_confirm(svc, req).await,
+            _ => method_not_allowed("GET, POST"),
+        },
+        "/account" => match method {
+            Get => account::show(svc, req).await,
+            _ => method_not_allowed("GET"),
+        },
+        "/account/profile" | "/account/password" | "/account/email" | "/account/revoke"
+        | "/account/signout" => match method {
+            Post => match req.path.as_str() {
+                "/account/profile" => account::profile(svc, req).await,
+                "/account/password" => account::password(svc, req).await,
+                "/account/email" => account::email(svc, req).await,
+                "/account/revoke" => account::revoke(svc, req).await,
+                _ => account::sign_out_everywhere(svc, req).await,
+            },
+            _ => method_not_allowed("POST"),
+        },
+        "/account/email/confirm" => match method {
+            Get => account::email_confirm_page(svc, req).await,
+            Post => account::email_confirm(svc, req).await,
             _ => method_not_allowed("GET, POST"),
         },
         "/token" => match method {
@@ -108,8 +127,8 @@ async fn api<D: Deps>(svc: &Services<'_, D>, req: &Request, rest: &str) -> Reply
     };
     let method = req.method;
     let segments: Vec<&str> = rest.split('/').collect();
-    if let ["applications", DASHBOARD_CLIENT_ID, ..] = segments.as_slice() {
-        if method != Get {
+    if let ["applications", id, ..] = segments.as_slice() {
+        if method != Get && crate::oidc::consent::is_builtin(id) {
             return refuse_own_application();
         }
     }

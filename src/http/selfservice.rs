@@ -23,7 +23,7 @@ use crate::oidc::signup::{self, Confirmed, Requested};
 
 const EXPIRED: &str = "This link has expired or has already been used.";
 
-fn field<'a>(form: &'a Params, name: &str) -> &'a str {
+pub(super) fn field<'a>(form: &'a Params, name: &str) -> &'a str {
     form.get(name).ok().flatten().unwrap_or("")
 }
 
@@ -51,7 +51,12 @@ fn form_page<D: Deps>(
     }
 }
 
-fn notice(status: u16, title: &str, paragraphs: &[&str], links: &[(&str, &str)]) -> Reply {
+pub(super) fn notice(
+    status: u16,
+    title: &str,
+    paragraphs: &[&str],
+    links: &[(&str, &str)],
+) -> Reply {
     Reply::html(status, forms::notice(title, paragraphs, links))
 }
 
@@ -64,14 +69,18 @@ fn requested_reply(
         Requested::Sent => sent,
         Requested::Invalid(why) => again(400, why),
         Requested::Locked(secs) => {
-            let minutes = (secs + 59) / 60;
-            let message = format!(
-                "Too many requests. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
-            again(429, &message).header("Retry-After", secs.to_string())
+            again(429, &locked_message(secs)).header("Retry-After", secs.to_string())
         }
     }
+}
+
+/// "Too many requests" with how long to wait.
+pub(super) fn locked_message(secs: i64) -> String {
+    let minutes = (secs + 59) / 60;
+    format!(
+        "Too many requests. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
 }
 
 // ---- sign-up ----
@@ -261,7 +270,7 @@ fn exists(auth_request: Option<&str>) -> Reply {
 }
 
 /// The form's fields after its CSRF check.
-fn checked_form(req: &Request) -> Result<Params, Reply> {
+pub(super) fn checked_form(req: &Request) -> Result<Params, Reply> {
     let form = req.form_params().map_err(|f| error_page(&f))?;
     if !csrf_ok(req, &form) {
         return Err(error_page(&Failure::invalid_request(CSRF_FAILED)));

@@ -49,10 +49,16 @@ pub fn required(
     !app.first_party && (prompt_consent || !covers(granted, scope))
 }
 
-/// A loopback redirect could reach any local program (RFC 8252 §8.6), except the
-/// dashboard's: the provider pins it to its own origin, so the code never leaves it.
+/// A loopback redirect could reach any local program (RFC 8252 §8.6), except the built-in
+/// applications' (the dashboard, the account page): the provider pins them to its own
+/// origin, so the code never leaves it.
 fn untrusted_loopback(app: &Application, redirect_uri: &str) -> bool {
-    is_loopback_redirect(redirect_uri) && app.client_id != super::dashboard::CLIENT_ID
+    is_loopback_redirect(redirect_uri) && !is_builtin(&app.client_id)
+}
+
+/// The provider's own applications, which the management API may not change.
+pub fn is_builtin(client_id: &str) -> bool {
+    client_id == super::dashboard::CLIENT_ID || client_id == super::account::CLIENT_ID
 }
 
 /// Whether looking up a stored consent can change the answer (saves a D1 read for

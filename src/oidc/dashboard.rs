@@ -106,19 +106,30 @@ impl Principal {
 /// Creates the dashboard's application on first use, and rewrites it when the issuer
 /// changed. `true` when it wrote.
 pub async fn ensure_application<D: Deps>(svc: &Services<'_, D>) -> Result<bool, Failure> {
+    ensure_builtin(svc, CLIENT_ID, application, is_current).await
+}
+
+/// Creates a built-in application (the dashboard's, the account page's) on first use, and
+/// rewrites it when the issuer changed. `true` when it wrote.
+pub(super) async fn ensure_builtin<D: Deps>(
+    svc: &Services<'_, D>,
+    client_id: &str,
+    make: fn(&str, i64) -> Application,
+    current: fn(&Application, &str) -> bool,
+) -> Result<bool, Failure> {
     let (store, issuer, now) = (svc.store, svc.issuer, svc.clock.now());
-    match store.application(CLIENT_ID).await? {
-        Some(app) if is_current(&app, issuer) => Ok(false),
+    match store.application(client_id).await? {
+        Some(app) if current(&app, issuer) => Ok(false),
         Some(app) => {
-            let mut fresh = application(issuer, now);
+            let mut fresh = make(issuer, now);
             fresh.created_at = app.created_at;
             store.update_application(&fresh).await?;
             Ok(true)
         }
         None => {
             // A parallel first request may have inserted it: that is fine.
-            if let Err(e) = store.insert_application(&application(issuer, now)).await {
-                if store.application(CLIENT_ID).await?.is_none() {
+            if let Err(e) = store.insert_application(&make(issuer, now)).await {
+                if store.application(client_id).await?.is_none() {
                     return Err(Failure::from(e));
                 }
             }

@@ -17,6 +17,8 @@ use crate::error::Failure;
 pub enum Purpose {
     Signup,
     Reset,
+    /// A new address for an account (the account page).
+    EmailChange,
 }
 
 impl Purpose {
@@ -24,6 +26,7 @@ impl Purpose {
         match self {
             Self::Signup => "link:signup",
             Self::Reset => "link:reset",
+            Self::EmailChange => "link:email",
         }
     }
 }
@@ -34,13 +37,14 @@ pub struct Link {
     /// The address the link was sent to.
     #[serde(rename = "e")]
     pub email: String,
-    /// Reset: the account.
+    /// Reset, email change: the account.
     #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Sign-up: the name given.
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Reset: `fingerprint` of the password hash the link may replace.
+    /// Reset: `fingerprint` of the password hash the link may replace. Email change: of
+    /// the address it replaces.
     #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
     /// The authorization request the person came from (its query), to go on with it.

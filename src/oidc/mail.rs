@@ -127,6 +127,37 @@ pub fn account_exists(app_name: &str, to: &str, reset_link: &str) -> Mail {
     .render()
 }
 
+/// A link that proves a new address for an account (the account page).
+pub fn confirm_email_change(place: &str, to: &str, link: &str, valid_hours: i64) -> Mail {
+    Message {
+        to,
+        subject: format!("Confirm your new email for {place}"),
+        paragraphs: vec![
+            format!("Someone (we hope you) asked to use this address for their {place} account."),
+            format!("Open the link within {valid_hours} hours to confirm it. The account keeps its old address until then."),
+        ],
+        action: Some(("Confirm this address", link)),
+        closing: NOT_YOU,
+    }
+    .render()
+}
+
+/// To the old address, when a change of address is asked for: the owner hears of it even
+/// if someone else is at the keyboard.
+pub fn email_change_notice(place: &str, to: &str, new: &str) -> Mail {
+    Message {
+        to,
+        subject: format!("Your {place} email is about to change"),
+        paragraphs: vec![
+            format!("Someone signed in to your {place} account asked to change its address to {new}. It changes when that address is confirmed."),
+            "If this was not you, change your password now: that signs you out everywhere.".to_string(),
+        ],
+        action: None,
+        closing: "This message is for your information; there is nothing to do if it was you.",
+    }
+    .render()
+}
+
 /// A password-reset link.
 pub fn reset_password(app_name: &str, to: &str, link: &str, valid_minutes: i64) -> Mail {
     Message {

@@ -3,6 +3,7 @@
 //! natively under `cargo test`. One file per endpoint or grant.
 
 pub mod access;
+pub mod account;
 pub mod app_settings;
 pub mod audit;
 pub mod authorize;

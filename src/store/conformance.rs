@@ -61,6 +61,10 @@ pub async fn run<S: Store>(store: &S, prefix: &str) -> Vec<(&'static str, Check)
         active_users(store, &format!("{prefix}-active")).await,
     ));
     out.push(("roles", roles(store, &format!("{prefix}-roles")).await));
+    out.push((
+        "email_change",
+        email_change(store, &format!("{prefix}-email")).await,
+    ));
     out
 }
 
@@ -273,6 +277,31 @@ async fn grant_index<S: Store>(s: &S, p: &str) -> Check {
         .await
         .map_err(err)?;
     ensure(of_client.len() == 2, "an application's grants are listed")?;
+    ensure(
+        s.indexed_grants(GrantOwner::UserClient(&user, &client))
+            .await
+            .map_err(err)?
+            .len()
+            == 2
+            && s.indexed_grants(GrantOwner::UserClient(&user, "another"))
+                .await
+                .map_err(err)?
+                .is_empty(),
+        "a user's grants to one application are listed",
+    )?;
+    ensure(
+        s.granted_clients(&user).await.map_err(err)? == [client.clone()],
+        "the applications a user has grants to, each once",
+    )?;
+    s.forget_grants(&user, "another").await.map_err(err)?;
+    ensure(
+        s.indexed_grants(GrantOwner::User(&user))
+            .await
+            .map_err(err)?
+            .len()
+            == 2,
+        "forgetting another application's grants keeps these",
+    )?;
 
     let session = |id: &str| SessionIndex {
         id_hash: format!("{p}-{id}"),
@@ -534,6 +563,47 @@ async fn consents<S: Store>(s: &S, p: &str) -> Check {
     )
 }
 
+/// An address changes only from the one the caller saw, never to another account's.
+async fn email_change<S: Store>(s: &S, p: &str) -> Check {
+    let (_, user) = parties(s, p).await?;
+    let (_, other) = parties(s, &format!("{p}-other")).await?;
+    let old = format!("{p}@conformance.example");
+    let taken = format!("{p}-other@conformance.example");
+    let new = format!("{p}-new@conformance.example");
+    ensure(
+        !s.change_email(&user, &old, &taken, NOW)
+            .await
+            .map_err(err)?,
+        "not to another account's address",
+    )?;
+    ensure(
+        !s.change_email(&user, &new, &new, NOW).await.map_err(err)?,
+        "not from an address the user does not have",
+    )?;
+    ensure(
+        s.change_email(&user, &old, &new, NOW + 5)
+            .await
+            .map_err(err)?,
+        "changed",
+    )?;
+    let changed = s.user_by_id(&user).await.map_err(err)?.ok_or("user")?;
+    ensure(
+        changed.email == new && changed.email_verified && changed.updated_at == NOW + 5,
+        &format!("the new address, verified, as of the change: {changed:?}"),
+    )?;
+    ensure(
+        s.user_by_email(&old).await.map_err(err)?.is_none()
+            && s.user_by_id(&other).await.map_err(err)?.map(|u| u.email) == Some(taken),
+        "the old address is free; the other account is untouched",
+    )?;
+    ensure(
+        !s.change_email(&user, &old, &format!("{p}-x@conformance.example"), NOW)
+            .await
+            .map_err(err)?,
+        "a second change from the old address does nothing",
+    )
+}
+
 /// A role's rename and deletion reach the users holding it (and no role whose name merely
 /// begins the same) and the access rules naming it, in one step; refusals change nothing.
 async fn roles<S: Store>(s: &S, p: &str) -> Check {
@@ -688,7 +758,7 @@ mod tests {
         let mut results = block_on(run(&store, "t"));
         results.extend(block_on(run_throttle(&store, "t")));
         results.extend(block_on(run_grants(&store, "t")));
-        assert_eq!(results.len(), 8);
+        assert_eq!(results.len(), 9);
         let failed: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
         assert!(failed.is_empty(), "{failed:?}");
     }

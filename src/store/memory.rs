@@ -470,9 +470,58 @@ impl Store for MemoryStore {
             .filter(|r| match owner {
                 GrantOwner::User(u) => r.user_id == u,
                 GrantOwner::Client(c) => r.client_id == c,
+                GrantOwner::UserClient(u, c) => r.user_id == u && r.client_id == c,
             })
             .map(|r| r.grant_id.clone())
             .collect())
+    }
+
+    async fn granted_clients(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        self.check()?;
+        let mut clients: Vec<String> = self
+            .grant_index
+            .borrow()
+            .iter()
+            .filter(|r| r.user_id == user_id)
+            .map(|r| r.client_id.clone())
+            .collect();
+        clients.sort();
+        clients.dedup();
+        Ok(clients)
+    }
+
+    async fn forget_grants(&self, user_id: &str, client_id: &str) -> StoreResult<()> {
+        self.op("forget_grants")?;
+        self.grant_index
+            .borrow_mut()
+            .retain(|r| !(r.user_id == user_id && r.client_id == client_id));
+        Ok(())
+    }
+
+    async fn change_email(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.op("change_email")?;
+        let mut users = self.users.borrow_mut();
+        if users
+            .iter()
+            .any(|u| u.id != user_id && u.email.eq_ignore_ascii_case(new))
+        {
+            return Ok(false);
+        }
+        match users.iter_mut().find(|u| u.id == user_id && u.email == old) {
+            Some(u) => {
+                u.email = new.to_string();
+                u.email_verified = true;
+                u.updated_at = now;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn purge_grant_index(&self, before: i64) -> StoreResult<u64> {

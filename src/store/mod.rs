@@ -154,6 +154,20 @@ pub trait Store {
     /// and nothing changed, when there is no such role or access rules name it.
     async fn delete_role(&self, name: &str) -> StoreResult<bool>;
 
+    /// Gives the user the address `new` (verified, `updated_at` = `now`), only while their
+    /// address is still `old`. False when it was not, or another account has `new`.
+    async fn change_email(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// The applications a user has recorded grants to (the grant index), each once.
+    async fn granted_clients(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// Forgets the index rows of a user's grants to one application (they were revoked).
+    async fn forget_grants(&self, user_id: &str, client_id: &str) -> StoreResult<()>;
+
     /// Replaces a user's password hash, only while it is still `old` (a login upgrading its
     /// hash must not undo an administrator's reset). False when it was not.
     async fn replace_password_hash(&self, user_id: &str, old: &str, new: &str)
@@ -280,6 +294,21 @@ impl<T: Store + ?Sized> Store for &T {
     async fn delete_role(&self, name: &str) -> StoreResult<bool> {
         (**self).delete_role(name).await
     }
+    async fn change_email(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        (**self).change_email(user_id, old, new, now).await
+    }
+    async fn granted_clients(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        (**self).granted_clients(user_id).await
+    }
+    async fn forget_grants(&self, user_id: &str, client_id: &str) -> StoreResult<()> {
+        (**self).forget_grants(user_id, client_id).await
+    }
     async fn replace_password_hash(
         &self,
         user_id: &str,
@@ -393,6 +422,8 @@ pub trait GrantStore {
 pub enum GrantOwner<'a> {
     User(&'a str),
     Client(&'a str),
+    /// One user's grants to one application: (user id, client id).
+    UserClient(&'a str, &'a str),
 }
 
 /// Login sessions (KV), keyed by the hash of the session id.

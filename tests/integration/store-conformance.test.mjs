@@ -16,10 +16,10 @@ test('D1 passes every check of the storage conformance suite', async () => {
   assert.equal(res.status, 200);
   const { results } = await res.json();
   const names = results.map((r) => r.name);
-  for (const expected of ['grant_index', 'key_slots', 'consents', 'throttle_counters', 'grant_single_use', 'grant_rotation', 'active_users', 'roles']) {
+  for (const expected of ['grant_index', 'key_slots', 'consents', 'throttle_counters', 'grant_single_use', 'grant_rotation', 'active_users', 'roles', 'email_change']) {
     assert.ok(names.includes(expected), `the suite runs ${expected}`);
   }
-  assert.equal(results.length, 8);
+  assert.equal(results.length, 9);
   const failed = results.filter((r) => !r.ok);
   assert.deepEqual(failed, [], 'every check passes on D1');
 });

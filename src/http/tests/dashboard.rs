@@ -52,7 +52,7 @@ fn the_dashboard_application_can_be_read_but_not_changed() {
         admin(Method::Post, &format!("{path}/rotate-secret")),
     ] {
         let r = call(&f, req);
-        assert_error(&r, 400, "invalid_request", "managed by the provider");
+        assert_error(&r, 400, "invalid_request", "built into the provider");
     }
     assert_eq!(block_on(f.store.application(DASHBOARD)).unwrap(), before);
     assert!(f.audit.take().is_empty());

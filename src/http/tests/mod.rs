@@ -5,6 +5,7 @@
 //! This file is the harness: the world, the calls, and the browser's part (reading forms
 //! and cookies off pages). One file per surface follows.
 
+mod account;
 mod authorize;
 mod dashboard;
 mod discovery;

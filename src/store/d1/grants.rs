@@ -4,6 +4,7 @@
 //! (read for their adoption, deleted with a disabled user's, never written otherwise).
 
 use serde::Deserialize;
+use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 use super::{changes, err, int, text, D1Store};
@@ -133,13 +134,13 @@ async fn disabled(d1: &D1Store, user_id: &str) -> StoreResult<bool> {
 
 /// The single text column `value` of every row, read from the primary: a revocation must not
 /// miss a row a replica has not seen yet.
-async fn string_column(d1: &D1Store, sql: &str, id: &str) -> StoreResult<Vec<String>> {
+async fn string_column(d1: &D1Store, sql: &str, args: &[JsValue]) -> StoreResult<Vec<String>> {
     #[derive(Deserialize)]
     struct Row {
         value: String,
     }
     let rows: Vec<Row> = d1
-        .primary_read(sql, &[text(id)])?
+        .primary_read(sql, args)?
         .all()
         .await
         .map_err(err)?
@@ -152,14 +153,30 @@ pub(super) async fn indexed_grants(
     d1: &D1Store,
     owner: GrantOwner<'_>,
 ) -> StoreResult<Vec<String>> {
-    let (sql, id) = match owner {
-        GrantOwner::User(u) => ("SELECT grant_id AS value FROM grants WHERE user_id = ?1", u),
+    let (sql, ids) = match owner {
+        GrantOwner::User(u) => (
+            "SELECT grant_id AS value FROM grants WHERE user_id = ?1",
+            vec![text(u)],
+        ),
         GrantOwner::Client(c) => (
             "SELECT grant_id AS value FROM grants WHERE client_id = ?1",
-            c,
+            vec![text(c)],
+        ),
+        GrantOwner::UserClient(u, c) => (
+            "SELECT grant_id AS value FROM grants WHERE user_id = ?1 AND client_id = ?2",
+            vec![text(u), text(c)],
         ),
     };
-    string_column(d1, sql, id).await
+    string_column(d1, sql, &ids).await
+}
+
+pub(super) async fn granted_clients(d1: &D1Store, user_id: &str) -> StoreResult<Vec<String>> {
+    string_column(
+        d1,
+        "SELECT DISTINCT client_id AS value FROM grants WHERE user_id = ?1 ORDER BY client_id",
+        &[text(user_id)],
+    )
+    .await
 }
 
 pub(super) async fn purge_grant_index(d1: &D1Store, before: i64) -> StoreResult<u64> {
@@ -198,7 +215,7 @@ pub(super) async fn indexed_sessions(d1: &D1Store, user_id: &str) -> StoreResult
     string_column(
         d1,
         "SELECT id_hash AS value FROM login_sessions WHERE user_id = ?1",
-        user_id,
+        &[text(user_id)],
     )
     .await
 }

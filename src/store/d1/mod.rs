@@ -262,6 +262,29 @@ impl Store for D1Store {
         roles::delete_role(self, name).await
     }
 
+    async fn change_email(
+        &self,
+        user_id: &str,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        users::change_email(self, user_id, old, new, now).await
+    }
+
+    async fn granted_clients(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        grants::granted_clients(self, user_id).await
+    }
+
+    async fn forget_grants(&self, user_id: &str, client_id: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM grants WHERE user_id = ?1 AND client_id = ?2",
+            &[text(user_id), text(client_id)],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn replace_password_hash(
         &self,
         user_id: &str,

@@ -159,6 +159,24 @@ pub(super) async fn update_user(d1: &D1Store, u: &User) -> StoreResult<bool> {
     Ok(results.first().map(changes).unwrap_or(0) > 0)
 }
 
+pub(super) async fn change_email(
+    d1: &D1Store,
+    user_id: &str,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> StoreResult<bool> {
+    // OR IGNORE: an address another account has (the unique index) changes nothing.
+    let result = d1
+        .exec(
+            "UPDATE OR IGNORE users SET email = ?3, email_verified = 1, updated_at = ?4 \
+             WHERE id = ?1 AND email = ?2",
+            &[text(user_id), text(old), text(new), int(now)],
+        )
+        .await?;
+    Ok(changes(&result) > 0)
+}
+
 pub(super) async fn replace_password_hash(
     d1: &D1Store,
     user_id: &str,
