@@ -322,6 +322,7 @@ pub async fn email_confirm_page<D: Deps>(svc: &Services<'_, D>, req: &Request) -
         error: None,
         action: "/account/email/confirm",
         hidden: &[("csrf_token", csrf.expose()), ("token", token)],
+        username: None,
         inputs: &[] as &[Input],
         button: "Use this address",
         links: &[],

@@ -30,6 +30,9 @@ pub struct Form<'a> {
     pub action: &'a str,
     /// Hidden fields (the CSRF token, the carried request or link).
     pub hidden: &'a [(&'a str, &'a str)],
+    /// The account a new password is for: a hidden `username` field, so password managers
+    /// file the password under it.
+    pub username: Option<&'a str>,
     pub inputs: &'a [Input<'a>],
     pub button: &'a str,
     /// Links under the form: (label, URL).
@@ -69,6 +72,12 @@ pub fn form(f: &Form) -> String {
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
             escape(name),
             escape(value)
+        ));
+    }
+    if let Some(u) = f.username {
+        body.push_str(&format!(
+            "<input type=\"text\" name=\"username\" autocomplete=\"username\" value=\"{}\" hidden>",
+            escape(u)
         ));
     }
     for i in f.inputs {
@@ -131,6 +140,7 @@ mod tests {
             error: Some("<b>bad</b>"),
             action: "/signup",
             hidden: &[("csrf_token", "t\"><script>")],
+            username: Some("a@example.com"),
             inputs: &[Input {
                 id: "email",
                 label: "Email",

@@ -105,6 +105,7 @@ fn signup_form<D: Deps>(
             error,
             action: "/signup",
             hidden: &[("csrf_token", csrf), ("auth_request", &auth_request)],
+            username: None,
             inputs: &[
                 Input {
                     id: "email",
@@ -183,25 +184,37 @@ pub async fn signup<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
     })
 }
 
+/// "for <email>", and the application the link came from when it carries its request.
+async fn intro_for<D: Deps>(
+    svc: &Services<'_, D>,
+    email: &str,
+    auth_request: Option<&str>,
+) -> String {
+    match signup::app_name_of(svc, auth_request).await {
+        Some(name) => format!("for {email}, to use {name}"),
+        None => format!("for {email}"),
+    }
+}
+
 fn choose_password_form<D: Deps>(
     svc: &Services<'_, D>,
     req: &Request,
     (title, action, button): (&str, &str, &str),
     token: &str,
-    email: &str,
+    (email, intro): (&str, &str),
     error: Option<&str>,
     status: u16,
 ) -> Reply {
-    let intro = format!("for {email}");
     form_page(svc, req, status, None, |csrf| {
         forms::form(&Form {
             title,
-            intro: &intro,
+            intro,
             app_name: None,
             brand: Brand::default(),
             error,
             action,
             hidden: &[("csrf_token", csrf), ("token", token)],
+            username: Some(email),
             inputs: &[Input {
                 id: "password",
                 label: "Password",
@@ -209,7 +222,9 @@ fn choose_password_form<D: Deps>(
                 autocomplete: "new-password",
                 value: "",
                 required: true,
-                hint: Some("At least 8 characters; not one of the most common passwords."),
+                hint: Some(
+                    "At least 8 characters; not one of the most common passwords, nor your email address.",
+                ),
             }],
             button,
             links: &[],
@@ -240,7 +255,18 @@ pub async fn signup_confirm_page<D: Deps>(svc: &Services<'_, D>, req: &Request) 
     };
     match signup::used(svc, &link).await {
         Ok(true) => exists(link.auth_request.as_deref()),
-        Ok(false) => choose_password_form(svc, req, SIGNUP_FORM, token, &link.email, None, 200),
+        Ok(false) => {
+            let intro = intro_for(svc, &link.email, link.auth_request.as_deref()).await;
+            choose_password_form(
+                svc,
+                req,
+                SIGNUP_FORM,
+                token,
+                (&link.email, &intro),
+                None,
+                200,
+            )
+        }
         Err(f) => error_page(&f),
     }
 }
@@ -327,7 +353,9 @@ pub async fn signup_confirm<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Re
         Confirmed::Exists(auth_request) => exists(auth_request.as_deref()),
         Confirmed::Invalid(why) => match signup::pending(svc, token).await {
             Ok(Some(link)) => {
-                choose_password_form(svc, req, SIGNUP_FORM, token, &link.email, Some(why), 400)
+                let intro = intro_for(svc, &link.email, link.auth_request.as_deref()).await;
+                let who = (link.email.as_str(), intro.as_str());
+                choose_password_form(svc, req, SIGNUP_FORM, token, who, Some(why), 400)
             }
             _ => notice(400, "Link expired", &[EXPIRED], &[]),
         },
@@ -383,6 +411,7 @@ fn reset_form<D: Deps>(
             error,
             action: "/reset",
             hidden: &[("csrf_token", csrf), ("auth_request", &auth_request)],
+            username: None,
             inputs: &[Input {
                 id: "email",
                 label: "Email",
@@ -473,8 +502,17 @@ pub async fn reset_confirm_page<D: Deps>(svc: &Services<'_, D>, req: &Request) -
     };
     let token = token_of(&params);
     match reset::pending(svc, token).await {
-        Ok(Some((_, user))) => {
-            choose_password_form(svc, req, RESET_FORM, token, &user.email, None, 200)
+        Ok(Some((link, user))) => {
+            let intro = intro_for(svc, &user.email, link.auth_request.as_deref()).await;
+            choose_password_form(
+                svc,
+                req,
+                RESET_FORM,
+                token,
+                (&user.email, &intro),
+                None,
+                200,
+            )
         }
         Ok(None) => notice(
             400,
@@ -505,8 +543,10 @@ pub async fn reset_confirm<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Rep
             )
         }
         Ok(Reset::Invalid(why)) => match reset::pending(svc, token).await {
-            Ok(Some((_, user))) => {
-                choose_password_form(svc, req, RESET_FORM, token, &user.email, Some(why), 400)
+            Ok(Some((link, user))) => {
+                let intro = intro_for(svc, &user.email, link.auth_request.as_deref()).await;
+                let who = (user.email.as_str(), intro.as_str());
+                choose_password_form(svc, req, RESET_FORM, token, who, Some(why), 400)
             }
             _ => notice(400, "Link expired", &[EXPIRED], &[]),
         },

@@ -120,6 +120,18 @@ pub async fn request<D: Deps>(
     Ok(Requested::Sent)
 }
 
+/// The name of the application whose authorization request a link carries, to name it on
+/// the link's page (nothing when the request names none, or it is gone).
+pub async fn app_name_of<D: Deps>(
+    svc: &Services<'_, D>,
+    auth_request: Option<&str>,
+) -> Option<String> {
+    let params = super::params::Params::parse(auth_request?);
+    let client_id = params.get("client_id").ok().flatten()?;
+    let app = svc.store.application(client_id).await.ok().flatten()?;
+    Some(app.name)
+}
+
 /// The sign-up a link stands for, while it works.
 pub async fn pending<D: Deps>(svc: &Services<'_, D>, token: &str) -> Result<Option<Link>, Failure> {
     links::open(svc.sealer, Purpose::Signup, token, svc.clock.now()).await
