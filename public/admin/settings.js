@@ -28,6 +28,7 @@ export function settingsForm(app, onSaved) {
     backchannel_logout_uri: h('input', { type: 'url', spellcheck: 'false', value: app.backchannel_logout_uri ?? '', placeholder: 'https://app.example.com/backchannel-logout' }),
     cors_from_redirect_uris: h('input', { type: 'checkbox', checked: !!app.cors_from_redirect_uris }),
     first_party: h('input', { type: 'checkbox', checked: !!app.first_party }),
+    allow_signup: h('input', { type: 'checkbox', checked: app.allow_signup !== false }),
     id_token_ttl: h('input', { type: 'number', min: '60', max: '86400', required: true, value: ts.id_token_ttl }),
     access_token_ttl: h('input', { type: 'number', min: '60', max: '86400', required: true, value: ts.access_token_ttl }),
     refresh_token_ttl_days: h('input', { type: 'number', min: '1', max: '365', required: true, value: ts.refresh_token_ttl_days }),
@@ -92,6 +93,7 @@ export function settingsForm(app, onSaved) {
         tos_uri: f.tos_uri.value.trim() || null,
         cors_from_redirect_uris: f.cors_from_redirect_uris.checked,
         first_party: f.first_party.checked,
+        allow_signup: f.allow_signup.checked,
         grant_types: Object.keys(grants).filter((g) => grants[g].checked),
         id_token_signed_response_alg: f.alg.value,
         token_settings: {
@@ -163,6 +165,7 @@ export function settingsForm(app, onSaved) {
     field('Always issue a refresh token', f.always_issue_refresh_token, 'Even when the offline_access scope is not requested.'),
     field('Rotate refresh tokens', f.rotate_refresh_token, 'Each use returns a new one; reusing an old one revokes the grant.')),
   field('First-party', f.first_party, 'A trusted application: users are not asked for consent (loopback redirects always ask).'),
+  field('Offer sign-up', f.allow_signup, 'Its login page links to "Create an account" when the provider has sign-up on (SIGNUP_ENABLED) and can send mail.'),
   err,
   h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save'), status));
   return { form, warnings };

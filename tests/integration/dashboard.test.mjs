@@ -111,6 +111,9 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     await page.getByLabel('Allowed origins', { exact: true }).fill(spa.origin);
     await page.getByLabel('Back-channel logout URI', { exact: true }).fill('https://spa.example.com/bc');
     await page.getByLabel('Logo URL', { exact: true }).fill('https://spa.example.com/logo.png');
+    const signup = page.getByLabel('Offer sign-up', { exact: true });
+    assert.equal(await signup.isChecked(), true, 'sign-up is offered by default');
+    await signup.uncheck();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved', { exact: true }).waitFor();
     // Nothing stray (a bare "false" once sat above the title).
@@ -125,6 +128,7 @@ test('an administrator creates an SPA in the dashboard, and the example SPA on a
     assert.deepEqual(stored.json.allowed_origins, [spa.origin]);
     assert.equal(stored.json.backchannel_logout_uri, 'https://spa.example.com/bc');
     assert.equal(stored.json.logo_uri, 'https://spa.example.com/logo.png');
+    assert.equal(stored.json.allow_signup, false, 'the application hides sign-up');
 
     await page.getByRole('link', { name: 'Applications' }).click();
     // The list is oldest first, a page at a time, and other test files share the database.
