@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { REPO_ROOT, startServer, useServer } from '../harness/index.mjs';
-import { CookieJar, createApp, createUser, managementApi, obtainCode, tokenRequest } from './helpers.mjs';
+import { CookieJar, createApp, createUser, managementApi, obtainCode, tokenRequest, waitForIndex } from './helpers.mjs';
 
 const server = useServer();
 const REDIRECT = 'https://grants.example.com/cb';
@@ -66,24 +66,6 @@ test('revoking a refresh token ends the grant; an unrelated grant of the same us
   assert.equal((await refresh(server, app, b.tokens.refresh_token)).status, 200);
 });
 
-/**
- * The indexes are written after the responses: waits until a user has `counts` rows in each
- * named table (`grants`, `login_sessions`), failing after 5 s rather than testing too early.
- */
-async function waitForIndex(user, counts) {
-  let seen;
-  for (let i = 0; i < 50; i++) {
-    seen = {};
-    for (const table of Object.keys(counts)) {
-      const [row] = await server.d1Query(`SELECT count(*) AS n FROM ${table} WHERE user_id = '${user.id}'`);
-      seen[table] = row.n;
-    }
-    if (Object.keys(counts).every((t) => seen[t] === counts[t])) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`index rows of ${user.id}: ${JSON.stringify(seen)}, expected ${JSON.stringify(counts)}`);
-}
-
 test('disabling a user ends every grant of theirs, found through the index', async () => {
   await server.ready;
   const api = managementApi(server);
@@ -91,7 +73,7 @@ test('disabling a user ends every grant of theirs, found through the index', asy
   const user = await createUser(server);
   const jar = new CookieJar();
   const grants = [await refreshable(server, app, user, jar), await refreshable(server, app, user, jar)];
-  await waitForIndex(user, { grants: 2 });
+  await waitForIndex(server, user.id, { grants: 2 });
   assert.equal((await api('PATCH', `/users/${user.id}`, { disabled: true })).status, 200);
   await api('PATCH', `/users/${user.id}`, { disabled: false });
   // Enabled again, the user must sign in afresh: the old grants stay ended.
@@ -113,7 +95,7 @@ test('an administrator\'s change of name reaches userinfo and the codes of exist
     grant_type: 'authorization_code', code: first.code, redirect_uri: REDIRECT, code_verifier: first.verifier, client_id: app.client_id,
   });
   assert.equal(t.status, 200, t.text);
-  await waitForIndex(user, { grants: 1, login_sessions: 1 });
+  await waitForIndex(server, user.id, { grants: 1, login_sessions: 1 });
   const renamed = await api('PATCH', `/users/${user.id}`, { name: 'Grace Renamed' });
   assert.equal(renamed.status, 200, renamed.text);
   const info = await (await userinfo(server, t.json.access_token)).json();

@@ -310,3 +310,74 @@ export async function mailCount(server) {
   const { readMessages } = await import('../../scripts/mail-sink.mjs');
   return readMessages(server.mailDir).length;
 }
+
+/**
+ * GET /api/v1/logs?`query` until `until(logs)` holds (audit records are written after the
+ * response), failing after 5 s; returns the records, newest first.
+ */
+export async function auditRecords(server, query, until = (logs) => logs.length > 0) {
+  const api = managementApi(server);
+  const qs = new URLSearchParams(query).toString();
+  let last;
+  for (let i = 0; i < 50; i++) {
+    last = await api('GET', `/logs?${qs}`);
+    assert.equal(last.status, 200, last.text);
+    if (until(last.json.logs)) return last.json.logs;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  assert.fail(`no audit records for ${qs} as expected: ${last.text.slice(0, 2000)}`);
+}
+
+/**
+ * The grant and session indexes are written after the responses: waits until the user has
+ * `counts` rows in each named table (`grants`, `login_sessions`), failing after 5 s rather
+ * than testing too early.
+ */
+export async function waitForIndex(server, userId, counts) {
+  let seen;
+  for (let i = 0; i < 50; i++) {
+    seen = {};
+    for (const table of Object.keys(counts)) {
+      const [row] = await server.d1Query(`SELECT count(*) AS n FROM ${table} WHERE user_id = '${userId}'`);
+      seen[table] = row.n;
+    }
+    if (Object.keys(counts).every((t) => seen[t] === counts[t])) return;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  assert.fail(`index rows of ${userId}: ${JSON.stringify(seen)}, expected ${JSON.stringify(counts)}`);
+}
+
+/**
+ * Signs `user` in to `app` through the login form of an authorization request (`scope`, PKCE)
+ * in a fresh jar, allows the consent page if the application asks (a third-party one), and
+ * redeems the code: { jar, tokens } (tokens: the token response's JSON).
+ */
+export async function tokensThroughLogin(server, { app, user, redirectUri, scope = 'openid' }) {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const jar = new CookieJar();
+  const { verifier, challenge } = pkcePair();
+  const url = authorizeUrl(server, {
+    response_type: 'code', client_id: app.client_id, redirect_uri: redirectUri, scope, state: randomToken(),
+    code_challenge: challenge, code_challenge_method: 'S256',
+  });
+  const hidden = assertLoginForm(await (await request(url, { jar })).text());
+  let answer = await request(new URL('/login', server.origin), {
+    jar, method: 'POST', headers: form, body: new URLSearchParams({ ...hidden, email: user.email, password: user.password }),
+  });
+  if (answer.status === 200) {
+    const consent = await answer.text();
+    assert.match(consent, /action="\/consent"/, `the consent page, not: ${consent.slice(0, 500)}`);
+    answer = await request(new URL('/consent', server.origin), {
+      jar, method: 'POST', headers: form, body: new URLSearchParams({ ...inputValues(consent), decision: 'allow' }),
+    });
+  }
+  const text = await answer.text();
+  assert.equal(answer.status, 303, text.slice(0, 500));
+  const code = locationOf(answer, server.origin).searchParams.get('code');
+  assert.ok(code, 'a code');
+  const tokens = await tokenRequest(server, {
+    grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: app.client_id, code_verifier: verifier,
+  });
+  assert.equal(tokens.status, 200, tokens.text);
+  return { jar, tokens: tokens.json };
+}

@@ -16,7 +16,9 @@ import { test } from 'node:test';
 
 import { useServer } from '../harness/index.mjs';
 import { createApp, createUser, mailCount, managementApi, randomToken, readMail } from './helpers.mjs';
-import { openDemoLogin, screenshot, useChromium, withDiagnostics } from './spa.mjs';
+import {
+  alertText, followMail, onPage, openDemoLogin, screenshot, signIn, submitForm, useChromium, withDiagnostics,
+} from './spa.mjs';
 
 const server = useServer({ vars: { SIGNUP_ENABLED: 'true' }, mail: true });
 const newSession = useChromium();
@@ -34,17 +36,6 @@ async function demoApp() {
   });
 }
 
-/** The page's heading, and that every field on it has a label (getByLabel reaches it). */
-async function onPage(page, heading) {
-  await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor({ state: 'visible' });
-  const unlabelled = await page.evaluate(() =>
-    [...document.querySelectorAll('input:not([type="hidden"]), select, textarea')]
-      .filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
-      .map((el) => el.outerHTML));
-  assert.deepEqual(unlabelled, [], `every field of "${heading}" has a label`);
-  return page.locator('main').innerText();
-}
-
 /**
  * Opens the demo's login page, follows its link `link` to the form at `path` headed `heading`
  * (which must name the application) and fills in the form's Email.
@@ -58,54 +49,6 @@ async function fromLoginPage(page, app, { link, path, heading, email }) {
   ]);
   assert.ok((await onPage(page, heading)).includes(app.name), `"${heading}" names the application`);
   await page.getByLabel('Email', { exact: true }).fill(email);
-}
-
-/**
- * Clicks `control` (a form's button) and waits for the page the POST to `path` answers with;
- * returns that response. Every provider page must forbid framing in its CSP.
- */
-async function submit(page, path, control) {
-  const [res] = await Promise.all([
-    page.waitForResponse((r) =>
-      r.request().isNavigationRequest() && r.request().method() === 'POST' && new URL(r.url()).pathname === path),
-    control.click(),
-  ]);
-  await page.waitForLoadState('load');
-  assert.match(res.headers()['content-security-policy'] ?? '', /frame-ancestors 'none'/, `CSP of POST ${path}`);
-  return res;
-}
-
-/** The page's error message (role=alert). */
-const alertText = (page) => page.getByRole('alert').innerText();
-
-/**
- * Shows the mail in the tab as a web mail would (the tab keeps its sessionStorage, where the
- * demo waits with its PKCE verifier), checks that its button is the mailed link to `path`,
- * optionally screenshots it, and clicks the button. Returns the link.
- */
-async function followMail(page, mail, { button, path, shot }) {
-  await page.goto('about:blank');
-  await page.setContent(mail.html);
-  assert.equal(await page.title(), mail.subject, 'the HTML part is titled with the subject');
-  const link = mail.link(path);
-  const action = page.getByRole('link', { name: button, exact: true });
-  assert.equal(new URL(await action.getAttribute('href')).href, link.href, 'the button is the link of the text part');
-  if (shot) await screenshot(page, shot);
-  const [res] = await Promise.all([
-    page.waitForResponse((r) => r.request().isNavigationRequest() && new URL(r.url()).pathname === path),
-    action.click(),
-  ]);
-  assert.equal(res.status(), 200, `GET ${path}`);
-  assert.match(res.headers()['content-security-policy'] ?? '', /frame-ancestors 'none'/, `CSP of GET ${path}`);
-  return link;
-}
-
-/** Signs in on the provider's login page by its labels; returns the POST /login response. */
-async function signIn(page, email, password) {
-  await onPage(page, 'Sign in');
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  return submit(page, '/login', page.getByRole('button', { name: 'Continue' }));
 }
 
 /**
@@ -145,7 +88,7 @@ test('sign-up in the browser: from the login page through the mailed link to the
       await page.getByLabel('Name (optional)').fill('Grace Hopper');
       await screenshot(page, 'signup.png');
       const before = await mailCount(server);
-      const sent = await submit(page, '/signup', page.getByRole('button', { name: 'Continue' }));
+      const sent = await submitForm(page, '/signup', page.getByRole('button', { name: 'Continue' }));
       assert.equal(sent.status(), 200);
       assert.ok((await onPage(page, 'Check your email')).includes(email), 'the page names the address');
       assert.deepEqual(await usersNamed(email), [], 'no account before the link is opened');
@@ -161,7 +104,7 @@ test('sign-up in the browser: from the login page through the mailed link to the
       const create = page.getByRole('button', { name: 'Create account' });
       for (const [weak, why] of [['short', /at least 8 characters/], [email, /email address/], ['password1', /most common/]]) {
         await field.fill(weak);
-        const refused = await submit(page, '/signup/confirm', create);
+        const refused = await submitForm(page, '/signup/confirm', create);
         assert.equal(refused.status(), 400, `"${weak}" is refused`);
         assert.match(await alertText(page), why);
         await onPage(page, 'Choose your password');
@@ -171,7 +114,7 @@ test('sign-up in the browser: from the login page through the mailed link to the
       assert.deepEqual(await usersNamed(email), [], 'opening the link and refused passwords make no account');
 
       await field.fill(password);
-      const created = await submit(page, '/signup/confirm', create);
+      const created = await submitForm(page, '/signup/confirm', create);
       // The account is made, its session started, and the authorization request goes on: to
       // the consent page, shown in the answer.
       assert.equal(created.status(), 200, 'the account is made');
@@ -232,7 +175,7 @@ test('reset in the browser: the mailed link sets a new password, the old one fai
       await fromLoginPage(page, app, { link, path: '/reset', heading: link, email: user.email });
       await screenshot(page, 'reset.png');
       const before = await mailCount(server);
-      const sent = await submit(page, '/reset', page.getByRole('button', { name: 'Send the link' }));
+      const sent = await submitForm(page, '/reset', page.getByRole('button', { name: 'Send the link' }));
       assert.equal(sent.status(), 200);
       assert.ok((await onPage(page, 'Check your email')).includes(user.email), 'the page names the address');
 
@@ -244,10 +187,10 @@ test('reset in the browser: the mailed link sets a new password, the old one fai
       assert.equal(await field.getAttribute('autocomplete'), 'new-password');
       const set = page.getByRole('button', { name: 'Set password' });
       await field.fill('password123');
-      assert.equal((await submit(page, '/reset/confirm', set)).status(), 400, 'a common password is refused');
+      assert.equal((await submitForm(page, '/reset/confirm', set)).status(), 400, 'a common password is refused');
       assert.match(await alertText(page), /most common/);
       await field.fill(password);
-      assert.equal((await submit(page, '/reset/confirm', set)).status(), 200);
+      assert.equal((await submitForm(page, '/reset/confirm', set)).status(), 200);
       const done = await onPage(page, 'Your password is changed');
       assert.match(done, /signed out everywhere/);
       await screenshot(page, 'reset-done.png');

@@ -13,7 +13,9 @@
 // and fresh sessions that collect uncaught errors and CSP violations), screenshot(page, name),
 // openDemoLogin() (the provider's own demo SPA at /demo/ up to the login page),
 // recordNetwork(page) (every request, CORS preflights included, which Playwright itself
-// hides), and runExampleSpaLogin() for tests that expect the login to fail.
+// hides), runExampleSpaLogin() for tests that expect the login to fail, and for the
+// provider's own pages onPage() (its heading; every field labelled), submitForm(), signIn(),
+// followMail() (a mailed link clicked in the rendered mail) and alertText().
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -137,6 +139,76 @@ export async function screenshot(page, name) {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, name), fullPage: true });
 }
+
+/**
+ * Waits for the provider page headed `heading` (its h1) and checks that every field a person
+ * sees on it has a label (so getByLabel reaches it; hidden ones, such as the username kept for
+ * password managers, need none). Returns the text of its <main>.
+ */
+export async function onPage(page, heading) {
+  await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor({ state: 'visible' });
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('input:not([type="hidden"]):not([hidden]), select, textarea')]
+      .filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
+      .map((el) => el.outerHTML));
+  assert.deepEqual(unlabelled, [], `every field of "${heading}" has a label`);
+  return page.locator('main').innerText();
+}
+
+/**
+ * Clicks `control` (a form's button) and waits for the page the POST to `path` answers with
+ * (at the end of its redirects); returns the POST's response. Every provider page must forbid
+ * framing in its CSP (a redirect shows nothing: the page it leads to, if the provider's).
+ */
+export async function submitForm(page, path, control) {
+  const [res] = await Promise.all([
+    page.waitForResponse((r) =>
+      r.request().isNavigationRequest() && r.request().method() === 'POST' && new URL(r.url()).pathname === path),
+    control.click(),
+  ]);
+  await page.waitForLoadState('load');
+  let shown = res.request();
+  while (shown.redirectedTo()) shown = shown.redirectedTo();
+  const last = await shown.response();
+  if (last && new URL(last.url()).origin === new URL(res.url()).origin) {
+    const what = last === res ? `POST ${path}` : `GET ${new URL(last.url()).pathname} after POST ${path}`;
+    assert.match(last.headers()['content-security-policy'] ?? '', /frame-ancestors 'none'/, `CSP of ${what}`);
+  }
+  return res;
+}
+
+/** Signs in on the provider's login page by its labels; returns the POST /login response. */
+export async function signIn(page, email, password) {
+  await onPage(page, 'Sign in');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  return submitForm(page, '/login', page.getByRole('button', { name: 'Continue' }));
+}
+
+/**
+ * Shows a mail (readMail in helpers.mjs) in the tab as a web mail would (the tab keeps its
+ * sessionStorage), checks that its button `button` is the mailed link to `path`, optionally
+ * screenshots it (`shot`), and clicks the button. Returns the link.
+ */
+export async function followMail(page, mail, { button, path, shot }) {
+  await page.goto('about:blank');
+  await page.setContent(mail.html);
+  assert.equal(await page.title(), mail.subject, 'the HTML part is titled with the subject');
+  const link = mail.link(path);
+  const action = page.getByRole('link', { name: button, exact: true });
+  assert.equal(new URL(await action.getAttribute('href')).href, link.href, 'the button is the link of the text part');
+  if (shot) await screenshot(page, shot);
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.request().isNavigationRequest() && new URL(r.url()).pathname === path),
+    action.click(),
+  ]);
+  assert.equal(res.status(), 200, `GET ${path}`);
+  assert.match(res.headers()['content-security-policy'] ?? '', /frame-ancestors 'none'/, `CSP of GET ${path}`);
+  return link;
+}
+
+/** The page's error message (role=alert). */
+export const alertText = (page) => page.getByRole('alert').innerText();
 
 /**
  * Opens the provider's demo SPA (`${origin}/demo/`, a redirect URI of the application) with
