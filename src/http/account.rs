@@ -5,7 +5,7 @@
 //! back to the page (post/redirect/get) or the page again with what was wrong.
 
 use super::forms::{self, Form, Input};
-use super::pages::{escape, layout, Brand};
+use super::pages::{escape, wide_layout, Brand};
 use super::selfservice::{checked_form, field, locked_message, notice};
 use super::{clear_cookie, cookie, error_page, new_csrf, Reply, Request, SESSION_COOKIE};
 use crate::model::{Session, User};
@@ -106,7 +106,7 @@ fn page_html(user: &User, apps: &[Authorized], csrf: &str, said: &Said) -> Strin
          <section aria-labelledby=\"out-h\"><h2 id=\"out-h\">Sessions</h2>\
          <p>Signs you out of every application and device, and ends their refresh tokens.</p>\
          <form method=\"post\" action=\"/account/signout\">{hidden}\
-         <button type=\"submit\">Sign out everywhere</button></form></section>",
+         <button type=\"submit\" class=\"danger\">Sign out everywhere</button></form></section>",
         name = escape(user.name.as_deref().unwrap_or("")),
         email = escape(&user.email),
         e_name = section_error(said, "name"),
@@ -114,7 +114,7 @@ fn page_html(user: &User, apps: &[Authorized], csrf: &str, said: &Said) -> Strin
         e_password = section_error(said, "password"),
         apps = apps_html(apps, csrf),
     );
-    layout("Your account", &body)
+    wide_layout("Your account", &body)
 }
 
 /// The page for the signed-in user, or the way to the login page.

@@ -81,9 +81,19 @@ fn cookie<'a>(req: &'a Request, base: &str) -> Option<&'a str> {
     cookies::get(req.header("Cookie"), &cookie_name(req, base))
 }
 
-/// A fresh CSRF token for a form, and the cookie that pairs with it (double submit).
+/// The CSRF token for a form, and the cookie that pairs with it (double submit). A token the
+/// browser holds already is kept (its lifetime renewed): a page opened in another tab (a
+/// mailed link, a second login page) must not spoil the forms of the pages still open.
 fn new_csrf(req: &Request, rng: &impl Random) -> Result<(CsrfToken, String), Failure> {
-    let csrf = CsrfToken::generate(rng)?;
+    let held = cookie(req, CSRF_COOKIE).filter(|c| {
+        c.len() == 43
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    let csrf = match held {
+        Some(token) => CsrfToken::new(token),
+        None => CsrfToken::generate(rng)?,
+    };
     let cookie = cookies::set(
         &cookie_name(req, CSRF_COOKIE),
         csrf.expose(),

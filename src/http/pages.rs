@@ -13,7 +13,8 @@ code{background:#eee;padding:0 .2rem}button.secondary{background:#fff;color:#265
 border:1px solid #2656d9;margin-top:.6rem}ul{padding-left:1.2rem}.logo{display:block;max-height:48px;\
 max-width:100%;margin:0 auto 1rem}.links{font-size:.85rem;margin-top:1.2rem}\
 .done{color:#05612a;background:#e6f4ea;padding:.5rem;border-radius:4px}h2{font-size:1.05rem;\
-margin:1.6rem 0 .2rem}li{margin:.6rem 0}li form button{margin-top:.3rem}small{color:#555}";
+margin:1.6rem 0 .2rem}li{margin:.6rem 0}li form button{margin-top:.3rem}small{color:#555}\
+main.wide{max-width:34rem;margin:2rem 1rem}button.danger{background:#b00020}";
 
 /// The CSP source for the one inline style block: its hash (CSP Level 3 §8.3), so the pages
 /// need neither `'unsafe-inline'` nor a second request for a stylesheet.
@@ -28,11 +29,20 @@ pub fn style_csp_source() -> &'static str {
 }
 
 pub(super) fn layout(title: &str, body: &str) -> String {
+    page_layout(title, body, "")
+}
+
+/// As `layout`, in a wider card (the account page).
+pub(super) fn wide_layout(title: &str, body: &str) -> String {
+    page_layout(title, body, " class=\"wide\"")
+}
+
+fn page_layout(title: &str, body: &str, main_attrs: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <link rel=\"icon\" href=\"data:,\">\
-         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+         <title>{}</title><style>{STYLE}</style></head><body><main{main_attrs}>{body}</main></body></html>",
         escape(title)
     )
 }

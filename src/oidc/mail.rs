@@ -150,7 +150,7 @@ pub fn email_change_notice(place: &str, to: &str, new: &str) -> Mail {
         subject: format!("Your {place} email is about to change"),
         paragraphs: vec![
             format!("Someone signed in to your {place} account asked to change its address to {new}. It changes when that address is confirmed."),
-            "If this was not you, change your password now: that signs you out everywhere.".to_string(),
+            "If this was not you, sign in to your account page now, choose \"Sign out everywhere\" and change your password.".to_string(),
         ],
         action: None,
         closing: "This message is for your information; there is nothing to do if it was you.",

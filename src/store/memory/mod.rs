@@ -1,6 +1,8 @@
 //! In-memory fakes of the storage traits for native unit tests, with the same
 //! single-use semantics as the D1 statements.
 
+mod accounts;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -8,7 +10,7 @@ use super::{
     AppQuery, GrantOwner, GrantStore, Inserted, SessionStore, Store, StoreError, StoreResult,
     ThrottleStore, UserQuery,
 };
-use crate::model::access::{replace_role, Role, RoleUse};
+use crate::model::access::{Role, RoleUse};
 use crate::model::audit::{ActiveQuery, ActiveUsers, LogQuery, Record, ACTIVE_EVENTS};
 use crate::model::grant::{self, Grant, GrantAnswer, GrantIndex, GrantOp, SessionIndex};
 use crate::model::SigningAlg;
@@ -276,62 +278,19 @@ impl Store for MemoryStore {
     }
 
     async fn roles(&self) -> StoreResult<Vec<RoleUse>> {
-        self.check()?;
-        let users = self.users.borrow();
-        let apps = self.apps.borrow();
-        let mut out: Vec<RoleUse> = self
-            .roles
-            .borrow()
-            .0
-            .iter()
-            .map(|role| RoleUse {
-                role: role.clone(),
-                users: users
-                    .iter()
-                    .filter(|u| u.roles.contains(&role.name))
-                    .count() as i64,
-                applications: apps
-                    .iter()
-                    .filter(|a| a.access_rules.roles.contains(&role.name))
-                    .map(|a| a.client_id.clone())
-                    .collect(),
-            })
-            .collect();
-        out.sort_by(|a, b| a.role.name.cmp(&b.role.name));
-        Ok(out)
+        self.roles_now()
     }
 
     async fn insert_role(&self, role: &Role) -> StoreResult<Inserted> {
-        self.op("insert_role")?;
-        let mut roles = self.roles.borrow_mut();
-        if roles.0.iter().any(|r| r.name == role.name) {
-            return Ok(Inserted::Conflict);
-        }
-        roles.0.push(role.clone());
-        Ok(Inserted::Yes)
+        self.insert_role_now(role)
     }
 
     async fn describe_role(&self, name: &str, description: &str) -> StoreResult<bool> {
-        self.op("describe_role")?;
-        let mut roles = self.roles.borrow_mut();
-        let Some(role) = roles.0.iter_mut().find(|r| r.name == name) else {
-            return Ok(false);
-        };
-        role.description = description.to_string();
-        Ok(true)
+        self.describe_role_now(name, description)
     }
 
     async fn role_holders(&self, name: &str) -> StoreResult<Vec<User>> {
-        self.check()?;
-        let mut holders: Vec<User> = self
-            .users
-            .borrow()
-            .iter()
-            .filter(|u| u.roles.iter().any(|r| r == name))
-            .cloned()
-            .collect();
-        holders.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(holders)
+        self.role_holders_now(name)
     }
 
     async fn rename_role(
@@ -340,43 +299,11 @@ impl Store for MemoryStore {
         new: &str,
         description: Option<&str>,
     ) -> StoreResult<bool> {
-        self.op("rename_role")?;
-        let mut roles = self.roles.borrow_mut();
-        if roles.0.iter().any(|r| r.name == new) {
-            return Ok(false);
-        }
-        let Some(role) = roles.0.iter_mut().find(|r| r.name == old) else {
-            return Ok(false);
-        };
-        role.name = new.to_string();
-        if let Some(d) = description {
-            role.description = d.to_string();
-        }
-        for u in self.users.borrow_mut().iter_mut() {
-            u.roles = replace_role(&u.roles, old, Some(new));
-        }
-        for a in self.apps.borrow_mut().iter_mut() {
-            a.access_rules.roles = replace_role(&a.access_rules.roles, old, Some(new));
-        }
-        Ok(true)
+        self.rename_role_now(old, new, description)
     }
 
     async fn delete_role(&self, name: &str) -> StoreResult<bool> {
-        self.op("delete_role")?;
-        let named = |a: &Application| a.access_rules.roles.iter().any(|r| r == name);
-        if self.apps.borrow().iter().any(named) {
-            return Ok(false);
-        }
-        let mut roles = self.roles.borrow_mut();
-        let before = roles.0.len();
-        roles.0.retain(|r| r.name != name);
-        if roles.0.len() == before {
-            return Ok(false);
-        }
-        for u in self.users.borrow_mut().iter_mut() {
-            u.roles = replace_role(&u.roles, name, None);
-        }
-        Ok(true)
+        self.delete_role_now(name)
     }
 
     async fn replace_password_hash(
@@ -477,25 +404,11 @@ impl Store for MemoryStore {
     }
 
     async fn granted_clients(&self, user_id: &str) -> StoreResult<Vec<String>> {
-        self.check()?;
-        let mut clients: Vec<String> = self
-            .grant_index
-            .borrow()
-            .iter()
-            .filter(|r| r.user_id == user_id)
-            .map(|r| r.client_id.clone())
-            .collect();
-        clients.sort();
-        clients.dedup();
-        Ok(clients)
+        self.granted_clients_now(user_id)
     }
 
     async fn forget_grants(&self, user_id: &str, client_id: &str) -> StoreResult<()> {
-        self.op("forget_grants")?;
-        self.grant_index
-            .borrow_mut()
-            .retain(|r| !(r.user_id == user_id && r.client_id == client_id));
-        Ok(())
+        self.forget_grants_now(user_id, client_id)
     }
 
     async fn change_email(
@@ -505,23 +418,7 @@ impl Store for MemoryStore {
         new: &str,
         now: i64,
     ) -> StoreResult<bool> {
-        self.op("change_email")?;
-        let mut users = self.users.borrow_mut();
-        if users
-            .iter()
-            .any(|u| u.id != user_id && u.email.eq_ignore_ascii_case(new))
-        {
-            return Ok(false);
-        }
-        match users.iter_mut().find(|u| u.id == user_id && u.email == old) {
-            Some(u) => {
-                u.email = new.to_string();
-                u.email_verified = true;
-                u.updated_at = now;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        self.change_email_now(user_id, old, new, now)
     }
 
     async fn purge_grant_index(&self, before: i64) -> StoreResult<u64> {
