@@ -63,15 +63,20 @@ impl WorkerFetch {
 }
 
 impl WorkerFetch {
-    /// POSTs JSON with an `Authorization` header (the mail API), within the time limit.
-    async fn post_json(&self, url: &str, authorization: &str, body: &str) -> Result<u16, String> {
+    /// POSTs `body` as `content_type` (with an `Authorization` header when given), without
+    /// following redirects, within the time limit: the answer's status.
+    async fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        authorization: Option<&str>,
+        body: &str,
+    ) -> Result<u16, String> {
         let headers = web_sys::Headers::new().map_err(js_text)?;
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(js_text)?;
-        headers
-            .set("Authorization", authorization)
-            .map_err(js_text)?;
+        headers.set("Content-Type", content_type).map_err(js_text)?;
+        if let Some(a) = authorization {
+            headers.set("Authorization", a).map_err(js_text)?;
+        }
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
         init.set_headers(&headers);
@@ -82,15 +87,8 @@ impl WorkerFetch {
 
 impl Outbound for WorkerFetch {
     async fn post_form(&self, url: &str, body: &str) -> Result<u16, String> {
-        let headers = web_sys::Headers::new().map_err(js_text)?;
-        headers
-            .set("Content-Type", "application/x-www-form-urlencoded")
-            .map_err(js_text)?;
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(body));
-        in_time(async { Ok(Self::send(url, init).await?.status()) }).await
+        self.post(url, "application/x-www-form-urlencoded", None, body)
+            .await
     }
 
     async fn get(&self, url: &str, max_bytes: usize) -> Result<(u16, String), String> {
@@ -188,8 +186,9 @@ impl MailTransport {
                     "text": mail.text,
                     "html": mail.html,
                 });
+                let bearer = format!("Bearer {key}");
                 let status = WorkerFetch
-                    .post_json(url, &format!("Bearer {key}"), &body.to_string())
+                    .post(url, "application/json", Some(&bearer), &body.to_string())
                     .await?;
                 if (200..300).contains(&status) {
                     Ok(())

@@ -189,22 +189,38 @@ pub async fn profile<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    match account::rename(svc, &user, field(&form, "name")).await {
-        Ok(Ok(())) => back_with("name"),
-        Ok(Err(why)) => {
-            page(
-                svc,
-                req,
-                &Said {
-                    done: None,
-                    error: Some(("name", why)),
-                },
-                400,
-            )
-            .await
-        }
+    let outcome = account::rename(svc, &user, field(&form, "name")).await;
+    answer(svc, req, "name", outcome).await
+}
+
+/// A change's answer: back to the page saying it is done, or the page again saying what
+/// was wrong in `section`.
+async fn answer<D: Deps>(
+    svc: &Services<'_, D>,
+    req: &Request,
+    section: &str,
+    outcome: Result<account::Outcome, crate::error::Failure>,
+) -> Reply {
+    match outcome {
+        Ok(Ok(())) => back_with(section),
+        Ok(Err(why)) => refused(svc, req, section, why, 400).await,
         Err(f) => error_page(&f),
     }
+}
+
+/// The page again, with `why` in `section`.
+async fn refused<D: Deps>(
+    svc: &Services<'_, D>,
+    req: &Request,
+    section: &str,
+    why: &str,
+    status: u16,
+) -> Reply {
+    let said = Said {
+        done: None,
+        error: Some((section, why)),
+    };
+    page(svc, req, &said, status).await
 }
 
 /// `POST /account/password`.
@@ -217,22 +233,8 @@ pub async fn password<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
         field(&form, "current_password"),
         field(&form, "new_password"),
     );
-    match account::change_password(svc, &user, current, new).await {
-        Ok(Ok(())) => back_with("password"),
-        Ok(Err(why)) => {
-            page(
-                svc,
-                req,
-                &Said {
-                    done: None,
-                    error: Some(("password", why)),
-                },
-                400,
-            )
-            .await
-        }
-        Err(f) => error_page(&f),
-    }
+    let outcome = account::change_password(svc, &user, current, new).await;
+    answer(svc, req, "password", outcome).await
 }
 
 /// `POST /account/email`: mails the new address a link.
@@ -242,25 +244,10 @@ pub async fn email<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
         Err(reply) => return reply,
     };
     let new = field(&form, "new_email");
-    let refused = |why: &str, status| {
-        let why = why.to_string();
-        async move {
-            page(
-                svc,
-                req,
-                &Said {
-                    done: None,
-                    error: Some(("email", &why)),
-                },
-                status,
-            )
-            .await
-        }
-    };
     match account::request_email_change(svc, &user, new, req.client_ip.as_deref()).await {
         Ok(Requested::Sent) => back_with("email"),
-        Ok(Requested::Invalid(why)) => refused(why, 400).await,
-        Ok(Requested::Locked(secs)) => refused(&locked_message(secs), 429)
+        Ok(Requested::Invalid(why)) => refused(svc, req, "email", why, 400).await,
+        Ok(Requested::Locked(secs)) => refused(svc, req, "email", &locked_message(secs), 429)
             .await
             .header("Retry-After", secs.to_string()),
         Err(f) => error_page(&f),

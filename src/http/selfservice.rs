@@ -51,6 +51,19 @@ fn form_page<D: Deps>(
     }
 }
 
+/// The Email field of the sign-up and reset forms.
+fn email_input<'a>(value: &'a str, hint: Option<&'a str>) -> Input<'a> {
+    Input {
+        id: "email",
+        label: "Email",
+        kind: "email",
+        autocomplete: "username",
+        value,
+        required: true,
+        hint,
+    }
+}
+
 pub(super) fn notice(
     status: u16,
     title: &str,
@@ -107,15 +120,10 @@ fn signup_form<D: Deps>(
             hidden: &[("csrf_token", csrf), ("auth_request", &auth_request)],
             username: None,
             inputs: &[
-                Input {
-                    id: "email",
-                    label: "Email",
-                    kind: "email",
-                    autocomplete: "username",
-                    value: email,
-                    required: true,
-                    hint: Some("We send a link to this address to finish creating the account."),
-                },
+                email_input(
+                    email,
+                    Some("We send a link to this address to finish creating the account."),
+                ),
                 Input {
                     id: "name",
                     label: "Name (optional)",
@@ -412,15 +420,7 @@ fn reset_form<D: Deps>(
             action: "/reset",
             hidden: &[("csrf_token", csrf), ("auth_request", &auth_request)],
             username: None,
-            inputs: &[Input {
-                id: "email",
-                label: "Email",
-                kind: "email",
-                autocomplete: "username",
-                value: email,
-                required: true,
-                hint: None,
-            }],
+            inputs: &[email_input(email, None)],
             button: "Send the link",
             links: &links,
         })

@@ -234,18 +234,7 @@ pub async fn pending_email_change<D: Deps>(
     svc: &Services<'_, D>,
     token: &str,
 ) -> Result<Option<(Link, User)>, Failure> {
-    let Some(link) = links::open(svc.sealer, Purpose::EmailChange, token, svc.clock.now()).await?
-    else {
-        return Ok(None);
-    };
-    let Some(user_id) = link.user_id.as_deref() else {
-        return Ok(None);
-    };
-    let user = svc.store.user_by_id(user_id).await?;
-    Ok(user
-        .filter(|u| !u.is_disabled())
-        .filter(|u| link.replaces.as_deref() == Some(fingerprint(&u.email).as_str()))
-        .map(|u| (link, u)))
+    links::open_for_user(svc, Purpose::EmailChange, token, |u| &u.email).await
 }
 
 /// What confirming a new address came to.

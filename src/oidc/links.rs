@@ -84,6 +84,30 @@ pub async fn open(
         .filter(|l| l.expires_at > now))
 }
 
+/// A link that names an account (reset, email change), with that account, while it works:
+/// not expired, the account enabled, and `current(user)` still the fingerprint the link
+/// names (the password hash, the address), so any change since kills the link.
+pub async fn open_for_user<D: super::services::Deps>(
+    svc: &super::services::Services<'_, D>,
+    purpose: Purpose,
+    token: &str,
+    current: fn(&crate::model::User) -> &str,
+) -> Result<Option<(Link, crate::model::User)>, Failure> {
+    use crate::runtime::Clock;
+    use crate::store::Store;
+    let Some(link) = open(svc.sealer, purpose, token, svc.clock.now()).await? else {
+        return Ok(None);
+    };
+    let Some(user_id) = link.user_id.as_deref() else {
+        return Ok(None);
+    };
+    let user = svc.store.user_by_id(user_id).await?;
+    Ok(user
+        .filter(|u| !u.is_disabled())
+        .filter(|u| link.replaces.as_deref() == Some(fingerprint(current(u)).as_str()))
+        .map(|u| (link, u)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

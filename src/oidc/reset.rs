@@ -95,17 +95,7 @@ pub async fn pending<D: Deps>(
     svc: &Services<'_, D>,
     token: &str,
 ) -> Result<Option<(Link, User)>, Failure> {
-    let Some(link) = links::open(svc.sealer, Purpose::Reset, token, svc.clock.now()).await? else {
-        return Ok(None);
-    };
-    let Some(user_id) = link.user_id.as_deref() else {
-        return Ok(None);
-    };
-    let user = svc.store.user_by_id(user_id).await?;
-    Ok(user
-        .filter(|u| !u.is_disabled())
-        .filter(|u| link.replaces.as_deref() == Some(fingerprint(&u.password_hash).as_str()))
-        .map(|u| (link, u)))
+    links::open_for_user(svc, Purpose::Reset, token, |u| &u.password_hash).await
 }
 
 /// What setting a new password through a link came to.

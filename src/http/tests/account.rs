@@ -30,16 +30,7 @@ fn signed_in(f: &Fakes) -> String {
         "the code leaves the address bar"
     );
     let session = cookie_value(&answer, SESSION_COOKIE).unwrap();
-    let (grants, sessions) = f.pending_index.take();
-    block_on(crate::oidc::grants::record_index(
-        &f.store,
-        &f.store,
-        &f.sessions,
-        &grants,
-        &sessions,
-        NOW,
-    ))
-    .unwrap();
+    after_response(f);
     session
 }
 

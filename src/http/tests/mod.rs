@@ -229,6 +229,20 @@ impl PageForm {
     }
 }
 
+/// What the adapter does after a response: the request's grants and sessions indexed.
+pub(super) fn after_response(f: &Fakes) {
+    let (grants, sessions) = f.pending_index.take();
+    block_on(crate::oidc::grants::record_index(
+        &f.store,
+        &f.store,
+        &f.sessions,
+        &grants,
+        &sessions,
+        NOW,
+    ))
+    .unwrap();
+}
+
 fn with_session(req: Request, session: &str) -> Request {
     req.with_header("Cookie", &format!("{SESSION_COOKIE}={session}"))
 }

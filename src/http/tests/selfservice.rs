@@ -40,18 +40,12 @@ fn submit(page: &Reply, carried: &'static str, path: &str, fields: &str) -> Requ
     PageForm::read(page, carried).submit(path, fields, None)
 }
 
-/// What the adapter does after a response: the request's grants and sessions indexed.
-fn after_response(f: &Fakes) {
-    let (grants, sessions) = f.pending_index.take();
-    block_on(crate::oidc::grants::record_index(
-        &f.store,
-        &f.store,
-        &f.sessions,
-        &grants,
-        &sessions,
-        NOW,
-    ))
-    .unwrap();
+/// The reset form on `page` submitted for `email` (already form-encoded).
+fn ask_reset(f: &Fakes, page: &Reply, email: &str) -> Reply {
+    call(
+        f,
+        submit(page, "auth_request", "/reset", &format!("email={email}")),
+    )
 }
 
 fn events(f: &Fakes) -> Vec<Event> {
@@ -218,25 +212,9 @@ fn a_reset_link_sets_a_new_password_once_and_signs_out_everywhere() {
     let reset_url = href(body_text(&login_page(&f)), "Forgot your password?").unwrap();
     let form_page = call(&f, get(&reset_url));
     assert_eq!(form_page.status, 200, "{}", body_text(&form_page));
-    let sent = call(
-        &f,
-        submit(
-            &form_page,
-            "auth_request",
-            "/reset",
-            "email=ada%40example.com",
-        ),
-    );
+    let sent = ask_reset(&f, &form_page, "ada%40example.com");
     assert_eq!(sent.status, 200);
-    let unknown = call(
-        &f,
-        submit(
-            &form_page,
-            "auth_request",
-            "/reset",
-            "email=nobody%40example.com",
-        ),
-    );
+    let unknown = ask_reset(&f, &form_page, "nobody%40example.com");
     assert_eq!(
         body_text(&unknown).replace("nobody", "ada"),
         body_text(&sent),
@@ -328,26 +306,10 @@ fn mail_requests_are_limited_and_forms_need_their_csrf_token() {
     let form_page = call(&f, get("/reset"));
     assert_eq!(form_page.status, 200);
     for _ in 0..3 {
-        let r = call(
-            &f,
-            submit(
-                &form_page,
-                "auth_request",
-                "/reset",
-                "email=ada%40example.com",
-            ),
-        );
+        let r = ask_reset(&f, &form_page, "ada%40example.com");
         assert_eq!(r.status, 200);
     }
-    let locked = call(
-        &f,
-        submit(
-            &form_page,
-            "auth_request",
-            "/reset",
-            "email=ada%40example.com",
-        ),
-    );
+    let locked = ask_reset(&f, &form_page, "ada%40example.com");
     assert_eq!(locked.status, 429);
     assert!(locked.get_header("Retry-After").is_some());
     assert_eq!(f.outbox.take().len(), 3);
