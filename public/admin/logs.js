@@ -12,6 +12,7 @@ const EVENTS = [
   'application.created', 'application.updated', 'application.deleted',
   'application.secret_rotated', 'user.created', 'user.updated', 'user.disabled',
   'role.created', 'role.updated', 'role.deleted', 'key.rotated',
+  'signup', 'email.verified', 'password.reset_requested', 'password.changed', 'sessions.revoked',
 ];
 
 /** #/logs?event=&client_id=&user_id=: the audit log, filtered, newest first. */

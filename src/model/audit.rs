@@ -343,3 +343,22 @@ pub fn records(entries: Vec<Entry>, millis: i64, suffix: &str, origin: &Origin) 
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Event;
+
+    /// The dashboard's event filter (public/admin/logs.js) offers every event, and only
+    /// those: its list is written by hand.
+    #[test]
+    fn the_dashboard_filter_lists_every_event() {
+        let js = include_str!("../../public/admin/logs.js");
+        let start = js.find("const EVENTS = [").expect("the EVENTS list");
+        let list = &js[start..start + js[start..].find("];").expect("its end")];
+        let mut offered: Vec<&str> = list.split('\'').skip(1).step_by(2).collect();
+        offered.sort_unstable();
+        let mut known: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();
+        known.sort_unstable();
+        assert_eq!(offered, known);
+    }
+}
