@@ -70,7 +70,32 @@ fn apps_html(apps: &[Authorized], csrf: &str) -> String {
     format!("<ul>{items}</ul>")
 }
 
-fn page_html(user: &User, apps: &[Authorized], csrf: &str, said: &Said) -> String {
+/// The password section's body: the form while the sign-in is recent, otherwise the way to
+/// sign in again (`again`, the login page with `prompt=login`).
+fn password_html(email: &str, hidden: &str, again: Option<&str>) -> String {
+    match again {
+        Some(url) => format!(
+            "<p>To change your password, sign in again: it proves it is you.</p>\
+             <p><a href=\"{}\">Sign in again</a></p>",
+            escape(url)
+        ),
+        None => format!(
+            "<form method=\"post\" action=\"/account/password\">{hidden}\
+             <input type=\"text\" name=\"username\" autocomplete=\"username\" value=\"{}\" hidden>\
+             <label for=\"new_password\">New password</label><input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" required>\
+             <button type=\"submit\">Change password</button></form>",
+            escape(email)
+        ),
+    }
+}
+
+fn page_html(
+    user: &User,
+    apps: &[Authorized],
+    csrf: &str,
+    said: &Said,
+    again: Option<&str>,
+) -> String {
     let flash = said
         .done
         .and_then(done_message)
@@ -97,11 +122,7 @@ fn page_html(user: &User, apps: &[Authorized], csrf: &str, said: &Said) -> Strin
          <label for=\"new_email\">New address</label><input id=\"new_email\" name=\"new_email\" type=\"email\" autocomplete=\"email\" required>\
          <button type=\"submit\">Send a confirmation link</button></form></section>\
          <section aria-labelledby=\"password-h\"><h2 id=\"password-h\">Password</h2>{e_password}\
-         <form method=\"post\" action=\"/account/password\">{hidden}\
-         <input type=\"text\" name=\"username\" autocomplete=\"username\" value=\"{email}\" hidden>\
-         <label for=\"current_password\">Current password</label><input id=\"current_password\" name=\"current_password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <label for=\"new_password\">New password</label><input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" required>\
-         <button type=\"submit\">Change password</button></form></section>\
+         {password}</section>\
          <section aria-labelledby=\"apps-h\"><h2 id=\"apps-h\">Authorized applications</h2>{apps}</section>\
          <section aria-labelledby=\"out-h\"><h2 id=\"out-h\">Sessions</h2>\
          <p>Signs you out of every application and device, and ends their refresh tokens.</p>\
@@ -112,6 +133,7 @@ fn page_html(user: &User, apps: &[Authorized], csrf: &str, said: &Said) -> Strin
         e_name = section_error(said, "name"),
         e_email = section_error(said, "email"),
         e_password = section_error(said, "password"),
+        password = password_html(&user.email, &hidden, again),
         apps = apps_html(apps, csrf),
     );
     wide_layout("Your account", &body)
@@ -133,15 +155,24 @@ async fn page<D: Deps>(
         Ok(None) => return to_sign_in(svc, req).await,
         Err(f) => return error_page(&f),
     };
+    let again = if account::is_fresh(svc, &session) {
+        None
+    } else {
+        match account::sign_in_url(svc, true).await {
+            Ok(url) => Some(url),
+            Err(f) => return error_page(&f),
+        }
+    };
     let (csrf, cookie) = match new_csrf(req, svc.rng) {
         Ok(c) => c,
         Err(f) => return error_page(&f),
     };
-    Reply::html(status, page_html(&user, &apps, csrf.expose(), said)).header("Set-Cookie", cookie)
+    let html = page_html(&user, &apps, csrf.expose(), said, again.as_deref());
+    Reply::html(status, html).header("Set-Cookie", cookie)
 }
 
 async fn to_sign_in<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
-    match account::sign_in_url(svc).await {
+    match account::sign_in_url(svc, false).await {
         Ok(url) => Reply::redirect(url, req.method == super::Method::Post)
             .header("Set-Cookie", clear_cookie(req, SESSION_COOKIE)),
         Err(f) => error_page(&f),
@@ -170,10 +201,20 @@ pub async fn show<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
 
 /// A posted account form: its fields, the session's user, or the answer instead.
 async fn posted<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Result<(Params, User), Reply> {
+    posted_in(svc, req)
+        .await
+        .map(|(form, _, user)| (form, user))
+}
+
+/// As `posted`, with the session.
+async fn posted_in<D: Deps>(
+    svc: &Services<'_, D>,
+    req: &Request,
+) -> Result<(Params, Session, User), Reply> {
     let form = checked_form(req)?;
     let session = signed_in(svc, req).await?;
     match account::overview(svc, &session).await {
-        Ok(Some((user, _))) => Ok((form, user)),
+        Ok(Some((user, _))) => Ok((form, session, user)),
         Ok(None) => Err(to_sign_in(svc, req).await),
         Err(f) => Err(error_page(&f)),
     }
@@ -225,15 +266,12 @@ async fn refused<D: Deps>(
 
 /// `POST /account/password`.
 pub async fn password<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
-    let (form, user) = match posted(svc, req).await {
+    let (form, session, user) = match posted_in(svc, req).await {
         Ok(p) => p,
         Err(reply) => return reply,
     };
-    let (current, new) = (
-        field(&form, "current_password"),
-        field(&form, "new_password"),
-    );
-    let outcome = account::change_password(svc, &user, current, new).await;
+    let outcome =
+        account::change_password(svc, &user, &session, field(&form, "new_password")).await;
     answer(svc, req, "password", outcome).await
 }
 

@@ -5,8 +5,8 @@
 //! reads nothing but that session (the code that comes back is never redeemed).
 //!
 //! What a person can do here: change their name; change their address (a mailed link proves
-//! the new one first, and the old one is told); change their password (the current one
-//! required); see the applications they have authorized (consents, and applications holding
+//! the new one first, and the old one is told); change their password (within `FRESH_SECS`
+//! of signing in); see the applications they have authorized (consents, and applications holding
 //! their refresh tokens) and revoke each; sign out everywhere.
 
 use super::audit::{Entry, Event};
@@ -19,7 +19,7 @@ use super::services::{Deps, Services};
 use super::signup::{email_of, Requested};
 use super::throttle;
 use super::users::reach_live_state;
-use crate::crypto::password::{hash_password, verify_password};
+use crate::crypto::password::hash_password;
 use crate::crypto::{b64url, random_id, sha256};
 use crate::error::Failure;
 use crate::model::grant::GrantOp;
@@ -57,7 +57,9 @@ fn is_current(app: &Application, issuer: &str) -> bool {
 /// Where a visitor without a session goes: the provider's login page, through an
 /// authorization request of the account application that comes back to the page. PKCE is
 /// required of public clients, so it carries a challenge, of a verifier nobody keeps.
-pub async fn sign_in_url<D: Deps>(svc: &Services<'_, D>) -> Result<String, Failure> {
+/// `again`: the login page even with a session (`prompt=login`), to prove the password
+/// afresh.
+pub async fn sign_in_url<D: Deps>(svc: &Services<'_, D>, again: bool) -> Result<String, Failure> {
     ensure_builtin(svc, CLIENT_ID, application, is_current).await?;
     let state = random_id(svc.rng, 16)?;
     let challenge = b64url(&sha256(random_id(svc.rng, 32)?.as_bytes()));
@@ -65,7 +67,8 @@ pub async fn sign_in_url<D: Deps>(svc: &Services<'_, D>) -> Result<String, Failu
         url::form_urlencoded::byte_serialize(format!("{}{PATH}", svc.issuer).as_bytes()).collect();
     Ok(format!(
         "/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={redirect}\
-         &scope=openid&state={state}&code_challenge={challenge}&code_challenge_method=S256"
+         &scope=openid&state={state}&code_challenge={challenge}&code_challenge_method=S256{}",
+        if again { "&prompt=login" } else { "" }
     ))
 }
 
@@ -148,17 +151,31 @@ pub async fn rename<D: Deps>(
     Ok(Ok(()))
 }
 
-/// A new password, the current one proved. Other sessions stay (the person may be changing
-/// it routinely); "sign out everywhere" is one button away.
+/// How recent a sign-in must be to change the password ("sudo mode", as GitHub does): the
+/// password was just proved at the login page. Asking for the current password here instead
+/// would cost a second PBKDF2 derivation in the same request, and two do not fit the Free
+/// plan's 10 ms of CPU.
+pub const FRESH_SECS: i64 = 600;
+
+/// Whether the session's sign-in is recent enough to change the password.
+pub fn is_fresh<D: Deps>(svc: &Services<'_, D>, session: &Session) -> bool {
+    svc.clock.now() - session.auth_time <= FRESH_SECS
+}
+
+/// Said when the sign-in is too old to change the password.
+pub const SIGN_IN_AGAIN: &str = "For your safety, sign in again before changing your password.";
+
+/// A new password, for a session that signed in within `FRESH_SECS`. Other sessions stay
+/// (the person may be changing it routinely); "sign out everywhere" is one button away.
 pub async fn change_password<D: Deps>(
     svc: &Services<'_, D>,
     user: &User,
-    current: &str,
+    session: &Session,
     new: &str,
 ) -> Result<Outcome, Failure> {
     let policy = &svc.settings.password;
-    if !verify_password(svc.kdf, policy, current, Some(&user.password_hash)).await? {
-        return Ok(Err("Your current password is not right."));
+    if !is_fresh(svc, session) {
+        return Ok(Err(SIGN_IN_AGAIN));
     }
     if let Err(why) = password_rules::check(new, &user.email) {
         return Ok(Err(why));

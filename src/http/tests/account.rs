@@ -81,7 +81,7 @@ fn the_page_signs_in_through_the_login_page_and_shows_the_account() {
 }
 
 #[test]
-fn name_and_password_change_with_the_current_password_and_csrf() {
+fn name_and_password_change_need_a_recent_sign_in_and_csrf() {
     let f = world();
     let session = signed_in(&f);
     let r = post(&f, &session, "/account/profile", "name=Ada+King");
@@ -104,26 +104,36 @@ fn name_and_password_change_with_the_current_password_and_csrf() {
         "the session has the new claims"
     );
 
-    let wrong = post(
+    // A sign-in older than FRESH_SECS must be repeated first (prompt=login).
+    f.clock.advance(crate::oidc::account::FRESH_SECS + 1);
+    let stale = post(
         &f,
         &session,
         "/account/password",
-        "current_password=nope&new_password=a+new+passphrase",
+        "new_password=a+new+passphrase",
     );
-    assert_eq!(wrong.status, 400);
-    assert!(body_text(&wrong).contains("current password is not right"));
-    let weak = post(
-        &f,
-        &session,
-        "/account/password",
-        "current_password=correct+horse&new_password=12345678",
+    assert_eq!(stale.status, 400);
+    assert!(body_text(&stale).contains("sign in again before changing your password"));
+    let again = href(body_text(&stale), "Sign in again").expect("a link to sign in again");
+    assert!(again.contains("prompt=login") && again.contains("client_id=edge-oidc-account"));
+    assert!(
+        !body_text(&page(&f, &session)).contains("name=\"new_password\""),
+        "no form"
     );
+    let login = call(&f, get(&again));
+    assert_eq!(login.status, 200, "the login page, session or not");
+    let answer = log_in_as_ada(&f, &PageForm::read(&login, "auth_request"));
+    assert_eq!(answer.status, 303);
+    let session = cookie_value(&answer, SESSION_COOKIE).unwrap();
+    assert!(body_text(&page(&f, &session)).contains("name=\"new_password\""));
+
+    let weak = post(&f, &session, "/account/password", "new_password=12345678");
     assert_eq!(weak.status, 400);
     let ok = post(
         &f,
         &session,
         "/account/password",
-        "current_password=correct+horse&new_password=a+new+passphrase",
+        "new_password=a+new+passphrase",
     );
     assert_eq!(ok.status, 303);
     let hash = ada(&f).password_hash;

@@ -243,6 +243,14 @@ pub(super) fn after_response(f: &Fakes) {
     .unwrap();
 }
 
+/// The `href` of the link labelled `label` on a page, as the browser would follow it.
+pub(super) fn href(page: &str, label: &str) -> Option<String> {
+    let end = page.find(&format!(">{label}</a>"))?;
+    let start = page[..end].rfind("href=\"")? + "href=\"".len();
+    let close = start + page[start..end].find('"')?;
+    Some(unescape(&page[start..close]))
+}
+
 fn with_session(req: Request, session: &str) -> Request {
     req.with_header("Cookie", &format!("{SESSION_COOKIE}={session}"))
 }

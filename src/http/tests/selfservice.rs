@@ -13,14 +13,6 @@ fn open_world() -> Fakes {
     f
 }
 
-/// The `href` of the link labelled `label` on a page, as the browser would follow it.
-fn href(page: &str, label: &str) -> Option<String> {
-    let end = page.find(&format!(">{label}</a>"))?;
-    let start = page[..end].rfind("href=\"")? + "href=\"".len();
-    let close = start + page[start..end].find('"')?;
-    Some(unescape(&page[start..close]))
-}
-
 /// The link to `path` in a mail's text part, as a path on the provider.
 fn mailed_link(mail: &Mail, path: &str) -> String {
     let marker = format!("{ISSUER}{path}?token=");
