@@ -213,8 +213,9 @@ async fn posted_in<D: Deps>(
 ) -> Result<(Params, Session, User), Reply> {
     let form = checked_form(req)?;
     let session = signed_in(svc, req).await?;
-    match account::overview(svc, &session).await {
-        Ok(Some((user, _))) => Ok((form, session, user)),
+    // Only the user: a form needs neither the consents nor the applications' names.
+    match account::user_of(svc, &session).await {
+        Ok(Some(user)) => Ok((form, session, user)),
         Ok(None) => Err(to_sign_in(svc, req).await),
         Err(f) => Err(error_page(&f)),
     }

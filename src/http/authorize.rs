@@ -191,6 +191,16 @@ pub async fn login<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Reply {
     signed_in_reply(svc, req, &valid, &signed_in).await
 }
 
+/// The `Set-Cookie` value of a new login session.
+pub(super) fn session_cookie(req: &Request, id: &crate::crypto::SessionId) -> String {
+    cookies::set(
+        &cookie_name(req, SESSION_COOKIE),
+        id.expose(),
+        SESSION_TTL_SECS,
+        req.https(),
+    )
+}
+
 /// After a sign-in (the login form, a finished sign-up): the session's cookie with the
 /// consent page or the code.
 pub(super) async fn signed_in_reply<D: Deps>(
@@ -200,12 +210,7 @@ pub(super) async fn signed_in_reply<D: Deps>(
     signed_in: &SignedIn,
 ) -> Reply {
     let SignedIn { id, session } = signed_in;
-    let session_cookie = cookies::set(
-        &cookie_name(req, SESSION_COOKIE),
-        id.expose(),
-        SESSION_TTL_SECS,
-        req.https(),
-    );
+    let session_cookie = session_cookie(req, id);
     match interaction::after_sign_in(svc, valid, signed_in).await {
         // The consent page sets a fresh CSRF cookie of its own.
         Ok(Step::ShowConsent) => {

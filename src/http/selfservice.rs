@@ -5,17 +5,14 @@
 //! authorization request it came from (`auth_request`), validated afresh each time, so the
 //! person ends up where they were going.
 
-use super::authorize::{branded, posted_form, signed_in_reply};
+use super::authorize::{branded, posted_form, session_cookie, signed_in_reply};
 use super::forms::{self, Form, Input};
 use super::pages::Brand;
-use super::{
-    cookie_name, cookies, csrf_ok, error_page, new_csrf, Reply, Request, CSRF_FAILED,
-    SESSION_COOKIE,
-};
+use super::{csrf_ok, error_page, new_csrf, Reply, Request, CSRF_FAILED};
 use crate::error::Failure;
 use crate::oidc::authorize::ValidRequest;
 use crate::oidc::interaction::{self, SignedIn};
-use crate::oidc::login::{self, SESSION_TTL_SECS};
+use crate::oidc::login;
 use crate::oidc::params::Params;
 use crate::oidc::reset::{self, Reset};
 use crate::oidc::services::{Deps, Services};
@@ -347,15 +344,7 @@ pub async fn signup_confirm<D: Deps>(svc: &Services<'_, D>, req: &Request) -> Re
                     &["You are signed in. Return to the application to continue."],
                     &[],
                 )
-                .header(
-                    "Set-Cookie",
-                    cookies::set(
-                        &cookie_name(req, SESSION_COOKIE),
-                        signed_in.id.expose(),
-                        SESSION_TTL_SECS,
-                        req.https(),
-                    ),
-                ),
+                .header("Set-Cookie", session_cookie(req, &signed_in.id)),
             }
         }
         Confirmed::Exists(auth_request) => exists(auth_request.as_deref()),

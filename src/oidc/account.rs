@@ -89,11 +89,7 @@ pub async fn overview<D: Deps>(
     session: &Session,
 ) -> Result<Option<(User, Vec<Authorized>)>, Failure> {
     let store = svc.store;
-    let Some(user) = store
-        .user_by_id(&session.user_id)
-        .await?
-        .filter(|u| !u.is_disabled())
-    else {
+    let Some(user) = user_of(svc, session).await? else {
         return Ok(None);
     };
     let consents = store.list_consents(&user.id).await?;
@@ -122,6 +118,18 @@ pub async fn overview<D: Deps>(
     }
     apps.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Some((user, apps)))
+}
+
+/// The session's user, while enabled: what a form posted from the page acts for.
+pub async fn user_of<D: Deps>(
+    svc: &Services<'_, D>,
+    session: &Session,
+) -> Result<Option<User>, Failure> {
+    Ok(svc
+        .store
+        .user_by_id(&session.user_id)
+        .await?
+        .filter(|u| !u.is_disabled()))
 }
 
 /// A change that may be refused with a sentence for the form.

@@ -75,10 +75,10 @@ pub async fn require_existing(
     if names.is_empty() {
         return Ok(());
     }
-    let known = store.roles().await?;
+    let known = store.role_names().await?;
     let missing: Vec<&str> = names
         .iter()
-        .filter(|n| !known.iter().any(|r| &r.role.name == *n))
+        .filter(|n| !known.contains(n))
         .map(String::as_str)
         .collect();
     if missing.is_empty() {
@@ -162,7 +162,7 @@ pub async fn update_role<D: Deps>(
                 "name: the built-in admin role cannot be renamed",
             ));
         }
-        if store.roles().await?.iter().any(|r| &r.role.name == new) {
+        if store.role_names().await?.contains(new) {
             return Err(Failure::new(
                 OAuthError::Conflict,
                 "a role with this name exists already",

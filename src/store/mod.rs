@@ -135,6 +135,8 @@ pub trait Store {
     /// Every role, by name, with how many users hold it and which applications' access
     /// rules name it.
     async fn roles(&self) -> StoreResult<Vec<RoleUse>>;
+    /// The names of every role (a cheap read: `roles` counts holders too).
+    async fn role_names(&self) -> StoreResult<Vec<String>>;
     /// `Conflict` when a role has the name already.
     async fn insert_role(&self, role: &Role) -> StoreResult<Inserted>;
     /// False: no such role.
@@ -273,6 +275,9 @@ impl<T: Store + ?Sized> Store for &T {
     }
     async fn roles(&self) -> StoreResult<Vec<RoleUse>> {
         (**self).roles().await
+    }
+    async fn role_names(&self) -> StoreResult<Vec<String>> {
+        (**self).role_names().await
     }
     async fn insert_role(&self, role: &Role) -> StoreResult<Inserted> {
         (**self).insert_role(role).await

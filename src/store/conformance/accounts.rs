@@ -108,6 +108,11 @@ pub(super) async fn roles<S: Store>(s: &S, p: &str) -> Check {
         listed.iter().any(|r| r.role.name == "admin"),
         "admin exists",
     )?;
+    let names = s.role_names().await.map_err(err)?;
+    ensure(
+        names.len() == listed.len() && listed.iter().all(|r| names.contains(&r.role.name)),
+        "role_names names the roles listed",
+    )?;
     let holders = s.role_holders(&hr).await.map_err(err)?;
     ensure(
         holders.len() == 1 && holders[0].id == user,

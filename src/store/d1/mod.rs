@@ -237,6 +237,10 @@ impl Store for D1Store {
         roles::roles(self).await
     }
 
+    async fn role_names(&self) -> StoreResult<Vec<String>> {
+        roles::role_names(self).await
+    }
+
     async fn insert_role(&self, role: &Role) -> StoreResult<Inserted> {
         roles::insert_role(self, role).await
     }

@@ -57,6 +57,15 @@ pub(super) async fn roles(d1: &D1Store) -> StoreResult<Vec<RoleUse>> {
         .collect())
 }
 
+pub(super) async fn role_names(d1: &D1Store) -> StoreResult<Vec<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        name: String,
+    }
+    let rows: Vec<Row> = d1.read_all("SELECT name FROM roles", &[]).await?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}
+
 pub(super) async fn insert_role(d1: &D1Store, role: &Role) -> StoreResult<Inserted> {
     let result = d1
         .exec(

@@ -281,6 +281,17 @@ impl Store for MemoryStore {
         self.roles_now()
     }
 
+    async fn role_names(&self) -> StoreResult<Vec<String>> {
+        self.check()?;
+        Ok(self
+            .roles
+            .borrow()
+            .0
+            .iter()
+            .map(|r| r.name.clone())
+            .collect())
+    }
+
     async fn insert_role(&self, role: &Role) -> StoreResult<Inserted> {
         self.insert_role_now(role)
     }
